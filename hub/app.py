@@ -1,0 +1,64 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from flask import Flask
+
+from hub.backends import database_url, open_redis
+from hub.config import load_config
+from hub.delivery.job import RUNNER
+from hub.delivery.queue import DeliveryQueue
+from hub.delivery.runner import DeliveryRunner
+from hub.errors import register_error_handlers
+from hub.ingest.views import blueprint as ingest_blueprint
+from hub.logs import redact_secrets
+from hub.pluginhost import PluginHost, build_plugin_manager
+from hub.runtime import EXTENSION, Hub
+from hub.store import Store
+
+DEFAULTS: dict[str, Any] = {
+    "CXHUB_CONFIG": None,
+    "CXHUB_DATA_DIR": ".cxhub",
+    "REDIS_URL": None,
+    "DATABASE_URL": None,
+    "CXHUB_ADMIN_TOKEN": None,
+}
+
+
+def settings_from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    return {key: environ[key] for key in DEFAULTS if environ.get(key)}
+
+
+def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[object] = (),
+               discover_plugins: bool = True, environ: Mapping[str, str] | None = None) -> Flask:
+    """Build the hub: settings (defaults, then the environment, then `settings`), plugins, config, backends.
+
+    `environ` (default: os.environ) also resolves the config's `{$env: NAME}` references.
+    Raises ConfigError when the config file is invalid and PluginError when a plugin is broken.
+    """
+    environ = os.environ if environ is None else environ
+    app = Flask("hub")
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_mapping(settings_from_environment(environ))
+    app.config.from_mapping(settings or {})
+    if not app.config["CXHUB_CONFIG"]:
+        raise ValueError("no config file: pass --config or set CXHUB_CONFIG")
+
+    host = PluginHost(build_plugin_manager(plugins, discover=discover_plugins))
+    config = load_config(app.config["CXHUB_CONFIG"], host, environ)
+    redact_secrets(config)
+    data_dir = Path(app.config["CXHUB_DATA_DIR"])
+    store = Store(database_url(app.config["DATABASE_URL"], data_dir))
+    store.create_tables()
+    redis = open_redis(app.config["REDIS_URL"], data_dir)
+    hub = Hub(config=config, plugins=host, store=store, redis=redis, queue=DeliveryQueue(redis, config.hub.queue))
+    app.extensions[EXTENSION] = hub
+    app.extensions[RUNNER] = DeliveryRunner(hub)
+
+    app.register_blueprint(ingest_blueprint)
+    register_error_handlers(app)
+    return app

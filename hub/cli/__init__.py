@@ -1,0 +1,21 @@
+"""The `cxhub` command."""
+
+from __future__ import annotations
+
+import click
+
+from hub import __version__
+from hub.cli.records import deliveries, events, quarantine, redeliver_command, replay
+from hub.cli.serve import serve, worker
+from hub.cli.tools import check_config, normalize, plugins
+
+
+@click.group()
+@click.version_option(__version__, prog_name="cxhub")
+def main() -> None:
+    """cxhub: customer-experience webhooks in, canonical events, routed actions out."""
+
+
+for command in (serve, worker, check_config, normalize, plugins, events, deliveries, replay, redeliver_command,
+                quarantine):
+    main.add_command(command)

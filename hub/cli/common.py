@@ -1,0 +1,70 @@
+"""Options and helpers shared by the `cxhub` commands."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from typing import Any, Callable, Iterable, Sequence
+
+import click
+import orjson
+from dotenv import load_dotenv
+from flask import Flask
+
+from hub.app import create_app
+from hub.config import ConfigError
+from hub.pluginhost import PluginError
+from hub.runtime import EXTENSION, Hub
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def hub_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --config, --data-dir and --env-file to a command that needs the hub."""
+
+    @click.option("--config", "config_path", envvar="CXHUB_CONFIG", required=True, metavar="FILE",
+                  help="The hub's YAML config (or CXHUB_CONFIG).")
+    @click.option("--data-dir", envvar="CXHUB_DATA_DIR", default=".cxhub", show_default=True,
+                  help="Where embedded Redis and SQLite keep their files (or CXHUB_DATA_DIR).")
+    @click.option("--env-file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+                  help="Read environment variables from FILE first (already-set variables win).")
+    @functools.wraps(command)
+    def wrapper(config_path: str, data_dir: str, env_file: str | None, **kwargs: Any) -> Any:
+        if env_file:
+            load_dotenv(env_file, override=False)
+        return command(settings={"CXHUB_CONFIG": config_path, "CXHUB_DATA_DIR": data_dir}, **kwargs)
+
+    return wrapper
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+
+
+def load_app(settings: dict[str, Any]) -> Flask:
+    """Build the app, or print every config or plugin problem and exit 2."""
+    try:
+        return create_app(settings, environ=os.environ)
+    except ConfigError as error:
+        for problem in error.problems:
+            click.echo(f"error: {problem}", err=True)
+        raise SystemExit(2) from None
+    except (PluginError, ValueError) as error:
+        click.echo(f"error: {error}", err=True)
+        raise SystemExit(2) from None
+
+
+def hub_of(app: Flask) -> Hub:
+    return app.extensions[EXTENSION]
+
+
+def print_json(value: Any) -> None:
+    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode())
+
+
+def print_table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> None:
+    table = [list(headers)] + [["" if cell is None else str(cell) for cell in row] for row in rows]
+    widths = [max(len(row[column]) for row in table) for column in range(len(headers))]
+    for row in table:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())

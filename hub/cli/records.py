@@ -1,0 +1,131 @@
+"""Listing and replaying what the hub stored: events, deliveries, quarantined requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from hub.cli.common import hub_of, hub_options, load_app, print_json, print_table
+from hub.ingest.service import Rejected
+from hub.operations import NotFound, redeliver, replay_event, replay_quarantined
+from hub.store.store import STATUSES
+
+
+def _short(text: str | None, width: int = 60) -> str:
+    text = (text or "").replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@click.group()
+def events() -> None:
+    """Stored events."""
+
+
+@events.command("list")
+@hub_options
+@click.option("--source")
+@click.option("--type", "event_type")
+@click.option("--customer", help="Customer email.")
+@click.option("--band", type=click.Choice(["negative", "neutral", "positive"]))
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print full events as JSON.")
+def list_events(settings: dict[str, Any], source: str | None, event_type: str | None, customer: str | None,
+                band: str | None, limit: int, as_json: bool) -> None:
+    """List stored events, newest first."""
+    rows = hub_of(load_app(settings)).store.list_events(source=source, type=event_type, customer=customer,
+                                                        band=band, limit=limit)
+    if as_json:
+        print_json(rows)
+        return
+    print_table(((row["id"], row["received_at"].isoformat(timespec="seconds"), row["source"], row["type"],
+                  row["score_band"], row["customer_email"]) for row in rows),
+                ("ID", "RECEIVED", "SOURCE", "TYPE", "BAND", "CUSTOMER"))
+
+
+@click.group()
+def deliveries() -> None:
+    """Deliveries of events to connections."""
+
+
+@deliveries.command("list")
+@hub_options
+@click.option("--status", type=click.Choice(STATUSES))
+@click.option("--event", "event_id")
+@click.option("--connection")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--attempts", "with_attempts", is_flag=True, help="Include every attempt (JSON output).")
+@click.option("--json", "as_json", is_flag=True)
+def list_deliveries(settings: dict[str, Any], status: str | None, event_id: str | None, connection: str | None,
+                    limit: int, with_attempts: bool, as_json: bool) -> None:
+    """List deliveries, most recently updated first."""
+    store = hub_of(load_app(settings)).store
+    rows = store.list_deliveries(status=status, event_id=event_id, connection=connection, limit=limit)
+    if as_json or with_attempts:
+        print_json([dict(row, attempts_made=store.list_attempts(row["id"])) if with_attempts else row
+                    for row in rows])
+        return
+    print_table(((row["id"], row["status"], row["attempts"], f"{row['connection']}.{row['action']}", row["route"],
+                  _short(row["last_error"])) for row in rows),
+                ("ID", "STATUS", "ATTEMPTS", "ACTION", "ROUTE", "LAST ERROR"))
+
+
+@click.command()
+@hub_options
+@click.argument("event_id")
+def replay(settings: dict[str, Any], event_id: str) -> None:
+    """Route a stored event again (deliveries that succeeded are not repeated)."""
+    try:
+        outcome = replay_event(hub_of(load_app(settings)), event_id)
+    except NotFound as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"queued {len(outcome.queued)} deliveries; left {len(outcome.untouched)} alone "
+               "(already succeeded or under way)")
+    for delivery_id in outcome.queued:
+        click.echo(f"  queued {delivery_id}")
+
+
+@click.command("redeliver")
+@hub_options
+@click.argument("delivery_ids", nargs=-1, required=True)
+def redeliver_command(settings: dict[str, Any], delivery_ids: tuple[str, ...]) -> None:
+    """Queue dead-lettered deliveries again, with a fresh retry budget."""
+    hub = hub_of(load_app(settings))
+    queued = redeliver(hub, list(delivery_ids))
+    for delivery_id in delivery_ids:
+        if delivery_id in queued:
+            click.echo(f"queued {delivery_id}")
+        else:
+            row = hub.store.get_delivery(delivery_id)
+            status = row["status"] if row else "not found"
+            click.echo(f"skipped {delivery_id}: only dead deliveries can be redelivered (status: {status})", err=True)
+    if len(queued) < len(delivery_ids):
+        raise SystemExit(1)
+
+
+@click.group()
+def quarantine() -> None:
+    """Requests a plugin could not understand (answered 422), kept for replay."""
+
+
+@quarantine.command("list")
+@hub_options
+@click.option("--all", "show_all", is_flag=True, help="Include replayed requests.")
+def list_quarantine(settings: dict[str, Any], show_all: bool) -> None:
+    rows = hub_of(load_app(settings)).store.list_quarantine(status=None if show_all else "open")
+    print_table(((row["id"], row["received_at"].isoformat(timespec="seconds"), row["source"], row["status"],
+                  _short(row["error"], 80)) for row in rows), ("ID", "RECEIVED", "SOURCE", "STATUS", "ERROR"))
+
+
+@quarantine.command("replay")
+@hub_options
+@click.argument("quarantine_id")
+def replay_quarantine(settings: dict[str, Any], quarantine_id: str) -> None:
+    """Parse a quarantined request again, after the plugin was fixed."""
+    try:
+        outcome = replay_quarantined(hub_of(load_app(settings)), quarantine_id)
+    except NotFound as error:
+        raise click.ClickException(str(error)) from None
+    except Rejected as error:
+        raise click.ClickException(f"still rejected ({error.status}): {error.message}") from None
+    click.echo(f"accepted {len(outcome.accepted)} events, {len(outcome.duplicates)} already known")

@@ -1,0 +1,53 @@
+"""`cxhub serve` and `cxhub worker`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from hub.cli.common import hub_of, hub_options, load_app, setup_logging
+from hub.worker import EmbeddedWorkers, recover_unfinished, run_worker
+
+
+@click.command()
+@hub_options
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int, help="HTTP server threads.")
+@click.option("--workers", type=int, default=None,
+              help="In-process worker threads (default: 2 with embedded Redis, 0 with REDIS_URL).")
+def serve(settings: dict[str, Any], host: str, port: int, threads: int, workers: int | None) -> None:
+    """Run the hub: webhooks in, and (in embedded mode) delivery workers in the same process."""
+    import waitress
+
+    setup_logging()
+    app = load_app(settings)
+    hub = hub_of(app)
+    embedded = not app.config["REDIS_URL"]
+    count = (2 if embedded else 0) if workers is None else workers
+    if embedded:
+        recovered = recover_unfinished(hub)
+        if recovered:
+            click.echo(f"requeued {recovered} unfinished deliveries")
+    background = EmbeddedWorkers(app, count) if count else None
+    if background:
+        background.start()
+    backends = f"embedded Redis and SQLite in {settings['CXHUB_DATA_DIR']}" if embedded else "REDIS_URL and DATABASE_URL"
+    click.echo(f"cxhub on http://{host}:{port} — sources: {', '.join(hub.config.sources) or 'none'}; "
+               f"{backends}; {count} worker thread(s)")
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="cxhub")
+    finally:
+        if background:
+            background.stop()
+
+
+@click.command()
+@hub_options
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker(settings: dict[str, Any], burst: bool) -> None:
+    """Run a delivery worker (one process, no fork per job) against REDIS_URL and DATABASE_URL."""
+    setup_logging()
+    app = load_app(settings)
+    run_worker(app, burst=burst)

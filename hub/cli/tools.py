@@ -1,0 +1,90 @@
+"""Commands for admins and plugin authors: check a config, normalize a payload, list plugins."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from hub.cli.common import print_json, print_table
+from hub.config import ConfigError, load_config
+from hub.events.canonical import InvalidEvent
+from hub.ingest.service import parse_events
+from hub.plugin.errors import RequestRejected
+from hub.plugin.request import InboundRequest
+from hub.plugin.types import Source
+from hub.pluginhost import PluginError, PluginHost, build_plugin_manager
+
+
+def _host() -> PluginHost:
+    try:
+        return PluginHost(build_plugin_manager())
+    except PluginError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.command("check-config")
+@click.argument("path", type=click.Path(dir_okay=False))
+def check_config(path: str) -> None:
+    """Check a config file: every problem is printed with its file, line and key; exit 1 if any."""
+    try:
+        config = load_config(path, _host(), os.environ)
+    except ConfigError as error:
+        for problem in error.problems:
+            click.echo(f"error: {problem}", err=True)
+        click.echo(f"{len(error.problems)} problem(s) found", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"{path}: OK — {len(config.sources)} source(s), {len(config.connections)} connection(s), "
+               f"{len(config.routes)} route(s)")
+
+
+def _header(value: str) -> tuple[str, str]:
+    name, separator, content = value.partition(":")
+    if not separator or not name.strip():
+        raise click.BadParameter(f"headers are written 'Name: value', got {value!r}")
+    return name.strip().lower(), content.strip()
+
+
+@click.command()
+@click.argument("plugin_name", metavar="PLUGIN")
+@click.argument("payload", type=click.File("rb"))
+@click.option("-H", "--header", "headers", multiple=True, help="A request header, 'Name: value' (repeatable).")
+def normalize(plugin_name: str, payload: click.utils.LazyFile, headers: tuple[str, ...]) -> None:
+    """Print the canonical events a payload file becomes, as JSON; nothing is stored or routed.
+
+    The signature is not checked. The content type defaults to application/json; give another
+    with -H 'Content-Type: ...'.
+    """
+    host = _host()
+    plugin = host.get(plugin_name)
+    if plugin is None or plugin.info.source is None:
+        raise click.ClickException(f"no source plugin named {plugin_name!r} (installed: {', '.join(host.sources())})")
+    header_map = dict(_header(value) for value in headers)
+    header_map.setdefault("content-type", "application/json")
+    schema = plugin.info.source.settings
+    settings = schema().load({}, partial=True) if schema else {}
+    request = InboundRequest(method="POST", path=f"/hooks/{plugin_name}", body=payload.read(),
+                             content_type=header_map["content-type"].split(";")[0].strip().lower(),
+                             headers=header_map)
+    try:
+        events, _ = parse_events(host, Source(plugin_name, plugin_name, settings), request, verify=False)
+    except (RequestRejected, InvalidEvent) as error:
+        click.echo(f"error: {Path(payload.name).name}: {getattr(error, 'message', error)}", err=True)
+        sys.exit(1)
+    print_json(events)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True)
+def plugins(as_json: bool) -> None:
+    """List installed plugins with their version, source and actions."""
+    host = _host()
+    infos = [plugin.info for plugin in host.plugins.values()]
+    if as_json:
+        print_json([{"name": info.name, "version": info.version, "source": info.source is not None,
+                     "connection": info.connection is not None, "actions": sorted(info.actions)} for info in infos])
+        return
+    print_table(((info.name, info.version, "yes" if info.source else "-", ", ".join(sorted(info.actions)) or "-")
+                 for info in sorted(infos, key=lambda info: info.name)), ("PLUGIN", "VERSION", "SOURCE", "ACTIONS"))

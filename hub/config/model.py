@@ -1,0 +1,61 @@
+"""The validated configuration, as typed, immutable objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping
+
+from hub.plugin.types import Source
+
+if TYPE_CHECKING:
+    from hub.routing.conditions import Condition
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a connection's failed deliveries are retried: exponential backoff with jitter, capped."""
+
+    max_attempts: int = 6
+    initial_delay: float = 2.0
+    max_delay: float = 600.0
+    jitter: float = 0.5
+
+
+@dataclass(frozen=True)
+class ConnectionConfig:
+    name: str
+    plugin: str
+    settings: Mapping[str, Any]
+    retry: RetryPolicy = RetryPolicy()
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One action of a route. `params` holds the raw templates, rendered per event in the worker."""
+
+    connection: str
+    action: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    when: Condition
+    actions: tuple[ActionSpec, ...]
+
+
+@dataclass(frozen=True)
+class HubSettings:
+    max_body_bytes: int = 1024 * 1024
+    queue: str = "cxhub"
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    hub: HubSettings = HubSettings()
+    sources: Mapping[str, Source] = field(default_factory=dict)
+    connections: Mapping[str, ConnectionConfig] = field(default_factory=dict)
+    routes: tuple[Route, ...] = ()
+    path: str = "<config>"

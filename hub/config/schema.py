@@ -1,0 +1,90 @@
+"""Marshmallow schemas for the config file's own structure (plugins validate their settings)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from hub.config.model import ActionSpec, HubSettings, RetryPolicy
+from hub.routing.conditions import MATCH_ALL, Condition, compile_condition
+
+NAME = validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,63}$", error="names use a-z, 0-9, '-' and '_' (at most 64 characters)")
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class HubSettingsSchema(StrictSchema):
+    max_body_bytes = fields.Integer(load_default=HubSettings.max_body_bytes,
+                                    validate=validate.Range(min=1024, max=64 * 1024 * 1024))
+    queue = fields.String(load_default=HubSettings.queue, validate=NAME)
+
+    @post_load
+    def build(self, data: dict[str, Any], **kwargs: Any) -> HubSettings:
+        return HubSettings(**data)
+
+
+class RetrySchema(StrictSchema):
+    max_attempts = fields.Integer(load_default=RetryPolicy.max_attempts, validate=validate.Range(min=1, max=100))
+    initial_delay = fields.Float(load_default=RetryPolicy.initial_delay, validate=validate.Range(min=0))
+    max_delay = fields.Float(load_default=RetryPolicy.max_delay, validate=validate.Range(min=0, max=86400))
+    jitter = fields.Float(load_default=RetryPolicy.jitter, validate=validate.Range(min=0, max=1))
+
+    @validates_schema
+    def delays_in_order(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["max_delay"] < data["initial_delay"]:
+            raise ValidationError("max_delay must be at least initial_delay", "max_delay")
+
+    @post_load
+    def build(self, data: dict[str, Any], **kwargs: Any) -> RetryPolicy:
+        return RetryPolicy(**data)
+
+
+class SourceSchema(StrictSchema):
+    plugin = fields.String(required=True)
+    settings = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class ConnectionSchema(StrictSchema):
+    plugin = fields.String(required=True)
+    settings = fields.Dict(keys=fields.String(), load_default=dict)
+    retry = fields.Nested(RetrySchema, load_default=RetryPolicy)
+    timeout = fields.Float(load_default=10.0, validate=validate.Range(min=0.1, max=300))
+
+
+class ConditionField(fields.Field):
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Condition:
+        return compile_condition(value)
+
+
+class ActionSchema(StrictSchema):
+    connection = fields.String(required=True)
+    action = fields.String(required=True)
+    params = fields.Dict(keys=fields.String(), load_default=dict)
+
+    @post_load
+    def build(self, data: dict[str, Any], **kwargs: Any) -> ActionSpec:
+        return ActionSpec(**data)
+
+
+class RouteSchema(StrictSchema):
+    name = fields.String(required=True, validate=NAME)
+    when = ConditionField(load_default=MATCH_ALL)
+    actions = fields.List(fields.Nested(ActionSchema), required=True, validate=validate.Length(min=1))
+
+
+class ConfigSchema(StrictSchema):
+    hub = fields.Nested(HubSettingsSchema, load_default=HubSettings)
+    sources = fields.Dict(keys=fields.String(validate=NAME), values=fields.Raw(), load_default=dict)
+    connections = fields.Dict(keys=fields.String(validate=NAME), values=fields.Raw(), load_default=dict)
+    routes = fields.List(fields.Nested(RouteSchema), load_default=list)
+
+    @validates_schema
+    def unique_route_names(self, data: dict[str, Any], **kwargs: Any) -> None:
+        names = [route["name"] for route in data.get("routes", [])]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValidationError(f"route names must be unique; repeated: {', '.join(duplicates)}", "routes")

@@ -1,0 +1,1 @@
+"""Running actions: the RQ job, retries with backoff, dead letters."""

@@ -1,0 +1,142 @@
+"""Runs one delivery attempt and decides what happens next: done, retry later, or dead letter."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Mapping
+
+import orjson
+from marshmallow import ValidationError
+
+from hub.config.model import ConnectionConfig
+from hub.delivery.backoff import backoff_delay
+from hub.plugin.errors import DeliveryError, GiveUp, RetryLater
+from hub.plugin.http import HttpClient
+from hub.plugin.settings import Secret
+from hub.plugin.types import ActionResult, Connection, Delivery
+from hub.routing.templates import TemplateProblem, compile_params, render_params
+from hub.runtime import Hub
+from hub.store.store import now
+
+log = logging.getLogger("cxhub.delivery")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt came to: `retry` is only meaningful when `ok` is false."""
+
+    ok: bool
+    retry: bool = False
+    error: str | None = None
+    status_code: int | None = None
+    retry_after: float | None = None
+    result: ActionResult | None = None
+
+
+class DeliveryRunner:
+    """Runs deliveries in a worker process; keeps one HTTP client per connection for connection reuse."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.clients: dict[str, HttpClient] = {}
+
+    def run(self, delivery_id: str) -> None:
+        """Run the delivery once, if it is still waiting; a delivery already done is left alone.
+
+        1. Claim the row (queued/retrying -> running); another worker's duplicate job stops here.
+        2. Render the parameters and call the connection plugin's `cxhub_run_action`.
+        3. Store the attempt. On success: succeeded. On a retryable failure with attempts left:
+           retrying, and a job is scheduled after the backoff. Otherwise: dead (dead-lettered).
+        """
+        delivery = self.hub.store.claim(delivery_id)
+        if delivery is None:
+            return
+        started = now()
+        clock = time.perf_counter()
+        outcome = self.attempt(delivery)
+        attempt = {"number": delivery["attempts"], "started_at": started, "status_code": outcome.status_code,
+                   "duration_ms": (time.perf_counter() - clock) * 1000,
+                   "outcome": "succeeded" if outcome.ok else "retry" if outcome.retry else "failed",
+                   "error": outcome.error}
+        self.conclude(delivery, attempt, outcome)
+
+    def attempt(self, delivery: Mapping[str, Any]) -> Outcome:
+        try:
+            result = self.call_action(delivery)
+        except RetryLater as error:
+            return Outcome(False, True, error.message, error.status_code, error.after)
+        except DeliveryError as error:
+            return Outcome(False, False, error.message, error.status_code)
+        except Exception as error:  # a plugin bug fails this delivery only, never the worker
+            log.exception("connection %s: action %s raised unexpectedly", delivery["connection"], delivery["action"])
+            return Outcome(False, False, f"plugin error: {type(error).__name__}: {error}")
+        return Outcome(True, result=result)
+
+    def call_action(self, delivery: Mapping[str, Any]) -> ActionResult | None:
+        config = self.hub.config.connections.get(delivery["connection"])
+        if config is None:
+            raise GiveUp(f"connection {delivery['connection']!r} is no longer configured")
+        plugin = self.hub.plugins.get(config.plugin)
+        action_info = plugin.info.actions.get(delivery["action"]) if plugin else None
+        if plugin is None or action_info is None:
+            raise GiveUp(f"plugin {config.plugin!r} no longer provides action {delivery['action']!r}")
+        event = orjson.loads(self.hub.store.get_event(delivery["event_id"])["body"])
+        params = self.params(delivery, event, action_info.params)
+        return plugin.call(
+            "cxhub_run_action", connection=self.connection(config, plugin.info.connection.url_setting),
+            action=delivery["action"], params=params, event=event,
+            delivery=Delivery(id=delivery["id"], attempt=delivery["attempts"], route=delivery["route"]),
+        )
+
+    def params(self, delivery: Mapping[str, Any], event: Mapping[str, Any], schema: Any) -> Any:
+        try:
+            rendered = render_params(compile_params(orjson.loads(delivery["params"])), event)
+        except TemplateProblem as error:
+            raise GiveUp(f"route {delivery['route']!r}: {error}") from None
+        if schema is None:
+            return rendered
+        try:
+            return schema().load(rendered)
+        except ValidationError as error:
+            raise GiveUp(f"route {delivery['route']!r}: invalid parameters after rendering: {error.messages}") from None
+
+    def connection(self, config: ConnectionConfig, url_setting: str) -> Connection:
+        client = self.clients.get(config.name)
+        if client is None:
+            url = config.settings.get(url_setting)
+            url = url.reveal() if isinstance(url, Secret) else url
+            client = self.clients[config.name] = HttpClient(str(url), timeout=config.timeout)
+        return Connection(config.name, config.plugin, config.settings, client)
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
+        self.clients.clear()
+
+    def conclude(self, delivery: Mapping[str, Any], attempt: Mapping[str, Any], outcome: Outcome) -> None:
+        store, delivery_id = self.hub.store, delivery["id"]
+        if outcome.ok:
+            result = outcome.result
+            stored = {"external_id": result.external_id, "url": result.url, "detail": dict(result.detail)} \
+                if result else {}
+            store.finish_attempt(delivery_id, attempt, status="succeeded", result=stored)
+            self.hub.plugins.notify("cxhub_delivery_succeeded", delivery=dict(delivery, status="succeeded"),
+                                    result=result)
+            return
+        policy = self.hub.config.connections[delivery["connection"]].retry \
+            if delivery["connection"] in self.hub.config.connections else None
+        used = delivery["attempts"] - delivery["budget_start"]
+        if outcome.retry and policy is not None and used < policy.max_attempts:
+            delay = backoff_delay(used, policy, retry_after=outcome.retry_after)
+            store.finish_attempt(delivery_id, attempt, status="retrying", error=outcome.error,
+                                 next_attempt_at=now() + timedelta(seconds=delay))
+            self.hub.queue.schedule(delivery_id, delay)
+            log.info("delivery %s failed (%s); retry in %.1fs", delivery_id, outcome.error, delay)
+            return
+        store.finish_attempt(delivery_id, attempt, status="dead", error=outcome.error)
+        log.warning("delivery %s dead-lettered after %d attempts: %s", delivery_id, used, outcome.error)
+        self.hub.plugins.notify("cxhub_delivery_dead_lettered", delivery=dict(delivery, status="dead"),
+                                error=outcome.error or "")

@@ -1,0 +1,68 @@
+"""Builds canonical CloudEvents from plugin drafts and validates them against the JSON Schema."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timezone
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+from hub.plugin.types import EventDraft
+
+SCHEMA_ID = "urn:cxhub:schema:customer-event:1"
+SCHEMA_FILE = "customer-event.schema.json"
+EVENT_ID_NAMESPACE = uuid.UUID("6f1d6c1e-8f63-4f7e-9f55-0c8e1a3b7d21")
+
+
+class InvalidEvent(Exception):
+    """An event does not follow the canonical schema: a plugin bug, never the sender's fault."""
+
+
+@lru_cache(maxsize=1)
+def event_schema() -> dict[str, Any]:
+    return json.loads(resources.files("schemas").joinpath(SCHEMA_FILE).read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(event_schema(), format_checker=FormatChecker())
+
+
+def validate_event(event: dict[str, Any]) -> None:
+    """Raise InvalidEvent naming the first offending field."""
+    error = next(iter(_validator().iter_errors(event)), None)
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "(root)"
+        raise InvalidEvent(f"{where}: {error.message}")
+
+
+def event_id(source_name: str, vendor_event_id: str) -> str:
+    """The CloudEvent id: the same vendor event on the same source always gets the same id."""
+    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{source_name}\n{vendor_event_id}"))
+
+
+def build_event(source_name: str, draft: EventDraft) -> dict[str, Any]:
+    """Wrap a draft in its CloudEvents 1.0 envelope."""
+    link = draft.link
+    return {
+        "specversion": "1.0",
+        "id": event_id(source_name, draft.vendor_event_id),
+        "source": f"/sources/{source_name}",
+        "type": draft.type,
+        "time": draft.time.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "subject": link.id,
+        "datacontenttype": "application/json",
+        "dataschema": SCHEMA_ID,
+        "data": {
+            "customer": {"id": draft.customer.id, "email": draft.customer.email, "name": draft.customer.name},
+            "score": draft.score.to_dict() if draft.score else None,
+            "text": draft.text,
+            "link": {"system": link.system, "id": link.id, "url": link.url, "type": link.type},
+            "vendor_event_id": draft.vendor_event_id,
+            "attributes": dict(draft.attributes),
+        },
+    }

@@ -1,0 +1,1 @@
+"""Receiving webhooks: verify, parse, validate, store, route, enqueue, answer."""

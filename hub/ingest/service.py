@@ -1,0 +1,94 @@
+"""The ingest pipeline for one request, independent of Flask so the CLI can reuse it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.events.canonical import InvalidEvent, build_event, validate_event
+from hub.plugin.errors import RequestRejected, UnrecognizedPayload
+from hub.plugin.request import InboundRequest
+from hub.plugin.types import EventDraft, Parsed, Reply, Source
+from hub.pluginhost import PluginHost
+from hub.runtime import Hub
+
+log = logging.getLogger("cxhub.ingest")
+UNSTORED_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The outcome of a request the hub took: new events, events seen before, and the plugin's reply."""
+
+    accepted: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    reply: Reply | None = None
+
+
+class Rejected(Exception):
+    """The request is refused with `status`; nothing was stored (except a quarantine entry for 422)."""
+
+    def __init__(self, status: int, code: str, message: str, quarantine_id: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.quarantine_id = status, code, message, quarantine_id
+
+
+def parse_events(plugins: PluginHost, source: Source, request: InboundRequest, *,
+                 verify: bool = True) -> tuple[list[dict[str, Any]], Reply | None]:
+    """Verify and parse a request into validated CloudEvents (no storing, no routing)."""
+    plugin = plugins.get(source.plugin)
+    if verify:
+        plugin.call("cxhub_verify_request", source=source, request=request)
+    parsed = plugin.call("cxhub_parse_request", source=source, request=request)
+    if not isinstance(parsed, Parsed):
+        parsed = Parsed(events=list(parsed or []))
+    events = []
+    for draft in parsed.events:
+        if not isinstance(draft, EventDraft):
+            raise InvalidEvent(f"plugin {source.plugin!r} returned {type(draft).__name__}, not an EventDraft")
+        event = build_event(source.name, draft)
+        validate_event(event)
+        events.append(event)
+    return events, parsed.reply
+
+
+def ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool = False) -> Accepted:
+    """Run the whole pipeline; raise Rejected, StoreUnavailable or QueueUnavailable.
+
+    `replay=True` is for a request taken from quarantine: its signature was checked on arrival
+    and is not checked again, and if it fails again it is not quarantined a second time.
+
+    Events and their deliveries are committed in one transaction before the jobs are queued,
+    so an accepted event is never lost: if queuing fails the caller answers 503, the vendor
+    resends, and the resend queues the deliveries still waiting.
+    """
+    try:
+        events, reply = parse_events(hub.plugins, source, request, verify=not replay)
+    except UnrecognizedPayload as error:
+        kept = None if replay else _quarantine(hub, source, request, error.message)
+        raise Rejected(error.status, error.code, error.message, kept) from None
+    except RequestRejected as error:
+        raise Rejected(error.status, error.code, error.message) from None
+    except InvalidEvent as error:
+        message = f"plugin {source.plugin!r} produced an invalid event: {error}"
+        log.error("source %s: %s", source.name, message)
+        kept = None if replay else _quarantine(hub, source, request, message)
+        raise Rejected(422, "invalid_event", message, kept) from None
+    if not events:
+        return Accepted(reply=reply)
+    deliveries = [delivery for event in events for delivery in hub.router.deliveries_for(event)]
+    recorded = hub.store.record(events, deliveries)
+    accepted = set(recorded.accepted)
+    waiting = hub.store.queued_for_events(recorded.duplicates) if recorded.duplicates else []
+    hub.queue.enqueue([delivery.id for delivery in deliveries if delivery.event_id in accepted] + waiting)
+    for event in events:
+        if event["id"] in accepted:
+            hub.plugins.notify("cxhub_event_accepted", event=event)
+    return Accepted(recorded.accepted, recorded.duplicates, reply)
+
+
+def _quarantine(hub: Hub, source: Source, request: InboundRequest, error: str) -> str:
+    headers = {name: value for name, value in request.headers.items() if name not in UNSTORED_HEADERS}
+    return hub.store.quarantine(source=source.name, method=request.method, content_type=request.content_type,
+                                headers=headers, query=request.query, body=request.body, error=error)

@@ -1,0 +1,50 @@
+"""`/hooks/<source>`: the HTTP face of the ingest pipeline."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from hub.delivery.queue import QueueUnavailable
+from hub.errors import ApiError
+from hub.ingest.service import Accepted, Rejected, ingest
+from hub.plugin.request import InboundRequest
+from hub.runtime import current_hub
+from hub.store import StoreUnavailable
+
+blueprint = Blueprint("ingest", __name__)
+
+
+@blueprint.route("/hooks/<name>", methods=["POST", "GET", "HEAD", "PUT"])
+def receive(name: str) -> Response | tuple[Response, int]:
+    hub = current_hub()
+    source = hub.config.sources.get(name)
+    if source is None:
+        raise ApiError(404, "unknown_source", f"no source named {name!r} is configured")
+    limit = hub.config.hub.max_body_bytes
+    if (request.content_length or 0) > limit:
+        raise ApiError(413, "body_too_large", f"the body is over the {limit}-byte limit of this hub")
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        raise ApiError(413, "body_too_large", f"the body is over the {limit}-byte limit of this hub")
+    inbound = InboundRequest(
+        method=request.method, path=request.path, body=body, content_type=request.mimetype,
+        headers={key.lower(): value for key, value in request.headers.items()},
+        query={key: value for key, value in request.args.items()},
+    )
+    try:
+        outcome = ingest(hub, source, inbound)
+    except Rejected as error:
+        extra = {"quarantine_id": error.quarantine_id} if error.quarantine_id else {}
+        raise ApiError(error.status, error.code, error.message, **extra) from None
+    except (StoreUnavailable, QueueUnavailable) as error:
+        raise ApiError(503, "unavailable", f"{error}; nothing was lost, send the request again later") from None
+    return _answer(outcome)
+
+
+def _answer(outcome: Accepted) -> Response | tuple[Response, int]:
+    """The plugin's reply if it asked for one; else 202 with new event ids, or 200 when nothing was new."""
+    if outcome.reply is not None:
+        reply = outcome.reply
+        return Response(reply.body, status=reply.status, content_type=reply.content_type, headers=dict(reply.headers))
+    status = 202 if outcome.accepted else 200
+    return jsonify({"accepted": outcome.accepted, "duplicates": outcome.duplicates}), status

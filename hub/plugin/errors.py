@@ -1,0 +1,74 @@
+"""Exceptions that tell the core what to do with a request or a delivery.
+
+Ingest errors (raised while verifying or parsing an inbound request) carry the
+HTTP status the hub answers with. Delivery errors (raised by actions) say
+whether the core should try again later or give up.
+"""
+
+from __future__ import annotations
+
+
+class RequestRejected(Exception):
+    """The inbound request is refused; nothing is stored or routed."""
+
+    status: int = 400
+    code: str = "bad_request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class MalformedBody(RequestRejected):
+    """The body cannot be decoded (bad JSON, bad form encoding, bad XML, bad UTF-8)."""
+
+    status = 400
+    code = "malformed_body"
+
+
+class InvalidSignature(RequestRejected):
+    """The signature is missing, wrong, or its timestamp is outside the tolerance window."""
+
+    status = 401
+    code = "invalid_signature"
+
+
+class UnsupportedMediaType(RequestRejected):
+    """The request's content type is not one the source accepts."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
+class UnrecognizedPayload(RequestRejected):
+    """The body decodes but the plugin does not understand it.
+
+    The core keeps such requests in quarantine so they can be replayed once the
+    plugin is fixed.
+    """
+
+    status = 422
+    code = "unrecognized_payload"
+
+
+class DeliveryError(Exception):
+    """An action failed; subclasses say whether to retry."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+class RetryLater(DeliveryError):
+    """A transient failure (timeout, 429, 5xx): try again, after `after` seconds if given."""
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, after: float | None = None
+    ) -> None:
+        super().__init__(message, status_code=status_code)
+        self.after = after
+
+
+class GiveUp(DeliveryError):
+    """A permanent failure (4xx, bad parameters): retrying cannot help."""

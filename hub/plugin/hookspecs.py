@@ -1,0 +1,75 @@
+"""Every hook a cxhub plugin can implement. One function per hook; the docstring is its contract.
+
+Hooks marked "called on the owning plugin" are called only on the plugin that
+declared the source or connection, so an implementation never has to check
+whether the call is meant for it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping
+
+import pluggy
+
+if TYPE_CHECKING:
+    from hub.plugin.request import InboundRequest
+    from hub.plugin.types import ActionResult, Connection, Delivery, EventDraft, Parsed, PluginInfo, Source
+
+PROJECT = "cxhub"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def cxhub_plugin_info() -> PluginInfo:
+    """Describe the plugin: its name, version, the source and connection it provides and its actions.
+
+    Called once per plugin when the hub starts. Returns a `PluginInfo`.
+    """
+
+
+@hookspec(firstresult=True)
+def cxhub_verify_request(source: Source, request: InboundRequest) -> None:
+    """Check the request's signature before anything else reads the body. Called on the owning plugin.
+
+    Return None to accept; raise `InvalidSignature` to answer 401 and store nothing.
+    """
+
+
+@hookspec(firstresult=True)
+def cxhub_parse_request(source: Source, request: InboundRequest) -> Parsed | list[EventDraft]:
+    """Turn a verified request into canonical event drafts. Called on the owning plugin.
+
+    Return a list of `EventDraft`, or `Parsed(events, reply)` when the vendor expects a
+    specific response (a handshake with no events, or an acknowledgement). Raise
+    `UnsupportedMediaType` (415), `MalformedBody` (400) or `UnrecognizedPayload` (422,
+    the request is quarantined for replay).
+    """
+
+
+@hookspec(firstresult=True)
+def cxhub_run_action(
+    connection: Connection, action: str, params: Mapping[str, Any], event: Mapping[str, Any], delivery: Delivery
+) -> ActionResult | None:
+    """Run `action` for one event against the connection's destination. Called on the owning plugin, in a worker.
+
+    `params` are the route's parameters rendered and validated by the action's schema;
+    `event` is the canonical CloudEvent. Return an `ActionResult` (or None). Raise
+    `RetryLater` for transient failures (retried with backoff) or `GiveUp` for permanent
+    ones (dead-lettered at once); any other exception is treated as `GiveUp`.
+    """
+
+
+@hookspec
+def cxhub_event_accepted(event: Mapping[str, Any]) -> None:
+    """Called on every plugin after an event is durably stored and its deliveries are queued."""
+
+
+@hookspec
+def cxhub_delivery_succeeded(delivery: Mapping[str, Any], result: ActionResult | None) -> None:
+    """Called on every plugin, in the worker, after an action succeeded."""
+
+
+@hookspec
+def cxhub_delivery_dead_lettered(delivery: Mapping[str, Any], error: str) -> None:
+    """Called on every plugin, in the worker, when a delivery has failed for good."""

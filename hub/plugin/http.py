@@ -1,0 +1,99 @@
+"""The outbound HTTP client actions use: one pooled session per connection, errors mapped to decisions.
+
+Transport errors, 408, 429 and 5xx become RetryLater (honouring Retry-After); any
+other 4xx becomes GiveUp. Requests can only go to the connection's own origin.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from hub.plugin.errors import GiveUp, RetryLater
+
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+MAX_ERROR_BODY = 500
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Parse a Retry-After header: delta seconds or an HTTP date. None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc
+
+
+class HttpClient:
+    """A `requests.Session` bound to one connection's base URL and timeout."""
+
+    def __init__(self, base_url: str, *, timeout: float = 10.0, user_agent: str = "cxhub") -> None:
+        scheme, netloc = _origin(base_url)
+        if scheme not in ("http", "https") or not netloc:
+            raise ValueError(f"base_url must be an http:// or https:// URL, got {base_url!r}")
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = user_agent
+
+    def url_for(self, path: str) -> str:
+        """Join `path` to the base URL, refusing any URL that leaves the connection's origin."""
+        url = urljoin(self.base_url, path.lstrip("/")) if path else self.base_url.rstrip("/")
+        if _origin(url) != _origin(self.base_url):
+            raise GiveUp(f"refusing to send to {urlsplit(url).netloc!r}: only the connection's host is allowed")
+        return url
+
+    def request(self, method: str, path: str = "", **kwargs: Any) -> requests.Response:
+        """Send a request and return a 2xx/3xx response, or raise RetryLater / GiveUp."""
+        url = self.url_for(path)
+        kwargs.setdefault("timeout", self.timeout)
+        kwargs.setdefault("allow_redirects", False)
+        try:
+            response = self.session.request(method, url, **kwargs)
+        except requests.Timeout:
+            raise RetryLater(f"{method} to {_host(url)} timed out after {kwargs['timeout']}s") from None
+        except requests.ConnectionError as error:
+            raise RetryLater(f"{method} to {_host(url)} failed to connect: {type(error).__name__}") from None
+        raise_for_status(response)
+        return response
+
+    def post(self, path: str = "", **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+    def get(self, path: str = "", **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def raise_for_status(response: requests.Response) -> None:
+    """Map an error response to RetryLater or GiveUp, quoting the start of its body."""
+    status = response.status_code
+    if status < 400:
+        return
+    body = response.text[:MAX_ERROR_BODY]
+    # Only the host is quoted: some URLs carry a secret in their path (Slack incoming webhooks).
+    message = f"{response.request.method} to {_host(response.url)} answered {status}: {body}"
+    if status in RETRYABLE_STATUSES or status >= 500:
+        after = retry_after_seconds(response.headers.get("Retry-After"))
+        raise RetryLater(message, status_code=status, after=after)
+    raise GiveUp(message, status_code=status)

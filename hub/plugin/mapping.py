@@ -1,0 +1,49 @@
+"""Reading values out of vendor payloads by dotted path, and the conversions every source needs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from hub.plugin.errors import UnrecognizedPayload
+
+
+def dig(payload: Any, path: str, default: Any = None) -> Any:
+    """The value at dotted `path` (`form_response.hidden.email`, `answers.0.text`), or `default`."""
+    value = payload
+    for part in path.split("."):
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return default
+    return value
+
+
+def require(payload: Any, path: str, what: str | None = None) -> Any:
+    """Like `dig`, but a missing or null value means the payload is not one the plugin understands."""
+    value = dig(payload, path)
+    if value is None or value == "":
+        raise UnrecognizedPayload(f"the payload has no {what or path!r}")
+    return value
+
+
+def as_id(value: Any) -> str | None:
+    """Ids become strings (so 64-bit ids keep every digit); None stays None."""
+    if value is None or isinstance(value, bool):
+        return None if value is None else str(value).lower()
+    return str(value)
+
+
+def parse_time(value: Any, what: str = "time") -> datetime:
+    """An ISO 8601 string or Unix seconds, as an aware UTC datetime."""
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, tz=timezone.utc)
+        if isinstance(value, str):
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        pass
+    raise UnrecognizedPayload(f"{what} {value!r} is not an ISO 8601 date-time or Unix timestamp")

@@ -1,0 +1,76 @@
+"""The inbound request as a plugin sees it, with the body decoders every source shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+from urllib.parse import parse_qs
+from xml.etree import ElementTree
+
+import orjson
+
+from hub.plugin.errors import MalformedBody, UnsupportedMediaType
+
+JSON_TYPES = ("application/json",)
+FORM_TYPE = "application/x-www-form-urlencoded"
+XML_TYPES = ("application/xml", "text/xml", "application/soap+xml")
+
+
+@dataclass(frozen=True)
+class InboundRequest:
+    """An HTTP request to `/hooks/<source>`, reduced to what signature checks and parsers need.
+
+    `headers` keys are lower-case. `body` is the raw body, exactly as received: every
+    signature is computed over it, never over a re-serialized form.
+    """
+
+    method: str
+    path: str
+    body: bytes
+    content_type: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def require_content_type(self, *accepted: str) -> None:
+        """Raise 415 unless the media type is one of `accepted` (or a `+json`/`+xml` variant)."""
+        media_type = self.content_type
+        if media_type in accepted:
+            return
+        suffix = media_type.rpartition("+")[2]
+        if suffix and f"application/{suffix}" in accepted:
+            return
+        wanted = ", ".join(accepted)
+        raise UnsupportedMediaType(f"content type {media_type or '(none)'!r} is not accepted; send {wanted}")
+
+    def json(self) -> Any:
+        """Decode a JSON body (after checking the content type); 400 on bad JSON or bad UTF-8.
+
+        Integers of up to 64 bits keep their exact value (ids above 2**53 included).
+        """
+        self.require_content_type(*JSON_TYPES)
+        if not self.body:
+            raise MalformedBody("the body is empty; a JSON document was expected")
+        try:
+            return orjson.loads(self.body)
+        except orjson.JSONDecodeError as error:
+            raise MalformedBody(f"the body is not valid JSON: {error}") from None
+
+    def form(self) -> dict[str, list[str]]:
+        """Decode an `application/x-www-form-urlencoded` body."""
+        self.require_content_type(FORM_TYPE)
+        try:
+            text = self.body.decode("utf-8")
+            return parse_qs(text, keep_blank_values=True, strict_parsing=bool(text))
+        except (UnicodeDecodeError, ValueError) as error:
+            raise MalformedBody(f"the body is not valid form data: {error}") from None
+
+    def xml(self) -> ElementTree.Element:
+        """Decode an XML body. Python's expat refuses entity-expansion bombs and fetches no external entities."""
+        self.require_content_type(*XML_TYPES)
+        try:
+            return ElementTree.fromstring(self.body)
+        except ElementTree.ParseError as error:
+            raise MalformedBody(f"the body is not valid XML: {error}") from None

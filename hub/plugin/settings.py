@@ -1,0 +1,96 @@
+"""Marshmallow building blocks for plugin settings, with secrets that never print.
+
+In YAML a value written `{$env: NAME}` is read from the environment. A field declared
+`SecretField()` accepts only such references, so a secret can never sit inline in a
+config file, and it loads as a `Secret` whose repr hides the value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load
+
+
+@dataclass(frozen=True)
+class EnvValue:
+    """A config value that came from environment variable `name`."""
+
+    name: str
+    value: str
+
+    def __repr__(self) -> str:
+        return f"EnvValue(${self.name})"
+
+
+class Secret:
+    """A secret value: `reveal()` gives it; `repr`, `str` and logs only name its variable."""
+
+    __slots__ = ("_value", "env_name")
+
+    def __init__(self, value: str, env_name: str) -> None:
+        self._value = value
+        self.env_name = env_name
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret(${self.env_name})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+class SecretField(fields.Field):
+    """A setting that must be written `{$env: NAME}` and loads as a `Secret`."""
+
+    default_error_messages = {
+        "inline": "secrets must come from the environment: write {$env: NAME} instead of the value",
+        "empty": "environment variable {name} is empty",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Secret:
+        if not isinstance(value, EnvValue):
+            raise self.make_error("inline")
+        if not value.value:
+            raise self.make_error("empty", name=value.name)
+        return Secret(value.value, value.name)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str:
+        return "********"
+
+
+def _plain(value: Any, field: fields.Field | None) -> Any:
+    """Unwrap `EnvValue`s for every field that is not a secret."""
+    if isinstance(field, SecretField):
+        return value
+    if isinstance(value, EnvValue):
+        return value.value
+    if isinstance(value, list):
+        inner = field.inner if isinstance(field, fields.List) else None
+        return [_plain(item, inner) for item in value]
+    return value
+
+
+class SettingsSchema(Schema):
+    """Base class for plugin settings and action parameters: unknown keys are errors."""
+
+    class Meta:
+        unknown = RAISE
+
+    @pre_load
+    def _unwrap_env_values(self, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        by_key = {field.data_key or name: field for name, field in self.load_fields.items()}
+        return {key: _plain(value, by_key.get(key)) for key, value in data.items()}
+
+
+__all__ = ["EnvValue", "Secret", "SecretField", "SettingsSchema", "ValidationError", "fields"]

@@ -1,0 +1,182 @@
+"""The data that crosses the plugin boundary, in both directions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Mapping
+
+from hub.plugin.score import Score
+
+if TYPE_CHECKING:
+    from marshmallow import Schema
+
+    from hub.plugin.http import HttpClient
+
+EVENT_TYPES: tuple[str, ...] = (
+    "cx.survey.response",
+    "cx.review.created",
+    "cx.review.updated",
+    "cx.ticket.created",
+    "cx.ticket.updated",
+    "cx.conversation.created",
+    "cx.message.received",
+    "cx.contact.updated",
+)
+
+
+# --- What a plugin declares -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """The plugin receives webhooks; `settings` validates `sources.<name>.settings`."""
+
+    settings: type[Schema] | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """The plugin talks to a destination; `settings` validates `connections.<name>.settings`.
+
+    `url_setting` names the setting that holds the destination's base URL: the core binds the
+    connection's HTTP client to that origin, so no template can send a request elsewhere.
+    """
+
+    settings: type[Schema] | None = None
+    url_setting: str = "base_url"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ActionInfo:
+    """One action a route can run; `params` validates the rendered parameters."""
+
+    params: type[Schema] | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """What `cxhub_plugin_info` returns: the plugin's name, version and capabilities."""
+
+    name: str
+    version: str
+    source: SourceInfo | None = None
+    connection: ConnectionInfo | None = None
+    actions: Mapping[str, ActionInfo] = field(default_factory=dict)
+
+
+# --- What the core hands to a plugin ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """A configured source: `sources.<name>` with its validated settings."""
+
+    name: str
+    plugin: str
+    settings: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A configured connection with an HTTP client bound to it (one session per process)."""
+
+    name: str
+    plugin: str
+    settings: Mapping[str, Any]
+    http: HttpClient
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The delivery an action runs for. `idempotency_key` is stable across retries and replays."""
+
+    id: str
+    attempt: int
+    route: str
+
+    @property
+    def idempotency_key(self) -> str:
+        return self.id
+
+
+# --- What a source plugin returns -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: str | None = None
+    email: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Link:
+    """Where the event's object lives in the vendor's system."""
+
+    system: str
+    id: str
+    url: str | None = None
+    type: str | None = None
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    """A vendor event in canonical terms; the core wraps it in a CloudEvent.
+
+    `vendor_event_id` is the vendor's own id for this delivery of the event: the
+    core derives the CloudEvent id from it, which is what makes a resent webhook
+    a duplicate.
+    """
+
+    type: str
+    vendor_event_id: str
+    time: datetime
+    link: Link
+    customer: Customer = Customer()
+    score: Score | None = None
+    text: str | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.type not in EVENT_TYPES:
+            raise ValueError(f"event type must be one of {EVENT_TYPES}, got {self.type!r}")
+        if self.time.tzinfo is None:
+            raise ValueError("event time must be timezone-aware")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A response the plugin wants sent instead of the hub's default JSON (handshakes, SOAP acks)."""
+
+    status: int = 200
+    body: bytes | str = b""
+    content_type: str = "text/plain; charset=utf-8"
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """The result of parsing a request: zero or more events, and optionally a reply.
+
+    A handshake is `Parsed(events=[], reply=Reply(...))`. With events and a reply, the
+    reply is sent only after the events are durably recorded.
+    """
+
+    events: list[EventDraft] = field(default_factory=list)
+    reply: Reply | None = None
+
+
+# --- What an action returns -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What the destination created or changed, kept on the delivery record."""
+
+    external_id: str | None = None
+    url: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)

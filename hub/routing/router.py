@@ -1,0 +1,35 @@
+"""Matches events against routes and names one delivery per matching action."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Mapping, Sequence
+
+from hub.config.model import Route
+from hub.store import NewDelivery
+
+DELIVERY_ID_NAMESPACE = uuid.UUID("0b6f3c52-2a1e-4c1b-8f7e-5d1a9e3c4b70")
+
+
+def delivery_id(event_id: str, route: str, index: int, connection: str, action: str) -> str:
+    """Stable for an event and an action of a route: replaying the event finds the same delivery.
+
+    It is also the idempotency key actions use to avoid acting twice.
+    """
+    return str(uuid.uuid5(DELIVERY_ID_NAMESPACE, f"{event_id}\n{route}\n{index}\n{connection}\n{action}"))
+
+
+class Router:
+    def __init__(self, routes: Sequence[Route]) -> None:
+        self.routes = tuple(routes)
+
+    def deliveries_for(self, event: Mapping[str, Any]) -> list[NewDelivery]:
+        return [
+            NewDelivery(
+                id=delivery_id(event["id"], route.name, index, spec.connection, spec.action),
+                event_id=event["id"], route=route.name, connection=spec.connection, action=spec.action,
+                params=spec.params,
+            )
+            for route in self.routes if route.when.matches(event)
+            for index, spec in enumerate(route.actions)
+        ]

@@ -1,0 +1,36 @@
+"""The hub's parts for one application, kept in `app.extensions["cxhub"]`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from flask import current_app
+
+from hub.config.model import HubConfig
+from hub.delivery.queue import DeliveryQueue
+from hub.pluginhost import PluginHost
+from hub.routing.router import Router
+from hub.store import Store
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+EXTENSION = "cxhub"
+
+
+@dataclass
+class Hub:
+    config: HubConfig
+    plugins: PluginHost
+    store: Store
+    redis: Redis
+    queue: DeliveryQueue
+    router: Router = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.router = Router(self.config.routes)
+
+
+def current_hub() -> Hub:
+    return current_app.extensions[EXTENSION]

@@ -1,0 +1,253 @@
+"""The store: every event, delivery, attempt and quarantined request, in one SQL database."""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterator, Mapping, Sequence
+
+import orjson
+from sqlalchemy import Engine, and_, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from hub.store.engine import make_engine
+from hub.store.tables import attempts, deliveries, events, metadata, quarantine
+
+CLAIMABLE = ("queued", "retrying")
+STATUSES = ("queued", "running", "retrying", "succeeded", "dead")
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached; the caller answers 503 and the client retries."""
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything the store returns is UTC-aware."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)
+
+
+def _row(row: Any) -> dict[str, Any]:
+    return {key: _utc(value) if isinstance(value, datetime) else value for key, value in row._mapping.items()}
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    id: str
+    event_id: str
+    route: str
+    connection: str
+    action: str
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    accepted: list[str]
+    duplicates: list[str]
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = make_engine(url)
+
+    def create_tables(self) -> None:
+        with _database_errors():
+            metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def _insert(self, table: Any) -> Any:
+        dialect = sqlite if self.engine.dialect.name == "sqlite" else postgresql
+        return dialect.insert(table)
+
+    # --- ingest -----------------------------------------------------------
+
+    def record(self, new_events: Sequence[Mapping[str, Any]], new_deliveries: Sequence[NewDelivery]) -> Recorded:
+        """Store events and their deliveries in one transaction; events seen before are left alone.
+
+        Deliveries are written only for events that are new, so a resent webhook routes nothing.
+        """
+        received = now()
+        rows = [_event_row(event, received) for event in new_events]
+        with _database_errors(), self.engine.begin() as db:
+            statement = self._insert(events).values(rows).on_conflict_do_nothing(index_elements=["id"])
+            accepted = set(db.execute(statement.returning(events.c.id)).scalars())
+            fresh = [_delivery_row(item, received) for item in new_deliveries if item.event_id in accepted]
+            if fresh:
+                db.execute(insert(deliveries), fresh)
+        ordered = [row["id"] for row in rows]
+        return Recorded([i for i in ordered if i in accepted], [i for i in ordered if i not in accepted])
+
+    def queued_for_events(self, event_ids: Sequence[str]) -> list[str]:
+        """Deliveries of these events still waiting for a worker (re-enqueued when a vendor resends)."""
+        query = select(deliveries.c.id).where(deliveries.c.event_id.in_(event_ids), deliveries.c.status == "queued")
+        with _database_errors(), self.engine.connect() as db:
+            return list(db.execute(query).scalars())
+
+    def add_deliveries(self, new_deliveries: Sequence[NewDelivery]) -> list[str]:
+        """Insert deliveries that do not exist yet; return the ids inserted."""
+        if not new_deliveries:
+            return []
+        rows = [_delivery_row(item, now()) for item in new_deliveries]
+        statement = self._insert(deliveries).values(rows).on_conflict_do_nothing(index_elements=["id"])
+        with _database_errors(), self.engine.begin() as db:
+            return list(db.execute(statement.returning(deliveries.c.id)).scalars())
+
+    # --- delivery ---------------------------------------------------------
+
+    def claim(self, delivery_id: str) -> dict[str, Any] | None:
+        """Mark a queued or retrying delivery running and count the attempt; None if it is not claimable.
+
+        The conditional update makes a job that runs twice harmless: only one run gets the row.
+        """
+        statement = (
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id, deliveries.c.status.in_(CLAIMABLE))
+            .values(status="running", attempts=deliveries.c.attempts + 1, updated_at=now())
+            .returning(*deliveries.c)
+        )
+        with _database_errors(), self.engine.begin() as db:
+            row = db.execute(statement).first()
+        return _row(row) if row else None
+
+    def finish_attempt(self, delivery_id: str, attempt: Mapping[str, Any], *, status: str,
+                       next_attempt_at: datetime | None = None, error: str | None = None,
+                       result: Mapping[str, Any] | None = None) -> None:
+        """Store one attempt and the delivery's new status together."""
+        values: dict[str, Any] = {"status": status, "updated_at": now(), "next_attempt_at": next_attempt_at,
+                                  "last_error": error}
+        if result is not None:
+            values["result"] = orjson.dumps(result).decode()
+        with _database_errors(), self.engine.begin() as db:
+            db.execute(insert(attempts).values(delivery_id=delivery_id, **attempt))
+            db.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
+
+    def requeue(self, delivery_ids: Sequence[str], *, from_statuses: Sequence[str] = ("dead",),
+                fresh_budget: bool = True) -> list[str]:
+        """Mark deliveries queued again (by default dead ones, with a fresh retry budget); return those requeued."""
+        values: dict[str, Any] = {"status": "queued", "next_attempt_at": None, "updated_at": now()}
+        if fresh_budget:
+            values["budget_start"] = deliveries.c.attempts
+        statement = (
+            update(deliveries)
+            .where(deliveries.c.id.in_(delivery_ids), deliveries.c.status.in_(from_statuses))
+            .values(**values)
+            .returning(deliveries.c.id)
+        )
+        with _database_errors(), self.engine.begin() as db:
+            return list(db.execute(statement).scalars())
+
+    # --- reading ----------------------------------------------------------
+
+    def get_event(self, event_id: str) -> dict[str, Any] | None:
+        with _database_errors(), self.engine.connect() as db:
+            row = db.execute(select(events).where(events.c.id == event_id)).first()
+        return _row(row) if row else None
+
+    def get_delivery(self, delivery_id: str) -> dict[str, Any] | None:
+        with _database_errors(), self.engine.connect() as db:
+            row = db.execute(select(deliveries).where(deliveries.c.id == delivery_id)).first()
+        return _row(row) if row else None
+
+    def list_events(self, *, source: str | None = None, type: str | None = None, customer: str | None = None,
+                    band: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        filters = [column == value for column, value in (
+            (events.c.source, source), (events.c.type, type), (events.c.customer_email, customer),
+            (events.c.score_band, band)) if value is not None]
+        query = select(events).where(and_(True, *filters)).order_by(events.c.received_at.desc()).limit(limit)
+        with _database_errors(), self.engine.connect() as db:
+            return [_row(row) for row in db.execute(query)]
+
+    def list_deliveries(self, *, status: str | None = None, event_id: str | None = None,
+                        connection: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        filters = [column == value for column, value in (
+            (deliveries.c.status, status), (deliveries.c.event_id, event_id),
+            (deliveries.c.connection, connection)) if value is not None]
+        query = select(deliveries).where(and_(True, *filters)).order_by(deliveries.c.updated_at.desc()).limit(limit)
+        with _database_errors(), self.engine.connect() as db:
+            return [_row(row) for row in db.execute(query)]
+
+    def list_attempts(self, delivery_id: str) -> list[dict[str, Any]]:
+        query = select(attempts).where(attempts.c.delivery_id == delivery_id).order_by(attempts.c.number)
+        with _database_errors(), self.engine.connect() as db:
+            return [_row(row) for row in db.execute(query)]
+
+    def deliveries_in(self, statuses: Sequence[str]) -> Iterator[str]:
+        query = select(deliveries.c.id).where(deliveries.c.status.in_(statuses))
+        with _database_errors(), self.engine.connect() as db:
+            yield from db.execute(query).scalars().all()
+
+    # --- quarantine -------------------------------------------------------
+
+    def quarantine(self, *, source: str, method: str, content_type: str, headers: Mapping[str, str],
+                   query: Mapping[str, str], body: bytes, error: str) -> str:
+        quarantine_id = str(uuid.uuid4())
+        row = {"id": quarantine_id, "source": source, "received_at": now(), "method": method,
+               "content_type": content_type, "headers": orjson.dumps(dict(headers)).decode(),
+               "query": orjson.dumps(dict(query)).decode(), "body": body, "error": error, "status": "open"}
+        with _database_errors(), self.engine.begin() as db:
+            db.execute(insert(quarantine).values(**row))
+        return quarantine_id
+
+    def list_quarantine(self, *, status: str | None = "open", limit: int = 50) -> list[dict[str, Any]]:
+        query = select(quarantine).order_by(quarantine.c.received_at.desc()).limit(limit)
+        if status:
+            query = query.where(quarantine.c.status == status)
+        with _database_errors(), self.engine.connect() as db:
+            return [_row(row) for row in db.execute(query)]
+
+    def get_quarantined(self, quarantine_id: str) -> dict[str, Any] | None:
+        with _database_errors(), self.engine.connect() as db:
+            row = db.execute(select(quarantine).where(quarantine.c.id == quarantine_id)).first()
+        return _row(row) if row else None
+
+    def set_quarantine_status(self, quarantine_id: str, status: str, error: str | None = None) -> None:
+        values: dict[str, Any] = {"status": status}
+        if error is not None:
+            values["error"] = error
+        with _database_errors(), self.engine.begin() as db:
+            db.execute(update(quarantine).where(quarantine.c.id == quarantine_id).values(**values))
+
+
+@contextmanager
+def _database_errors() -> Iterator[None]:
+    """Turn lost database connections into StoreUnavailable; other SQL errors are bugs and propagate."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as error:
+        raise StoreUnavailable(f"the database is unavailable: {type(error.orig).__name__}") from error
+    except DBAPIError as error:
+        if error.connection_invalidated:
+            raise StoreUnavailable(f"the database connection was lost: {type(error.orig).__name__}") from error
+        raise
+
+
+def _event_row(event: Mapping[str, Any], received: datetime) -> dict[str, Any]:
+    data = event["data"]
+    score = data.get("score") or {}
+    return {
+        "id": event["id"], "source": event["source"].rsplit("/", 1)[-1], "type": event["type"],
+        "vendor_event_id": data["vendor_event_id"], "subject": event["subject"],
+        "customer_email": data["customer"]["email"], "customer_id": data["customer"]["id"],
+        "score_band": score.get("band"), "time": datetime.fromisoformat(event["time"].replace("Z", "+00:00")),
+        "received_at": received, "body": orjson.dumps(event).decode(),
+    }
+
+
+def _delivery_row(item: NewDelivery, created: datetime) -> dict[str, Any]:
+    return {
+        "id": item.id, "event_id": item.event_id, "route": item.route, "connection": item.connection,
+        "action": item.action, "params": orjson.dumps(item.params).decode(), "status": "queued",
+        "attempts": 0, "budget_start": 0, "created_at": created, "updated_at": created,
+    }

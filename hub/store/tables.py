@@ -1,0 +1,88 @@
+"""Table definitions. Timestamps are UTC; bodies are JSON text written with orjson."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("source", String(64), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("vendor_event_id", String(512), nullable=False),
+    Column("subject", String(512), nullable=False),
+    Column("customer_email", String(320)),
+    Column("customer_id", String(512)),
+    Column("score_band", String(16)),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("body", Text, nullable=False),
+    Index("ix_events_received_at", "received_at"),
+    Index("ix_events_customer_email", "customer_email"),
+)
+
+# status: queued -> running -> succeeded | retrying -> ... | dead
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("event_id", String(64), ForeignKey("events.id"), nullable=False),
+    Column("route", String(64), nullable=False),
+    Column("connection", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("budget_start", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("result", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_deliveries_event_id", "event_id"),
+    Index("ix_deliveries_status", "status", "updated_at"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(64), ForeignKey("deliveries.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("duration_ms", Float, nullable=False),
+    Column("status_code", Integer),
+    Column("outcome", String(16), nullable=False),
+    Column("error", Text),
+    Index("ix_attempts_delivery_id", "delivery_id"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("source", String(64), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("content_type", String(255), nullable=False),
+    Column("headers", Text, nullable=False),
+    Column("query", Text, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+)

@@ -1,0 +1,62 @@
+"""The generic JSON source: Standard Webhooks signatures, fields found by the configured mapping."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from hub.plugin import (
+    Customer,
+    EventDraft,
+    InboundRequest,
+    Link,
+    Score,
+    Source,
+    UnrecognizedPayload,
+    verify_standard_webhook,
+)
+from hub.plugin.mapping import as_id, dig, parse_time, require
+
+
+def verify(source: Source, request: InboundRequest) -> None:
+    settings = source.settings
+    secrets = [secret.reveal() for secret in (settings["secret"], settings["previous_secret"]) if secret]
+    verify_standard_webhook(secrets, request.body, request.headers)
+
+
+def parse(source: Source, request: InboundRequest) -> list[EventDraft]:
+    payload = request.json()
+    if not isinstance(payload, dict):
+        raise UnrecognizedPayload("the body must be a JSON object")
+    settings, mapping = source.settings, source.settings["mapping"]
+    event_id = dig(payload, mapping["event_id"]) if mapping["event_id"] else request.header("webhook-id")
+    moment = dig(payload, mapping["time"]) if mapping["time"] else int(request.header("webhook-timestamp") or 0)
+    return [EventDraft(
+        type=settings["event_type"],
+        vendor_event_id=as_id(require({"id": event_id}, "id", "event id")),
+        time=parse_time(moment),
+        link=Link(system=settings["system"], id=as_id(require(payload, mapping["object_id"])),
+                  url=_optional(payload, mapping["object_url"]), type=mapping["object_type"]),
+        customer=Customer(id=as_id(_optional(payload, mapping["customer_id"])),
+                          email=_optional(payload, mapping["customer_email"]),
+                          name=_optional(payload, mapping["customer_name"])),
+        score=_score(payload, mapping["score"], settings["score_scale"]),
+        text=_optional(payload, mapping["text"]),
+        attributes={key: str(value) for key, path in mapping["attributes"].items()
+                    if (value := dig(payload, path)) is not None},
+    )]
+
+
+def _optional(payload: Any, path: str | None) -> Any:
+    return dig(payload, path) if path else None
+
+
+def _score(payload: Any, path: str | None, scale: Mapping[str, Any]) -> Score | None:
+    value = _optional(payload, path)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UnrecognizedPayload(f"score at {path!r} must be a number, got {value!r}")
+    try:
+        return Score(scale["type"], value, scale["min"], scale["max"])
+    except ValueError as error:
+        raise UnrecognizedPayload(str(error)) from None
