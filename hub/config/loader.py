@@ -13,6 +13,7 @@ from hub.config.schema import NAME, ConfigSchema, ConnectionSchema, HubSettingsS
 from hub.config.yamlfile import LineIndex, read_yaml
 from hub.plugin.types import Source
 from hub.pluginhost import PluginHost
+from hub.plugin.settings import unwrap_env
 from hub.routing.templates import TemplateProblem, compile_params
 
 
@@ -41,8 +42,12 @@ class _Builder:
         self.index = index
         self.plugins = plugins
         self.problems = problems
+        self.broken_connections: set[str] = set()
 
     def problem(self, path: Path, message: str) -> None:
+        """Record a problem, once per key: a missing variable should not also be reported as a null value."""
+        if any(known.path == path for known in self.problems):
+            return
         self.problems.append(Problem(self.filename, self.index.line_of(path), path, message))
 
     def load(self, schema: Schema, data: Any, path: Path) -> Any:
@@ -54,7 +59,7 @@ class _Builder:
             return None
 
     def build(self, data: Any) -> HubConfig:
-        if self.problems:
+        if data is None and self.problems:  # the YAML itself did not parse
             return HubConfig(path=self.filename)
         if not isinstance(data, dict):
             self.problem((), "the config must be a mapping with keys hub, sources, connections and routes")
@@ -66,8 +71,10 @@ class _Builder:
         hub = self.load(HubSettingsSchema(), data.get("hub", {}), ("hub",)) or HubSettings()
         sources = {name: source for name, raw in self.section(data, "sources").items()
                    if (source := self.source(name, raw)) is not None}
-        connections = {name: connection for name, raw in self.section(data, "connections").items()
+        declared = self.section(data, "connections")
+        connections = {name: connection for name, raw in declared.items()
                        if (connection := self.connection(name, raw)) is not None}
+        self.broken_connections = set(declared) - set(connections)
         routes = self.routes(data.get("routes", []), connections)
         return HubConfig(hub=hub, sources=sources, connections=connections, routes=routes, path=self.filename)
 
@@ -142,6 +149,8 @@ class _Builder:
 
     def action(self, spec: ActionSpec, path: Path, connections: Mapping[str, ConnectionConfig]) -> ActionSpec:
         connection = connections.get(spec.connection)
+        if connection is None and spec.connection in self.broken_connections:
+            return spec  # its own problems are already reported
         if connection is None:
             known = ", ".join(sorted(connections)) or "none configured"
             self.problem(path + ("connection",), f"unknown connection {spec.connection!r} (known: {known})")
@@ -156,12 +165,12 @@ class _Builder:
             return spec
         if action_info.params is not None:
             self.check_param_keys(action_info.params(), spec.params, path + ("params",))
+        params = unwrap_env(spec.params)
         try:
-            compiled = compile_params(spec.params)
+            compile_params(params)
         except TemplateProblem as error:
-            self.problem(path + ("params",), str(error))
-            return spec
-        return ActionSpec(spec.connection, spec.action, compiled)
+            self.problem(path + ("params",) + error.path, error.message)
+        return ActionSpec(spec.connection, spec.action, params)
 
     def check_param_keys(self, schema: Schema, params: Mapping[str, Any], path: Path) -> None:
         """Parameters are templates until rendered, so only their keys can be checked here."""

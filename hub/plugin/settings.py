@@ -52,7 +52,7 @@ class SecretField(fields.Field):
     """A setting that must be written `{$env: NAME}` and loads as a `Secret`."""
 
     default_error_messages = {
-        "inline": "secrets must come from the environment: write {$env: NAME} instead of the value",
+        "inline": "secrets must come from the environment: write {{$env: NAME}} instead of the value",
         "empty": "environment variable {name} is empty",
     }
 
@@ -76,6 +76,17 @@ def _plain(value: Any, field: fields.Field | None) -> Any:
     if isinstance(value, list):
         inner = field.inner if isinstance(field, fields.List) else None
         return [_plain(item, inner) for item in value]
+    return value
+
+
+def unwrap_env(value: Any) -> Any:
+    """Plain data with every `EnvValue` replaced by its value (for params and conditions)."""
+    if isinstance(value, EnvValue):
+        return value.value
+    if isinstance(value, Mapping):
+        return {key: unwrap_env(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [unwrap_env(item) for item in value]
     return value
 
 

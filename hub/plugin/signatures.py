@@ -15,7 +15,7 @@ from typing import Literal, Mapping
 
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from hub.plugin.errors import InvalidSignature
+from hub.plugin.errors import InvalidSignature, MalformedBody
 
 Encoding = Literal["hex", "base64"]
 
@@ -77,6 +77,10 @@ def verify_standard_webhook(secrets: str | list[str], body: bytes, headers: Mapp
     """
     candidates = secrets if isinstance(secrets, list) else [secrets]
     lowered = {name.lower(): value for name, value in headers.items()}
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedBody("the body is not valid UTF-8") from None
     reasons = []
     for secret in candidates:
         try:
@@ -84,7 +88,7 @@ def verify_standard_webhook(secrets: str | list[str], body: bytes, headers: Mapp
             return
         except WebhookVerificationError as error:
             reasons.append(str(error))
-        except (ValueError, binascii.Error, UnicodeDecodeError):
+        except (ValueError, binascii.Error):
             reasons.append("Malformed webhook-signature header or body")
     raise InvalidSignature(f"Standard Webhooks verification failed: {reasons[0]}")
 

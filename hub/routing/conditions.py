@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping, Protocol
 
 from marshmallow import ValidationError
 
-from hub.plugin.settings import EnvValue
+from hub.plugin.settings import unwrap_env
 
 MISSING = object()
 
@@ -150,7 +150,7 @@ def _field_test(raw: Mapping[str, Any]) -> FieldTest:
     if len(ops) != 1 or ops[0] not in known:
         raise ValidationError(f"a field test needs exactly one operator out of {', '.join(known)}; got {ops}")
     op = ops[0]
-    value = _unwrap(raw[op])
+    value = unwrap_env(raw[op])
     if op == "regex":
         if not isinstance(value, str):
             raise ValidationError({op: ["regex takes a string"]})
@@ -164,10 +164,3 @@ def _field_test(raw: Mapping[str, Any]) -> FieldTest:
         raise ValidationError({op: ["'exists' takes true or false"]})
     return FieldTest(field, op, value)
 
-
-def _unwrap(value: Any) -> Any:
-    if isinstance(value, EnvValue):
-        return value.value
-    if isinstance(value, list):
-        return [_unwrap(item) for item in value]
-    return value

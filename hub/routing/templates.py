@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from jinja2 import StrictUndefined, TemplateError
+from functools import lru_cache
+
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from hub.plugin.settings import EnvValue
 
 MAX_RENDERED_CHARS = 64 * 1024
 
 
 class TemplateProblem(Exception):
-    """A template failed to compile or to render; the message says where and why."""
+    """A template failed to compile or to render; `path` is the parameter's key path."""
+
+    def __init__(self, path: tuple[Any, ...], message: str) -> None:
+        super().__init__(f"{_dotted(path)}: {message}")
+        self.path = path
+        self.message = message
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    return "params" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)
 
 
 def _finalize(value: Any) -> Any:
@@ -25,34 +35,41 @@ ENVIRONMENT = ImmutableSandboxedEnvironment(
 )
 
 
-def compile_params(params: Any, path: str = "params") -> Any:
+def compile_params(params: Any, path: tuple[Any, ...] = ()) -> Any:
     """Compile every string in `params` (recursively); literal strings cost nothing to render."""
-    if isinstance(params, EnvValue):
-        return params.value
     if isinstance(params, Mapping):
-        return {key: compile_params(value, f"{path}.{key}") for key, value in params.items()}
+        return {key: compile_params(value, path + (key,)) for key, value in params.items()}
     if isinstance(params, list):
-        return [compile_params(item, f"{path}[{position}]") for position, item in enumerate(params)]
+        return [compile_params(item, path + (position,)) for position, item in enumerate(params)]
     if isinstance(params, str) and ("{{" in params or "{%" in params):
-        try:
-            return ENVIRONMENT.from_string(params)
-        except TemplateError as error:
-            raise TemplateProblem(f"{path}: template does not compile: {error}") from None
+        return _compile(params, path)
     return params
 
 
-def render_params(params: Any, event: Mapping[str, Any], path: str = "params") -> Any:
+@lru_cache(maxsize=1024)
+def _compiled(source: str) -> Template:
+    return ENVIRONMENT.from_string(source)
+
+
+def _compile(source: str, path: tuple[Any, ...]) -> Template:
+    try:
+        return _compiled(source)
+    except TemplateError as error:
+        raise TemplateProblem(path, f"template does not compile: {error}") from None
+
+
+def render_params(params: Any, event: Mapping[str, Any], path: tuple[Any, ...] = ()) -> Any:
     """Render compiled params against a CloudEvent; `event` and `data` are the template's names."""
     if isinstance(params, Mapping):
-        return {key: render_params(value, event, f"{path}.{key}") for key, value in params.items()}
+        return {key: render_params(value, event, path + (key,)) for key, value in params.items()}
     if isinstance(params, list):
-        return [render_params(item, event, f"{path}[{position}]") for position, item in enumerate(params)]
-    if hasattr(params, "render"):
+        return [render_params(item, event, path + (position,)) for position, item in enumerate(params)]
+    if isinstance(params, Template):
         try:
             text = params.render(event=event, data=event.get("data", {}))
         except TemplateError as error:
-            raise TemplateProblem(f"{path}: {type(error).__name__}: {error}") from None
+            raise TemplateProblem(path, f"{type(error).__name__}: {error}") from None
         if len(text) > MAX_RENDERED_CHARS:
-            raise TemplateProblem(f"{path}: rendered to {len(text)} characters, over the {MAX_RENDERED_CHARS} limit")
+            raise TemplateProblem(path, f"rendered to {len(text)} characters, over the {MAX_RENDERED_CHARS} limit")
         return text
     return params

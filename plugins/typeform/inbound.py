@@ -1,0 +1,112 @@
+"""Typeform `form_response` webhooks: signature check and normalization.
+
+Signature: `Typeform-Signature: sha256=` + base64(HMAC-SHA256(secret, raw body)).
+The customer comes from an email answer or hidden fields; the customer's words from
+long-text answers; the score from the first NPS, opinion-scale or rating answer in the
+order the form defines its fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from hub.plugin import (
+    Customer,
+    EventDraft,
+    InboundRequest,
+    Link,
+    Score,
+    Source,
+    UnrecognizedPayload,
+    verify_hmac,
+)
+from hub.plugin.mapping import as_id, parse_time, require
+
+SIGNATURE_HEADER = "Typeform-Signature"
+SCORE_FIELDS = ("nps", "opinion_scale", "rating")
+RESULTS_URL = "https://admin.typeform.com/form/{form_id}/results#responses"
+
+
+def verify(source: Source, request: InboundRequest) -> None:
+    secrets = [secret.reveal() for secret in (source.settings["secret"], source.settings["previous_secret"]) if secret]
+    verify_hmac(secrets, request.body, request.header(SIGNATURE_HEADER), header=SIGNATURE_HEADER,
+                prefix="sha256=", encoding="base64")
+
+
+def parse(source: Source, request: InboundRequest) -> list[EventDraft]:
+    payload = request.json()
+    if not isinstance(payload, dict) or payload.get("event_type") != "form_response":
+        kind = payload.get("event_type") if isinstance(payload, dict) else type(payload).__name__
+        raise UnrecognizedPayload(f"expected a Typeform form_response event, got {kind!r}")
+    response = require(payload, "form_response")
+    if not isinstance(response, dict):
+        raise UnrecognizedPayload("form_response must be an object")
+    answers = [answer for answer in response.get("answers") or [] if isinstance(answer, dict)]
+    hidden = response.get("hidden") if isinstance(response.get("hidden"), dict) else {}
+    definition = response.get("definition") if isinstance(response.get("definition"), dict) else {}
+    form_id = as_id(require(response, "form_id", "form_response.form_id"))
+    return [EventDraft(
+        type="cx.survey.response",
+        vendor_event_id=as_id(require(payload, "event_id")),
+        time=parse_time(require(response, "submitted_at", "form_response.submitted_at"), "submitted_at"),
+        link=Link(system="typeform", id=as_id(require(response, "token", "form_response.token")),
+                  url=RESULTS_URL.format(form_id=form_id), type="form_response"),
+        customer=_customer(answers, hidden, source.settings["hidden_fields"]),
+        score=_score(answers, definition.get("fields") or []),
+        text=_text(answers),
+        attributes=_attributes(form_id, definition, hidden),
+    )]
+
+
+def _customer(answers: list[dict[str, Any]], hidden: Mapping[str, Any], names: Mapping[str, str]) -> Customer:
+    email = next((answer.get("email") for answer in answers if answer.get("type") == "email"), None)
+    return Customer(id=as_id(hidden.get(names["customer_id"])) or None,
+                    email=email or hidden.get(names["customer_email"]) or None,
+                    name=hidden.get(names["customer_name"]) or None)
+
+
+def _text(answers: list[dict[str, Any]]) -> str | None:
+    texts = [answer.get("text") for answer in answers
+             if _field(answer).get("type") == "long_text" and answer.get("text")]
+    return "\n\n".join(texts) or None
+
+
+def _score(answers: list[dict[str, Any]], fields: list[Any]) -> Score | None:
+    """The first scored answer in the form's own field order (answers may come in another order)."""
+    by_field = {_field(answer).get("id"): answer for answer in answers}
+    ordered = [field for field in fields if isinstance(field, dict)] or [_field(answer) for answer in answers]
+    for field in ordered:
+        answer = by_field.get(field.get("id"))
+        if field.get("type") in SCORE_FIELDS and answer and isinstance(answer.get("number"), (int, float)):
+            low, high = _scale(field)
+            kind = "nps" if field["type"] == "nps" else "rating"
+            try:
+                return Score(kind, answer["number"], low, high)
+            except ValueError as error:
+                raise UnrecognizedPayload(f"field {field.get('ref') or field.get('id')}: {error}") from None
+    return None
+
+
+def _scale(field: Mapping[str, Any]) -> tuple[int, int]:
+    """NPS is 0-10; opinion scales 0-10 and ratings 1-5 unless the field's properties say otherwise."""
+    properties = field.get("properties") if isinstance(field.get("properties"), dict) else {}
+    if field["type"] == "nps":
+        return 0, 10
+    if field["type"] == "rating":
+        return 1, int(properties.get("steps") or 5)
+    low = 1 if properties.get("start_at_one") else 0
+    steps = int(properties.get("steps") or 11)
+    return low, low + steps - 1
+
+
+def _field(answer: Mapping[str, Any]) -> Mapping[str, Any]:
+    field = answer.get("field")
+    return field if isinstance(field, dict) else {}
+
+
+def _attributes(form_id: str, definition: Mapping[str, Any], hidden: Mapping[str, Any]) -> dict[str, str]:
+    attributes = {f"hidden.{key}": str(value) for key, value in hidden.items() if value is not None}
+    attributes["form_id"] = form_id
+    if definition.get("title"):
+        attributes["form_title"] = str(definition["title"])
+    return attributes

@@ -1,0 +1,166 @@
+"""POST /hooks/<source>: accepted requests, resends, and every way a request is refused."""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+import pytest
+import plugins.webhook as webhook
+from hub.backends import open_redis
+from hub.delivery.queue import DeliveryQueue
+from hub.store.engine import make_engine
+from hub.testing import sign_standard_webhook
+from tests.conftest import OTHER_WHSEC, WHSEC
+
+CONFIG = """
+hub: {max_body_bytes: 2048}
+sources:
+  app:
+    plugin: webhook
+    settings:
+      secret: {$env: APP_SECRET}
+      mapping: {object_id: response.id, score: response.score, text: response.comment,
+                customer_email: customer.email}
+      score_scale: {type: nps, min: 0, max: 10}
+connections:
+  out:
+    plugin: webhook
+    settings: {url: "http://127.0.0.1:9/unused", secret: {$env: APP_SECRET}}
+routes:
+  - name: detractors
+    when: {field: data.score.band, equals: negative}
+    actions:
+      - {connection: out, action: forward}
+"""
+
+PAYLOAD = {"response": {"id": 9007199254740993, "score": 3, "comment": "Too slow"},
+           "customer": {"email": "ann@example.com"}}
+
+
+@pytest.fixture
+def hub(make_hub):
+    return make_hub(CONFIG, plugins=[webhook], env={"APP_SECRET": WHSEC})
+
+
+def signed(body: bytes, msg_id: str = "msg_1", secret: str = WHSEC, timestamp: float | None = None) -> dict:
+    return sign_standard_webhook(secret, msg_id, body, timestamp)
+
+
+def counts(hub) -> tuple[int, int, int, int]:
+    store = hub.store
+    return (len(store.list_events()), len(store.list_deliveries()), len(store.list_quarantine()),
+            hub.hub.queue.rq.count)
+
+
+def test_signed_event_is_stored_routed_and_queued(hub):
+    body = orjson.dumps(PAYLOAD)
+    response = hub.post("app", body, signed(body))
+    assert response.status_code == 202
+    [event_id] = response.json["accepted"]
+    stored = orjson.loads(hub.store.get_event(event_id)["body"])
+    assert stored["data"]["link"]["id"] == "9007199254740993"  # above 2**53, every digit kept
+    assert stored["data"]["score"] == {"type": "nps", "value": 3, "min": 0, "max": 10, "band": "negative"}
+    [delivery] = hub.store.list_deliveries()
+    assert (delivery["event_id"], delivery["status"], delivery["connection"]) == (event_id, "queued", "out")
+    assert hub.hub.queue.rq.count == 1
+
+
+def test_resent_event_gets_2xx_and_is_not_routed_again(hub):
+    body = orjson.dumps(PAYLOAD)
+    first = hub.post("app", body, signed(body))
+    hub.drain()
+    again = hub.post("app", body, signed(body))
+    assert again.status_code == 200
+    assert again.json == {"accepted": [], "duplicates": first.json["accepted"]}
+    assert counts(hub)[:2] == (1, 1)
+    assert hub.hub.queue.rq.count == 0
+
+
+def test_event_matching_no_route_is_stored_without_deliveries(hub):
+    body = orjson.dumps({**PAYLOAD, "response": {"id": 7, "score": 10}})
+    assert hub.post("app", body, signed(body)).status_code == 202
+    assert counts(hub) == (1, 0, 0, 0)
+
+
+@pytest.mark.parametrize("body, content_type, status, code", [
+    (b'{"response": {"id": 1', "application/json", 400, "malformed_body"),
+    (b"", "application/json", 400, "malformed_body"),
+    (b"\xff\xfe{}", "application/json", 400, "malformed_body"),
+    (b"response=1", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
+    (b"[1, 2]", "application/json", 422, "unrecognized_payload"),
+    (b'{"response": {"score": 3}}', "application/json", 422, "unrecognized_payload"),
+    (b'{"response": {"id": 1, "score": 11}}', "application/json", 422, "unrecognized_payload"),
+])
+def test_bad_body_is_refused_and_changes_nothing(hub, body, content_type, status, code):
+    headers = signed(body) if body.isascii() else {**signed(b"{}"), "webhook-signature": "v1,AAAA"}
+    response = hub.post("app", body, headers, content_type=content_type)
+    assert response.status_code == status
+    assert response.json["error"]["code"] == code
+    assert response.json["error"]["message"]
+    quarantined = 1 if status == 422 else 0
+    assert counts(hub) == (0, 0, quarantined, 0)
+
+
+@pytest.mark.parametrize("headers, reason", [
+    (lambda body: {}, "Missing required headers"),
+    (lambda body: signed(body, secret=OTHER_WHSEC), "No matching signature"),
+    (lambda body: {**signed(body), "webhook-signature": "v1,AAAA"}, "No matching signature"),
+    (lambda body: {**signed(body), "webhook-signature": "garbage"}, "Malformed"),
+    (lambda body: signed(body, timestamp=time.time() - 3600), "too old"),
+    (lambda body: signed(body, timestamp=time.time() + 3600), "too new"),
+    (lambda body: signed(body + b" "), "No matching signature"),
+])
+def test_bad_signature_is_refused_with_401(hub, headers, reason):
+    body = orjson.dumps(PAYLOAD)
+    response = hub.post("app", body, headers(body))
+    assert response.status_code == 401
+    assert reason in response.json["error"]["message"]
+    assert WHSEC not in response.get_data(as_text=True)
+    assert counts(hub) == (0, 0, 0, 0)
+
+
+def test_unknown_source_is_404(hub):
+    response = hub.post("nope", b"{}")
+    assert response.status_code == 404
+    assert response.json["error"]["code"] == "unknown_source"
+
+
+def test_oversized_body_is_413(hub):
+    body = orjson.dumps({**PAYLOAD, "pad": "x" * 4096})
+    response = hub.post("app", body, signed(body))
+    assert response.status_code == 413
+    assert "2048-byte limit" in response.json["error"]["message"]
+    assert counts(hub) == (0, 0, 0, 0)
+
+
+def test_unreachable_database_is_503_and_nothing_is_accepted(hub):
+    working = hub.store.engine
+    hub.store.engine = make_engine("postgresql://cxhub@127.0.0.1:1/none")  # nothing listens on port 1
+    body = orjson.dumps(PAYLOAD)
+    try:
+        response = hub.post("app", body, signed(body))
+    finally:
+        hub.store.engine.dispose()
+        hub.store.engine = working
+    assert response.status_code == 503
+    assert "send the request again" in response.json["error"]["message"]
+    assert counts(hub) == (0, 0, 0, 0)
+
+
+def test_unreachable_queue_is_503_and_the_resend_delivers(hub, tmp_path):
+    """The event is kept but the 503 makes the vendor resend; the resend queues what was waiting."""
+    working = hub.hub.queue
+    hub.hub.queue = DeliveryQueue(open_redis("redis://127.0.0.1:1/0", tmp_path), working.rq.name)
+    body = orjson.dumps(PAYLOAD)
+    try:
+        refused = hub.post("app", body, signed(body))
+    finally:
+        hub.hub.queue = working
+    assert refused.status_code == 503
+    assert hub.hub.queue.rq.count == 0
+    resent = hub.post("app", body, signed(body))
+    assert resent.status_code == 200
+    assert hub.hub.queue.rq.count == 1
+    [delivery] = hub.store.list_deliveries()
+    assert delivery["status"] == "queued"
