@@ -4,13 +4,41 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
+
+from hub.testing import sign_standard_webhook
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 # Placeholder secrets for tests only (the Standard Webhooks one is the spec's example format).
 WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 OTHER_WHSEC = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
+
+
+# A generic source for tests of actions: events are fed in signed per Standard Webhooks.
+APP_SOURCE = """
+sources:
+  app:
+    plugin: webhook
+    settings:
+      secret: {$env: APP_SECRET}
+      mapping: {object_id: response.id, object_url: response.url, score: response.score,
+                text: response.comment, customer_email: customer.email, customer_name: customer.name}
+      score_scale: {type: nps, min: 0, max: 10}
+"""
+
+
+def detractor(response_id: int = 1001, comment: str = "The export keeps failing.") -> dict:
+    return {"response": {"id": response_id, "score": 2, "comment": comment,
+                         "url": f"https://surveys.example.com/r/{response_id}"},
+            "customer": {"email": "ann@example.com", "name": "Ann Lee"}}
+
+
+def send(hub, payload: dict, msg_id: str = "msg_1"):
+    """POST a payload to the test source `app`, signed; return the response."""
+    body = orjson.dumps(payload)
+    return hub.post("app", body, sign_standard_webhook(WHSEC, msg_id, body))
 
 
 def fixture_bytes(relative: str) -> bytes:

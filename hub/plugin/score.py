@@ -39,6 +39,10 @@ class Score:
     band: Band = field(init=False)
 
     def __post_init__(self) -> None:
+        for name in ("value", "min", "max"):  # 10.0 reads as 10 in tickets and messages
+            number = getattr(self, name)
+            if isinstance(number, float) and number.is_integer():
+                object.__setattr__(self, name, int(number))
         if self.type not in SCORE_TYPES:
             raise ValueError(f"score type must be one of {SCORE_TYPES}, got {self.type!r}")
         if not self.min < self.max:

@@ -1,0 +1,142 @@
+"""jira.create_issue against a local Jira stand-in that checks requests as Atlassian documents them."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from werkzeug import Request, Response
+
+import plugins.jira as jira
+import plugins.webhook as webhook
+from tests.conftest import APP_SOURCE, WHSEC, detractor, send
+
+CONFIG = APP_SOURCE + """
+connections:
+  jira:
+    plugin: jira
+    settings: {base_url: "%s", email: cx-bot@example.com, api_token: {$env: JIRA_TOKEN}}
+    retry: {max_attempts: 3, initial_delay: 0, max_delay: 0}
+routes:
+  - name: detractors
+    when: {field: data.score.band, equals: negative}
+    actions:
+      - connection: jira
+        action: create_issue
+        params:
+          project: CX
+          issue_type: Bug
+          priority: High
+          labels: [cx-detractor]
+          summary: "{{ data.customer.name }} scored {{ data.score.value }}/{{ data.score.max }}"
+          description: |
+            {{ data.customer.name }} ({{ data.customer.email }}) is unhappy.
+
+            > {{ data.text }}
+"""
+TOKEN = "jira-api-token-123"
+BASIC = "Basic " + base64.b64encode(f"cx-bot@example.com:{TOKEN}".encode()).decode()
+CREATED = {"id": "10000", "key": "CX-24", "self": "https://example.atlassian.net/rest/api/3/issue/10000"}
+
+
+@pytest.fixture
+def hub(make_hub, httpserver):
+    return make_hub(CONFIG % httpserver.url_for("/"), plugins=[webhook, jira],
+                    env={"APP_SECRET": WHSEC, "JIRA_TOKEN": TOKEN})
+
+
+def expect_create(httpserver, once: bool = False):
+    expect = httpserver.expect_oneshot_request if once else httpserver.expect_request
+    return expect("/rest/api/3/issue", method="POST",
+                  headers={"Authorization": BASIC, "Accept": "application/json", "Content-Type": "application/json"})
+
+
+def issue_requests(httpserver) -> list[Request]:
+    return [request for request, _ in httpserver.log if request.path == "/rest/api/3/issue"]
+
+
+def test_creates_one_issue_with_documented_fields(hub, httpserver):
+    expect_create(httpserver).respond_with_json(CREATED, status=201)
+    send(hub, detractor())
+    hub.drain()
+    [request] = issue_requests(httpserver)
+    [delivery] = hub.store.list_deliveries()
+    fields = request.get_json()["fields"]
+    assert fields == {
+        "project": {"key": "CX"},
+        "summary": "Ann Lee scored 2/10",
+        "issuetype": {"name": "Bug"},
+        "priority": {"name": "High"},
+        "labels": ["cx-detractor", f"cxhub-{delivery['id']}"],
+        "description": {"type": "doc", "version": 1, "content": [
+            {"type": "paragraph", "content": [{"type": "text", "text": "Ann Lee (ann@example.com) is unhappy."}]},
+            {"type": "blockquote", "content": [
+                {"type": "paragraph", "content": [{"type": "text", "text": "The export keeps failing."}]}]},
+        ]},
+    }
+    assert delivery["status"] == "succeeded"
+    assert '"external_id":"CX-24"' in delivery["result"]
+
+
+def test_retries_5xx_then_succeeds(hub, httpserver):
+    for _ in range(2):
+        expect_create(httpserver, once=True).respond_with_data("busy", status=503)
+    httpserver.expect_request("/rest/api/3/search/jql", method="POST").respond_with_json({"issues": [],
+                                                                                         "isLast": True})
+    expect_create(httpserver).respond_with_json(CREATED, status=201)
+    send(hub, detractor())
+    hub.drain()
+    [delivery] = hub.store.list_deliveries()
+    attempts = hub.store.list_attempts(delivery["id"])
+    assert [(a["status_code"], a["outcome"]) for a in attempts] == [(503, "retry"), (503, "retry"), (None, "succeeded")]
+    assert delivery["status"] == "succeeded"
+    assert len(issue_requests(httpserver)) == 3
+
+
+def test_4xx_fails_at_once_with_jiras_message(hub, httpserver):
+    expect_create(httpserver).respond_with_json(
+        {"errorMessages": [], "errors": {"priority": "Specify a valid priority"}}, status=400)
+    send(hub, detractor())
+    hub.drain()
+    [delivery] = hub.store.list_deliveries()
+    assert delivery["status"] == "dead"
+    assert "answered 400" in delivery["last_error"] and "Specify a valid priority" in delivery["last_error"]
+    assert len(hub.store.list_attempts(delivery["id"])) == 1
+
+
+def test_retry_after_a_timeout_finds_the_issue_instead_of_creating_another(hub, httpserver):
+    """Jira created the issue but the answer was lost: the retry finds it by its idempotency label."""
+    expect_create(httpserver, once=True).respond_with_data("gateway timeout", status=504)
+
+    def search(request: Request) -> Response:
+        label = request.get_json()["jql"]
+        assert label.startswith('labels = "cxhub-')
+        return Response('{"issues": [{"id": "10000", "key": "CX-24"}], "isLast": true}',
+                        content_type="application/json")
+
+    httpserver.expect_request("/rest/api/3/search/jql", method="POST",
+                              headers={"Authorization": BASIC}).respond_with_handler(search)
+    send(hub, detractor())
+    hub.drain()
+    [delivery] = hub.store.list_deliveries()
+    assert delivery["status"] == "succeeded"
+    assert '"external_id":"CX-24"' in delivery["result"] and '"reused":true' in delivery["result"]
+    assert len(issue_requests(httpserver)) == 1
+
+
+def test_resent_webhook_creates_no_second_issue(hub, httpserver):
+    expect_create(httpserver).respond_with_json(CREATED, status=201)
+    send(hub, detractor())
+    hub.drain()
+    send(hub, detractor())
+    hub.drain()
+    assert len(issue_requests(httpserver)) == 1
+
+
+def test_token_never_stored_or_reported(hub, httpserver):
+    expect_create(httpserver).respond_with_data("unauthorized", status=401)
+    send(hub, detractor())
+    hub.drain()
+    [delivery] = hub.store.list_deliveries()
+    stored = str(delivery) + str(hub.store.list_attempts(delivery["id"]))
+    assert TOKEN not in stored and base64.b64encode(TOKEN.encode()).decode() not in stored
