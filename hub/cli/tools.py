@@ -14,6 +14,7 @@ from hub.events.canonical import InvalidEvent
 from hub.ingest.service import parse_events
 from hub.plugin.errors import RequestRejected
 from hub.plugin.request import InboundRequest
+from hub.plugin.settings import SecretField
 from hub.plugin.types import Source
 from hub.pluginhost import PluginError, PluginHost, build_plugin_manager
 
@@ -47,29 +48,54 @@ def _header(value: str) -> tuple[str, str]:
     return name.strip().lower(), content.strip()
 
 
+def _source(host: PluginHost, plugin_name: str, config_path: str | None, source_name: str | None) -> Source:
+    """The named source of a config file, or the plugin with default settings (secrets are not needed)."""
+    if config_path:
+        try:
+            sources = load_config(config_path, host, os.environ).sources
+        except ConfigError as error:
+            raise click.ClickException(str(error)) from None
+        source = sources.get(source_name or plugin_name)
+        if source is None or source.plugin != plugin_name:
+            raise click.ClickException(f"{config_path} has no {plugin_name} source named {source_name or plugin_name!r}")
+        return source
+    plugin = host.get(plugin_name)
+    if plugin is None or plugin.info.source is None:
+        raise click.ClickException(f"no source plugin named {plugin_name!r} (installed: {', '.join(host.sources())})")
+    schema = plugin.info.source.settings() if plugin.info.source.settings else None
+    if schema is None:
+        return Source(plugin_name, plugin_name, {})
+    required = [name for name, field in schema.load_fields.items() if field.required]
+    needed = [name for name in required if not isinstance(schema.load_fields[name], SecretField)]
+    if needed:
+        raise click.ClickException(f"plugin {plugin_name!r} needs settings ({', '.join(needed)}): "
+                                   "pass --config FILE and --source NAME")
+    return Source(plugin_name, plugin_name, schema.load({}, partial=required))
+
+
 @click.command()
 @click.argument("plugin_name", metavar="PLUGIN")
 @click.argument("payload", type=click.File("rb"))
 @click.option("-H", "--header", "headers", multiple=True, help="A request header, 'Name: value' (repeatable).")
-def normalize(plugin_name: str, payload: click.utils.LazyFile, headers: tuple[str, ...]) -> None:
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Take the source's settings from "
+              "this config file.")
+@click.option("--source", "source_name", help="The source's name in --config (default: the plugin's name).")
+def normalize(plugin_name: str, payload: click.utils.LazyFile, headers: tuple[str, ...], config_path: str | None,
+              source_name: str | None) -> None:
     """Print the canonical events a payload file becomes, as JSON; nothing is stored or routed.
 
     The signature is not checked. The content type defaults to application/json; give another
     with -H 'Content-Type: ...'.
     """
     host = _host()
-    plugin = host.get(plugin_name)
-    if plugin is None or plugin.info.source is None:
-        raise click.ClickException(f"no source plugin named {plugin_name!r} (installed: {', '.join(host.sources())})")
+    source = _source(host, plugin_name, config_path, source_name)
     header_map = dict(_header(value) for value in headers)
     header_map.setdefault("content-type", "application/json")
-    schema = plugin.info.source.settings
-    settings = schema().load({}, partial=True) if schema else {}
     request = InboundRequest(method="POST", path=f"/hooks/{plugin_name}", body=payload.read(),
                              content_type=header_map["content-type"].split(";")[0].strip().lower(),
                              headers=header_map)
     try:
-        events, _ = parse_events(host, Source(plugin_name, plugin_name, settings), request, verify=False)
+        events, _ = parse_events(host, source, request, verify=False)
     except (RequestRejected, InvalidEvent) as error:
         click.echo(f"error: {Path(payload.name).name}: {getattr(error, 'message', error)}", err=True)
         sys.exit(1)

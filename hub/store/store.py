@@ -36,7 +36,7 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 def _row(row: Any) -> dict[str, Any]:
-    return {key: _utc(value) if isinstance(value, datetime) else value for key, value in row._mapping.items()}
+    return {str(key): _utc(value) if isinstance(value, datetime) else value for key, value in row._mapping.items()}
 
 
 @dataclass(frozen=True)

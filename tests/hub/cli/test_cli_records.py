@@ -1,0 +1,117 @@
+"""`cxhub events/deliveries/replay/redeliver/quarantine` against the store a running hub uses."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+import plugins.webhook as webhook
+from hub.cli import main
+from tests.conftest import APP_SOURCE, WHSEC, detractor, send
+
+CONFIG = APP_SOURCE + """
+connections:
+  out:
+    plugin: webhook
+    settings: {url: "%s", secret: {$env: APP_SECRET}}
+    retry: {max_attempts: 2, initial_delay: 0, max_delay: 0}
+routes:
+  - name: everything
+    actions:
+      - {connection: out, action: forward}
+"""
+
+
+@pytest.fixture
+def hub(make_hub, httpserver):
+    return make_hub(CONFIG % httpserver.url_for("/receiver"), plugins=[webhook], env={"APP_SECRET": WHSEC})
+
+
+@pytest.fixture
+def cxhub(hub, cxhub_redis_url, cxhub_database_url):
+    """Run `cxhub ...` against the same config, Redis and database as `hub`."""
+    env = {"CXHUB_CONFIG": hub.app.config["CXHUB_CONFIG"], "REDIS_URL": cxhub_redis_url,
+           "DATABASE_URL": cxhub_database_url, "APP_SECRET": WHSEC}
+
+    def run(*args: str, code: int = 0) -> str:
+        result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return run
+
+
+def test_events_and_deliveries_are_listed(hub, cxhub, httpserver):
+    httpserver.expect_request("/receiver").respond_with_data("")
+    [event_id] = send(hub, detractor()).json["accepted"]
+    hub.drain()
+    listing = cxhub("events", "list")
+    assert event_id in listing and "cx.survey.response" in listing and "ann@example.com" in listing
+    assert event_id not in cxhub("events", "list", "--band", "positive")
+    [stored] = orjson.loads(cxhub("events", "list", "--json"))
+    assert stored["id"] == event_id
+    assert "succeeded" in cxhub("deliveries", "list", "--status", "succeeded")
+    [with_attempts] = orjson.loads(cxhub("deliveries", "list", "--attempts"))
+    assert [attempt["outcome"] for attempt in with_attempts["attempts_made"]] == ["succeeded"]
+
+
+def test_dead_letter_then_redeliver_once_the_destination_recovers(hub, cxhub, httpserver):
+    httpserver.expect_request("/receiver").respond_with_data("down", status=500)
+    send(hub, detractor())
+    hub.drain()
+    [dead] = hub.store.list_deliveries(status="dead")
+    assert dead["attempts"] == 2 and "answered 500: down" in cxhub("deliveries", "list", "--status", "dead")
+
+    httpserver.clear()
+    httpserver.expect_request("/receiver").respond_with_data("", status=202)
+    assert f"queued {dead['id']}" in cxhub("redeliver", dead["id"])
+    hub.drain()
+    delivered = hub.store.get_delivery(dead["id"])
+    assert (delivered["status"], delivered["attempts"]) == ("succeeded", 3)
+    assert len(httpserver.log) == 1
+
+
+def test_redeliver_refuses_deliveries_that_are_not_dead(hub, cxhub, httpserver):
+    httpserver.expect_request("/receiver").respond_with_data("")
+    send(hub, detractor())
+    hub.drain()
+    [delivery] = hub.store.list_deliveries()
+    output = cxhub("redeliver", delivery["id"], "no-such-id", code=1)
+    assert "only dead deliveries can be redelivered (status: succeeded)" in output
+    assert "no-such-id: only dead deliveries can be redelivered (status: not found)" in output
+
+
+def test_replay_routes_again_without_repeating_what_succeeded(hub, cxhub, httpserver):
+    httpserver.expect_request("/receiver").respond_with_data("")
+    [event_id] = send(hub, detractor()).json["accepted"]
+    hub.drain()
+    assert "queued 0 deliveries; left 1 alone" in cxhub("replay", event_id)
+    assert "no event nope" in cxhub("replay", "nope", code=1)
+
+
+def test_replay_requeues_a_dead_delivery(hub, cxhub, httpserver):
+    httpserver.expect_request("/receiver").respond_with_data("", status=500)
+    [event_id] = send(hub, detractor()).json["accepted"]
+    hub.drain()
+    assert "queued 1 deliveries" in cxhub("replay", event_id)
+    assert hub.store.list_deliveries()[0]["status"] == "queued"
+
+
+def test_quarantined_request_can_be_replayed_after_a_fix(make_hub, hub, cxhub, httpserver):
+    httpserver.expect_request("/receiver").respond_with_data("")
+    response = send(hub, {"response": {"ident": 5, "score": 1}})  # the mapping expects response.id
+    assert response.status_code == 422
+    quarantine_id = response.json["error"]["quarantine_id"]
+    assert quarantine_id in cxhub("quarantine", "list")
+    assert "still rejected (422)" in cxhub("quarantine", "replay", quarantine_id, code=1)
+
+    fixed = hub.app.config["CXHUB_CONFIG"]
+    with open(fixed, encoding="utf-8") as file:
+        text = file.read().replace("object_id: response.id", "object_id: response.ident")
+    with open(fixed, "w", encoding="utf-8") as file:
+        file.write(text)
+    assert "accepted 1 events" in cxhub("quarantine", "replay", quarantine_id)
+    assert len(hub.store.list_events()) == 1
+    assert quarantine_id not in cxhub("quarantine", "list")
+    assert "no open quarantined request" in cxhub("quarantine", "replay", quarantine_id, code=1)

@@ -1,0 +1,90 @@
+"""`cxhub check-config`, `serve` refusing a bad config, `normalize` and `plugins`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+from click.testing import CliRunner
+
+from hub.cli import main
+
+ROOT = Path(__file__).parents[3]
+EXAMPLE = ROOT / "examples" / "cxhub.yaml"
+DEMO_ENV = ROOT / "examples" / "demo.env"
+
+
+def run(*args: str, env: dict | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), env=env or {})
+    return result.exit_code, result.output
+
+
+def demo_env() -> dict[str, str]:
+    lines = [line.split("=", 1) for line in DEMO_ENV.read_text().splitlines() if line and not line.startswith("#")]
+    return {name: value for name, value in lines}
+
+
+def test_check_config_accepts_the_example():
+    code, output = run("check-config", str(EXAMPLE), env=demo_env())
+    assert code == 0
+    assert "OK — 1 source(s), 3 connection(s), 2 route(s)" in output
+
+
+def test_check_config_reports_every_problem_with_file_and_line(tmp_path):
+    env = {name: value for name, value in demo_env().items() if name != "JIRA_EMAIL"}
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(EXAMPLE.read_text().replace("connection: slack", "connection: slak"))
+    code, output = run("check-config", str(broken), env=env)
+    assert code == 1
+    assert f"error: {broken}:19: connections.jira.settings.email: environment variable JIRA_EMAIL is not set" in output
+    assert f"error: {broken}:54: routes[0].actions[1].connection: unknown connection 'slak'" in output
+    assert "2 problem(s) found" in output
+
+
+def test_check_config_on_a_missing_file(tmp_path):
+    code, output = run("check-config", str(tmp_path / "nope.yaml"))
+    assert code == 1 and "cannot read the config file" in output
+
+
+def test_serve_refuses_to_start_on_an_invalid_config(tmp_path):
+    env = {name: value for name, value in demo_env().items() if name != "TYPEFORM_SECRET"}
+    code, output = run("serve", "--config", str(EXAMPLE), "--data-dir", str(tmp_path), env=env)
+    assert code == 2
+    assert "sources.typeform.settings.secret: environment variable TYPEFORM_SECRET is not set" in output
+    assert "cxhub on http" not in output
+
+
+def test_normalize_prints_canonical_events(tmp_path):
+    payload = tmp_path / "payload.json"
+    payload.write_bytes(orjson.dumps({"event_id": "01HX", "event_type": "form_response", "form_response": {
+        "form_id": "lT4Z3j", "token": "a3a12ec67a1365927098a606107fac15", "submitted_at": "2026-11-20T10:00:00Z",
+        "definition": {"fields": [{"id": "f1", "type": "nps", "ref": "nps"}]},
+        "answers": [{"type": "number", "number": 4, "field": {"id": "f1", "type": "nps"}}]}}))
+    code, output = run("normalize", "typeform", str(payload))
+    assert code == 0, output
+    [event] = orjson.loads(output)
+    assert event["data"]["score"]["band"] == "negative" and event["type"] == "cx.survey.response"
+
+
+def test_normalize_explains_a_payload_it_does_not_understand(tmp_path):
+    payload = tmp_path / "other.json"
+    payload.write_text('{"event_type": "form_deleted"}')
+    code, output = run("normalize", "typeform", str(payload))
+    assert code == 1
+    assert "other.json: expected a Typeform form_response event, got 'form_deleted'" in output
+
+
+def test_normalize_respects_the_content_type_header(tmp_path):
+    payload = tmp_path / "form.txt"
+    payload.write_text("a=1")
+    code, output = run("normalize", "typeform", str(payload), "-H", "Content-Type: application/x-www-form-urlencoded")
+    assert code == 1 and "content type 'application/x-www-form-urlencoded' is not accepted" in output
+
+
+def test_plugins_lists_the_built_ins_discovered_through_entry_points():
+    code, output = run("plugins")
+    assert code == 0
+    lines = output.splitlines()
+    assert lines[0].split() == ["PLUGIN", "VERSION", "SOURCE", "ACTIONS"]
+    assert {line.split()[0] for line in lines[1:]} >= {"jira", "slack", "typeform", "webhook"}
+    assert any(line.split() == ["jira", "0.1.0", "-", "create_issue"] for line in lines)
