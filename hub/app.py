@@ -8,6 +8,7 @@ from typing import Any, Iterable, Mapping
 
 from flask import Flask
 
+from hub.admin.views import blueprint as admin_blueprint
 from hub.backends import database_url, open_redis
 from hub.config import load_config
 from hub.delivery.job import RUNNER
@@ -50,7 +51,7 @@ def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[o
 
     host = PluginHost(build_plugin_manager(plugins, discover=discover_plugins))
     config = load_config(app.config["CXHUB_CONFIG"], host, environ)
-    redact_secrets(config)
+    redact_secrets(config, app.config["CXHUB_ADMIN_TOKEN"])
     data_dir = Path(app.config["CXHUB_DATA_DIR"])
     store = Store(database_url(app.config["DATABASE_URL"], data_dir))
     store.create_tables()
@@ -60,5 +61,6 @@ def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[o
     app.extensions[RUNNER] = DeliveryRunner(hub)
 
     app.register_blueprint(ingest_blueprint)
+    app.register_blueprint(admin_blueprint)
     register_error_handlers(app)
     return app

@@ -44,10 +44,11 @@ def _secrets_in(value: Any) -> Iterable[str]:
             yield from _secrets_in(item)
 
 
-def redact_secrets(config: HubConfig) -> None:
-    """Register the config's secrets with a filter on every root handler (added once)."""
-    for entry in [*config.sources.values(), *config.connections.values()]:
-        _filter.values.update(value for value in _secrets_in(dict(entry.settings)) if len(value) >= 4)
+def redact_secrets(config: HubConfig, *extra: str | None) -> None:
+    """Register the config's secrets (and `extra` ones) with a filter on every root handler (added once)."""
+    values = [value for entry in [*config.sources.values(), *config.connections.values()]
+              for value in _secrets_in(dict(entry.settings))]
+    _filter.values.update(value for value in [*values, *extra] if value and len(value) >= 4)
     root = logging.getLogger()
     for handler in root.handlers:
         if _filter not in handler.filters:

@@ -58,9 +58,7 @@ class DeliveryRunner:
         clock = time.perf_counter()
         outcome = self.attempt(delivery)
         attempt = {"number": delivery["attempts"], "started_at": started, "status_code": outcome.status_code,
-                   "duration_ms": (time.perf_counter() - clock) * 1000,
-                   "outcome": "succeeded" if outcome.ok else "retry" if outcome.retry else "failed",
-                   "error": outcome.error}
+                   "duration_ms": (time.perf_counter() - clock) * 1000, "error": outcome.error}
         self.conclude(delivery, attempt, outcome)
 
     def attempt(self, delivery: Mapping[str, Any]) -> Outcome:
@@ -122,7 +120,7 @@ class DeliveryRunner:
             result = outcome.result
             stored = {"external_id": result.external_id, "url": result.url, "detail": dict(result.detail)} \
                 if result else {}
-            store.finish_attempt(delivery_id, attempt, status="succeeded", result=stored)
+            store.finish_attempt(delivery_id, {**attempt, "outcome": "succeeded"}, status="succeeded", result=stored)
             self.hub.plugins.notify("cxhub_delivery_succeeded", delivery=dict(delivery, status="succeeded"),
                                     result=result)
             return
@@ -131,12 +129,12 @@ class DeliveryRunner:
         used = delivery["attempts"] - delivery["budget_start"]
         if outcome.retry and policy is not None and used < policy.max_attempts:
             delay = backoff_delay(used, policy, retry_after=outcome.retry_after)
-            store.finish_attempt(delivery_id, attempt, status="retrying", error=outcome.error,
+            store.finish_attempt(delivery_id, {**attempt, "outcome": "retry"}, status="retrying", error=outcome.error,
                                  next_attempt_at=now() + timedelta(seconds=delay))
             self.hub.queue.schedule(delivery_id, delay)
             log.info("delivery %s failed (%s); retry in %.1fs", delivery_id, outcome.error, delay)
             return
-        store.finish_attempt(delivery_id, attempt, status="dead", error=outcome.error)
+        store.finish_attempt(delivery_id, {**attempt, "outcome": "failed"}, status="dead", error=outcome.error)
         log.warning("delivery %s dead-lettered after %d attempts: %s", delivery_id, used, outcome.error)
         self.hub.plugins.notify("cxhub_delivery_dead_lettered", delivery=dict(delivery, status="dead"),
                                 error=outcome.error or "")

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterator, Mapping, Sequence
 
 import orjson
-from sqlalchemy import Engine, and_, insert, select, update
+from sqlalchemy import Engine, and_, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -61,8 +61,11 @@ class Store:
         self.engine: Engine = make_engine(url)
 
     def create_tables(self) -> None:
-        with _database_errors():
-            metadata.create_all(self.engine)
+        """Create missing tables. On PostgreSQL a lock keeps many workers starting at once from racing."""
+        with _database_errors(), self.engine.begin() as db:
+            if db.dialect.name == "postgresql":
+                db.execute(text("SELECT pg_advisory_xact_lock(727368)"))
+            metadata.create_all(db)
 
     def dispose(self) -> None:
         self.engine.dispose()

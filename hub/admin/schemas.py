@@ -1,0 +1,83 @@
+"""Marshmallow schemas for the admin API's query strings and responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from marshmallow import RAISE, Schema, fields, validate
+
+from hub.store.store import STATUSES
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class EventQuery(StrictSchema):
+    source = fields.String()
+    type = fields.String()
+    customer = fields.Email()
+    band = fields.String(validate=validate.OneOf(["negative", "neutral", "positive"]))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class DeliveryQuery(StrictSchema):
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    event_id = fields.String()
+    connection = fields.String()
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class RedeliverRequest(StrictSchema):
+    ids = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=1000))
+
+
+class JsonText(fields.Field):
+    """A column holding JSON text, sent as the JSON it holds."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return None if value is None else orjson.loads(value)
+
+
+class EventSchema(Schema):
+    id = fields.String()
+    source = fields.String()
+    type = fields.String()
+    received_at = fields.AwareDateTime()
+    event = JsonText(attribute="body")
+
+
+class AttemptSchema(Schema):
+    number = fields.Integer()
+    started_at = fields.AwareDateTime()
+    duration_ms = fields.Float()
+    status_code = fields.Integer(allow_none=True)
+    outcome = fields.String()
+    error = fields.String(allow_none=True)
+
+
+class DeliverySchema(Schema):
+    id = fields.String()
+    event_id = fields.String()
+    route = fields.String()
+    connection = fields.String()
+    action = fields.String()
+    status = fields.String()
+    attempts = fields.Integer()
+    next_attempt_at = fields.AwareDateTime(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    result = JsonText()
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    attempt_log = fields.List(fields.Nested(AttemptSchema))
+
+
+class QuarantineSchema(Schema):
+    id = fields.String()
+    source = fields.String()
+    received_at = fields.AwareDateTime()
+    content_type = fields.String()
+    status = fields.String()
+    error = fields.String()

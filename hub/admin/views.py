@@ -1,0 +1,105 @@
+"""`/admin/...` endpoints. Every request needs `Authorization: Bearer <CXHUB_ADMIN_TOKEN>`;
+without a configured token the admin API is off."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from marshmallow import Schema, ValidationError
+
+from hub.admin.schemas import (
+    DeliveryQuery,
+    DeliverySchema,
+    EventQuery,
+    EventSchema,
+    QuarantineSchema,
+    RedeliverRequest,
+)
+from hub.errors import ApiError
+from hub.ingest.service import Rejected
+from hub.operations import NotFound, redeliver, replay_event, replay_quarantined
+from hub.runtime import current_hub
+
+blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@blueprint.before_request
+def require_token() -> None:
+    expected = current_app.config.get("CXHUB_ADMIN_TOKEN")
+    if not expected:
+        raise ApiError(404, "admin_disabled", "the admin API is off; set CXHUB_ADMIN_TOKEN to turn it on")
+    scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise ApiError(401, "unauthorized", "send Authorization: Bearer <admin token>")
+
+
+def _load(schema: Schema, data: Any) -> dict[str, Any]:
+    try:
+        return schema.load(data)
+    except ValidationError as error:
+        raise ApiError(400, "invalid_request", "invalid request", fields=error.messages) from None
+
+
+@blueprint.get("/events")
+def list_events() -> Response:
+    query = _load(EventQuery(), request.args)
+    return jsonify({"events": EventSchema(many=True).dump(current_hub().store.list_events(**query))})
+
+
+@blueprint.get("/events/<event_id>")
+def get_event(event_id: str) -> Response:
+    hub = current_hub()
+    row = hub.store.get_event(event_id)
+    if row is None:
+        raise ApiError(404, "not_found", f"no event {event_id}")
+    deliveries = hub.store.list_deliveries(event_id=event_id, limit=500)
+    return jsonify({**EventSchema().dump(row), "deliveries": DeliverySchema(many=True).dump(deliveries)})
+
+
+@blueprint.post("/events/<event_id>/replay")
+def replay(event_id: str) -> tuple[Response, int]:
+    try:
+        outcome = replay_event(current_hub(), event_id)
+    except NotFound as error:
+        raise ApiError(404, "not_found", str(error)) from None
+    return jsonify({"queued": outcome.queued, "untouched": outcome.untouched}), 202
+
+
+@blueprint.get("/deliveries")
+def list_deliveries() -> Response:
+    query = _load(DeliveryQuery(), request.args)
+    return jsonify({"deliveries": DeliverySchema(many=True).dump(current_hub().store.list_deliveries(**query))})
+
+
+@blueprint.get("/deliveries/<delivery_id>")
+def get_delivery(delivery_id: str) -> Response:
+    hub = current_hub()
+    row = hub.store.get_delivery(delivery_id)
+    if row is None:
+        raise ApiError(404, "not_found", f"no delivery {delivery_id}")
+    return jsonify(DeliverySchema().dump({**row, "attempt_log": hub.store.list_attempts(delivery_id)}))
+
+
+@blueprint.post("/deliveries/redeliver")
+def redeliver_many() -> tuple[Response, int]:
+    ids = _load(RedeliverRequest(), request.get_json(silent=True) or {})["ids"]
+    queued = redeliver(current_hub(), ids)
+    return jsonify({"queued": queued, "skipped": [i for i in ids if i not in queued]}), 202
+
+
+@blueprint.get("/quarantine")
+def list_quarantine() -> Response:
+    return jsonify({"requests": QuarantineSchema(many=True).dump(current_hub().store.list_quarantine())})
+
+
+@blueprint.post("/quarantine/<quarantine_id>/replay")
+def replay_quarantine(quarantine_id: str) -> tuple[Response, int]:
+    try:
+        outcome = replay_quarantined(current_hub(), quarantine_id)
+    except NotFound as error:
+        raise ApiError(404, "not_found", str(error)) from None
+    except Rejected as error:
+        raise ApiError(error.status, error.code, error.message) from None
+    return jsonify({"accepted": outcome.accepted, "duplicates": outcome.duplicates}), 202

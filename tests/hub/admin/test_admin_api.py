@@ -1,0 +1,84 @@
+"""The admin API: token required, listing and searching, replay and redelivery."""
+
+from __future__ import annotations
+
+import pytest
+
+import plugins.webhook as webhook
+from tests.conftest import APP_SOURCE, WHSEC, detractor, send
+
+CONFIG = APP_SOURCE + """
+connections:
+  out:
+    plugin: webhook
+    settings: {url: "%s", secret: {$env: APP_SECRET}}
+    retry: {max_attempts: 1, initial_delay: 0, max_delay: 0}
+routes:
+  - name: everything
+    actions:
+      - {connection: out, action: forward}
+"""
+TOKEN = "admin-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def hub(make_hub, httpserver):
+    test_hub = make_hub(CONFIG % httpserver.url_for("/receiver"), plugins=[webhook], env={"APP_SECRET": WHSEC})
+    test_hub.app.config["CXHUB_ADMIN_TOKEN"] = TOKEN
+    return test_hub
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}])
+def test_token_is_required(hub, headers):
+    response = hub.client.get("/admin/events", headers=headers)
+    assert response.status_code == 401
+    assert TOKEN not in response.get_data(as_text=True)
+
+
+def test_admin_api_is_off_without_a_token(hub):
+    hub.app.config["CXHUB_ADMIN_TOKEN"] = None
+    response = hub.client.get("/admin/events", headers=AUTH)
+    assert response.status_code == 404 and response.json["error"]["code"] == "admin_disabled"
+
+
+def test_events_are_listed_searched_and_shown_with_deliveries(hub, httpserver):
+    httpserver.expect_request("/receiver").respond_with_data("")
+    [event_id] = send(hub, detractor()).json["accepted"]
+    send(hub, {"response": {"id": 2, "score": 10}, "customer": {"email": "bo@example.com"}}, msg_id="msg_2")
+    hub.drain()
+    found = hub.client.get("/admin/events?band=negative", headers=AUTH).json["events"]
+    assert [event["id"] for event in found] == [event_id]
+    assert found[0]["event"]["data"]["customer"]["email"] == "ann@example.com"
+    assert len(hub.client.get("/admin/events?customer=bo@example.com", headers=AUTH).json["events"]) == 1
+    shown = hub.client.get(f"/admin/events/{event_id}", headers=AUTH).json
+    assert [delivery["status"] for delivery in shown["deliveries"]] == ["succeeded"]
+    assert hub.client.get("/admin/events/nope", headers=AUTH).status_code == 404
+
+
+def test_bad_query_is_400_with_field_messages(hub):
+    response = hub.client.get("/admin/deliveries?status=lost&colour=red", headers=AUTH)
+    assert response.status_code == 400
+    assert set(response.json["error"]["fields"]) == {"status", "colour"}
+
+
+def test_dead_delivery_shows_its_attempts_and_is_redelivered(hub, httpserver):
+    httpserver.expect_oneshot_request("/receiver").respond_with_data("down", status=503)
+    httpserver.expect_request("/receiver").respond_with_data("")
+    send(hub, detractor())
+    hub.drain()
+    [dead] = hub.client.get("/admin/deliveries?status=dead", headers=AUTH).json["deliveries"]
+    detail = hub.client.get(f"/admin/deliveries/{dead['id']}", headers=AUTH).json
+    assert [(a["status_code"], a["outcome"]) for a in detail["attempt_log"]] == [(503, "failed")]
+    answer = hub.client.post("/admin/deliveries/redeliver", json={"ids": [dead["id"], "nope"]}, headers=AUTH)
+    assert answer.status_code == 202 and answer.json == {"queued": [dead["id"]], "skipped": ["nope"]}
+    hub.drain()
+    assert hub.client.get(f"/admin/deliveries/{dead['id']}", headers=AUTH).json["status"] == "succeeded"
+
+
+def test_replay_through_the_api(hub, httpserver):
+    httpserver.expect_request("/receiver").respond_with_data("")
+    [event_id] = send(hub, detractor()).json["accepted"]
+    hub.drain()
+    answer = hub.client.post(f"/admin/events/{event_id}/replay", headers=AUTH)
+    assert answer.status_code == 202 and answer.json["queued"] == [] and len(answer.json["untouched"]) == 1
