@@ -73,12 +73,12 @@ def build_plugin_manager(plugins: Iterable[object] = (), *, discover: bool = Tru
     pm.add_hookspecs(hookspecs)
     try:
         for plugin in plugins:
-            pm.register(plugin)
+            pm.register(plugin, name=getattr(plugin, "__name__", None))
         if discover:
             pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
         pm.check_pending()
     except pluggy.PluginValidationError as error:
-        raise PluginError(f"plugin {pm.get_name(error.plugin) or error.plugin!r}: {error}. "
+        raise PluginError(f"plugin {getattr(error.plugin, '__name__', error.plugin)!r}: {error}. "
                           "Hook names and arguments are listed in hub/plugin/hookspecs.py") from error
     if os.environ.get(TRACE_ENV):
         enable_tracing(pm)

@@ -41,7 +41,7 @@ class DeliveryRunner:
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
-        self.clients: dict[str, HttpClient] = {}
+        self.clients: dict[str, HttpClient | None] = {}
 
     def run(self, delivery_id: str) -> None:
         """Run the delivery once, if it is still waiting; a delivery already done is left alone.
@@ -101,17 +101,18 @@ class DeliveryRunner:
         except ValidationError as error:
             raise GiveUp(f"route {delivery['route']!r}: invalid parameters after rendering: {error.messages}") from None
 
-    def connection(self, config: ConnectionConfig, url_setting: str) -> Connection:
-        client = self.clients.get(config.name)
-        if client is None:
-            url = config.settings.get(url_setting)
+    def connection(self, config: ConnectionConfig, url_setting: str | None) -> Connection:
+        """The connection with its HTTP client, made once per process (None if it has no URL)."""
+        if config.name not in self.clients:
+            url = config.settings.get(url_setting) if url_setting else None
             url = url.reveal() if isinstance(url, Secret) else url
-            client = self.clients[config.name] = HttpClient(str(url), timeout=config.timeout)
-        return Connection(config.name, config.plugin, config.settings, client)
+            self.clients[config.name] = HttpClient(str(url), timeout=config.timeout) if url else None
+        return Connection(config.name, config.plugin, config.settings, self.clients[config.name])
 
     def close(self) -> None:
         for client in self.clients.values():
-            client.close()
+            if client is not None:
+                client.close()
         self.clients.clear()
 
     def conclude(self, delivery: Mapping[str, Any], attempt: Mapping[str, Any], outcome: Outcome) -> None:

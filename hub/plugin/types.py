@@ -42,10 +42,11 @@ class ConnectionInfo:
 
     `url_setting` names the setting that holds the destination's base URL: the core binds the
     connection's HTTP client to that origin, so no template can send a request elsewhere.
+    A connection without such a setting gets no client (`Connection.http` is None).
     """
 
     settings: type[Schema] | None = None
-    url_setting: str = "base_url"
+    url_setting: str | None = "base_url"
     description: str = ""
 
 
@@ -82,12 +83,12 @@ class Source:
 
 @dataclass(frozen=True)
 class Connection:
-    """A configured connection with an HTTP client bound to it (one session per process)."""
+    """A configured connection with an HTTP client bound to its URL (one session per process)."""
 
     name: str
     plugin: str
     settings: Mapping[str, Any]
-    http: HttpClient
+    http: HttpClient | None
 
 
 @dataclass(frozen=True)
