@@ -1,0 +1,194 @@
+"""One test per hook (test_hook_<name>), through a running hub, with a demo plugin that exercises
+the shapes later vendors need: batches, form and XML bodies, handshakes and acknowledgements."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+import orjson
+import pytest
+
+import plugins.jira as jira
+import plugins.slack as slack
+import plugins.typeform as typeform
+import plugins.webhook as webhook
+from hub.plugin import (
+    ActionInfo,
+    ActionResult,
+    ConnectionInfo,
+    Customer,
+    EventDraft,
+    InvalidSignature,
+    Link,
+    Parsed,
+    PluginInfo,
+    Reply,
+    Score,
+    SettingsSchema,
+    SourceInfo,
+    hookimpl,
+)
+from hub.plugin.settings import fields
+from hub.pluginhost import PluginHost, build_plugin_manager
+
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+SOAP_ACK = b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>' \
+           b'<notificationsResponse><Ack>true</Ack></notificationsResponse></soapenv:Body></soapenv:Envelope>'
+
+
+def draft(item_id: str, rating: int = 2, text: str | None = None) -> EventDraft:
+    return EventDraft(type="cx.review.created", vendor_event_id=item_id, time=NOW,
+                      link=Link(system="demo", id=item_id), customer=Customer(email=f"{item_id}@example.com"),
+                      score=Score("rating", rating, 1, 5), text=text)
+
+
+class NoteParams(SettingsSchema):
+    body = fields.String(required=True)
+
+
+class Demo:
+    """A source and a connection showing every shape of request the plugin API supports."""
+
+    calls: list[tuple[str, Any]] = []
+
+    @staticmethod
+    @hookimpl
+    def cxhub_plugin_info() -> PluginInfo:
+        return PluginInfo(name="demo", version="1.0", source=SourceInfo(),
+                          connection=ConnectionInfo(url_setting=None), actions={"note": ActionInfo(NoteParams)})
+
+    @staticmethod
+    @hookimpl
+    def cxhub_verify_request(source, request) -> None:
+        if request.header("X-Demo-Token") != "let-me-in":
+            raise InvalidSignature("the X-Demo-Token header is missing or wrong")
+
+    @staticmethod
+    @hookimpl
+    def cxhub_parse_request(source, request) -> Parsed | list[EventDraft]:
+        if request.content_type == "application/x-www-form-urlencoded":  # a slash command
+            form = request.form()
+            return [draft(form["id"][0], text=form["text"][0])]
+        if request.content_type in ("text/xml", "application/xml"):  # a SOAP notification batch
+            ids = [node.text for node in request.xml().iter("Id")]
+            return Parsed([draft(item_id) for item_id in ids], Reply(200, SOAP_ACK, "text/xml; charset=utf-8"))
+        payload = request.json()
+        if payload.get("type") == "url_verification":  # a handshake: echo the challenge, no events
+            return Parsed([], Reply(200, orjson.dumps({"challenge": payload["challenge"]}), "application/json"))
+        return [draft(str(item["id"]), item["rating"], item.get("text")) for item in payload["items"]]  # a batch
+
+    @staticmethod
+    @hookimpl
+    def cxhub_run_action(connection, action, params, event, delivery) -> ActionResult:
+        Demo.calls.append(("run", (connection.name, action, dict(params), event["id"], delivery)))
+        return ActionResult(external_id=f"note-{event['data']['link']['id']}")
+
+    @staticmethod
+    @hookimpl
+    def cxhub_event_accepted(event: Mapping[str, Any]) -> None:
+        Demo.calls.append(("accepted", event["id"]))
+
+    @staticmethod
+    @hookimpl
+    def cxhub_delivery_succeeded(delivery: Mapping[str, Any], result: ActionResult | None) -> None:
+        Demo.calls.append(("succeeded", (delivery["id"], result.external_id)))
+
+    @staticmethod
+    @hookimpl
+    def cxhub_delivery_dead_lettered(delivery: Mapping[str, Any], error: str) -> None:
+        Demo.calls.append(("dead", (delivery["id"], error)))
+
+
+CONFIG = """
+sources:
+  demo: {plugin: demo}
+connections:
+  notes: {plugin: demo}
+routes:
+  - name: low-ratings
+    when: {field: data.score.band, equals: negative}
+    actions:
+      - connection: notes
+        action: note
+        params: {body: "{{ data.customer.email }}: {{ data.text or 'no comment' }}"}
+"""
+TOKEN = {"X-Demo-Token": "let-me-in"}
+
+
+@pytest.fixture
+def hub(make_hub):
+    Demo.calls = []
+    return make_hub(CONFIG, plugins=[Demo])
+
+
+def calls(kind: str) -> list[Any]:
+    return [value for name, value in Demo.calls if name == kind]
+
+
+def test_hook_cxhub_plugin_info():
+    host = PluginHost(build_plugin_manager([typeform, webhook, jira, slack, Demo], discover=False))
+    assert host.sources() == ["demo", "typeform", "webhook"]
+    assert host.connections() == ["demo", "jira", "slack", "webhook"]
+    assert set(host.get("jira").info.actions) == {"create_issue"}
+
+
+def test_hook_cxhub_verify_request(hub):
+    refused = hub.post("demo", {"items": []}, {"X-Demo-Token": "nope"})
+    assert refused.status_code == 401
+    assert refused.json["error"]["message"] == "the X-Demo-Token header is missing or wrong"
+    assert hub.post("demo", {"items": []}, TOKEN).status_code == 200
+
+
+def test_hook_cxhub_parse_request(hub):
+    batch = hub.post("demo", {"items": [{"id": 9007199254740993, "rating": 1}, {"id": 2, "rating": 5}]}, TOKEN)
+    assert batch.status_code == 202 and len(batch.json["accepted"]) == 2
+    linked = {orjson.loads(hub.store.get_event(i)["body"])["data"]["link"]["id"] for i in batch.json["accepted"]}
+    assert linked == {"9007199254740993", "2"}
+
+    handshake = hub.post("demo", {"type": "url_verification", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}, TOKEN)
+    assert handshake.status_code == 200
+    assert handshake.json == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
+
+    soap = b"<Envelope><Body><notifications><Notification><Id>04l5</Id></Notification>" \
+           b"<Notification><Id>04l6</Id></Notification></notifications></Body></Envelope>"
+    acked = hub.post("demo", soap, TOKEN, content_type="text/xml")
+    assert (acked.status_code, acked.data, acked.content_type) == (200, SOAP_ACK, "text/xml; charset=utf-8")
+    assert len(hub.store.list_events()) == 4  # the acknowledgement came after the events were stored
+
+    form = hub.post("demo", "id=cmd-1&text=still+broken", TOKEN, content_type="application/x-www-form-urlencoded")
+    assert form.status_code == 202
+    assert len(hub.store.list_events()) == 5
+
+
+def test_hook_cxhub_run_action(hub):
+    [event_id] = hub.post("demo", {"items": [{"id": 7, "rating": 1, "text": "broken"}]}, TOKEN).json["accepted"]
+    hub.drain()
+    [(connection, action, params, seen_event, delivery)] = calls("run")
+    assert (connection, action, params, seen_event) == ("notes", "note", {"body": "7@example.com: broken"}, event_id)
+    assert delivery.attempt == 1 and delivery.idempotency_key == hub.store.list_deliveries()[0]["id"]
+    assert '"external_id":"note-7"' in hub.store.list_deliveries()[0]["result"]
+
+
+def test_hook_cxhub_event_accepted(hub):
+    accepted = hub.post("demo", {"items": [{"id": 1, "rating": 5}]}, TOKEN).json["accepted"]
+    hub.post("demo", {"items": [{"id": 1, "rating": 5}]}, TOKEN)  # a resend is not announced again
+    assert calls("accepted") == accepted
+
+
+def test_hook_cxhub_delivery_succeeded(hub):
+    hub.post("demo", {"items": [{"id": 3, "rating": 1}]}, TOKEN)
+    hub.drain()
+    [delivery] = hub.store.list_deliveries()
+    assert calls("succeeded") == [(delivery["id"], "note-3")]
+
+
+def test_hook_cxhub_delivery_dead_lettered(make_hub):
+    Demo.calls = []
+    broken = make_hub(CONFIG.replace("{{ data.customer.email }}", "{{ data.no_such_field }}"), plugins=[Demo])
+    broken.post("demo", {"items": [{"id": 4, "rating": 1}]}, TOKEN)
+    broken.drain()
+    [delivery] = broken.store.list_deliveries()
+    [(delivery_id, error)] = calls("dead")
+    assert delivery_id == delivery["id"] and delivery["status"] == "dead"
+    assert error.startswith("route 'low-ratings': params.body: UndefinedError")
