@@ -39,8 +39,18 @@ class ThreadWorker(SimpleWorker):
         """Signals belong to the main thread (the web server's)."""
 
     def stop(self) -> None:
-        # RQ stops on signals only; its loop checks this flag between jobs and dequeue timeouts.
+        """Ask the worker to stop after its current job (RQ itself only stops on signals)."""
         self._stop_requested = True
+
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
+        """Wait for a job in slices of `timeout` seconds, so a stop request is seen while idle."""
+        if timeout is None:
+            return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+        while not self._stop_requested:
+            result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time=timeout)
+            if result is not None:
+                return result
+        return None
 
 
 def run_worker(app: Flask, *, burst: bool = False, with_scheduler: bool = True) -> None:

@@ -51,18 +51,30 @@ def parse(source: Source, request: InboundRequest) -> list[EventDraft]:
         time=parse_time(require(response, "submitted_at", "form_response.submitted_at"), "submitted_at"),
         link=Link(system="typeform", id=as_id(require(response, "token", "form_response.token")),
                   url=RESULTS_URL.format(form_id=form_id), type="form_response"),
-        customer=_customer(answers, hidden, source.settings["hidden_fields"]),
+        customer=_customer(answers, hidden, definition.get("fields") or [], source.settings),
         score=_score(answers, definition.get("fields") or []),
         text=_text(answers),
         attributes=_attributes(form_id, definition, hidden),
     )]
 
 
-def _customer(answers: list[dict[str, Any]], hidden: Mapping[str, Any], names: Mapping[str, str]) -> Customer:
+def _customer(answers: list[dict[str, Any]], hidden: Mapping[str, Any], fields: list[Any],
+              settings: Mapping[str, Any]) -> Customer:
+    """The email answer, or hidden fields; the name from hidden fields or the configured question."""
+    names = settings["hidden_fields"]
     email = next((answer.get("email") for answer in answers if answer.get("type") == "email"), None)
     return Customer(id=as_id(hidden.get(names["customer_id"])) or None,
                     email=email or hidden.get(names["customer_email"]) or None,
-                    name=hidden.get(names["customer_name"]) or None)
+                    name=hidden.get(names["customer_name"]) or _answer_text(answers, fields, settings["name_question"]))
+
+
+def _answer_text(answers: list[dict[str, Any]], fields: list[Any], ref: str | None) -> str | None:
+    """The text answer to the question whose ref is `ref` (answers may omit the ref: match by field id)."""
+    if not ref:
+        return None
+    ids = {field.get("id") for field in fields if isinstance(field, dict) and field.get("ref") == ref}
+    return next((answer.get("text") for answer in answers
+                 if _field(answer).get("ref") == ref or _field(answer).get("id") in ids), None)
 
 
 def _text(answers: list[dict[str, Any]]) -> str | None:

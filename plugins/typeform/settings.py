@@ -9,7 +9,7 @@ from hub.plugin.settings import fields
 class HiddenFieldsSchema(SettingsSchema):
     """Which hidden fields of the form identify the customer."""
 
-    customer_id = fields.String(load_default="customer_id")
+    customer_id = fields.String(load_default="user_id")
     customer_email = fields.String(load_default="email")
     customer_name = fields.String(load_default="name")
 
@@ -18,3 +18,5 @@ class TypeformSourceSettings(SettingsSchema):
     secret = SecretField(required=True, metadata={"doc": "the webhook's secret, as set in Typeform"})
     previous_secret = SecretField(load_default=None, metadata={"doc": "accepted too, while rotating secrets"})
     hidden_fields = fields.Nested(HiddenFieldsSchema, load_default=lambda: HiddenFieldsSchema().load({}))
+    name_question = fields.String(load_default=None,
+                                  metadata={"doc": "ref of a question that asks the customer's name"})

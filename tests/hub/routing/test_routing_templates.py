@@ -1,0 +1,201 @@
+"""hub/routing/templates.py: compiling and rendering action parameters in the Jinja sandbox."""
+
+from __future__ import annotations
+
+import pytest
+from jinja2 import Template
+
+from hub.routing.templates import MAX_RENDERED_CHARS, TemplateProblem, compile_params, render_params
+
+EVENT = {
+    "id": "c63a70a2-bc5c-54c8-a83f-aea7b534931e",
+    "type": "cx.survey.response",
+    "data": {
+        "customer": {"email": "ann@example.com", "name": None},
+        "score": {"type": "nps", "value": 2, "band": "negative"},
+        "text": "The export keeps failing.",
+        "tags": ["billing", "export"],
+        "zero": 0,
+    },
+}
+
+
+def render(params, event=EVENT):
+    return render_params(compile_params(params), event)
+
+
+def render_problem(params, event=EVENT) -> TemplateProblem:
+    compiled = compile_params(params)
+    with pytest.raises(TemplateProblem) as caught:
+        render_params(compiled, event)
+    return caught.value
+
+
+# --- compile and render ------------------------------------------------------------
+
+
+def test_nested_params_render():
+    params = {
+        "project": "CX",
+        "fields": {
+            "summary": "NPS {{ data.score.value }} from {{ data.customer.email }}",
+            "labels": ["cx", "{{ data.score.band }}", "{{ data.tags | join(',') }}"],
+            "priority": {"name": "{% if data.score.value <= 6 %}High{% else %}Low{% endif %}"},
+        },
+        "count": 3,
+        "enabled": True,
+        "nothing": None,
+    }
+    assert render(params) == {
+        "project": "CX",
+        "fields": {
+            "summary": "NPS 2 from ann@example.com",
+            "labels": ["cx", "negative", "billing,export"],
+            "priority": {"name": "High"},
+        },
+        "count": 3,
+        "enabled": True,
+        "nothing": None,
+    }
+
+
+def test_compile_only_compiles_template_strings():
+    compiled = compile_params({"a": "plain {text}", "b": "{{ event.id }}", "c": ["{% if true %}x{% endif %}", 1]})
+    assert compiled["a"] == "plain {text}"
+    assert isinstance(compiled["b"], Template)
+    assert isinstance(compiled["c"][0], Template)
+    assert compiled["c"][1] == 1
+
+
+def test_event_and_data_names():
+    assert render("{{ event.type }}|{{ event.data.text == data.text }}") == "cx.survey.response|True"
+
+
+def test_data_defaults_to_empty_mapping():
+    assert render("{{ data | length }}", {"id": "x"}) == "0"
+
+
+@pytest.mark.parametrize(
+    "template, rendered",
+    [
+        ("{{ data.customer.name }}", ""),
+        ("Hi {{ data.customer.name }}!", "Hi !"),
+        ("{{ none }}", ""),
+        ("{{ data.zero }}", "0"),
+    ],
+)
+def test_none_renders_as_empty_string(template, rendered):
+    assert render({"x": template}) == {"x": rendered}
+
+
+def test_trailing_newline_is_kept():
+    assert render("{{ data.score.band }}\n") == "negative\n"
+
+
+def test_no_html_escaping():
+    assert render_params(compile_params("{{ data.text }}"), {"data": {"text": "<b>&</b>"}}) == "<b>&</b>"
+
+
+# --- render-time problems ----------------------------------------------------------------
+
+
+def test_undefined_variable_names_the_param_path():
+    problem = render_problem({"fields": [{"summary": "{{ data.missing }}"}]})
+    assert problem.path == ("fields", 0, "summary")
+    assert problem.message == "UndefinedError: 'dict object' has no attribute 'missing'"
+    assert str(problem) == "params.fields[0].summary: UndefinedError: 'dict object' has no attribute 'missing'"
+
+
+def test_undefined_top_level_name():
+    problem = render_problem({"text": "{{ customer }}"})
+    assert str(problem) == "params.text: UndefinedError: 'customer' is undefined"
+
+
+def test_attribute_of_null_is_undefined():
+    problem = render_problem({"a": "{{ data.customer.name.first }}"})
+    assert problem.path == ("a",)
+    assert problem.message.startswith("UndefinedError: ")
+
+
+def test_undefined_top_level_param_path_is_params():
+    assert str(render_problem("{{ nope }}")) == "params: UndefinedError: 'nope' is undefined"
+
+
+# --- compile-time problems ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params, where, detail",
+    [
+        ({"a": {"b": "{{ x }"}}, "params.a.b", "unexpected '}'"),
+        ({"a": [1, "{% if %}"]}, "params.a[1]", "Expected an expression, got 'end of statement block'"),
+        ({"a": "{% for x in y %}"}, "params.a", "Unexpected end of template"),
+        ({"a": "{{ data.text | no_such_filter }}"}, "params.a", "No filter named 'no_such_filter'"),
+    ],
+)
+def test_syntax_error_at_compile_time(params, where, detail):
+    with pytest.raises(TemplateProblem) as caught:
+        compile_params(params)
+    assert str(caught.value).startswith(f"{where}: template does not compile: ")
+    assert detail in caught.value.message
+
+
+# --- sandbox ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "template, unsafe",
+    [
+        ("{{ event.__class__ }}", "access to attribute '__class__' of 'dict' object is unsafe."),
+        ("{{ ''.__class__.__mro__ }}", "access to attribute '__class__' of 'str' object is unsafe."),
+        ("{{ data.text.__class__.__base__.__subclasses__() }}", "attribute '__class__' of 'str' object is unsafe"),
+        ("{{ data.update({'x': 1}) }}", "access to attribute 'update' of 'dict' object is unsafe."),
+        ("{{ data.tags.append('x') }}", "access to attribute 'append' of 'list' object is unsafe."),
+    ],
+)
+def test_sandbox_blocks_unsafe_access(template, unsafe):
+    event = {"data": {"text": "t", "tags": ["a"]}}
+    problem = render_problem({"p": template}, event)
+    assert problem.path == ("p",)
+    assert problem.message.startswith("SecurityError: ")
+    assert unsafe in problem.message
+    assert "<class" not in str(problem)
+    assert event == {"data": {"text": "t", "tags": ["a"]}}
+
+
+def test_sandbox_still_allows_safe_methods():
+    assert render("{{ data.text.upper() }}") == "THE EXPORT KEEPS FAILING."
+
+
+# --- size limit ---------------------------------------------------------------------------
+
+
+def test_output_at_the_limit_is_fine():
+    assert len(render("{{ 'x' * %d }}" % MAX_RENDERED_CHARS)) == MAX_RENDERED_CHARS == 64 * 1024
+
+
+def test_output_over_the_limit():
+    problem = render_problem({"body": "{{ 'x' * 65537 }}"})
+    assert problem.path == ("body",)
+    assert problem.message == "rendered to 65537 characters, over the 65536 limit"
+
+
+def test_output_over_the_limit_from_event_data():
+    event = {"data": {"text": "y" * 70_000}}
+    problem = render_problem({"blocks": [{"text": "> {{ data.text }}"}]}, event)
+    assert str(problem) == "params.blocks[0].text: rendered to 70002 characters, over the 65536 limit"
+
+
+# --- errors that are not Jinja's own ------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=TypeError,
+    reason="BUG hub/routing/templates.py:234-237: render_params catches only jinja2.TemplateError, so "
+    "a data-dependent Python error (TypeError, ZeroDivisionError, the sandbox's OverflowError for "
+    "range()) escapes as a bare exception instead of TemplateProblem naming the param path",
+)
+def test_python_error_while_rendering_is_a_template_problem():
+    problem = render_problem({"summary": "{{ data.text + 1 }}"})
+    assert problem.path == ("summary",)
