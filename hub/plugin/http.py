@@ -24,7 +24,7 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         moment = email.utils.parsedate_to_datetime(value)
@@ -39,7 +39,9 @@ def _origin(url: str) -> tuple[str, str]:
 
 
 def _host(url: str) -> str:
-    return urlsplit(url).netloc
+    """Host and port only: a URL's user:password@ part never reaches a message."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or ''}:{parts.port}" if parts.port else parts.hostname or ""
 
 
 class HttpClient:

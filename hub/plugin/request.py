@@ -39,8 +39,8 @@ class InboundRequest:
         media_type = self.content_type
         if media_type in accepted:
             return
-        suffix = media_type.rpartition("+")[2]
-        if suffix and f"application/{suffix}" in accepted:
+        base, plus, suffix = media_type.rpartition("+")
+        if plus and "/" in base and f"application/{suffix}" in accepted:
             return
         wanted = ", ".join(accepted)
         raise UnsupportedMediaType(f"content type {media_type or '(none)'!r} is not accepted; send {wanted}")
@@ -72,5 +72,5 @@ class InboundRequest:
         self.require_content_type(*XML_TYPES)
         try:
             return ElementTree.fromstring(self.body)
-        except ElementTree.ParseError as error:
+        except (ElementTree.ParseError, LookupError, ValueError) as error:
             raise MalformedBody(f"the body is not valid XML: {error}") from None

@@ -9,6 +9,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 import time
 from datetime import datetime, timezone
 from typing import Literal, Mapping
@@ -49,7 +50,8 @@ def verify_hmac(
     given = signature[len(prefix):].strip()
     candidates = secrets if isinstance(secrets, list) else [secrets]
     matches = [
-        hmac.compare_digest(hmac_signature(secret, message, encoding=encoding, algorithm=algorithm), given)
+        hmac.compare_digest(hmac_signature(secret, message, encoding=encoding, algorithm=algorithm).encode(),
+                            given.encode("utf-8", "replace"))
         for secret in candidates
     ]
     if not any(matches):
@@ -63,7 +65,9 @@ def check_timestamp(timestamp: str | None, *, tolerance: float, header: str, now
     try:
         value = float(timestamp)
     except ValueError:
-        raise InvalidSignature(f"the {header} header is not a Unix timestamp") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise InvalidSignature(f"the {header} header is not a Unix timestamp")
     skew = abs((time.time() if now is None else now) - value)
     if skew > tolerance:
         raise InvalidSignature(f"the {header} timestamp is {skew:.0f}s away from now (tolerance {tolerance:.0f}s)")

@@ -67,7 +67,7 @@ def render_params(params: Any, event: Mapping[str, Any], path: tuple[Any, ...] =
     if isinstance(params, Template):
         try:
             text = params.render(event=event, data=event.get("data", {}))
-        except TemplateError as error:
+        except Exception as error:  # data-dependent errors too (TypeError, ZeroDivisionError, OverflowError)
             raise TemplateProblem(path, f"{type(error).__name__}: {error}") from None
         if len(text) > MAX_RENDERED_CHARS:
             raise TemplateProblem(path, f"rendered to {len(text)} characters, over the {MAX_RENDERED_CHARS} limit")

@@ -223,13 +223,6 @@ def test_customer_id_must_be_a_string():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG schemas/customer-event.schema.json data.link.url has format 'uri', but FormatChecker() in "
-    "hub/events/canonical.py:32 silently skips it: neither rfc3987 nor rfc3986-validator is installed "
-    "or required by setup.cfg (jsonschema[format-nongpl]); date-time is only checked because "
-    "rfc3339-validator happens to be installed",
-)
 def test_link_url_must_be_a_uri():
     assert invalid(build_event("app", draft(link=Link("surveys", "1", "not a uri")))).startswith("data/link/url")
 

@@ -246,11 +246,6 @@ def test_error_messages_do_not_quote_the_url_path(httpserver, status, error):
     assert_no_secret(str(caught.value))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG hub/plugin/http.py:41-42 (_host) quotes urlsplit(url).netloc, which includes user:password@ "
-    "from a base_url with credentials, so the password appears in RetryLater/GiveUp messages",
-)
 def test_error_messages_do_not_quote_url_credentials(httpserver):
     httpserver.expect_request("/api/x").respond_with_data("oops", status=500)
     http = HttpClient(httpserver.url_for("/api/").replace("://", "://bot:s3cretpass@"))
@@ -259,12 +254,6 @@ def test_error_messages_do_not_quote_url_credentials(httpserver):
     assert "s3cretpass" not in caught.value.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="BUG hub/plugin/http.py:27-28: str.isdigit() is True for '\u00b2' (a latin-1 header byte 0xB2) but "
-    "float('\u00b2') raises ValueError, so a 503 escapes HttpClient as ValueError instead of RetryLater",
-)
 def test_unicode_digit_retry_after_is_still_retry_later(httpserver, client):
     httpserver.expect_request("/api/x").respond_with_response(
         Response("busy", status=503, headers={"Retry-After": "\u00b2"})

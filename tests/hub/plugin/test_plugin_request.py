@@ -179,12 +179,6 @@ def test_xml_entity_expansion_bomb_is_refused():
         make(body, "application/xml").xml()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=LookupError,
-    reason="BUG hub/plugin/request.py:238-240: an XML declaration with an unknown encoding makes "
-    "ElementTree.fromstring raise LookupError, which is not caught, instead of MalformedBody (400)",
-)
 def test_xml_unknown_encoding_is_malformed():
     with pytest.raises(MalformedBody):
         make(b'<?xml version="1.0" encoding="no-such-charset"?><a/>', "application/xml").xml()
@@ -193,11 +187,6 @@ def test_xml_unknown_encoding_is_malformed():
 # --- content type edge ----------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG hub/plugin/request.py:206-208: rpartition('+') returns the whole string when there is no "
-    "'+', so a bare content type 'json' (or 'xml') is taken for a '+json' suffix and accepted instead of 415",
-)
 def test_bare_suffix_is_not_a_media_type():
     with pytest.raises(UnsupportedMediaType):
         make(b"{}", "json").json()

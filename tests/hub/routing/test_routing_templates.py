@@ -189,13 +189,6 @@ def test_output_over_the_limit_from_event_data():
 # --- errors that are not Jinja's own ------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="BUG hub/routing/templates.py:234-237: render_params catches only jinja2.TemplateError, so "
-    "a data-dependent Python error (TypeError, ZeroDivisionError, the sandbox's OverflowError for "
-    "range()) escapes as a bare exception instead of TemplateProblem naming the param path",
-)
 def test_python_error_while_rendering_is_a_template_problem():
     problem = render_problem({"summary": "{{ data.text + 1 }}"})
     assert problem.path == ("summary",)
