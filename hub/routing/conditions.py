@@ -46,20 +46,25 @@ def _ordered(compare: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
     return test
 
 
+def _equals(actual: Any, expected: Any) -> bool:
+    """Equality where true is not 1 (Python says it is; YAML authors would not expect it)."""
+    return isinstance(actual, bool) == isinstance(expected, bool) and actual == expected
+
+
 def _contains(actual: Any, expected: Any) -> bool:
     if isinstance(actual, str):
         return isinstance(expected, str) and expected in actual
-    return isinstance(actual, list) and expected in actual
+    return isinstance(actual, list) and any(_equals(item, expected) for item in actual)
 
 
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
-    "equals": operator.eq,
-    "not_equals": operator.ne,
+    "equals": _equals,
+    "not_equals": lambda actual, expected: not _equals(actual, expected),
     "gt": _ordered(operator.gt),
     "gte": _ordered(operator.ge),
     "lt": _ordered(operator.lt),
     "lte": _ordered(operator.le),
-    "in": lambda actual, expected: actual in expected,
+    "in": lambda actual, expected: any(_equals(actual, item) for item in expected),
     "contains": _contains,
     "regex": lambda actual, pattern: isinstance(actual, str) and pattern.search(actual) is not None,
 }

@@ -286,3 +286,11 @@ def test_nested_empty_list_is_keyed():
 
 def test_not_of_a_non_mapping():
     assert messages({"not": ["x"]}) == {"not": ["a condition must be a mapping, got list"]}
+
+
+@pytest.mark.parametrize("op, value, actual, expected", [
+    ("equals", 1, True, False), ("equals", True, True, True), ("equals", 0, False, False),
+    ("not_equals", 1, True, True), ("in", [1, 2], True, False), ("contains", 1, [True], False),
+])
+def test_booleans_are_not_numbers(op, value, actual, expected):
+    assert compile_condition({"field": "data.flag", op: value}).matches({"data": {"flag": actual}}) is expected
