@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import orjson
@@ -39,6 +43,25 @@ def send(hub, payload: dict, msg_id: str = "msg_1"):
     """POST a payload to the test source `app`, signed; return the response."""
     body = orjson.dumps(payload)
     return hub.post("app", body, sign_standard_webhook(WHSEC, msg_id, body))
+
+
+@pytest.fixture(scope="session")
+def plugin_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A virtual environment that sees this cxhub install (system site-packages) and nothing of its own."""
+    venv = tmp_path_factory.mktemp("venv") / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
+    return venv / "bin" / "python"
+
+
+def pip_install(python: Path, project: Path) -> None:
+    """Install a plugin distribution into the venv, as a user would (its own build, no dependency downloads).
+
+    It is built from a copy, so the build leaves nothing in the project's folder.
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = shutil.copytree(project, Path(scratch) / project.name)
+        subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
+                        "--no-build-isolation", str(copy)], check=True, capture_output=True)
 
 
 def fixture_bytes(relative: str) -> bytes:

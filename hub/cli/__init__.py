@@ -7,7 +7,7 @@ import click
 from hub import __version__
 from hub.cli.records import deliveries, events, quarantine, redeliver_command, replay
 from hub.cli.serve import serve, worker
-from hub.cli.tools import check_config, normalize, plugins
+from hub.cli.tools import check_config, new_plugin, normalize, plugins
 
 
 @click.group()
@@ -16,6 +16,6 @@ def main() -> None:
     """cxhub: customer-experience webhooks in, canonical events, routed actions out."""
 
 
-for command in (serve, worker, check_config, normalize, plugins, events, deliveries, replay, redeliver_command,
+for command in (serve, worker, check_config, new_plugin, normalize, plugins, events, deliveries, replay, redeliver_command,
                 quarantine):
     main.add_command(command)

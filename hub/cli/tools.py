@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from marshmallow import ValidationError
+
 from hub.cli.common import print_json, print_table
 from hub.config import ConfigError, load_config
 from hub.events.canonical import InvalidEvent
@@ -24,6 +26,27 @@ def _host() -> PluginHost:
         return PluginHost(build_plugin_manager())
     except PluginError as error:
         raise click.ClickException(str(error)) from None
+
+
+@click.command("new-plugin")
+@click.argument("name")
+@click.option("--source", is_flag=True, help="Include a source (webhooks in).")
+@click.option("--action", is_flag=True, help="Include a connection with an action (calls out).")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Where to create cxhub-NAME/.")
+def new_plugin(name: str, source: bool, action: bool, directory: Path) -> None:
+    """Create a plugin package, with passing tests, that installs through the cxhub.plugins entry point.
+
+    Without --source or --action, the plugin gets both.
+    """
+    from hub.scaffold import generate
+
+    both = not (source or action)
+    try:
+        root = generate(name, directory, source=source or both, action=action or both)
+    except (ValueError, FileExistsError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"created {root}\nnext: cd {root} && pip install -e '.[test]' && pytest")
 
 
 @click.command("check-config")
@@ -102,11 +125,40 @@ def normalize(plugin_name: str, payload: click.utils.LazyFile, headers: tuple[st
     print_json(events)
 
 
+def _check(host: PluginHost) -> list[str]:
+    """Problems a plugin's declarations have beyond loading: schemas that cannot be built or loaded."""
+    problems = []
+    for plugin in host.plugins.values():
+        info = plugin.info
+        schemas = [("source settings", info.source and info.source.settings),
+                   ("connection settings", info.connection and info.connection.settings)]
+        schemas += [(f"action {action!r} params", spec.params) for action, spec in info.actions.items()]
+        for what, schema in schemas:
+            if schema is None:
+                continue
+            try:
+                schema().load({}, partial=True)
+            except Exception as error:  # noqa: BLE001 - any failure here is the plugin's to fix
+                if not isinstance(error, ValidationError):
+                    problems.append(f"plugin {info.name!r}: {what} schema fails to load: "
+                                    f"{type(error).__name__}: {error}")
+    return problems
+
+
 @click.command()
 @click.option("--json", "as_json", is_flag=True)
-def plugins(as_json: bool) -> None:
+@click.option("--check", is_flag=True, help="Validate every installed plugin; exit 1 on any problem.")
+def plugins(as_json: bool, check: bool) -> None:
     """List installed plugins with their version, source and actions."""
     host = _host()
+    if check:
+        problems = _check(host)
+        for problem in problems:
+            click.echo(f"error: {problem}", err=True)
+        if problems:
+            raise SystemExit(1)
+        click.echo(f"{len(host.plugins)} plugin(s) OK: {', '.join(sorted(host.plugins))}")
+        return
     infos = [plugin.info for plugin in host.plugins.values()]
     if as_json:
         print_json([{"name": info.name, "version": info.version, "source": info.source is not None,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 
+import orjson
 import pytest
 from werkzeug import Request, Response
 
 import plugins.jira as jira
 import plugins.webhook as webhook
-from tests.conftest import APP_SOURCE, WHSEC, detractor, send
+from tests.conftest import APP_SOURCE, WHSEC, detractor, fixture_bytes, send
 
 CONFIG = APP_SOURCE + """
 connections:
@@ -36,7 +37,9 @@ routes:
 """
 TOKEN = "jira-api-token-123"
 BASIC = "Basic " + base64.b64encode(f"cx-bot@example.com:{TOKEN}".encode()).decode()
-CREATED = {"id": "10000", "key": "CX-24", "self": "https://example.atlassian.net/rest/api/3/issue/10000"}
+CREATED = orjson.loads(fixture_bytes("jira/create_issue_response_201.json"))  # documented 201: ED-24
+REFUSED = orjson.loads(fixture_bytes("jira/create_issue_response_400.json"))  # documented 400
+FOUND = orjson.loads(fixture_bytes("jira/search_jql_response.json"))  # documented search result: ED-1
 
 
 @pytest.fixture
@@ -75,7 +78,8 @@ def test_creates_one_issue_with_documented_fields(hub, httpserver):
         ]},
     }
     assert delivery["status"] == "succeeded"
-    assert '"external_id":"CX-24"' in delivery["result"]
+    assert orjson.loads(delivery["result"]) == {"external_id": "ED-24", "detail": {"id": "10000"},
+                                                 "url": httpserver.url_for("/browse/ED-24")}
 
 
 def test_retries_5xx_then_succeeds(hub, httpserver):
@@ -94,13 +98,12 @@ def test_retries_5xx_then_succeeds(hub, httpserver):
 
 
 def test_4xx_fails_at_once_with_jiras_message(hub, httpserver):
-    expect_create(httpserver).respond_with_json(
-        {"errorMessages": [], "errors": {"priority": "Specify a valid priority"}}, status=400)
+    expect_create(httpserver).respond_with_json(REFUSED, status=400)
     send(hub, detractor())
     hub.drain()
     [delivery] = hub.store.list_deliveries()
     assert delivery["status"] == "dead"
-    assert "answered 400" in delivery["last_error"] and "Specify a valid priority" in delivery["last_error"]
+    assert "answered 400" in delivery["last_error"] and "Field 'priority' is required" in delivery["last_error"]
     assert len(hub.store.list_attempts(delivery["id"])) == 1
 
 
@@ -111,8 +114,7 @@ def test_retry_after_a_timeout_finds_the_issue_instead_of_creating_another(hub, 
     def search(request: Request) -> Response:
         label = request.get_json()["jql"]
         assert label.startswith('labels = "cxhub-')
-        return Response('{"issues": [{"id": "10000", "key": "CX-24"}], "isLast": true}',
-                        content_type="application/json")
+        return Response(orjson.dumps(FOUND), content_type="application/json")
 
     httpserver.expect_request("/rest/api/3/search/jql", method="POST",
                               headers={"Authorization": BASIC}).respond_with_handler(search)
@@ -120,7 +122,8 @@ def test_retry_after_a_timeout_finds_the_issue_instead_of_creating_another(hub, 
     hub.drain()
     [delivery] = hub.store.list_deliveries()
     assert delivery["status"] == "succeeded"
-    assert '"external_id":"CX-24"' in delivery["result"] and '"reused":true' in delivery["result"]
+    assert orjson.loads(delivery["result"])["external_id"] == "ED-1"
+    assert orjson.loads(delivery["result"])["detail"] == {"id": "10002", "reused": True}
     assert len(issue_requests(httpserver)) == 1
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 import plugins.slack as slack
 import plugins.webhook as webhook
-from tests.conftest import APP_SOURCE, WHSEC, detractor, send
+from tests.conftest import APP_SOURCE, WHSEC, detractor, fixture_bytes, send
 
 ROUTE = """
 routes:
@@ -79,8 +80,8 @@ def test_customer_text_cannot_ping_the_channel_or_fake_links(webhook_hub, httpse
     assert section == "*Ann Lee* said: &lt;!channel&gt; see &lt;https://evil.example|your bank&gt; &amp; more"
 
 
-@pytest.mark.parametrize("status, body, final", [(404, "no_service", "dead"), (410, "channel_is_archived", "dead"),
-                                                  (500, "rollup_error", "dead")])
+@pytest.mark.parametrize("status, body, final", [(400, "invalid_payload", "dead"), (404, "channel_not_found", "dead"),
+                                                  (410, "channel_is_archived", "dead"), (500, "rollup_error", "dead")])
 def test_incoming_webhook_errors(webhook_hub, httpserver, status, body, final):
     httpserver.expect_request(WEBHOOK_PATH).respond_with_data(body, status=status)
     send(webhook_hub, detractor())
@@ -97,7 +98,7 @@ def test_chat_post_message_with_bot_token(bot_hub, httpserver):
                               headers={"Authorization": f"Bearer {TOKEN}"},
                               json={"channel": "C0123456789", "text": "Detractor: ann@example.com scored 2",
                                     "blocks": EXPECTED_BLOCKS}).respond_with_json(
-        {"ok": True, "channel": "C0123456789", "ts": "1503435956.000247", "message": {"text": "..."}})
+        orjson.loads(fixture_bytes("slack/chat_post_message_response_ok.json")))
     send(bot_hub, detractor())
     bot_hub.drain()
     [delivery] = bot_hub.store.list_deliveries()
@@ -106,8 +107,9 @@ def test_chat_post_message_with_bot_token(bot_hub, httpserver):
 
 
 @pytest.mark.parametrize("answer, status, attempts", [
+    (orjson.loads(fixture_bytes("slack/chat_post_message_response_error.json")), "dead", 1),  # documented
     ({"ok": False, "error": "channel_not_found"}, "dead", 1),
-    ({"ok": False, "error": "ratelimited"}, "dead", 2),
+    ({"ok": False, "error": "internal_error"}, "dead", 2),  # transient per Slack: retried up to max_attempts
 ])
 def test_chat_post_message_errors_in_a_200(bot_hub, httpserver, answer, status, attempts):
     httpserver.expect_request("/api/chat.postMessage").respond_with_json(answer)

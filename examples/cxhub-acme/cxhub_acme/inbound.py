@@ -1,0 +1,33 @@
+"""Acme webhooks: `X-Acme-Signature` is the hex HMAC-SHA256 of the raw body."""
+
+from __future__ import annotations
+
+from hub.plugin import Customer, EventDraft, InboundRequest, Link, Score, Source, UnrecognizedPayload, verify_hmac
+from hub.plugin.mapping import as_id, parse_time, require
+
+SIGNATURE_HEADER = "X-Acme-Signature"
+
+
+def verify(source: Source, request: InboundRequest) -> None:
+    secrets = [secret.reveal() for secret in (source.settings["secret"], source.settings["previous_secret"]) if secret]
+    verify_hmac(secrets, request.body, request.header(SIGNATURE_HEADER), header=SIGNATURE_HEADER, encoding="hex")
+
+
+def parse(source: Source, request: InboundRequest) -> list[EventDraft]:
+    payload = request.json()
+    if not isinstance(payload, dict) or payload.get("type") != "review.created":
+        raise UnrecognizedPayload("expected a review.created event")
+    review = require(payload, "review")
+    try:
+        score = Score("rating", require(review, "stars"), 1, 5)
+    except (TypeError, ValueError) as error:
+        raise UnrecognizedPayload(f"review.stars: {error}") from None
+    return [EventDraft(
+        type="cx.review.created",
+        vendor_event_id=as_id(require(payload, "id")),
+        time=parse_time(require(payload, "created_at"), "created_at"),
+        link=Link(system="acme", id=as_id(require(review, "id")), url=review.get("url"), type="review"),
+        customer=Customer(id=as_id(review.get("customer_id")), email=review.get("email"), name=review.get("name")),
+        score=score,
+        text=review.get("text"),
+    )]
