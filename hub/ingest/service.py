@@ -75,6 +75,11 @@ def ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool = 
         log.error("source %s: %s", source.name, message)
         kept = None if replay else _quarantine(hub, source, request, message)
         raise Rejected(422, "invalid_event", message, kept) from None
+    except Exception as error:  # a plugin bug: keep the request for replay once the plugin is fixed
+        log.exception("source %s: plugin %r raised while verifying or parsing", source.name, source.plugin)
+        kept = None if replay else _quarantine(hub, source, request, f"plugin error: {type(error).__name__}: {error}")
+        raise Rejected(500, "plugin_error", f"the {source.plugin} plugin failed on this request; "
+                                            "it is kept in quarantine for replay", kept) from None
     if not events:
         return Accepted(reply=reply)
     deliveries = [delivery for event in events for delivery in hub.router.deliveries_for(event)]

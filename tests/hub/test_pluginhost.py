@@ -117,3 +117,19 @@ def test_trace_switch_logs_every_hook_call(monkeypatch, caplog):
         host.get("traced").call("cxhub_plugin_info")
     assert "call cxhub_event_accepted" in caplog.text and "'id': 'e1'" in caplog.text
     assert "cxhub_plugin_info returned [PluginInfo(name='traced'" in caplog.text
+
+
+def test_a_crashing_parser_answers_500_and_keeps_the_request(make_hub, caplog):
+    def parse(source, request):
+        return [{"not": "a draft"}][0]["missing"]
+
+    broken = plugin("broken", cxhub_plugin_info=info("broken", source=SourceInfo()),
+                    cxhub_verify_request=lambda source, request: None, cxhub_parse_request=parse)
+    hub = make_hub("sources:\n  b: {plugin: broken}\n", plugins=[broken])
+    response = hub.post("b", b"{}")
+    assert response.status_code == 500
+    assert response.json["error"] == {
+        "code": "plugin_error", "quarantine_id": hub.store.list_quarantine()[0]["id"],
+        "message": "the broken plugin failed on this request; it is kept in quarantine for replay"}
+    assert hub.store.list_quarantine()[0]["error"] == "plugin error: KeyError: 'missing'"
+    assert "plugin 'broken' raised while verifying or parsing" in caplog.text
