@@ -33,6 +33,21 @@ sources:
 """
 
 
+def forward_everything(url: str, *, attempts: int = 2, secret_env: str = "APP_SECRET") -> str:
+    """APP_SOURCE plus a route forwarding every event to `url`, retried at once up to `attempts` times."""
+    return APP_SOURCE + f"""
+connections:
+  out:
+    plugin: webhook
+    settings: {{url: "{url}", secret: {{$env: {secret_env}}}}}
+    retry: {{max_attempts: {attempts}, initial_delay: 0, max_delay: 0}}
+routes:
+  - name: everything
+    actions:
+      - {{connection: out, action: forward}}
+"""
+
+
 def detractor(response_id: int = 1001, comment: str = "The export keeps failing.") -> dict:
     return {"response": {"id": response_id, "score": 2, "comment": comment,
                          "url": f"https://surveys.example.com/r/{response_id}"},

@@ -14,7 +14,7 @@ from hub.plugin.hookspecs import hookimpl
 from hub.plugin.http import HttpClient
 from hub.plugin.request import InboundRequest
 from hub.plugin.score import Score, score_band
-from hub.plugin.settings import Secret, SecretField, SettingsSchema
+from hub.plugin.settings import Secret, SecretField, SettingsSchema, active_secrets
 from hub.plugin.signatures import (
     check_timestamp,
     hmac_signature,
@@ -68,6 +68,7 @@ __all__ = [
     "SourceInfo",
     "UnrecognizedPayload",
     "UnsupportedMediaType",
+    "active_secrets",
     "check_timestamp",
     "hmac_signature",
     "hookimpl",

@@ -67,6 +67,15 @@ class SecretField(fields.Field):
         return "********"
 
 
+def active_secrets(settings: Mapping[str, Any], *names: str) -> list[str]:
+    """The revealed values of the named secret settings that are set (default: secret, previous_secret).
+
+    Verifiers accept any of them, so a vendor's secret can be rotated with a grace period.
+    """
+    return [value.reveal() for name in names or ("secret", "previous_secret")
+            if isinstance(value := settings.get(name), Secret)]
+
+
 def _plain(value: Any, field: fields.Field | None) -> Any:
     """Unwrap `EnvValue`s for every field that is not a secret."""
     if isinstance(field, SecretField):
@@ -104,4 +113,4 @@ class SettingsSchema(Schema):
         return {key: _plain(value, by_key.get(key)) for key, value in data.items()}
 
 
-__all__ = ["EnvValue", "Secret", "SecretField", "SettingsSchema", "ValidationError", "fields"]
+__all__ = ["active_secrets", "EnvValue", "Secret", "SecretField", "SettingsSchema", "ValidationError", "fields"]

@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping, Protocol
 
 from marshmallow import ValidationError
 
+from hub.plugin.mapping import dig
 from hub.plugin.settings import unwrap_env
 
 MISSING = object()
@@ -24,15 +25,7 @@ class Condition(Protocol):
 
 def lookup(event: Mapping[str, Any], path: str) -> Any:
     """The value at dotted `path` in `event`, or MISSING."""
-    value: Any = event
-    for part in path.split("."):
-        if isinstance(value, Mapping) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return MISSING
-    return value
+    return dig(event, path, MISSING)
 
 
 def _ordered(compare: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:

@@ -18,6 +18,7 @@ from hub.plugin import (
     Score,
     Source,
     UnrecognizedPayload,
+    active_secrets,
     verify_hmac,
 )
 from hub.plugin.mapping import as_id, parse_time, require
@@ -28,9 +29,8 @@ RESULTS_URL = "https://admin.typeform.com/form/{form_id}/results#responses"
 
 
 def verify(source: Source, request: InboundRequest) -> None:
-    secrets = [secret.reveal() for secret in (source.settings["secret"], source.settings["previous_secret"]) if secret]
-    verify_hmac(secrets, request.body, request.header(SIGNATURE_HEADER), header=SIGNATURE_HEADER,
-                prefix="sha256=", encoding="base64")
+    verify_hmac(active_secrets(source.settings), request.body, request.header(SIGNATURE_HEADER),
+                header=SIGNATURE_HEADER, prefix="sha256=", encoding="base64")
 
 
 def parse(source: Source, request: InboundRequest) -> list[EventDraft]:

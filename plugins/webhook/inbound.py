@@ -12,15 +12,14 @@ from hub.plugin import (
     Score,
     Source,
     UnrecognizedPayload,
+    active_secrets,
     verify_standard_webhook,
 )
 from hub.plugin.mapping import as_id, dig, parse_time, require
 
 
 def verify(source: Source, request: InboundRequest) -> None:
-    settings = source.settings
-    secrets = [secret.reveal() for secret in (settings["secret"], settings["previous_secret"]) if secret]
-    verify_standard_webhook(secrets, request.body, request.headers)
+    verify_standard_webhook(active_secrets(source.settings), request.body, request.headers)
 
 
 def parse(source: Source, request: InboundRequest) -> list[EventDraft]:

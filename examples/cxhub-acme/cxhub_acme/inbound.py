@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from hub.plugin import Customer, EventDraft, InboundRequest, Link, Score, Source, UnrecognizedPayload, verify_hmac
+from hub.plugin import (
+    Customer,
+    EventDraft,
+    InboundRequest,
+    Link,
+    Score,
+    Source,
+    UnrecognizedPayload,
+    active_secrets,
+    verify_hmac,
+)
 from hub.plugin.mapping import as_id, parse_time, require
 
 SIGNATURE_HEADER = "X-Acme-Signature"
 
 
 def verify(source: Source, request: InboundRequest) -> None:
-    secrets = [secret.reveal() for secret in (source.settings["secret"], source.settings["previous_secret"]) if secret]
-    verify_hmac(secrets, request.body, request.header(SIGNATURE_HEADER), header=SIGNATURE_HEADER, encoding="hex")
+    verify_hmac(active_secrets(source.settings), request.body, request.header(SIGNATURE_HEADER),
+                header=SIGNATURE_HEADER, encoding="hex")
 
 
 def parse(source: Source, request: InboundRequest) -> list[EventDraft]:

@@ -5,26 +5,16 @@ from __future__ import annotations
 import pytest
 
 import plugins.webhook as webhook
-from tests.conftest import APP_SOURCE, WHSEC, detractor, send
+from tests.conftest import WHSEC, detractor, forward_everything, send
 
-CONFIG = APP_SOURCE + """
-connections:
-  out:
-    plugin: webhook
-    settings: {url: "%s", secret: {$env: APP_SECRET}}
-    retry: {max_attempts: 1, initial_delay: 0, max_delay: 0}
-routes:
-  - name: everything
-    actions:
-      - {connection: out, action: forward}
-"""
 TOKEN = "admin-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
 def hub(make_hub, httpserver):
-    test_hub = make_hub(CONFIG % httpserver.url_for("/receiver"), plugins=[webhook], env={"APP_SECRET": WHSEC})
+    test_hub = make_hub(forward_everything(httpserver.url_for("/receiver"), attempts=1), plugins=[webhook],
+                        env={"APP_SECRET": WHSEC})
     test_hub.app.config["CXHUB_ADMIN_TOKEN"] = TOKEN
     return test_hub
 

@@ -8,24 +8,13 @@ from click.testing import CliRunner
 
 import plugins.webhook as webhook
 from hub.cli import main
-from tests.conftest import APP_SOURCE, WHSEC, detractor, send
+from tests.conftest import WHSEC, detractor, forward_everything, send
 
-CONFIG = APP_SOURCE + """
-connections:
-  out:
-    plugin: webhook
-    settings: {url: "%s", secret: {$env: APP_SECRET}}
-    retry: {max_attempts: 2, initial_delay: 0, max_delay: 0}
-routes:
-  - name: everything
-    actions:
-      - {connection: out, action: forward}
-"""
 
 
 @pytest.fixture
 def hub(make_hub, httpserver):
-    return make_hub(CONFIG % httpserver.url_for("/receiver"), plugins=[webhook], env={"APP_SECRET": WHSEC})
+    return make_hub(forward_everything(httpserver.url_for("/receiver")), plugins=[webhook], env={"APP_SECRET": WHSEC})
 
 
 @pytest.fixture

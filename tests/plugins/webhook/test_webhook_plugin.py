@@ -8,24 +8,13 @@ from standardwebhooks import Webhook
 
 import plugins.webhook as webhook
 from hub.testing import assert_valid_event
-from tests.conftest import APP_SOURCE, OTHER_WHSEC, WHSEC, detractor, send
+from tests.conftest import OTHER_WHSEC, WHSEC, detractor, forward_everything, send
 
-CONFIG = APP_SOURCE + """
-connections:
-  out:
-    plugin: webhook
-    settings: {url: "%s", secret: {$env: OUT_SECRET}}
-    retry: {max_attempts: 2, initial_delay: 0, max_delay: 0}
-routes:
-  - name: everything
-    actions:
-      - {connection: out, action: forward}
-"""
 
 
 @pytest.fixture
 def hub(make_hub, httpserver):
-    return make_hub(CONFIG % httpserver.url_for("/receiver"), plugins=[webhook],
+    return make_hub(forward_everything(httpserver.url_for("/receiver"), secret_env="OUT_SECRET"), plugins=[webhook],
                     env={"APP_SECRET": WHSEC, "OUT_SECRET": OTHER_WHSEC})
 
 
@@ -67,7 +56,7 @@ def test_whsec_secrets_are_checked_at_config_time(make_hub, httpserver):
     from hub.config import ConfigError
 
     with pytest.raises(ConfigError) as caught:
-        make_hub(CONFIG % httpserver.url_for("/r"), plugins=[webhook], env={"APP_SECRET": WHSEC,
+        make_hub(forward_everything(httpserver.url_for("/r"), secret_env="OUT_SECRET"), plugins=[webhook], env={"APP_SECRET": WHSEC,
                                                                           "OUT_SECRET": "not base64 !!"})
     assert "connections.out.settings.secret" in str(caught.value)
     assert "not base64" not in str(caught.value)
