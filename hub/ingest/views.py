@@ -20,14 +20,9 @@ def receive(name: str) -> Response | tuple[Response, int]:
     source = hub.config.sources.get(name)
     if source is None:
         raise ApiError(404, "unknown_source", f"no source named {name!r} is configured")
-    limit = hub.config.hub.max_body_bytes
-    if (request.content_length or 0) > limit:
-        raise ApiError(413, "body_too_large", f"the body is over the {limit}-byte limit of this hub")
-    body = request.stream.read(limit + 1)
-    if len(body) > limit:
-        raise ApiError(413, "body_too_large", f"the body is over the {limit}-byte limit of this hub")
     inbound = InboundRequest(
-        method=request.method, path=request.path, body=body, content_type=request.mimetype,
+        method=request.method, path=request.path, body=_read_body(hub.config.hub.max_body_bytes),
+        content_type=request.mimetype,
         headers={key.lower(): value for key, value in request.headers.items()},
         query={key: value for key, value in request.args.items()},
     )
@@ -39,6 +34,17 @@ def receive(name: str) -> Response | tuple[Response, int]:
     except (StoreUnavailable, QueueUnavailable) as error:
         raise ApiError(503, "unavailable", f"{error}; nothing was lost, send the request again later") from None
     return _answer(outcome)
+
+
+def _read_body(limit: int) -> bytes:
+    """The raw body, refused with 413 past `limit` bytes, whether or not Content-Length announced it."""
+    too_large = ApiError(413, "body_too_large", f"the body is over the {limit}-byte limit of this hub")
+    if (request.content_length or 0) > limit:
+        raise too_large
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        raise too_large
+    return body
 
 
 def _answer(outcome: Accepted) -> Response | tuple[Response, int]:
