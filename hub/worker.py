@@ -16,6 +16,7 @@ from rq import SimpleWorker
 from rq.scheduler import RQScheduler
 from rq.timeouts import TimerDeathPenalty
 
+from hub.delivery.sweeper import run_periodically
 from hub.runtime import EXTENSION, Hub
 
 log = logging.getLogger("cxhub.worker")
@@ -56,9 +57,15 @@ class ThreadWorker(SimpleWorker):
 def run_worker(app: Flask, *, burst: bool = False, with_scheduler: bool = True) -> None:
     """Run a worker in this process until SIGTERM/SIGINT (or until the queue is empty, with `burst`)."""
     hub: Hub = app.extensions[EXTENSION]
-    with app.app_context():
-        HubWorker([hub.queue.rq], connection=hub.redis).work(burst=burst, with_scheduler=with_scheduler,
-                                                             logging_level="WARNING")
+    stopping = threading.Event()
+    if not burst:
+        run_periodically(hub, stopping)
+    try:
+        with app.app_context():
+            HubWorker([hub.queue.rq], connection=hub.redis).work(burst=burst, with_scheduler=with_scheduler,
+                                                                 logging_level="WARNING")
+    finally:
+        stopping.set()
 
 
 class EmbeddedWorkers:
@@ -78,6 +85,7 @@ class EmbeddedWorkers:
         for worker in self.workers:
             self._spawn(self._work, worker, name=f"cxhub-worker-{worker.name[:8]}")
         self._spawn(self._schedule, name="cxhub-scheduler")
+        self.threads.append(run_periodically(self.hub, self.stopping))
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stopping.set()

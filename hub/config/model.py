@@ -50,6 +50,8 @@ class Route:
 class HubSettings:
     max_body_bytes: int = 1024 * 1024
     queue: str = "cxhub"
+    delivery_lease_seconds: int = 660  # an attempt longer than this is presumed dead and run again
+    sweep_grace_seconds: int = 300  # a queued delivery untouched this long gets a new job
 
 
 @dataclass(frozen=True)

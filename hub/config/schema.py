@@ -21,6 +21,10 @@ class HubSettingsSchema(StrictSchema):
     max_body_bytes = fields.Integer(load_default=HubSettings.max_body_bytes,
                                     validate=validate.Range(min=1024, max=64 * 1024 * 1024))
     queue = fields.String(load_default=HubSettings.queue, validate=NAME)
+    delivery_lease_seconds = fields.Integer(load_default=HubSettings.delivery_lease_seconds,
+                                            validate=validate.Range(min=10, max=86400))
+    sweep_grace_seconds = fields.Integer(load_default=HubSettings.sweep_grace_seconds,
+                                         validate=validate.Range(min=1, max=86400))
 
     @post_load
     def build(self, data: dict[str, Any], **kwargs: Any) -> HubSettings:

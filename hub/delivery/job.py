@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import current_app
 
+from hub.store import StoreUnavailable
+
 RUNNER = "cxhub.runner"
+DATABASE_RETRY_SECONDS = 30
+log = logging.getLogger("cxhub.delivery")
 
 
 def deliver(delivery_id: str) -> None:
-    """Run one delivery in the worker's application (the worker pushes its app context)."""
-    current_app.extensions[RUNNER].run(delivery_id)
+    """Run one delivery in the worker's application (the worker pushes its app context).
+
+    With the database down the delivery cannot even be claimed: the job comes back later (and if
+    Redis is down too, the sweeper finds the delivery once both are back).
+    """
+    runner = current_app.extensions[RUNNER]
+    try:
+        runner.run(delivery_id)
+    except StoreUnavailable as error:
+        log.warning("delivery %s waits for the database (%s); trying again in %ds", delivery_id, error,
+                    DATABASE_RETRY_SECONDS)
+        runner.hub.queue.schedule(delivery_id, DATABASE_RETRY_SECONDS)

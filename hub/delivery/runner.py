@@ -51,7 +51,7 @@ class DeliveryRunner:
         3. Store the attempt. On success: succeeded. On a retryable failure with attempts left:
            retrying, and a job is scheduled after the backoff. Otherwise: dead (dead-lettered).
         """
-        delivery = self.hub.store.claim(delivery_id)
+        delivery = self.hub.store.claim(delivery_id, timedelta(seconds=self.hub.config.hub.delivery_lease_seconds))
         if delivery is None:
             return
         started = now()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator, Mapping, Sequence
 
 import orjson
@@ -109,15 +109,18 @@ class Store:
 
     # --- delivery ---------------------------------------------------------
 
-    def claim(self, delivery_id: str) -> dict[str, Any] | None:
+    def claim(self, delivery_id: str, lease: timedelta) -> dict[str, Any] | None:
         """Mark a queued or retrying delivery running and count the attempt; None if it is not claimable.
 
         The conditional update makes a job that runs twice harmless: only one run gets the row.
+        The lease says until when the claim holds: past it, the sweeper queues the delivery again.
         """
+        moment = now()
         statement = (
             update(deliveries)
             .where(deliveries.c.id == delivery_id, deliveries.c.status.in_(CLAIMABLE))
-            .values(status="running", attempts=deliveries.c.attempts + 1, updated_at=now())
+            .values(status="running", attempts=deliveries.c.attempts + 1, updated_at=moment,
+                    lease_until=moment + lease)
             .returning(*deliveries.c)
         )
         with _database_errors(), self.engine.begin() as db:
@@ -129,7 +132,7 @@ class Store:
                        result: Mapping[str, Any] | None = None) -> None:
         """Store one attempt and the delivery's new status together."""
         values: dict[str, Any] = {"status": status, "updated_at": now(), "next_attempt_at": next_attempt_at,
-                                  "last_error": error}
+                                  "last_error": error, "lease_until": None}
         if result is not None:
             values["result"] = orjson.dumps(result).decode()
         with _database_errors(), self.engine.begin() as db:
@@ -185,6 +188,28 @@ class Store:
         query = select(attempts).where(attempts.c.delivery_id == delivery_id).order_by(attempts.c.number)
         with _database_errors(), self.engine.connect() as db:
             return [_row(row) for row in db.execute(query)]
+
+    def overdue(self, grace: timedelta) -> tuple[list[str], list[str]]:
+        """Deliveries a job should be running for but may not be: (expired leases, stalled waits).
+
+        Expired: running past their lease (the worker died mid-attempt). Stalled: queued, or due
+        to retry, for longer than `grace` (their job was lost, as when Redis restarts empty).
+        """
+        moment = now()
+        expired = select(deliveries.c.id).where(deliveries.c.status == "running", deliveries.c.lease_until < moment)
+        stalled = select(deliveries.c.id).where(
+            ((deliveries.c.status == "queued") & (deliveries.c.updated_at < moment - grace))
+            | ((deliveries.c.status == "retrying") & (deliveries.c.next_attempt_at < moment - grace)))
+        with _database_errors(), self.engine.connect() as db:
+            return list(db.execute(expired).scalars()), list(db.execute(stalled).scalars())
+
+    def touch(self, delivery_ids: Sequence[str]) -> None:
+        """Mark deliveries as just queued again, so the next sweep gives their new jobs time to run."""
+        moment = now()
+        statement = (update(deliveries).where(deliveries.c.id.in_(delivery_ids), deliveries.c.status.in_(CLAIMABLE))
+                     .values(updated_at=moment, next_attempt_at=moment))
+        with _database_errors(), self.engine.begin() as db:
+            db.execute(statement)
 
     def deliveries_in(self, statuses: Sequence[str]) -> Iterator[str]:
         query = select(deliveries.c.id).where(deliveries.c.status.in_(statuses))

@@ -50,6 +50,7 @@ deliveries = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("budget_start", Integer, nullable=False, default=0),
     Column("next_attempt_at", DateTime(timezone=True)),
+    Column("lease_until", DateTime(timezone=True)),
     Column("last_error", Text),
     Column("result", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),

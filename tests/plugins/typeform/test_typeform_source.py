@@ -130,3 +130,15 @@ def test_payloads_it_does_not_understand_are_quarantined(hub, payload, message):
     response = post(hub, payload)
     assert response.status_code == 422 and message in response.json["error"]["message"]
     assert len(hub.store.list_quarantine()) == 1 and hub.store.list_events() == []
+
+
+def test_typeforms_own_signature_vector():
+    """The known answer in Typeform's JavaScript SDK tests (js-api-client, verify-signature)."""
+    from hub.plugin import InboundRequest, Source
+    from hub.plugin.settings import Secret
+    from plugins.typeform.inbound import verify
+
+    source = Source("typeform", "typeform", {"secret": Secret("my-webook-secret", "TF"), "previous_secret": None})
+    request = InboundRequest("POST", "/hooks/typeform", b'{"foo":"bar"}', "application/json",
+                             {"typeform-signature": "sha256=X2b3nUhiGjaWHxmPO/YQzUvHXBNac4gPjZ5/bjXrhQY="})
+    verify(source, request)  # raises InvalidSignature on a mismatch

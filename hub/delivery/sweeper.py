@@ -1,0 +1,61 @@
+"""Finds deliveries whose job was lost and queues them again, so an accepted event is never stranded.
+
+A job is lost when its worker dies mid-attempt (SIGKILL, OOM, a machine gone), when Redis restarts
+without the job, or when queuing failed. The store knows every delivery still owed; the sweeper
+compares that with time: a running delivery past its lease, or a queued or retrying one idle past
+the grace period, gets a new job. A job that turns out to be a duplicate is harmless: only one
+run can claim the delivery.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from redis.exceptions import LockError, RedisError
+
+from hub.delivery.queue import QueueUnavailable
+from hub.runtime import Hub
+from hub.store import StoreUnavailable
+
+log = logging.getLogger("cxhub.sweeper")
+SWEEP_INTERVAL = 30.0
+
+
+def sweep(hub: Hub) -> int:
+    """Queue overdue deliveries again; return how many. One process sweeps at a time (a Redis lock)."""
+    settings = hub.config.hub
+    lock = hub.redis.lock(f"cxhub:{settings.queue}:sweeper", timeout=120)
+    if not lock.acquire(blocking=False):
+        return 0
+    try:
+        expired, stalled = hub.store.overdue(timedelta(seconds=settings.sweep_grace_seconds))
+        revived = hub.store.requeue(expired, from_statuses=("running",), fresh_budget=False) if expired else []
+        owed = revived + stalled
+        if owed:
+            hub.queue.enqueue(owed)
+            hub.store.touch(owed)
+            log.warning("queued %d deliveries again (%d past their lease, %d whose job was lost)",
+                        len(owed), len(revived), len(stalled))
+        return len(owed)
+    finally:
+        try:
+            lock.release()
+        except LockError:
+            pass
+
+
+def run_periodically(hub: Hub, stopping: threading.Event, interval: float = SWEEP_INTERVAL) -> threading.Thread:
+    """Sweep every `interval` seconds in a daemon thread until `stopping` is set."""
+
+    def loop() -> None:
+        while not stopping.wait(interval):
+            try:
+                sweep(hub)
+            except (StoreUnavailable, QueueUnavailable, RedisError) as error:
+                log.warning("sweep skipped: %s", error)
+
+    thread = threading.Thread(target=loop, name="cxhub-sweeper", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,76 @@
+"""The sweeper: deliveries whose job was lost (a dead worker, an emptied Redis) are queued again."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+
+import plugins.webhook as webhook
+from hub.delivery.job import deliver
+from hub.delivery.sweeper import sweep
+from hub.store.engine import make_engine
+from tests.conftest import WHSEC, detractor, forward_everything, send
+
+
+@pytest.fixture
+def hub(make_hub, httpserver):
+    config = forward_everything(httpserver.url_for("/receiver")) + "hub: {sweep_grace_seconds: 1}\n"
+    httpserver.expect_request("/receiver").respond_with_data("")
+    return make_hub(config, plugins=[webhook], env={"APP_SECRET": WHSEC})
+
+
+def test_a_delivery_whose_worker_died_mid_attempt_runs_again(hub, httpserver):
+    send(hub, detractor())
+    hub.hub.queue.rq.empty()  # the job was taken by a worker...
+    [delivery] = hub.store.list_deliveries()
+    assert hub.store.claim(delivery["id"], timedelta(seconds=-1))["status"] == "running"  # ...which then died
+    assert sweep(hub.hub) == 1
+    assert hub.store.get_delivery(delivery["id"])["status"] == "queued"
+    hub.drain()
+    finished = hub.store.get_delivery(delivery["id"])
+    assert (finished["status"], finished["attempts"], len(httpserver.log)) == ("succeeded", 2, 1)
+
+
+def test_a_running_delivery_inside_its_lease_is_left_alone(hub):
+    send(hub, detractor())
+    [delivery] = hub.store.list_deliveries()
+    hub.store.claim(delivery["id"], timedelta(minutes=10))
+    time.sleep(1.1)
+    assert sweep(hub.hub) == 0
+
+
+def test_a_queued_delivery_whose_job_vanished_is_queued_again(hub, httpserver):
+    send(hub, detractor())
+    hub.hub.queue.rq.empty()  # Redis restarted without its data
+    assert sweep(hub.hub) == 0  # not yet past the grace period
+    time.sleep(1.1)
+    assert sweep(hub.hub) == 1
+    assert sweep(hub.hub) == 0  # the new job gets its own grace period
+    hub.drain()
+    assert hub.store.list_deliveries()[0]["status"] == "succeeded" and len(httpserver.log) == 1
+
+
+def test_only_one_process_sweeps_at_a_time(hub):
+    send(hub, detractor())
+    hub.hub.queue.rq.empty()
+    time.sleep(1.1)
+    with hub.hub.redis.lock("cxhub:cxhub:sweeper", timeout=10):
+        assert sweep(hub.hub) == 0
+    assert sweep(hub.hub) == 1
+
+
+def test_a_job_that_cannot_reach_the_database_comes_back_later(hub):
+    send(hub, detractor())
+    [delivery] = hub.store.list_deliveries()
+    working = hub.store.engine
+    hub.store.engine = make_engine("postgresql://cxhub@127.0.0.1:1/none")
+    try:
+        with hub.app.app_context():
+            deliver(delivery["id"])
+    finally:
+        hub.store.engine.dispose()
+        hub.store.engine = working
+    assert hub.hub.queue.rq.scheduled_job_registry.count == 1
+    assert hub.store.get_delivery(delivery["id"])["status"] == "queued"
