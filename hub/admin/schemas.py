@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from hub.store.store import STATUSES
 
@@ -30,8 +30,21 @@ class DeliveryQuery(StrictSchema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
+class DeadFilter(StrictSchema):
+    connection = fields.String()
+    route = fields.String()
+
+
 class RedeliverRequest(StrictSchema):
-    ids = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=1000))
+    """Either `ids`, or `all_dead` with an optional filter."""
+
+    ids = fields.List(fields.String(), validate=validate.Length(min=1, max=1000))
+    all_dead = fields.Nested(DeadFilter)
+
+    @validates_schema
+    def one_way(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if ("ids" in data) == ("all_dead" in data):
+            raise ValidationError("give either ids or all_dead")
 
 
 class JsonText(fields.Field):

@@ -84,8 +84,10 @@ def get_delivery(delivery_id: str) -> Response:
 
 @blueprint.post("/deliveries/redeliver")
 def redeliver_many() -> tuple[Response, int]:
-    ids = _load(RedeliverRequest(), request.get_json(silent=True) or {})["ids"]
-    queued = redeliver(current_hub(), ids)
+    hub = current_hub()
+    body = _load(RedeliverRequest(), request.get_json(silent=True) or {})
+    ids = body["ids"] if "ids" in body else hub.store.dead_ids(**body["all_dead"])
+    queued = redeliver(hub, ids)
     return jsonify({"queued": queued, "skipped": [i for i in ids if i not in queued]}), 202
 
 

@@ -87,10 +87,21 @@ def replay(settings: dict[str, Any], event_id: str) -> None:
 
 @click.command("redeliver")
 @hub_options
-@click.argument("delivery_ids", nargs=-1, required=True)
-def redeliver_command(settings: dict[str, Any], delivery_ids: tuple[str, ...]) -> None:
-    """Queue dead-lettered deliveries again, with a fresh retry budget."""
+@click.argument("delivery_ids", nargs=-1)
+@click.option("--all-dead", is_flag=True, help="Every dead-lettered delivery (narrow with --connection/--route).")
+@click.option("--connection", help="With --all-dead: only this connection's.")
+@click.option("--route", help="With --all-dead: only this route's.")
+def redeliver_command(settings: dict[str, Any], delivery_ids: tuple[str, ...], all_dead: bool,
+                      connection: str | None, route: str | None) -> None:
+    """Queue dead-lettered deliveries again, with a fresh retry budget: by id, or all of them by filter."""
+    if bool(delivery_ids) == all_dead:
+        raise click.UsageError("give delivery ids, or --all-dead (optionally with --connection/--route)")
+    if (connection or route) and not all_dead:
+        raise click.UsageError("--connection and --route go with --all-dead")
     hub = hub_of(load_app(settings))
+    if all_dead:
+        delivery_ids = tuple(hub.store.dead_ids(connection=connection, route=route))
+        click.echo(f"{len(delivery_ids)} dead-lettered deliveries match")
     queued = redeliver(hub, list(delivery_ids))
     for delivery_id in delivery_ids:
         if delivery_id in queued:

@@ -184,6 +184,14 @@ class Store:
         with _database_errors(), self.engine.connect() as db:
             return [_row(row) for row in db.execute(query)]
 
+    def dead_ids(self, *, connection: str | None = None, route: str | None = None) -> list[str]:
+        """Every dead-lettered delivery, optionally of one connection or route (for bulk redelivery)."""
+        filters = [column == value for column, value in ((deliveries.c.connection, connection),
+                                                         (deliveries.c.route, route)) if value is not None]
+        query = select(deliveries.c.id).where(deliveries.c.status == "dead", *filters)
+        with _database_errors(), self.engine.connect() as db:
+            return list(db.execute(query).scalars())
+
     def list_attempts(self, delivery_id: str) -> list[dict[str, Any]]:
         query = select(attempts).where(attempts.c.delivery_id == delivery_id).order_by(attempts.c.number)
         with _database_errors(), self.engine.connect() as db:

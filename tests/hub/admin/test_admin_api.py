@@ -72,3 +72,13 @@ def test_replay_through_the_api(hub, httpserver):
     hub.drain()
     answer = hub.client.post(f"/admin/events/{event_id}/replay", headers=AUTH)
     assert answer.status_code == 202 and answer.json["queued"] == [] and len(answer.json["untouched"]) == 1
+
+
+def test_bulk_redelivery_through_the_api(hub, httpserver):
+    httpserver.expect_request("/receiver").respond_with_data("down", status=500)
+    send(hub, detractor())
+    hub.drain()
+    both = hub.client.post("/admin/deliveries/redeliver", json={"ids": ["x"], "all_dead": {}}, headers=AUTH)
+    assert both.status_code == 400
+    answer = hub.client.post("/admin/deliveries/redeliver", json={"all_dead": {"route": "everything"}}, headers=AUTH)
+    assert answer.status_code == 202 and len(answer.json["queued"]) == 1

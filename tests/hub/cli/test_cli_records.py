@@ -104,3 +104,20 @@ def test_quarantined_request_can_be_replayed_after_a_fix(make_hub, hub, cxhub, h
     assert len(hub.store.list_events()) == 1
     assert quarantine_id not in cxhub("quarantine", "list")
     assert "no open quarantined request" in cxhub("quarantine", "replay", quarantine_id, code=1)
+
+
+def test_bulk_redelivery_after_a_long_outage(hub, cxhub, httpserver):
+    httpserver.expect_request("/receiver").respond_with_data("down", status=503)
+    for number in range(3):
+        send(hub, detractor(response_id=number), msg_id=f"msg_{number}")
+    hub.drain()
+    assert len(hub.store.dead_ids()) == 3
+    assert "give delivery ids, or --all-dead" in cxhub("redeliver", code=2)
+    assert "0 dead-lettered deliveries match" in cxhub("redeliver", "--all-dead", "--connection", "other")
+
+    httpserver.clear()
+    httpserver.expect_request("/receiver").respond_with_data("")
+    output = cxhub("redeliver", "--all-dead", "--connection", "out")
+    assert "3 dead-lettered deliveries match" in output and output.count("queued ") == 3
+    hub.drain()
+    assert [d["status"] for d in hub.store.list_deliveries()] == ["succeeded"] * 3
