@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from hub.plugin.errors import UnrecognizedPayload
 
@@ -34,6 +35,23 @@ def as_id(value: Any) -> str | None:
     if value is None or isinstance(value, bool):
         return None if value is None else str(value).lower()
     return str(value)
+
+
+def as_text(value: Any) -> str | None:
+    """A non-empty string, or None: vendor fields that should hold text sometimes hold anything."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def as_email(value: Any) -> str | None:
+    """An email address, or None: a customer who typed "n/a" still sent a response worth keeping."""
+    text = as_text(value)
+    return text.strip() if text and "@" in text and " " not in text.strip() else None
+
+
+def as_url(value: Any) -> str | None:
+    """An absolute http(s) URL, or None."""
+    text = as_text(value)
+    return text if text and urlsplit(text).scheme in ("http", "https") and urlsplit(text).netloc else None
 
 
 def parse_time(value: Any, what: str = "time") -> datetime:

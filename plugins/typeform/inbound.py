@@ -21,7 +21,7 @@ from hub.plugin import (
     active_secrets,
     verify_hmac,
 )
-from hub.plugin.mapping import as_id, parse_time, require
+from hub.plugin.mapping import as_email, as_id, as_text, parse_time, require
 
 SIGNATURE_HEADER = "Typeform-Signature"
 SCORE_FIELDS = ("nps", "opinion_scale", "rating")
@@ -62,10 +62,11 @@ def _customer(answers: list[dict[str, Any]], hidden: Mapping[str, Any], fields: 
               settings: Mapping[str, Any]) -> Customer:
     """The email answer, or hidden fields; the name from hidden fields or the configured question."""
     names = settings["hidden_fields"]
-    email = next((answer.get("email") for answer in answers if answer.get("type") == "email"), None)
+    email = next((as_email(answer.get("email")) for answer in answers if answer.get("type") == "email"), None)
     return Customer(id=as_id(hidden.get(names["customer_id"])) or None,
-                    email=email or hidden.get(names["customer_email"]) or None,
-                    name=hidden.get(names["customer_name"]) or _answer_text(answers, fields, settings["name_question"]))
+                    email=email or as_email(hidden.get(names["customer_email"])),
+                    name=as_text(hidden.get(names["customer_name"]))
+                    or _answer_text(answers, fields, settings["name_question"]))
 
 
 def _answer_text(answers: list[dict[str, Any]], fields: list[Any], ref: str | None) -> str | None:
@@ -73,13 +74,13 @@ def _answer_text(answers: list[dict[str, Any]], fields: list[Any], ref: str | No
     if not ref:
         return None
     ids = {field.get("id") for field in fields if isinstance(field, dict) and field.get("ref") == ref}
-    return next((answer.get("text") for answer in answers
+    return next((as_text(answer.get("text")) for answer in answers
                  if _field(answer).get("ref") == ref or _field(answer).get("id") in ids), None)
 
 
 def _text(answers: list[dict[str, Any]]) -> str | None:
-    texts = [answer.get("text") for answer in answers
-             if _field(answer).get("type") == "long_text" and answer.get("text")]
+    texts = [text for answer in answers
+             if _field(answer).get("type") == "long_text" and (text := as_text(answer.get("text")))]
     return "\n\n".join(texts) or None
 
 

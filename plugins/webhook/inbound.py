@@ -15,7 +15,7 @@ from hub.plugin import (
     active_secrets,
     verify_standard_webhook,
 )
-from hub.plugin.mapping import as_id, dig, parse_time, require
+from hub.plugin.mapping import as_email, as_id, as_text, as_url, dig, parse_time, require
 
 
 def verify(source: Source, request: InboundRequest) -> None:
@@ -34,12 +34,12 @@ def parse(source: Source, request: InboundRequest) -> list[EventDraft]:
         vendor_event_id=as_id(require({"id": event_id}, "id", "event id")),
         time=parse_time(moment),
         link=Link(system=settings["system"], id=as_id(require(payload, mapping["object_id"])),
-                  url=_optional(payload, mapping["object_url"]), type=mapping["object_type"]),
+                  url=as_url(_optional(payload, mapping["object_url"])), type=mapping["object_type"]),
         customer=Customer(id=as_id(_optional(payload, mapping["customer_id"])),
-                          email=_optional(payload, mapping["customer_email"]),
-                          name=_optional(payload, mapping["customer_name"])),
+                          email=as_email(_optional(payload, mapping["customer_email"])),
+                          name=as_text(_optional(payload, mapping["customer_name"]))),
         score=_score(payload, mapping["score"], settings["score_scale"]),
-        text=_optional(payload, mapping["text"]),
+        text=as_text(_optional(payload, mapping["text"])),
         attributes={key: str(value) for key, path in mapping["attributes"].items()
                     if (value := dig(payload, path)) is not None},
     )]

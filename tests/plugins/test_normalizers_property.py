@@ -1,0 +1,93 @@
+"""Arbitrary JSON fed to every built-in source: a valid canonical event or a clear 4xx, never a crash.
+
+Runs the plugins' parse hook directly (the signature is the verify hook's business), so Hypothesis
+can try thousands of shapes quickly, including mutations of each vendor's documented sample.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import orjson
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+import plugins.typeform as typeform
+import plugins.webhook as webhook
+from hub.events.canonical import build_event, validate_event
+from hub.plugin import InboundRequest, RequestRejected, Source
+from hub.plugin.settings import Secret
+from plugins.typeform.settings import TypeformSourceSettings
+from plugins.webhook.settings import MappingSchema, ScaleSchema
+from tests.conftest import fixture_bytes
+
+SCALARS = st.none() | st.booleans() | st.integers(min_value=-2**63, max_value=2**64 - 1) | \
+    st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
+JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                           max_size=4), max_leaves=20)
+TYPEFORM_SAMPLE = orjson.loads(fixture_bytes("typeform/form_response.json"))
+TYPEFORM = Source("typeform", "typeform", {**TypeformSourceSettings().load({}, partial=["secret"]),
+                                           "secret": Secret("x" * 8, "X")})
+WEBHOOK = Source("app", "webhook", {
+    "secret": Secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "X"), "previous_secret": None, "system": "app",
+    "event_type": "cx.survey.response", "score_scale": ScaleSchema().load({"type": "nps", "min": 0, "max": 10}),
+    "mapping": MappingSchema().load({"object_id": "a.id", "score": "a.score", "text": "a.text", "object_url": "a.url",
+                                     "customer_email": "a.email", "time": "a.time", "event_id": "a.event"}),
+})
+PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def outcome(plugin: Any, source: Source, payload: Any) -> None:
+    """Parse, then validate every event; a RequestRejected (4xx) is an acceptable answer."""
+    try:
+        body = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # integers beyond 64 bits: not JSON this hub accepts (the body check answers 400)
+        return
+    request = InboundRequest("POST", "/hooks/x", body, "application/json",
+                             {"webhook-id": "msg_1", "webhook-timestamp": "1700000000"})
+    try:
+        drafts = plugin.cxhub_parse_request(source=source, request=request)
+    except RequestRejected as rejected:
+        assert 400 <= rejected.status < 500 and rejected.message
+        return
+    for draft in drafts:
+        validate_event(build_event(source.name, draft))
+
+
+@PROPERTY
+@given(JSON)
+def test_typeform_any_json(payload):
+    outcome(typeform, TYPEFORM, payload)
+
+
+def _mutate(sample: dict, path: list[str | int], value: Any) -> dict:
+    mutated = copy.deepcopy(sample)
+    target: Any = mutated
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    return mutated
+
+
+ANSWER_PATHS = [["form_response", "answers", index, key] for index in range(13)
+                for key in ("type", "number", "text", "email", "field")]
+SAMPLE_PATHS = [["event_id"], ["event_type"], ["form_response"], ["form_response", "token"],
+                ["form_response", "submitted_at"], ["form_response", "hidden"], ["form_response", "definition"],
+                ["form_response", "definition", "fields"], ["form_response", "answers"], *ANSWER_PATHS]
+
+
+@PROPERTY
+@given(st.sampled_from(SAMPLE_PATHS), JSON)
+@example(["form_response", "answers", 1, "email"], "n/a")
+@example(["form_response", "answers", 0, "text"], True)
+@example(["form_response", "hidden"], {"user_id": 2**64 - 1, "email": ["x"]})
+def test_typeform_documented_sample_with_any_field_replaced(path, value):
+    outcome(typeform, TYPEFORM, _mutate(TYPEFORM_SAMPLE, path, value))
+
+
+@PROPERTY
+@given(st.fixed_dictionaries({"a": st.fixed_dictionaries({}, optional={
+    "id": JSON, "score": JSON, "text": JSON, "email": JSON, "url": JSON, "time": JSON, "event": JSON})}) | JSON)
+def test_webhook_mapping_any_json(payload):
+    outcome(webhook, WEBHOOK, payload)
