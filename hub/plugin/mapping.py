@@ -42,6 +42,11 @@ def as_text(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
+def as_list(value: Any) -> list[Any]:
+    """A list, or an empty one: a vendor array that arrives as anything else holds nothing usable."""
+    return value if isinstance(value, list) else []
+
+
 def as_email(value: Any) -> str | None:
     """An email address, or None: a customer who typed "n/a" still sent a response worth keeping."""
     text = as_text(value)

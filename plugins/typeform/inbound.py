@@ -21,7 +21,7 @@ from hub.plugin import (
     active_secrets,
     verify_hmac,
 )
-from hub.plugin.mapping import as_email, as_id, as_text, parse_time, require
+from hub.plugin.mapping import as_email, as_id, as_list, as_text, parse_time, require
 
 SIGNATURE_HEADER = "Typeform-Signature"
 SCORE_FIELDS = ("nps", "opinion_scale", "rating")
@@ -41,7 +41,7 @@ def parse(source: Source, request: InboundRequest) -> list[EventDraft]:
     response = require(payload, "form_response")
     if not isinstance(response, dict):
         raise UnrecognizedPayload("form_response must be an object")
-    answers = [answer for answer in response.get("answers") or [] if isinstance(answer, dict)]
+    answers = [answer for answer in as_list(response.get("answers")) if isinstance(answer, dict)]
     hidden = response.get("hidden") if isinstance(response.get("hidden"), dict) else {}
     definition = response.get("definition") if isinstance(response.get("definition"), dict) else {}
     form_id = as_id(require(response, "form_id", "form_response.form_id"))
@@ -51,8 +51,8 @@ def parse(source: Source, request: InboundRequest) -> list[EventDraft]:
         time=parse_time(require(response, "submitted_at", "form_response.submitted_at"), "submitted_at"),
         link=Link(system="typeform", id=as_id(require(response, "token", "form_response.token")),
                   url=RESULTS_URL.format(form_id=form_id), type="form_response"),
-        customer=_customer(answers, hidden, definition.get("fields") or [], source.settings),
-        score=_score(answers, definition.get("fields") or []),
+        customer=_customer(answers, hidden, as_list(definition.get("fields")), source.settings),
+        score=_score(answers, as_list(definition.get("fields"))),
         text=_text(answers),
         attributes=_attributes(form_id, definition, hidden),
     )]
@@ -103,13 +103,14 @@ def _score(answers: list[dict[str, Any]], fields: list[Any]) -> Score | None:
 def _scale(field: Mapping[str, Any]) -> tuple[int, int]:
     """NPS is 0-10; opinion scales 0-10 and ratings 1-5 unless the field's properties say otherwise."""
     properties = field.get("properties") if isinstance(field.get("properties"), dict) else {}
+    steps = properties.get("steps")
+    steps = steps if isinstance(steps, int) and not isinstance(steps, bool) and 2 <= steps <= 100 else None
     if field["type"] == "nps":
         return 0, 10
     if field["type"] == "rating":
-        return 1, int(properties.get("steps") or 5)
-    low = 1 if properties.get("start_at_one") else 0
-    steps = int(properties.get("steps") or 11)
-    return low, low + steps - 1
+        return 1, steps or 5
+    low = 1 if properties.get("start_at_one") is True else 0
+    return low, low + (steps or 11) - 1
 
 
 def _field(answer: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -72,7 +72,8 @@ def _mutate(sample: dict, path: list[str | int], value: Any) -> dict:
 
 ANSWER_PATHS = [["form_response", "answers", index, key] for index in range(13)
                 for key in ("type", "number", "text", "email", "field")]
-SAMPLE_PATHS = [["event_id"], ["event_type"], ["form_response"], ["form_response", "token"],
+SCALE_PATHS = [["form_response", "definition", "fields", 9, key] for key in ("type", "properties", "id")]
+SAMPLE_PATHS = [*SCALE_PATHS, ["event_id"], ["event_type"], ["form_response"], ["form_response", "token"],
                 ["form_response", "submitted_at"], ["form_response", "hidden"], ["form_response", "definition"],
                 ["form_response", "definition", "fields"], ["form_response", "answers"], *ANSWER_PATHS]
 
@@ -81,6 +82,9 @@ SAMPLE_PATHS = [["event_id"], ["event_type"], ["form_response"], ["form_response
 @given(st.sampled_from(SAMPLE_PATHS), JSON)
 @example(["form_response", "answers", 1, "email"], "n/a")
 @example(["form_response", "answers", 0, "text"], True)
+@example(["form_response", "definition", "fields"], True)
+@example(["form_response", "answers"], "none")
+@example(["form_response", "definition", "fields", 9, "properties"], {"steps": "ten", "start_at_one": "yes"})
 @example(["form_response", "hidden"], {"user_id": 2**64 - 1, "email": ["x"]})
 def test_typeform_documented_sample_with_any_field_replaced(path, value):
     outcome(typeform, TYPEFORM, _mutate(TYPEFORM_SAMPLE, path, value))
