@@ -41,6 +41,8 @@ class Score:
     def __post_init__(self) -> None:
         for name in ("value", "min", "max"):  # 10.0 reads as 10 in tickets and messages
             number = getattr(self, name)
+            if isinstance(number, bool) or not isinstance(number, (int, float)):
+                raise ValueError(f"score {name} must be a number, got {number!r}")
             if isinstance(number, float) and number.is_integer():
                 object.__setattr__(self, name, int(number))
         if self.type not in SCORE_TYPES:

@@ -73,9 +73,9 @@ def _answer_text(answers: list[dict[str, Any]], fields: list[Any], ref: str | No
     """The text answer to the question whose ref is `ref` (answers may omit the ref: match by field id)."""
     if not ref:
         return None
-    ids = {field.get("id") for field in fields if isinstance(field, dict) and field.get("ref") == ref}
+    ids = {_id(field) for field in fields if isinstance(field, dict) and field.get("ref") == ref} - {None}
     return next((as_text(answer.get("text")) for answer in answers
-                 if _field(answer).get("ref") == ref or _field(answer).get("id") in ids), None)
+                 if _field(answer).get("ref") == ref or _id(_field(answer)) in ids), None)
 
 
 def _text(answers: list[dict[str, Any]]) -> str | None:
@@ -86,11 +86,12 @@ def _text(answers: list[dict[str, Any]]) -> str | None:
 
 def _score(answers: list[dict[str, Any]], fields: list[Any]) -> Score | None:
     """The first scored answer in the form's own field order (answers may come in another order)."""
-    by_field = {_field(answer).get("id"): answer for answer in answers}
+    by_field = {_id(_field(answer)): answer for answer in answers}
     ordered = [field for field in fields if isinstance(field, dict)] or [_field(answer) for answer in answers]
     for field in ordered:
-        answer = by_field.get(field.get("id"))
-        if field.get("type") in SCORE_FIELDS and answer and isinstance(answer.get("number"), (int, float)):
+        answer = by_field.get(_id(field)) if _id(field) else None
+        number = answer.get("number") if answer else None
+        if field.get("type") in SCORE_FIELDS and isinstance(number, (int, float)) and not isinstance(number, bool):
             low, high = _scale(field)
             kind = "nps" if field["type"] == "nps" else "rating"
             try:
@@ -111,6 +112,11 @@ def _scale(field: Mapping[str, Any]) -> tuple[int, int]:
         return 1, steps or 5
     low = 1 if properties.get("start_at_one") is True else 0
     return low, low + (steps or 11) - 1
+
+
+def _id(field: Mapping[str, Any]) -> str | None:
+    """A field's id, if it is one (ids key the answers to the form's fields)."""
+    return field.get("id") if isinstance(field.get("id"), str) else None
 
 
 def _field(answer: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -84,6 +84,9 @@ SAMPLE_PATHS = [*SCALE_PATHS, ["event_id"], ["event_type"], ["form_response"], [
 @example(["form_response", "answers", 0, "text"], True)
 @example(["form_response", "definition", "fields"], True)
 @example(["form_response", "answers"], "none")
+@example(["form_response", "answers", 9, "number"], False)
+@example(["form_response", "definition", "fields", 9, "id"], [])
+@example(["form_response", "answers", 9, "field"], {"id": {"x": 1}, "type": "opinion_scale"})
 @example(["form_response", "definition", "fields", 9, "properties"], {"steps": "ten", "start_at_one": "yes"})
 @example(["form_response", "hidden"], {"user_id": 2**64 - 1, "email": ["x"]})
 def test_typeform_documented_sample_with_any_field_replaced(path, value):
