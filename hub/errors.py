@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+    """An error answer: `extra` goes into the JSON body, `headers` onto the response (e.g. Retry-After)."""
+
+    def __init__(self, status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None,
+                 **extra: Any) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = dict(headers or {})
         self.extra = extra
 
     def to_dict(self) -> dict[str, Any]:
@@ -22,8 +26,8 @@ class ApiError(Exception):
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
-    def api_error(error: ApiError) -> tuple[Response, int]:
-        return jsonify(error.to_dict()), error.status
+    def api_error(error: ApiError) -> tuple[Response, int, dict[str, str]]:
+        return jsonify(error.to_dict()), error.status, error.headers
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:

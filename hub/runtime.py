@@ -9,6 +9,7 @@ from flask import current_app
 
 from hub.config.model import HubConfig
 from hub.delivery.queue import DeliveryQueue
+from hub.ingest.ratelimit import SourceLimiter
 from hub.pluginhost import PluginHost
 from hub.routing.router import Router
 from hub.store import Store
@@ -27,9 +28,11 @@ class Hub:
     redis: Redis
     queue: DeliveryQueue
     router: Router = field(init=False)
+    limiter: SourceLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.router = Router(self.config.routes)
+        self.limiter = SourceLimiter(self.redis, self.config.hub.queue)
 
 
 def current_hub() -> Hub:

@@ -69,6 +69,7 @@ class _Builder:
             if key not in known:
                 self.problem((key,), f"unknown key; expected one of {', '.join(sorted(known))}")
         hub = self.load(HubSettingsSchema(), data.get("hub", {}), ("hub",)) or HubSettings()
+        self.rate_limits: dict[str, Any] = {}
         sources = {name: source for name, raw in self.section(data, "sources").items()
                    if (source := self.source(name, raw)) is not None}
         declared = self.section(data, "connections")
@@ -76,7 +77,8 @@ class _Builder:
                        if (connection := self.connection(name, raw)) is not None}
         self.broken_connections = set(declared) - set(connections)
         routes = self.routes(data.get("routes", []), connections)
-        return HubConfig(hub=hub, sources=sources, connections=connections, routes=routes, path=self.filename)
+        return HubConfig(hub=hub, sources=sources, rate_limits=self.rate_limits, connections=connections,
+                         routes=routes, path=self.filename)
 
     def section(self, data: dict[str, Any], key: str) -> dict[str, Any]:
         section = data.get(key) or {}
@@ -116,6 +118,8 @@ class _Builder:
         if entry is None:
             return None
         settings = self.plugin_settings("source", entry["plugin"], entry["settings"], path)
+        if entry["rate_limit"] is not None:
+            self.rate_limits[name] = entry["rate_limit"]
         return None if settings is None else Source(name, entry["plugin"], settings)
 
     def connection(self, name: str, raw: Any) -> ConnectionConfig | None:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 from hub.plugin.types import Source
 
 if TYPE_CHECKING:
+    from limits import RateLimitItem
+
     from hub.routing.conditions import Condition
 
 
@@ -58,6 +60,7 @@ class HubSettings:
 class HubConfig:
     hub: HubSettings = HubSettings()
     sources: Mapping[str, Source] = field(default_factory=dict)
+    rate_limits: Mapping[str, RateLimitItem] = field(default_factory=dict)  # by source name
     connections: Mapping[str, ConnectionConfig] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
     path: str = "<config>"

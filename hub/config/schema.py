@@ -6,6 +6,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from limits import RateLimitItem, parse
+
 from hub.config.model import ActionSpec, HubSettings, RetryPolicy
 from hub.routing.conditions import MATCH_ALL, Condition, compile_condition
 
@@ -47,9 +49,20 @@ class RetrySchema(StrictSchema):
         return RetryPolicy(**data)
 
 
+class RateField(fields.Field):
+    """A rate such as `100/second` or `6000 per minute`."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> RateLimitItem:
+        try:
+            return parse(str(value))
+        except ValueError:
+            raise ValidationError(f"{value!r} is not a rate; write it like 100/second or 6000 per minute") from None
+
+
 class SourceSchema(StrictSchema):
     plugin = fields.String(required=True)
     settings = fields.Dict(keys=fields.String(), load_default=dict)
+    rate_limit = RateField(load_default=None)
 
 
 class ConnectionSchema(StrictSchema):

@@ -8,7 +8,7 @@ from hub.delivery.queue import QueueUnavailable
 from hub.errors import ApiError
 from hub.ingest.service import Accepted, Rejected, ingest
 from hub.plugin.request import InboundRequest
-from hub.runtime import current_hub
+from hub.runtime import Hub, current_hub
 from hub.store import StoreUnavailable
 
 blueprint = Blueprint("ingest", __name__)
@@ -20,6 +20,7 @@ def receive(name: str) -> Response | tuple[Response, int]:
     source = hub.config.sources.get(name)
     if source is None:
         raise ApiError(404, "unknown_source", f"no source named {name!r} is configured")
+    _check_rate(hub, name)
     inbound = InboundRequest(
         method=request.method, path=request.path, body=_read_body(hub.config.hub.max_body_bytes),
         content_type=request.mimetype,
@@ -34,6 +35,20 @@ def receive(name: str) -> Response | tuple[Response, int]:
     except (StoreUnavailable, QueueUnavailable) as error:
         raise ApiError(503, "unavailable", f"{error}; nothing was lost, send the request again later") from None
     return _answer(outcome)
+
+
+def _check_rate(hub: Hub, name: str) -> None:
+    """Answer 429 with Retry-After when the source is over its configured rate."""
+    rate = hub.config.rate_limits.get(name)
+    if rate is None:
+        return
+    try:
+        verdict = hub.limiter.hit(name, rate)
+    except QueueUnavailable as error:
+        raise ApiError(503, "unavailable", f"{error}; send the request again later") from None
+    if not verdict.allowed:
+        raise ApiError(429, "rate_limited", f"source {name!r} takes at most {rate}; retry after "
+                       f"{verdict.retry_after}s", headers={"Retry-After": str(verdict.retry_after)})
 
 
 def _read_body(limit: int) -> bytes:

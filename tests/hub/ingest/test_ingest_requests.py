@@ -164,3 +164,26 @@ def test_unreachable_queue_is_503_and_the_resend_delivers(hub, tmp_path):
     assert hub.hub.queue.rq.count == 1
     [delivery] = hub.store.list_deliveries()
     assert delivery["status"] == "queued"
+
+
+def test_a_source_over_its_rate_gets_429_with_retry_after(make_hub):
+    limited = make_hub(CONFIG.replace("    plugin: webhook\n    settings:\n      secret: {$env: APP_SECRET}\n      mapping",
+                                      "    plugin: webhook\n    rate_limit: 2/minute\n    settings:\n"
+                                      "      secret: {$env: APP_SECRET}\n      mapping", 1),
+                       plugins=[webhook], env={"APP_SECRET": WHSEC})
+    answers = []
+    for number in range(3):
+        body = orjson.dumps({**PAYLOAD, "response": {"id": number, "score": 3}})
+        answers.append(limited.post("app", body, signed(body, msg_id=f"msg_{number}")))
+    assert [answer.status_code for answer in answers] == [202, 202, 429]
+    assert answers[2].json["error"]["code"] == "rate_limited"
+    assert 1 <= int(answers[2].headers["Retry-After"]) <= 60
+    assert len(limited.store.list_events()) == 2
+
+
+def test_a_malformed_rate_is_a_config_error(make_hub):
+    from hub.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"sources.app.rate_limit: 'lots' is not a rate"):
+        make_hub(CONFIG.replace("    plugin: webhook\n", "    plugin: webhook\n    rate_limit: lots\n", 1),
+                 plugins=[webhook], env={"APP_SECRET": WHSEC})
