@@ -7,10 +7,8 @@ from typing import Any, Mapping
 from functools import lru_cache
 
 from jinja2 import StrictUndefined, Template, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-
-MAX_RENDERED_CHARS = 64 * 1024
+from hub.routing.sandbox import MAX_RENDERED_CHARS, BoundedSandbox, render_bounded
 
 
 class TemplateProblem(Exception):
@@ -30,7 +28,7 @@ def _finalize(value: Any) -> Any:
     return "" if value is None else value
 
 
-ENVIRONMENT = ImmutableSandboxedEnvironment(
+ENVIRONMENT = BoundedSandbox(
     undefined=StrictUndefined, finalize=_finalize, autoescape=False, keep_trailing_newline=True
 )
 
@@ -66,10 +64,7 @@ def render_params(params: Any, event: Mapping[str, Any], path: tuple[Any, ...] =
         return [render_params(item, event, path + (position,)) for position, item in enumerate(params)]
     if isinstance(params, Template):
         try:
-            text = params.render(event=event, data=event.get("data", {}))
+            return render_bounded(params.generate(event=event, data=event.get("data", {})))
         except Exception as error:  # data-dependent errors too (TypeError, ZeroDivisionError, OverflowError)
             raise TemplateProblem(path, f"{type(error).__name__}: {error}") from None
-        if len(text) > MAX_RENDERED_CHARS:
-            raise TemplateProblem(path, f"rendered to {len(text)} characters, over the {MAX_RENDERED_CHARS} limit")
-        return text
     return params

@@ -177,13 +177,13 @@ def test_output_at_the_limit_is_fine():
 def test_output_over_the_limit():
     problem = render_problem({"body": "{{ 'x' * 65537 }}"})
     assert problem.path == ("body",)
-    assert problem.message == "rendered to 65537 characters, over the 65536 limit"
+    assert problem.message == "SecurityError: repeating 1 items 65537 times is over the output limit"
 
 
 def test_output_over_the_limit_from_event_data():
     event = {"data": {"text": "y" * 70_000}}
     problem = render_problem({"blocks": [{"text": "> {{ data.text }}"}]}, event)
-    assert str(problem) == "params.blocks[0].text: rendered to 70002 characters, over the 65536 limit"
+    assert str(problem) == "params.blocks[0].text: SecurityError: output is over the 65536-character limit"
 
 
 # --- errors that are not Jinja's own ------------------------------------------------------
@@ -192,3 +192,32 @@ def test_output_over_the_limit_from_event_data():
 def test_python_error_while_rendering_is_a_template_problem():
     problem = render_problem({"summary": "{{ data.text + 1 }}"})
     assert problem.path == ("summary",)
+
+
+# --- hostile templates: bounded work ---------------------------------------------------
+
+
+@pytest.mark.parametrize("source, reason", [
+    ("{{ 'x' * 100000000 }}", "repeating 1 items 100000000 times"),
+    ("{{ [1] * 100000000 }}", "repeating 1 items 100000000 times"),
+    ("{{ 10 ** 10000000 }}", "10 ** 10000000 is too large a number"),
+    ("{% for i in range(1000000) %}{% endfor %}", "range() of 1000000 items is over the 1000 limit"),
+    ("{% for i in range(1000) %}{% for j in range(1000) %}{% for k in range(1000) %}"
+     "{% endfor %}{% endfor %}{% endfor %}", "more than 10000 calls"),
+    ("{% for i in range(1000) %}{% for j in range(1000) %}{{ i }}{% endfor %}{% endfor %}",
+     "output is over the 65536-character limit"),
+])
+def test_hostile_templates_stop_quickly_with_a_reason(source, reason):
+    import time
+
+    started = time.monotonic()
+    problem = render_problem({"summary": source})
+    assert reason in problem.message and problem.path == ("summary",)
+    assert time.monotonic() - started < 5
+
+
+def test_ordinary_arithmetic_still_works():
+    from hub.routing.templates import compile_params, render_params
+
+    rendered = render_params(compile_params({"a": "{{ 2 ** 10 }} {{ 'ab' * 3 }} {{ range(3) | list }}"}), {"data": {}})
+    assert rendered == {"a": "1024 ababab [0, 1, 2]"}
