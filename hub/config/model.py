@@ -54,6 +54,7 @@ class HubSettings:
     queue: str = "cxhub"
     delivery_lease_seconds: int = 660  # an attempt longer than this is presumed dead and run again
     sweep_grace_seconds: int = 300  # a queued delivery untouched this long gets a new job
+    sweep_interval_seconds: float = 30.0
 
 
 @dataclass(frozen=True)

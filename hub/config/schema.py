@@ -27,6 +27,8 @@ class HubSettingsSchema(StrictSchema):
                                             validate=validate.Range(min=10, max=86400))
     sweep_grace_seconds = fields.Integer(load_default=HubSettings.sweep_grace_seconds,
                                          validate=validate.Range(min=1, max=86400))
+    sweep_interval_seconds = fields.Float(load_default=HubSettings.sweep_interval_seconds,
+                                          validate=validate.Range(min=0.1, max=3600))
 
     @post_load
     def build(self, data: dict[str, Any], **kwargs: Any) -> HubSettings:

@@ -20,7 +20,6 @@ from hub.runtime import Hub
 from hub.store import StoreUnavailable
 
 log = logging.getLogger("cxhub.sweeper")
-SWEEP_INTERVAL = 30.0
 
 
 def sweep(hub: Hub) -> int:
@@ -46,11 +45,11 @@ def sweep(hub: Hub) -> int:
             pass
 
 
-def run_periodically(hub: Hub, stopping: threading.Event, interval: float = SWEEP_INTERVAL) -> threading.Thread:
-    """Sweep every `interval` seconds in a daemon thread until `stopping` is set."""
+def run_periodically(hub: Hub, stopping: threading.Event) -> threading.Thread:
+    """Sweep every `hub.sweep_interval_seconds` in a daemon thread until `stopping` is set."""
 
     def loop() -> None:
-        while not stopping.wait(interval):
+        while not stopping.wait(hub.config.hub.sweep_interval_seconds):
             try:
                 sweep(hub)
             except (StoreUnavailable, QueueUnavailable, RedisError) as error:
