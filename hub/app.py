@@ -56,7 +56,8 @@ def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[o
     store = Store(database_url(app.config["DATABASE_URL"], data_dir))
     store.create_tables()
     redis = open_redis(app.config["REDIS_URL"], data_dir)
-    hub = Hub(config=config, plugins=host, store=store, redis=redis, queue=DeliveryQueue(redis, config.hub.queue, lease_seconds=config.hub.delivery_lease_seconds))
+    queue = DeliveryQueue(redis, config.hub.queue, config.connections, lease_seconds=config.hub.delivery_lease_seconds)
+    hub = Hub(config=config, plugins=host, store=store, redis=redis, queue=queue)
     app.extensions[EXTENSION] = hub
     app.extensions[RUNNER] = DeliveryRunner(hub)
 

@@ -31,18 +31,19 @@ def replay_event(hub: Hub, event_id: str) -> Replayed:
     if row is None:
         raise NotFound(f"no event {event_id}")
     planned = hub.router.deliveries_for(orjson.loads(row["body"]))
-    created = hub.store.add_deliveries(planned)
+    created = set(hub.store.add_deliveries(planned))
     requeued = hub.store.requeue([item.id for item in planned if item.id not in created])
-    queued = created + requeued
-    hub.queue.enqueue(queued)
-    return Replayed(queued, [item.id for item in planned if item.id not in queued])
+    hub.queue.enqueue([item for item in planned if item.id in created] + requeued)
+    queued = {item.id for item in requeued} | created
+    return Replayed([item.id for item in planned if item.id in queued],
+                    [item.id for item in planned if item.id not in queued])
 
 
 def redeliver(hub: Hub, delivery_ids: list[str]) -> list[str]:
     """Queue dead-lettered deliveries again, each with a fresh retry budget; return those queued."""
     requeued = hub.store.requeue(delivery_ids)
     hub.queue.enqueue(requeued)
-    return requeued
+    return [item.id for item in requeued]
 
 
 def replay_quarantined(hub: Hub, quarantine_id: str) -> Accepted:

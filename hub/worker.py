@@ -1,14 +1,18 @@
 """Workers that run delivery jobs without forking a process per job.
 
-`cxhub worker` runs `HubWorker` in its own process (with RQ's scheduler for delayed retries).
-`cxhub serve` in embedded mode runs `EmbeddedWorkers`: worker threads plus a scheduler thread
-inside the web process.
+A worker process runs `hub.worker_threads` delivery threads (`WorkerThreads`), each an RQ worker
+that takes jobs only from the queues of connections its gate lets through (`HubWorker`), plus
+a scheduler thread that moves due retries onto the queues and the sweeper. `cxhub worker` runs
+that in its own process until SIGTERM; `cxhub serve` in embedded mode runs it inside the web
+process. Threads let a slow destination hold a few of them in I/O while the rest keep working.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import threading
+import time
 from typing import Any
 
 from flask import Flask
@@ -16,68 +20,83 @@ from rq import SimpleWorker
 from rq.scheduler import RQScheduler
 from rq.timeouts import TimerDeathPenalty
 
+from hub.delivery.gate import ConnectionGate
+from hub.delivery.job import RUNNER
 from hub.delivery.sweeper import run_periodically
 from hub.runtime import EXTENSION, Hub
 
 log = logging.getLogger("cxhub.worker")
+IDLE_SLICE = 1  # seconds a worker waits on its queues before looking at its gate again
 
 
 class HubWorker(SimpleWorker):
-    """RQ's non-forking worker: one process delivers job after job, reusing its HTTP connections."""
+    """RQ's non-forking worker, run in a thread, taking jobs only for connections that are open.
 
-
-class ThreadWorker(SimpleWorker):
-    """A SimpleWorker that can run in a thread: no signal handlers, timer-based job timeouts."""
+    Each dequeue listens on the queues of connections that are neither paused by their circuit
+    breaker nor at this process's in-flight cap, in a rotating order so no connection starves.
+    """
 
     death_penalty_class = TimerDeathPenalty
     jobs_run = 0
+
+    def __init__(self, hub: Hub, gate: ConnectionGate, **options: Any) -> None:
+        super().__init__(hub.queue.queues, connection=hub.redis, **options)
+        self.queue_of = {queue.name: name for name, queue in hub.queue.by_connection.items()}
+        self.gate = gate
+        self.turn = 0
 
     def execute_job(self, job: Any, queue: Any) -> None:
         self.jobs_run += 1
         super().execute_job(job, queue)
 
     def _install_signal_handlers(self) -> None:
-        """Signals belong to the main thread (the web server's)."""
+        """Signals belong to the main thread, which stops the workers through `stop`."""
 
     def stop(self) -> None:
         """Ask the worker to stop after its current job (RQ itself only stops on signals)."""
         self._stop_requested = True
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
-        """Wait for a job in slices of `timeout` seconds, so a stop request is seen while idle."""
-        if timeout is None:
-            return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+        """Wait for a job on the open queues, looking again every IDLE_SLICE seconds.
+
+        `timeout=None` is burst mode: one look, and None when nothing is there.
+        """
         while not self._stop_requested:
-            result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time=timeout)
+            self._ordered_queues = self.open_queues()
+            if timeout is None:
+                return super().dequeue_job_and_maintain_ttl(None, max_idle_time) if self._ordered_queues else None
+            if not self._ordered_queues:
+                self.heartbeat()
+                time.sleep(IDLE_SLICE)
+                continue
+            result = super().dequeue_job_and_maintain_ttl(IDLE_SLICE, max_idle_time=IDLE_SLICE)
             if result is not None:
                 return result
         return None
 
+    def open_queues(self) -> list[Any]:
+        allowed = set(self.gate.open_connections())
+        queues = [queue for queue in self.queues if self.queue_of.get(queue.name, "") in allowed
+                  or queue.name not in self.queue_of]
+        self.turn = (self.turn + 1) % max(1, len(queues))
+        return queues[self.turn:] + queues[:self.turn]
 
-def run_worker(app: Flask, *, burst: bool = False, with_scheduler: bool = True) -> None:
-    """Run a worker in this process until SIGTERM/SIGINT (or until the queue is empty, with `burst`)."""
+
+def make_worker(app: Flask, **options: Any) -> HubWorker:
     hub: Hub = app.extensions[EXTENSION]
-    stopping = threading.Event()
-    if not burst:
-        run_periodically(hub, stopping)
-    try:
-        with app.app_context():
-            HubWorker([hub.queue.rq], connection=hub.redis).work(burst=burst, with_scheduler=with_scheduler,
-                                                                 logging_level="WARNING")
-    finally:
-        stopping.set()
+    return HubWorker(hub, app.extensions[RUNNER].gate, **options)
 
 
-class EmbeddedWorkers:
-    """Worker threads and a scheduler thread inside the web process (embedded mode)."""
+class WorkerThreads:
+    """Delivery threads, a scheduler thread and the sweeper, in this process."""
 
     SCHEDULER_INTERVAL = 1.0
 
-    def __init__(self, app: Flask, threads: int = 2) -> None:
+    def __init__(self, app: Flask, threads: int | None = None) -> None:
         self.app = app
         self.hub: Hub = app.extensions[EXTENSION]
-        self.workers = [ThreadWorker([self.hub.queue.rq], connection=self.hub.redis, worker_ttl=16)
-                        for _ in range(threads)]
+        count = self.hub.config.hub.worker_threads if threads is None else threads
+        self.workers = [make_worker(app, worker_ttl=16) for _ in range(count)]
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
 
@@ -99,13 +118,13 @@ class EmbeddedWorkers:
         thread.start()
         self.threads.append(thread)
 
-    def _work(self, worker: ThreadWorker) -> None:
+    def _work(self, worker: HubWorker) -> None:
         with self.app.app_context():
             worker.work(logging_level="WARNING")
 
     def _schedule(self) -> None:
-        """Move due retries onto the queue, as RQ's scheduler process would."""
-        scheduler = RQScheduler([self.hub.queue.rq], connection=self.hub.redis)
+        """Move due retries onto their queues, as RQ's scheduler does (one process at a time, by lock)."""
+        scheduler = RQScheduler(self.hub.queue.queues, connection=self.hub.redis)
         while not self.stopping.wait(self.SCHEDULER_INTERVAL):
             try:
                 if not scheduler.acquired_locks:
@@ -116,6 +135,23 @@ class EmbeddedWorkers:
         scheduler.release_locks()
 
 
+def run_worker(app: Flask, *, burst: bool = False) -> None:
+    """Deliver until SIGTERM/SIGINT (then finish the jobs under way), or until the queues are empty with `burst`."""
+    if burst:
+        with app.app_context():
+            make_worker(app).work(burst=True, logging_level="WARNING")
+        return
+    threads = WorkerThreads(app)
+    stopped = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stopped.set())
+    threads.start()
+    while not stopped.wait(1):
+        pass
+    log.warning("stopping: finishing the deliveries under way")
+    threads.stop(timeout=app.extensions[EXTENSION].config.hub.delivery_lease_seconds)
+
+
 def recover_unfinished(hub: Hub) -> int:
     """Queue again the deliveries an embedded hub left queued or running when it stopped.
 
@@ -123,8 +159,8 @@ def recover_unfinished(hub: Hub) -> int:
     running: a 'running' delivery was cut off mid-attempt and must run again. Retries wait in
     RQ's scheduled registry, which the embedded Redis keeps on disk.
     """
-    running = list(hub.store.deliveries_in(("running",)))
+    running = [item.id for item in hub.store.deliveries_in(("running",))]
     requeued = hub.store.requeue(running, from_statuses=("running",), fresh_budget=False) if running else []
-    waiting = list(hub.store.deliveries_in(("queued",)))
-    hub.queue.enqueue(sorted(set(waiting) | set(requeued)))
-    return len(set(waiting) | set(requeued))
+    owed = sorted(set(hub.store.deliveries_in(("queued",))) | set(requeued))
+    hub.queue.enqueue(owed)
+    return len(owed)

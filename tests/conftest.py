@@ -33,14 +33,19 @@ sources:
 """
 
 
-def forward_everything(url: str, *, attempts: int = 2, secret_env: str = "APP_SECRET") -> str:
-    """APP_SOURCE plus a route forwarding every event to `url`, retried at once up to `attempts` times."""
+def forward_everything(url: str, *, attempts: int = 2, secret_env: str = "APP_SECRET", breaker: int = 0) -> str:
+    """APP_SOURCE plus a route forwarding every event to `url`, retried at once up to `attempts` times.
+
+    The circuit breaker trips after `breaker` failures in a row (0, the default here: never), so
+    tests of retries see every attempt.
+    """
     return APP_SOURCE + f"""
 connections:
   out:
     plugin: webhook
     settings: {{url: "{url}", secret: {{$env: {secret_env}}}}}
     retry: {{max_attempts: {attempts}, initial_delay: 0, max_delay: 0}}
+    circuit_breaker: {{failure_threshold: {breaker}}}
 routes:
   - name: everything
     actions:

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from hub.cli.common import hub_of, hub_options, load_app, setup_logging
-from hub.worker import EmbeddedWorkers, recover_unfinished, run_worker
+from hub.worker import WorkerThreads, recover_unfinished, run_worker
 
 
 @click.command()
@@ -16,7 +16,7 @@ from hub.worker import EmbeddedWorkers, recover_unfinished, run_worker
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int, help="HTTP server threads.")
 @click.option("--workers", type=int, default=None,
-              help="In-process worker threads (default: 2 with embedded Redis, 0 with REDIS_URL).")
+              help="In-process delivery threads (default: hub.worker_threads with embedded Redis, 0 with REDIS_URL).")
 def serve(settings: dict[str, Any], host: str, port: int, threads: int, workers: int | None) -> None:
     """Run the hub: webhooks in, and (in embedded mode) delivery workers in the same process."""
     import waitress
@@ -25,12 +25,12 @@ def serve(settings: dict[str, Any], host: str, port: int, threads: int, workers:
     app = load_app(settings)
     hub = hub_of(app)
     embedded = not app.config["REDIS_URL"]
-    count = (2 if embedded else 0) if workers is None else workers
+    count = (hub.config.hub.worker_threads if embedded else 0) if workers is None else workers
     if embedded:
         recovered = recover_unfinished(hub)
         if recovered:
             click.echo(f"requeued {recovered} unfinished deliveries")
-    background = EmbeddedWorkers(app, count) if count else None
+    background = WorkerThreads(app, count) if count else None
     if background:
         background.start()
     backends = f"embedded Redis and SQLite in {settings['CXHUB_DATA_DIR']}" if embedded else "REDIS_URL and DATABASE_URL"
@@ -47,7 +47,7 @@ def serve(settings: dict[str, Any], host: str, port: int, threads: int, workers:
 @hub_options
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker(settings: dict[str, Any], burst: bool) -> None:
-    """Run a delivery worker (one process, no fork per job) against REDIS_URL and DATABASE_URL."""
+    """Run a delivery worker against REDIS_URL and DATABASE_URL: hub.worker_threads threads, no fork per job."""
     setup_logging()
     app = load_app(settings)
     run_worker(app, burst=burst)

@@ -130,7 +130,8 @@ class _Builder:
         settings = self.plugin_settings("connection", entry["plugin"], entry["settings"], path)
         if settings is None:
             return None
-        return ConnectionConfig(name, entry["plugin"], settings, entry["retry"], entry["timeout"])
+        return ConnectionConfig(name, entry["plugin"], settings, entry["retry"], entry["timeout"],
+                                entry["circuit_breaker"], entry["max_in_flight"])
 
     def routes(self, raw: Any, connections: Mapping[str, ConnectionConfig]) -> tuple[Route, ...]:
         if not isinstance(raw, list):

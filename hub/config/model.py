@@ -24,12 +24,22 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
+class BreakerPolicy:
+    """When a failing connection is paused: after this many retryable failures in a row, for this long."""
+
+    failure_threshold: int = 5  # 0 turns the breaker off
+    pause_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
 class ConnectionConfig:
     name: str
     plugin: str
     settings: Mapping[str, Any]
     retry: RetryPolicy = RetryPolicy()
     timeout: float = 10.0
+    breaker: BreakerPolicy = BreakerPolicy()
+    max_in_flight: int | None = None  # per worker process; by default half its threads
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,7 @@ class HubSettings:
     delivery_lease_seconds: int = 660  # an attempt longer than this is presumed dead and run again
     sweep_grace_seconds: int = 300  # a queued delivery untouched this long gets a new job
     sweep_interval_seconds: float = 30.0
+    worker_threads: int = 4  # delivery threads per worker process (and in embedded mode)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 
 from limits import RateLimitItem, parse
 
-from hub.config.model import ActionSpec, HubSettings, RetryPolicy
+from hub.config.model import ActionSpec, BreakerPolicy, HubSettings, RetryPolicy
 from hub.routing.conditions import MATCH_ALL, Condition, compile_condition
 
 NAME = validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,63}$", error="names use a-z, 0-9, '-' and '_' (at most 64 characters)")
@@ -29,6 +29,7 @@ class HubSettingsSchema(StrictSchema):
                                          validate=validate.Range(min=1, max=86400))
     sweep_interval_seconds = fields.Float(load_default=HubSettings.sweep_interval_seconds,
                                           validate=validate.Range(min=0.1, max=3600))
+    worker_threads = fields.Integer(load_default=HubSettings.worker_threads, validate=validate.Range(min=1, max=256))
 
     @post_load
     def build(self, data: dict[str, Any], **kwargs: Any) -> HubSettings:
@@ -49,6 +50,16 @@ class RetrySchema(StrictSchema):
     @post_load
     def build(self, data: dict[str, Any], **kwargs: Any) -> RetryPolicy:
         return RetryPolicy(**data)
+
+
+class BreakerSchema(StrictSchema):
+    failure_threshold = fields.Integer(load_default=BreakerPolicy.failure_threshold,
+                                       validate=validate.Range(min=0, max=10000))
+    pause_seconds = fields.Float(load_default=BreakerPolicy.pause_seconds, validate=validate.Range(min=0.1, max=86400))
+
+    @post_load
+    def build(self, data: dict[str, Any], **kwargs: Any) -> BreakerPolicy:
+        return BreakerPolicy(**data)
 
 
 class RateField(fields.Field):
@@ -72,6 +83,8 @@ class ConnectionSchema(StrictSchema):
     settings = fields.Dict(keys=fields.String(), load_default=dict)
     retry = fields.Nested(RetrySchema, load_default=RetryPolicy)
     timeout = fields.Float(load_default=10.0, validate=validate.Range(min=0.1, max=300))
+    circuit_breaker = fields.Nested(BreakerSchema, load_default=BreakerPolicy)
+    max_in_flight = fields.Integer(load_default=None, validate=validate.Range(min=1, max=256))
 
 
 class ConditionField(fields.Field):

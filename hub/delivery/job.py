@@ -1,4 +1,4 @@
-"""The RQ job: module-level and given only a delivery id, as RQ jobs should be."""
+"""The RQ job: module-level and given only ids, as RQ jobs should be."""
 
 from __future__ import annotations
 
@@ -13,16 +13,17 @@ DATABASE_RETRY_SECONDS = 30
 log = logging.getLogger("cxhub.delivery")
 
 
-def deliver(delivery_id: str) -> None:
+def deliver(delivery_id: str, connection: str) -> None:
     """Run one delivery in the worker's application (the worker pushes its app context).
 
-    With the database down the delivery cannot even be claimed: the job comes back later (and if
-    Redis is down too, the sweeper finds the delivery once both are back).
+    `connection` names the queue the job belongs to, so it can be put back there. With the
+    database down the delivery cannot even be claimed: the job comes back later (and if Redis is
+    down too, the sweeper finds the delivery once both are back).
     """
     runner = current_app.extensions[RUNNER]
     try:
-        runner.run(delivery_id)
+        runner.run(delivery_id, connection)
     except StoreUnavailable as error:
         log.warning("delivery %s waits for the database (%s); trying again in %ds", delivery_id, error,
                     DATABASE_RETRY_SECONDS)
-        runner.hub.queue.schedule(delivery_id, DATABASE_RETRY_SECONDS)
+        runner.hub.queue.schedule(delivery_id, connection, DATABASE_RETRY_SECONDS)

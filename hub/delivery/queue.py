@@ -1,9 +1,16 @@
-"""Puts delivery jobs on the RQ queue: now, or after a delay (the RQ scheduler moves them)."""
+"""Puts delivery jobs on RQ queues, one queue per connection, now or after a delay.
+
+One queue per connection is what lets a worker stop taking work for a connection that is paused
+or at its in-flight cap while it keeps serving the others (see `hub.delivery.gate`). Deliveries
+for a connection that is not configured (any more) go to the base queue, where a worker gives
+up on them with a clear error instead of leaving them waiting forever.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import timedelta
-from typing import Sequence
+from typing import Iterable, Protocol, Sequence
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -17,34 +24,70 @@ class QueueUnavailable(Exception):
     """Redis cannot be reached; the caller answers 503 and the client retries."""
 
 
+class Owed(Protocol):
+    """A delivery to queue: a planned one, or a stored row."""
+
+    id: str
+    connection: str
+
+
 class DeliveryQueue:
-    def __init__(self, redis: Redis, name: str, *, lease_seconds: int = 660) -> None:
+    def __init__(self, redis: Redis, name: str, connections: Iterable[str] = (), *,
+                 lease_seconds: int = 660) -> None:
         self.redis = redis
-        self.rq = Queue(name, connection=redis)
+        self.name = name
+        self.base = Queue(name, connection=redis)
+        self.by_connection = {connection: Queue(f"{name}.{connection}", connection=redis)
+                              for connection in connections}
         # RQ stops a job before its delivery's lease ends, so a slow attempt is never run twice at once.
         self.job_timeout = max(5, lease_seconds - 30)
 
-    def enqueue(self, delivery_ids: Sequence[str]) -> None:
-        """Queue one job per delivery in a single round trip."""
-        if not delivery_ids:
+    @property
+    def queues(self) -> list[Queue]:
+        """Every queue a worker listens on: one per connection, then the base queue."""
+        return [*self.by_connection.values(), self.base]
+
+    def queue_for(self, connection: str) -> Queue:
+        return self.by_connection.get(connection, self.base)
+
+    def count(self) -> int:
+        """Jobs waiting on all queues (scheduled retries not included)."""
+        return sum(queue.count for queue in self.queues)
+
+    def scheduled_count(self) -> int:
+        """Retries waiting for their backoff to pass."""
+        return sum(queue.scheduled_job_registry.count for queue in self.queues)
+
+    def enqueue(self, owed: Sequence[Owed]) -> None:
+        """Queue one job per delivery, in a single round trip."""
+        if not owed:
             return
-        jobs = [Queue.prepare_data(JOB, args=(delivery_id,), timeout=self.job_timeout, result_ttl=0,
-                                   failure_ttl=FAILED_JOB_TTL, description=f"deliver {delivery_id}")
-                for delivery_id in delivery_ids]
+        by_queue: dict[str, list[Owed]] = defaultdict(list)
+        for item in owed:
+            by_queue[item.connection].append(item)
         try:
             with self.redis.pipeline() as pipeline:
-                self.rq.enqueue_many(jobs, pipeline=pipeline)
+                for connection, items in by_queue.items():
+                    jobs = [self._job(item.id, connection, "deliver") for item in items]
+                    self.queue_for(connection).enqueue_many(jobs, pipeline=pipeline)
                 pipeline.execute()
         except RedisError as error:
             raise QueueUnavailable(f"the job queue is unavailable: {type(error).__name__}") from error
 
-    def schedule(self, delivery_id: str, delay: float) -> None:
+    def schedule(self, delivery_id: str, connection: str, delay: float) -> None:
         """Queue a retry to run after `delay` seconds (at once when the delay is under a second)."""
-        if delay < 1:
-            self.enqueue([delivery_id])
-            return
+        queue, options = self.queue_for(connection), self._options("retry", delivery_id, timeout_key="job_timeout")
         try:
-            self.rq.enqueue_in(timedelta(seconds=delay), JOB, delivery_id, job_timeout=self.job_timeout,
-                               result_ttl=0, failure_ttl=FAILED_JOB_TTL, description=f"retry {delivery_id}")
+            if delay < 1:
+                queue.enqueue(JOB, delivery_id, connection, **options)
+            else:
+                queue.enqueue_in(timedelta(seconds=delay), JOB, delivery_id, connection, **options)
         except RedisError as error:
             raise QueueUnavailable(f"the job queue is unavailable: {type(error).__name__}") from error
+
+    def _job(self, delivery_id: str, connection: str, verb: str) -> object:
+        return Queue.prepare_data(JOB, args=(delivery_id, connection), **self._options(verb, delivery_id))
+
+    def _options(self, verb: str, delivery_id: str, *, timeout_key: str = "timeout") -> dict[str, object]:
+        return {timeout_key: self.job_timeout, "result_ttl": 0, "failure_ttl": FAILED_JOB_TTL,
+                "description": f"{verb} {delivery_id}"}

@@ -13,6 +13,7 @@ from marshmallow import ValidationError
 
 from hub.config.model import ConnectionConfig
 from hub.delivery.backoff import backoff_delay
+from hub.delivery.gate import ConnectionGate, Transition
 from hub.plugin.errors import DeliveryError, GiveUp, RetryLater
 from hub.plugin.http import HttpClient
 from hub.plugin.settings import Secret
@@ -35,31 +36,73 @@ class Outcome:
     retry_after: float | None = None
     result: ActionResult | None = None
 
+    @property
+    def breaker_outcome(self) -> str:
+        """What this attempt tells the circuit breaker about the destination."""
+        if self.ok or (self.status_code is not None and not self.retry):
+            return "succeeded"  # it answered (a 4xx too): the destination is up
+        return "failed" if self.retry else "neutral"
+
 
 class DeliveryRunner:
-    """Runs deliveries in a worker process; keeps one HTTP client per connection for connection reuse."""
+    """Runs deliveries in a worker process, shared by its threads.
+
+    Keeps one HTTP client per connection (connection reuse) and the process's connection gate
+    (in-flight caps and the shared circuit breaker).
+    """
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.clients: dict[str, HttpClient | None] = {}
+        settings = hub.config.hub
+        self.gate = ConnectionGate(hub.redis, settings.queue, hub.config.connections,
+                                   default_cap=max(1, settings.worker_threads // 2))
 
-    def run(self, delivery_id: str) -> None:
+    def run(self, delivery_id: str, connection: str) -> None:
         """Run the delivery once, if it is still waiting; a delivery already done is left alone.
 
+        0. Pass the connection's gate; if it is paused or busy, put the job back for later
+           without counting an attempt.
         1. Claim the row (queued/retrying -> running); another worker's duplicate job stops here.
         2. Render the parameters and call the connection plugin's `cxhub_run_action`.
         3. Store the attempt. On success: succeeded. On a retryable failure with attempts left:
            retrying, and a job is scheduled after the backoff. Otherwise: dead (dead-lettered).
         """
+        wait = self.gate.enter(connection)
+        if wait is not None:
+            self.hub.queue.schedule(delivery_id, connection, wait)
+            return
+        outcome = None
+        try:
+            outcome = self.run_claimed(delivery_id)
+        finally:
+            self.announce(self.gate.leave(connection, outcome.breaker_outcome if outcome else "neutral"), outcome)
+
+    def run_claimed(self, delivery_id: str) -> Outcome | None:
         delivery = self.hub.store.claim(delivery_id, timedelta(seconds=self.hub.config.hub.delivery_lease_seconds))
         if delivery is None:
-            return
+            return None
         started = now()
         clock = time.perf_counter()
         outcome = self.attempt(delivery)
         attempt = {"number": delivery["attempts"], "started_at": started, "status_code": outcome.status_code,
                    "duration_ms": (time.perf_counter() - clock) * 1000, "error": outcome.error}
         self.conclude(delivery, attempt, outcome)
+        return outcome
+
+    def announce(self, transition: Transition | None, outcome: Outcome | None) -> None:
+        """Tell the lifecycle hooks (and the log) that a connection was just paused or resumed."""
+        if transition is None:
+            return
+        if transition.paused:
+            error = outcome.error if outcome and outcome.error else "repeated failures"
+            log.warning("connection %s paused until %s after repeated failures: %s", transition.connection,
+                        transition.until, error)
+            self.hub.plugins.notify("cxhub_connection_paused", connection=transition.connection,
+                                    until=transition.until, error=error)
+        else:
+            log.warning("connection %s resumed", transition.connection)
+            self.hub.plugins.notify("cxhub_connection_resumed", connection=transition.connection)
 
     def attempt(self, delivery: Mapping[str, Any]) -> Outcome:
         try:
@@ -132,7 +175,7 @@ class DeliveryRunner:
             delay = backoff_delay(used, policy, retry_after=outcome.retry_after)
             store.finish_attempt(delivery_id, {**attempt, "outcome": "retry"}, status="retrying", error=outcome.error,
                                  next_attempt_at=now() + timedelta(seconds=delay))
-            self.hub.queue.schedule(delivery_id, delay)
+            self.hub.queue.schedule(delivery_id, delivery["connection"], delay)
             log.info("delivery %s failed (%s); retry in %.1fs", delivery_id, outcome.error, delay)
             return
         store.finish_attempt(delivery_id, {**attempt, "outcome": "failed"}, status="dead", error=outcome.error)

@@ -4,17 +4,20 @@ A job is lost when its worker dies mid-attempt (SIGKILL, OOM, a machine gone), w
 without the job, or when queuing failed. The store knows every delivery still owed; the sweeper
 compares that with time: a running delivery past its lease, or a queued or retrying one idle past
 the grace period, gets a new job. A job that turns out to be a duplicate is harmless: only one
-run can claim the delivery.
+run can claim the delivery. Deliveries of a paused connection (circuit breaker open) are not
+stalled but held on purpose, so they are left alone until it resumes.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from redis.exceptions import LockError, RedisError
 
+from hub.delivery.gate import read_breakers
 from hub.delivery.queue import QueueUnavailable
 from hub.runtime import Hub
 from hub.store import StoreUnavailable
@@ -30,11 +33,13 @@ def sweep(hub: Hub) -> int:
         return 0
     try:
         expired, stalled = hub.store.overdue(timedelta(seconds=settings.sweep_grace_seconds))
-        revived = hub.store.requeue(expired, from_statuses=("running",), fresh_budget=False) if expired else []
-        owed = revived + stalled
+        revived = hub.store.requeue([item.id for item in expired], from_statuses=("running",),
+                                    fresh_budget=False) if expired else []
+        held = _paused_connections(hub)
+        owed = revived + [item for item in stalled if item.connection not in held]
         if owed:
             hub.queue.enqueue(owed)
-            hub.store.touch(owed)
+            hub.store.touch([item.id for item in owed])
             log.warning("queued %d deliveries again (%d past their lease, %d whose job was lost)",
                         len(owed), len(revived), len(stalled))
         return len(owed)
@@ -43,6 +48,12 @@ def sweep(hub: Hub) -> int:
             lock.release()
         except LockError:
             pass
+
+
+def _paused_connections(hub: Hub) -> set[str]:
+    moment = time.time()
+    states = read_breakers(hub.redis, hub.config.hub.queue, list(hub.config.connections))
+    return {name for name, state in states.items() if state.open_until is not None and state.open_until > moment}
 
 
 def run_periodically(hub: Hub, stopping: threading.Event) -> threading.Thread:

@@ -86,7 +86,7 @@ def ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool = 
     recorded = hub.store.record(events, deliveries)
     accepted = set(recorded.accepted)
     waiting = hub.store.queued_for_events(recorded.duplicates) if recorded.duplicates else []
-    hub.queue.enqueue([delivery.id for delivery in deliveries if delivery.event_id in accepted] + waiting)
+    hub.queue.enqueue([delivery for delivery in deliveries if delivery.event_id in accepted] + waiting)
     for event in events:
         if event["id"] in accepted:
             hub.plugins.notify("cxhub_event_accepted", event=event)

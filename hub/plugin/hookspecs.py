@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 import pluggy
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from hub.plugin.request import InboundRequest
     from hub.plugin.types import ActionResult, Connection, Delivery, EventDraft, Parsed, PluginInfo, Source
 
@@ -73,3 +75,17 @@ def cxhub_delivery_succeeded(delivery: Mapping[str, Any], result: ActionResult |
 @hookspec
 def cxhub_delivery_dead_lettered(delivery: Mapping[str, Any], error: str) -> None:
     """Called on every plugin, in the worker, when a delivery has failed for good."""
+
+
+@hookspec
+def cxhub_connection_paused(connection: str, until: datetime, error: str) -> None:
+    """Called on every plugin, in the worker that tripped it, when a connection's circuit breaker opens.
+
+    Deliveries to the connection wait in its queue, spending no attempts, until `until`; then
+    one trial delivery decides whether it resumes. Use it to raise an alert.
+    """
+
+
+@hookspec
+def cxhub_connection_resumed(connection: str) -> None:
+    """Called on every plugin, in the worker whose delivery succeeded, when a paused connection works again."""

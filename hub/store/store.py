@@ -6,7 +6,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping, NamedTuple, Sequence
 
 import orjson
 from sqlalchemy import Engine, and_, insert, select, text, update
@@ -47,6 +47,20 @@ class NewDelivery:
     connection: str
     action: str
     params: Mapping[str, Any]
+
+
+class DeliveryRef(NamedTuple):
+    """A delivery still owed, with what the queue needs to know about it."""
+
+    id: str
+    connection: str
+
+
+REF = (deliveries.c.id, deliveries.c.connection)
+
+
+def _refs(rows: Any) -> list[DeliveryRef]:
+    return [DeliveryRef(*row) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -92,11 +106,11 @@ class Store:
         ordered = [row["id"] for row in rows]
         return Recorded([i for i in ordered if i in accepted], [i for i in ordered if i not in accepted])
 
-    def queued_for_events(self, event_ids: Sequence[str]) -> list[str]:
+    def queued_for_events(self, event_ids: Sequence[str]) -> list[DeliveryRef]:
         """Deliveries of these events still waiting for a worker (re-enqueued when a vendor resends)."""
-        query = select(deliveries.c.id).where(deliveries.c.event_id.in_(event_ids), deliveries.c.status == "queued")
+        query = select(*REF).where(deliveries.c.event_id.in_(event_ids), deliveries.c.status == "queued")
         with _database_errors(), self.engine.connect() as db:
-            return list(db.execute(query).scalars())
+            return _refs(db.execute(query))
 
     def add_deliveries(self, new_deliveries: Sequence[NewDelivery]) -> list[str]:
         """Insert deliveries that do not exist yet; return the ids inserted."""
@@ -140,7 +154,7 @@ class Store:
             db.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
 
     def requeue(self, delivery_ids: Sequence[str], *, from_statuses: Sequence[str] = ("dead",),
-                fresh_budget: bool = True) -> list[str]:
+                fresh_budget: bool = True) -> list[DeliveryRef]:
         """Mark deliveries queued again (by default dead ones, with a fresh retry budget); return those requeued."""
         values: dict[str, Any] = {"status": "queued", "next_attempt_at": None, "updated_at": now()}
         if fresh_budget:
@@ -149,10 +163,10 @@ class Store:
             update(deliveries)
             .where(deliveries.c.id.in_(delivery_ids), deliveries.c.status.in_(from_statuses))
             .values(**values)
-            .returning(deliveries.c.id)
+            .returning(*REF)
         )
         with _database_errors(), self.engine.begin() as db:
-            return list(db.execute(statement).scalars())
+            return _refs(db.execute(statement))
 
     # --- reading ----------------------------------------------------------
 
@@ -197,19 +211,19 @@ class Store:
         with _database_errors(), self.engine.connect() as db:
             return [_row(row) for row in db.execute(query)]
 
-    def overdue(self, grace: timedelta) -> tuple[list[str], list[str]]:
+    def overdue(self, grace: timedelta) -> tuple[list[DeliveryRef], list[DeliveryRef]]:
         """Deliveries a job should be running for but may not be: (expired leases, stalled waits).
 
         Expired: running past their lease (the worker died mid-attempt). Stalled: queued, or due
         to retry, for longer than `grace` (their job was lost, as when Redis restarts empty).
         """
         moment = now()
-        expired = select(deliveries.c.id).where(deliveries.c.status == "running", deliveries.c.lease_until < moment)
-        stalled = select(deliveries.c.id).where(
+        expired = select(*REF).where(deliveries.c.status == "running", deliveries.c.lease_until < moment)
+        stalled = select(*REF).where(
             ((deliveries.c.status == "queued") & (deliveries.c.updated_at < moment - grace))
             | ((deliveries.c.status == "retrying") & (deliveries.c.next_attempt_at < moment - grace)))
         with _database_errors(), self.engine.connect() as db:
-            return list(db.execute(expired).scalars()), list(db.execute(stalled).scalars())
+            return _refs(db.execute(expired)), _refs(db.execute(stalled))
 
     def touch(self, delivery_ids: Sequence[str]) -> None:
         """Mark deliveries as just queued again, so the next sweep gives their new jobs time to run."""
@@ -219,10 +233,10 @@ class Store:
         with _database_errors(), self.engine.begin() as db:
             db.execute(statement)
 
-    def deliveries_in(self, statuses: Sequence[str]) -> Iterator[str]:
-        query = select(deliveries.c.id).where(deliveries.c.status.in_(statuses))
+    def deliveries_in(self, statuses: Sequence[str]) -> list[DeliveryRef]:
+        query = select(*REF).where(deliveries.c.status.in_(statuses))
         with _database_errors(), self.engine.connect() as db:
-            yield from db.execute(query).scalars().all()
+            return _refs(db.execute(query))
 
     # --- quarantine -------------------------------------------------------
 

@@ -22,7 +22,7 @@ from hub.delivery.job import RUNNER
 from hub.events.canonical import validate_event
 from hub.plugin.signatures import hmac_signature, sign_standard_webhook
 from hub.runtime import EXTENSION, Hub
-from hub.worker import EmbeddedWorkers, ThreadWorker
+from hub.worker import WorkerThreads, make_worker
 
 __all__ = ["TestHub", "assert_valid_event", "hmac_signature", "sign_standard_webhook", "wait_for"]
 
@@ -53,7 +53,7 @@ class TestHub:
         self.hub: Hub = app.extensions[EXTENSION]
         self.client: FlaskClient = app.test_client()
         self._server: BaseWSGIServer | None = None
-        self._workers: EmbeddedWorkers | None = None
+        self._workers: WorkerThreads | None = None
 
     @property
     def store(self) -> Any:
@@ -72,25 +72,24 @@ class TestHub:
         With `run_scheduled`, retries waiting for their backoff run at once, as if time had passed.
         """
         ran = 0
-        queue = self.hub.queue.rq
         for _ in range(rounds):
             if run_scheduled:
                 self._release_scheduled()
-            if queue.count == 0:
+            if self.hub.queue.count() == 0:
                 break
-            worker = ThreadWorker([queue], connection=self.hub.redis)
+            worker = make_worker(self.app)
             with self.app.app_context():
                 worker.work(burst=True, logging_level="WARNING")
             ran += worker.jobs_run
         return ran
 
     def _release_scheduled(self) -> None:
-        queue = self.hub.queue.rq
-        registry = queue.scheduled_job_registry
-        for job_id in registry.get_job_ids():
-            job = Job.fetch(job_id, connection=self.hub.redis)
-            registry.remove(job)
-            queue.enqueue_job(job)
+        for queue in self.hub.queue.queues:
+            registry = queue.scheduled_job_registry
+            for job_id in registry.get_job_ids():
+                job = Job.fetch(job_id, connection=self.hub.redis)
+                registry.remove(job)
+                queue.enqueue_job(job)
 
     def serve(self) -> str:
         """Serve the app over real HTTP on a free loopback port; return its base URL."""
@@ -99,9 +98,9 @@ class TestHub:
         self._server = server
         return f"http://127.0.0.1:{server.server_port}"
 
-    def start_workers(self, threads: int = 2) -> None:
-        """Run worker threads and the retry scheduler, as `cxhub serve` does in embedded mode."""
-        self._workers = EmbeddedWorkers(self.app, threads)
+    def start_workers(self, threads: int | None = None) -> None:
+        """Run worker threads and the retry scheduler, as `cxhub worker` and embedded `cxhub serve` do."""
+        self._workers = WorkerThreads(self.app, threads)
         self._workers.start()
 
     def close(self) -> None:

@@ -49,10 +49,10 @@ def test_redis_restart(persistent, tmp_path, httpserver, cxhub_database_url, sta
     try:
         for number in range(3):
             assert send(hub, detractor(response_id=number), msg_id=f"msg_{number}").status_code == 202
-        assert hub.hub.queue.rq.count == 3
+        assert hub.hub.queue.count() == 3
         kill(redis)
         redis = start_redis(tmp_path, port, persistent)
-        assert Redis(port=port).llen("rq:queue:cxhub") == (3 if persistent else 0)
+        assert Redis(port=port).llen("rq:queue:cxhub.out") == (3 if persistent else 0)
 
         start_process("worker", "--config", hub.app.config["CXHUB_CONFIG"],
                       env={"REDIS_URL": redis_url, "APP_SECRET": WHSEC})

@@ -14,6 +14,11 @@ from hub.store.engine import make_engine
 from tests.conftest import WHSEC, detractor, forward_everything, send
 
 
+def empty_queues(hub):
+    for queue in hub.hub.queue.queues:
+        queue.empty()
+
+
 @pytest.fixture
 def hub(make_hub, httpserver):
     config = forward_everything(httpserver.url_for("/receiver")) + "hub: {sweep_grace_seconds: 1}\n"
@@ -23,7 +28,7 @@ def hub(make_hub, httpserver):
 
 def test_a_delivery_whose_worker_died_mid_attempt_runs_again(hub, httpserver):
     send(hub, detractor())
-    hub.hub.queue.rq.empty()  # the job was taken by a worker...
+    empty_queues(hub)  # the job was taken by a worker...
     [delivery] = hub.store.list_deliveries()
     assert hub.store.claim(delivery["id"], timedelta(seconds=-1))["status"] == "running"  # ...which then died
     assert sweep(hub.hub) == 1
@@ -43,7 +48,7 @@ def test_a_running_delivery_inside_its_lease_is_left_alone(hub):
 
 def test_a_queued_delivery_whose_job_vanished_is_queued_again(hub, httpserver):
     send(hub, detractor())
-    hub.hub.queue.rq.empty()  # Redis restarted without its data
+    empty_queues(hub)  # Redis restarted without its data
     assert sweep(hub.hub) == 0  # not yet past the grace period
     time.sleep(1.1)
     assert sweep(hub.hub) == 1
@@ -54,7 +59,7 @@ def test_a_queued_delivery_whose_job_vanished_is_queued_again(hub, httpserver):
 
 def test_only_one_process_sweeps_at_a_time(hub):
     send(hub, detractor())
-    hub.hub.queue.rq.empty()
+    empty_queues(hub)
     time.sleep(1.1)
     with hub.hub.redis.lock("cxhub:cxhub:sweeper", timeout=10):
         assert sweep(hub.hub) == 0
@@ -68,9 +73,19 @@ def test_a_job_that_cannot_reach_the_database_comes_back_later(hub):
     hub.store.engine = make_engine("postgresql://cxhub@127.0.0.1:1/none")
     try:
         with hub.app.app_context():
-            deliver(delivery["id"])
+            deliver(delivery["id"], delivery["connection"])
     finally:
         hub.store.engine.dispose()
         hub.store.engine = working
-    assert hub.hub.queue.rq.scheduled_job_registry.count == 1
+    assert hub.hub.queue.scheduled_count() == 1
     assert hub.store.get_delivery(delivery["id"])["status"] == "queued"
+
+
+def test_deliveries_held_by_a_paused_connection_are_not_swept(hub):
+    send(hub, detractor())
+    empty_queues(hub)
+    time.sleep(1.1)
+    hub.hub.redis.hset("cxhub:cxhub:breaker:out", mapping={"failures": 5, "open_until": time.time() + 60})
+    assert sweep(hub.hub) == 0
+    hub.hub.redis.delete("cxhub:cxhub:breaker:out")
+    assert sweep(hub.hub) == 1

@@ -27,6 +27,7 @@ connections:
   out:
     plugin: webhook
     settings: {url: "http://127.0.0.1:9/unused", secret: {$env: APP_SECRET}}
+    circuit_breaker: {failure_threshold: 0}
 routes:
   - name: detractors
     when: {field: data.score.band, equals: negative}
@@ -50,7 +51,7 @@ def signed(body: bytes, msg_id: str = "msg_1", secret: str = WHSEC, timestamp: f
 def counts(hub) -> tuple[int, int, int, int]:
     store = hub.store
     return (len(store.list_events()), len(store.list_deliveries()), len(store.list_quarantine()),
-            hub.hub.queue.rq.count)
+            hub.hub.queue.count())
 
 
 def test_signed_event_is_stored_routed_and_queued(hub):
@@ -63,7 +64,7 @@ def test_signed_event_is_stored_routed_and_queued(hub):
     assert stored["data"]["score"] == {"type": "nps", "value": 3, "min": 0, "max": 10, "band": "negative"}
     [delivery] = hub.store.list_deliveries()
     assert (delivery["event_id"], delivery["status"], delivery["connection"]) == (event_id, "queued", "out")
-    assert hub.hub.queue.rq.count == 1
+    assert hub.hub.queue.count() == 1
 
 
 def test_resent_event_gets_2xx_and_is_not_routed_again(hub):
@@ -74,7 +75,7 @@ def test_resent_event_gets_2xx_and_is_not_routed_again(hub):
     assert again.status_code == 200
     assert again.json == {"accepted": [], "duplicates": first.json["accepted"]}
     assert counts(hub)[:2] == (1, 1)
-    assert hub.hub.queue.rq.count == 0
+    assert hub.hub.queue.count() == 0
 
 
 def test_event_matching_no_route_is_stored_without_deliveries(hub):
@@ -151,17 +152,17 @@ def test_unreachable_database_is_503_and_nothing_is_accepted(hub):
 def test_unreachable_queue_is_503_and_the_resend_delivers(hub, tmp_path):
     """The event is kept but the 503 makes the vendor resend; the resend queues what was waiting."""
     working = hub.hub.queue
-    hub.hub.queue = DeliveryQueue(open_redis("redis://127.0.0.1:1/0", tmp_path), working.rq.name)
+    hub.hub.queue = DeliveryQueue(open_redis("redis://127.0.0.1:1/0", tmp_path), working.name, ["out"])
     body = orjson.dumps(PAYLOAD)
     try:
         refused = hub.post("app", body, signed(body))
     finally:
         hub.hub.queue = working
     assert refused.status_code == 503
-    assert hub.hub.queue.rq.count == 0
+    assert hub.hub.queue.count() == 0
     resent = hub.post("app", body, signed(body))
     assert resent.status_code == 200
-    assert hub.hub.queue.rq.count == 1
+    assert hub.hub.queue.count() == 1
     [delivery] = hub.store.list_deliveries()
     assert delivery["status"] == "queued"
 

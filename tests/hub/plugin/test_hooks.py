@@ -3,6 +3,7 @@ the shapes later vendors need: batches, form and XML bodies, handshakes and ackn
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
@@ -24,6 +25,7 @@ from hub.plugin import (
     Parsed,
     PluginInfo,
     Reply,
+    RetryLater,
     Score,
     SettingsSchema,
     SourceInfo,
@@ -82,6 +84,8 @@ class Demo:
     @hookimpl
     def cxhub_run_action(connection, action, params, event, delivery) -> ActionResult:
         Demo.calls.append(("run", (connection.name, action, dict(params), event["id"], delivery)))
+        if Demo.outage:
+            raise RetryLater(Demo.outage)
         return ActionResult(external_id=f"note-{event['data']['link']['id']}")
 
     @staticmethod
@@ -98,6 +102,16 @@ class Demo:
     @hookimpl
     def cxhub_delivery_dead_lettered(delivery: Mapping[str, Any], error: str) -> None:
         Demo.calls.append(("dead", (delivery["id"], error)))
+
+    @staticmethod
+    @hookimpl
+    def cxhub_connection_paused(connection: str, until: datetime, error: str) -> None:
+        Demo.calls.append(("paused", (connection, until, error)))
+
+    @staticmethod
+    @hookimpl
+    def cxhub_connection_resumed(connection: str) -> None:
+        Demo.calls.append(("resumed", connection))
 
 
 CONFIG = """
@@ -118,7 +132,7 @@ TOKEN = {"X-Demo-Token": "let-me-in"}
 
 @pytest.fixture
 def hub(make_hub):
-    Demo.calls = []
+    Demo.calls, Demo.outage = [], None
     return make_hub(CONFIG, plugins=[Demo])
 
 
@@ -192,3 +206,36 @@ def test_hook_cxhub_delivery_dead_lettered(make_hub):
     [(delivery_id, error)] = calls("dead")
     assert delivery_id == delivery["id"] and delivery["status"] == "dead"
     assert error.startswith("route 'low-ratings': params.body: UndefinedError")
+
+
+BREAKING = CONFIG.replace("notes: {plugin: demo}", """notes:
+    plugin: demo
+    retry: {max_attempts: 10, initial_delay: 0, max_delay: 0}
+    circuit_breaker: {failure_threshold: 2, pause_seconds: 0.5}""")
+
+
+def test_hook_cxhub_connection_paused(make_hub):
+    Demo.calls, Demo.outage = [], "the notes service answered 503"
+    hub = make_hub(BREAKING, plugins=[Demo])
+    hub.post("demo", {"items": [{"id": 5, "rating": 1}]}, TOKEN)
+    before = datetime.now(timezone.utc)
+    hub.drain()  # two failures trip the breaker; the queued retry then waits
+    [(connection, until, error)] = calls("paused")
+    assert (connection, error) == ("notes", "the notes service answered 503")
+    assert 0.3 < (until - before).total_seconds() < 1.5
+    [delivery] = hub.store.list_deliveries()
+    assert (delivery["status"], delivery["attempts"]) == ("retrying", 2)
+    assert hub.hub.queue.count() == 1  # held in the connection's queue, no attempt spent
+
+
+def test_hook_cxhub_connection_resumed(make_hub):
+    Demo.calls, Demo.outage = [], "the notes service answered 503"
+    hub = make_hub(BREAKING, plugins=[Demo])
+    hub.post("demo", {"items": [{"id": 6, "rating": 1}]}, TOKEN)
+    hub.drain()
+    Demo.outage = None
+    time.sleep(0.6)
+    hub.drain()  # the pause is over: one trial delivery, which succeeds
+    assert calls("resumed") == ["notes"]
+    [delivery] = hub.store.list_deliveries()
+    assert (delivery["status"], delivery["attempts"]) == ("succeeded", 3)

@@ -130,6 +130,6 @@ def test_rate_limit_429_waits_for_retry_after(bot_hub, httpserver):
     assert delivery["status"] == "retrying"
     wait = (delivery["next_attempt_at"] - delivery["updated_at"]).total_seconds()
     assert 29 <= wait <= 31
-    assert bot_hub.hub.queue.rq.scheduled_job_registry.count == 1
+    assert bot_hub.hub.queue.scheduled_count() == 1
     bot_hub.drain(run_scheduled=True)
     assert bot_hub.store.get_delivery(delivery["id"])["status"] == "succeeded"

@@ -1,0 +1,115 @@
+"""The connection gate on a real Redis: in-flight caps per process, and a breaker shared by all of them."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.config.model import BreakerPolicy, ConnectionConfig
+from hub.delivery.gate import ConnectionGate, read_breakers
+from hub.delivery.runner import Outcome
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def connections():
+    return {"jira": ConnectionConfig("jira", "jira", {}, breaker=BreakerPolicy(failure_threshold=3, pause_seconds=30)),
+            "slack": ConnectionConfig("slack", "slack", {}, max_in_flight=1)}
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def gates(make_hub, connections, clock):
+    """Two gates on one Redis, as two worker processes would have."""
+    redis = make_hub("{}").hub.redis
+    return [ConnectionGate(redis, "cxhub", connections, default_cap=2, refresh=0, clock=clock) for _ in range(2)]
+
+
+def test_each_process_caps_its_own_threads_per_connection(gates):
+    first, second = gates
+    assert first.enter("jira") is None and first.enter("jira") is None
+    assert first.enter("jira") == 1.0  # the third thread waits: the cap is 2
+    assert first.open_connections() == ["slack"]
+    assert second.enter("jira") is None  # another process has its own threads
+    first.leave("jira", "succeeded")
+    assert first.open_connections() == ["jira", "slack"]
+
+
+def test_a_connection_is_paused_for_every_process_after_repeated_failures(gates, clock):
+    first, second = gates
+    transitions = []
+    for _ in range(3):
+        assert first.enter("jira") is None
+        transitions.append(first.leave("jira", "failed"))
+    assert transitions[:2] == [None, None]
+    assert transitions[2].paused and transitions[2].connection == "jira"
+    assert second.open_connections() == ["slack"]
+    assert second.enter("jira") == 30.0
+    clock.now += 10
+    assert second.enter("jira") == 20.0
+
+
+def test_after_the_pause_one_trial_runs_and_its_success_resumes(gates, clock):
+    first, second = gates
+    for _ in range(3):
+        first.enter("jira")
+        first.leave("jira", "failed")
+    clock.now += 31
+    assert first.enter("jira") is None  # the trial
+    assert second.enter("jira") == 1.0 and "jira" not in second.open_connections()
+    resumed = first.leave("jira", "succeeded")
+    assert resumed is not None and not resumed.paused
+    assert second.enter("jira") is None
+
+
+def test_a_failed_trial_pauses_again_without_a_second_alert(gates, clock):
+    first, _ = gates
+    for _ in range(3):
+        first.enter("jira")
+        first.leave("jira", "failed")
+    clock.now += 31
+    assert first.enter("jira") is None
+    assert first.leave("jira", "failed") is None
+    assert first.enter("jira") == 30.0
+
+
+def test_a_success_between_failures_starts_the_count_again(gates):
+    first, _ = gates
+    for outcome in ("failed", "failed", "succeeded", "failed", "failed"):
+        first.enter("jira")
+        assert first.leave("jira", outcome) is None
+    assert read_breakers(first.redis, "cxhub", ["jira"])["jira"].failures == 2
+
+
+def test_neutral_outcomes_and_a_disabled_breaker_leave_it_alone(make_hub, clock):
+    off = {"out": ConnectionConfig("out", "webhook", {}, breaker=BreakerPolicy(failure_threshold=0))}
+    gate = ConnectionGate(make_hub("{}").hub.redis, "cxhub", off, default_cap=2, refresh=0, clock=clock)
+    for _ in range(20):
+        gate.enter("out")
+        assert gate.leave("out", "failed") is None
+    assert gate.open_connections() == ["out"]
+
+
+def test_an_unknown_connection_is_let_through_for_the_runner_to_give_up_on(gates):
+    assert gates[0].enter("gone") is None and gates[0].leave("gone", "failed") is None
+
+
+@pytest.mark.parametrize(("outcome", "expected"), [
+    (Outcome(True), "succeeded"),
+    (Outcome(False, False, "answered 404", 404), "succeeded"),  # a 4xx: the destination is up
+    (Outcome(False, True, "answered 503", 503), "failed"),
+    (Outcome(False, True, "timed out"), "failed"),
+    (Outcome(False, False, "plugin error: KeyError"), "neutral"),
+])
+def test_what_an_attempt_tells_the_breaker(outcome, expected):
+    assert outcome.breaker_outcome == expected
