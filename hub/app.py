@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -19,7 +20,9 @@ from hub.ingest.views import blueprint as ingest_blueprint
 from hub.logs import redact_secrets
 from hub.pluginhost import PluginHost, build_plugin_manager
 from hub.runtime import EXTENSION, Hub
-from hub.store import Store
+from hub.store import Store, StoreUnavailable
+
+log = logging.getLogger("cxhub")
 
 DEFAULTS: dict[str, Any] = {
     "CXHUB_CONFIG": None,
@@ -54,7 +57,10 @@ def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[o
     redact_secrets(config, app.config["CXHUB_ADMIN_TOKEN"])
     data_dir = Path(app.config["CXHUB_DATA_DIR"])
     store = Store(database_url(app.config["DATABASE_URL"], data_dir))
-    store.create_tables()
+    try:
+        store.create_tables()
+    except StoreUnavailable as error:  # start anyway: ingest answers 503 and deliveries wait until it is back
+        log.warning("%s at start-up; tables will be created once it is back", error)
     redis = open_redis(app.config["REDIS_URL"], data_dir)
     queue = DeliveryQueue(redis, config.hub.queue, config.connections, lease_seconds=config.hub.delivery_lease_seconds)
     hub = Hub(config=config, plugins=host, store=store, redis=redis, queue=queue)

@@ -65,6 +65,7 @@ class HubSettings:
     delivery_lease_seconds: int = 660  # an attempt longer than this is presumed dead and run again
     sweep_grace_seconds: int = 300  # a queued delivery untouched this long gets a new job
     sweep_interval_seconds: float = 30.0
+    database_retry_seconds: float = 30.0  # a delivery that finds the database down waits this long
     worker_threads: int = 4  # delivery threads per worker process (and in embedded mode)
 
 

@@ -9,7 +9,6 @@ from flask import current_app
 from hub.store import StoreUnavailable
 
 RUNNER = "cxhub.runner"
-DATABASE_RETRY_SECONDS = 30
 log = logging.getLogger("cxhub.delivery")
 
 
@@ -24,6 +23,6 @@ def deliver(delivery_id: str, connection: str) -> None:
     try:
         runner.run(delivery_id, connection)
     except StoreUnavailable as error:
-        log.warning("delivery %s waits for the database (%s); trying again in %ds", delivery_id, error,
-                    DATABASE_RETRY_SECONDS)
-        runner.hub.queue.schedule(delivery_id, connection, DATABASE_RETRY_SECONDS)
+        wait = runner.hub.config.hub.database_retry_seconds
+        log.warning("delivery %s waits for the database (%s); trying again in %.0fs", delivery_id, error, wait)
+        runner.hub.queue.schedule(delivery_id, connection, wait)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator, Mapping, NamedTuple, Sequence
 
 import orjson
-from sqlalchemy import Engine, and_, insert, select, text, update
+from sqlalchemy import Connection, Engine, and_, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -73,6 +73,7 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine: Engine = make_engine(url)
+        self.tables_ready = False
 
     def create_tables(self) -> None:
         """Create missing tables. On PostgreSQL a lock keeps many workers starting at once from racing."""
@@ -80,6 +81,19 @@ class Store:
             if db.dialect.name == "postgresql":
                 db.execute(text("SELECT pg_advisory_xact_lock(727368)"))
             metadata.create_all(db)
+        self.tables_ready = True
+
+    @contextmanager
+    def _connection(self, *, write: bool = False) -> Iterator[Connection]:
+        """A connection (in a transaction when writing); a lost database raises StoreUnavailable.
+
+        A process that started while the database was down creates the tables on first use.
+        """
+        with _database_errors():
+            if not self.tables_ready:
+                self.create_tables()
+            with self.engine.begin() if write else self.engine.connect() as db:
+                yield db
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -97,7 +111,7 @@ class Store:
         """
         received = now()
         rows = [_event_row(event, received) for event in new_events]
-        with _database_errors(), self.engine.begin() as db:
+        with self._connection(write=True) as db:
             statement = self._insert(events).values(rows).on_conflict_do_nothing(index_elements=["id"])
             accepted = set(db.execute(statement.returning(events.c.id)).scalars())
             fresh = [_delivery_row(item, received) for item in new_deliveries if item.event_id in accepted]
@@ -109,7 +123,7 @@ class Store:
     def queued_for_events(self, event_ids: Sequence[str]) -> list[DeliveryRef]:
         """Deliveries of these events still waiting for a worker (re-enqueued when a vendor resends)."""
         query = select(*REF).where(deliveries.c.event_id.in_(event_ids), deliveries.c.status == "queued")
-        with _database_errors(), self.engine.connect() as db:
+        with self._connection() as db:
             return _refs(db.execute(query))
 
     def add_deliveries(self, new_deliveries: Sequence[NewDelivery]) -> list[str]:
@@ -118,7 +132,7 @@ class Store:
             return []
         rows = [_delivery_row(item, now()) for item in new_deliveries]
         statement = self._insert(deliveries).values(rows).on_conflict_do_nothing(index_elements=["id"])
-        with _database_errors(), self.engine.begin() as db:
+        with self._connection(write=True) as db:
             return list(db.execute(statement.returning(deliveries.c.id)).scalars())
 
     # --- delivery ---------------------------------------------------------
@@ -137,7 +151,7 @@ class Store:
                     lease_until=moment + lease)
             .returning(*deliveries.c)
         )
-        with _database_errors(), self.engine.begin() as db:
+        with self._connection(write=True) as db:
             row = db.execute(statement).first()
         return _row(row) if row else None
 
@@ -149,7 +163,7 @@ class Store:
                                   "last_error": error, "lease_until": None}
         if result is not None:
             values["result"] = orjson.dumps(result).decode()
-        with _database_errors(), self.engine.begin() as db:
+        with self._connection(write=True) as db:
             db.execute(insert(attempts).values(delivery_id=delivery_id, **attempt))
             db.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
 
@@ -165,18 +179,18 @@ class Store:
             .values(**values)
             .returning(*REF)
         )
-        with _database_errors(), self.engine.begin() as db:
+        with self._connection(write=True) as db:
             return _refs(db.execute(statement))
 
     # --- reading ----------------------------------------------------------
 
     def get_event(self, event_id: str) -> dict[str, Any] | None:
-        with _database_errors(), self.engine.connect() as db:
+        with self._connection() as db:
             row = db.execute(select(events).where(events.c.id == event_id)).first()
         return _row(row) if row else None
 
     def get_delivery(self, delivery_id: str) -> dict[str, Any] | None:
-        with _database_errors(), self.engine.connect() as db:
+        with self._connection() as db:
             row = db.execute(select(deliveries).where(deliveries.c.id == delivery_id)).first()
         return _row(row) if row else None
 
@@ -186,7 +200,7 @@ class Store:
             (events.c.source, source), (events.c.type, type), (events.c.customer_email, customer),
             (events.c.score_band, band)) if value is not None]
         query = select(events).where(and_(True, *filters)).order_by(events.c.received_at.desc()).limit(limit)
-        with _database_errors(), self.engine.connect() as db:
+        with self._connection() as db:
             return [_row(row) for row in db.execute(query)]
 
     def list_deliveries(self, *, status: str | None = None, event_id: str | None = None,
@@ -195,7 +209,7 @@ class Store:
             (deliveries.c.status, status), (deliveries.c.event_id, event_id),
             (deliveries.c.connection, connection)) if value is not None]
         query = select(deliveries).where(and_(True, *filters)).order_by(deliveries.c.updated_at.desc()).limit(limit)
-        with _database_errors(), self.engine.connect() as db:
+        with self._connection() as db:
             return [_row(row) for row in db.execute(query)]
 
     def dead_ids(self, *, connection: str | None = None, route: str | None = None) -> list[str]:
@@ -203,12 +217,12 @@ class Store:
         filters = [column == value for column, value in ((deliveries.c.connection, connection),
                                                          (deliveries.c.route, route)) if value is not None]
         query = select(deliveries.c.id).where(deliveries.c.status == "dead", *filters)
-        with _database_errors(), self.engine.connect() as db:
+        with self._connection() as db:
             return list(db.execute(query).scalars())
 
     def list_attempts(self, delivery_id: str) -> list[dict[str, Any]]:
         query = select(attempts).where(attempts.c.delivery_id == delivery_id).order_by(attempts.c.number)
-        with _database_errors(), self.engine.connect() as db:
+        with self._connection() as db:
             return [_row(row) for row in db.execute(query)]
 
     def overdue(self, grace: timedelta) -> tuple[list[DeliveryRef], list[DeliveryRef]]:
@@ -222,7 +236,7 @@ class Store:
         stalled = select(*REF).where(
             ((deliveries.c.status == "queued") & (deliveries.c.updated_at < moment - grace))
             | ((deliveries.c.status == "retrying") & (deliveries.c.next_attempt_at < moment - grace)))
-        with _database_errors(), self.engine.connect() as db:
+        with self._connection() as db:
             return _refs(db.execute(expired)), _refs(db.execute(stalled))
 
     def touch(self, delivery_ids: Sequence[str]) -> None:
@@ -230,12 +244,12 @@ class Store:
         moment = now()
         statement = (update(deliveries).where(deliveries.c.id.in_(delivery_ids), deliveries.c.status.in_(CLAIMABLE))
                      .values(updated_at=moment, next_attempt_at=moment))
-        with _database_errors(), self.engine.begin() as db:
+        with self._connection(write=True) as db:
             db.execute(statement)
 
     def deliveries_in(self, statuses: Sequence[str]) -> list[DeliveryRef]:
         query = select(*REF).where(deliveries.c.status.in_(statuses))
-        with _database_errors(), self.engine.connect() as db:
+        with self._connection() as db:
             return _refs(db.execute(query))
 
     # --- quarantine -------------------------------------------------------
@@ -246,7 +260,7 @@ class Store:
         row = {"id": quarantine_id, "source": source, "received_at": now(), "method": method,
                "content_type": content_type, "headers": orjson.dumps(dict(headers)).decode(),
                "query": orjson.dumps(dict(query)).decode(), "body": body, "error": error, "status": "open"}
-        with _database_errors(), self.engine.begin() as db:
+        with self._connection(write=True) as db:
             db.execute(insert(quarantine).values(**row))
         return quarantine_id
 
@@ -254,11 +268,11 @@ class Store:
         query = select(quarantine).order_by(quarantine.c.received_at.desc()).limit(limit)
         if status:
             query = query.where(quarantine.c.status == status)
-        with _database_errors(), self.engine.connect() as db:
+        with self._connection() as db:
             return [_row(row) for row in db.execute(query)]
 
     def get_quarantined(self, quarantine_id: str) -> dict[str, Any] | None:
-        with _database_errors(), self.engine.connect() as db:
+        with self._connection() as db:
             row = db.execute(select(quarantine).where(quarantine.c.id == quarantine_id)).first()
         return _row(row) if row else None
 
@@ -266,7 +280,7 @@ class Store:
         values: dict[str, Any] = {"status": status}
         if error is not None:
             values["error"] = error
-        with _database_errors(), self.engine.begin() as db:
+        with self._connection(write=True) as db:
             db.execute(update(quarantine).where(quarantine.c.id == quarantine_id).values(**values))
 
 
