@@ -14,7 +14,7 @@ from hub.cli.common import print_json, print_table
 from hub.config import ConfigError, load_config
 from hub.events.canonical import InvalidEvent
 from hub.ingest.service import parse_events
-from hub.plugin.errors import RequestRejected
+from hub.plugin.errors import DeliveryError, RequestRejected
 from hub.plugin.request import InboundRequest
 from hub.plugin.settings import SecretField
 from hub.plugin.types import Source
@@ -119,7 +119,7 @@ def normalize(plugin_name: str, payload: click.utils.LazyFile, headers: tuple[st
                              headers=header_map)
     try:
         events, _ = parse_events(host, source, request, verify=False)
-    except (RequestRejected, InvalidEvent) as error:
+    except (RequestRejected, DeliveryError, InvalidEvent) as error:  # DeliveryError: a failed follow-up API call
         click.echo(f"error: {Path(payload.name).name}: {getattr(error, 'message', error)}", err=True)
         sys.exit(1)
     print_json(events)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.events.canonical import InvalidEvent, build_event, validate_event
-from hub.plugin.errors import RequestRejected, UnrecognizedPayload
+from hub.plugin.errors import GiveUp, RequestRejected, RetryLater, UnrecognizedPayload
 from hub.plugin.request import InboundRequest
 from hub.plugin.types import EventDraft, Parsed, Reply, Source
 from hub.pluginhost import PluginHost
@@ -70,6 +70,12 @@ def ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool = 
         raise Rejected(error.status, error.code, error.message, kept) from None
     except RequestRejected as error:
         raise Rejected(error.status, error.code, error.message) from None
+    except (RetryLater, GiveUp) as error:  # the follow-up call to the vendor's API failed
+        retry = isinstance(error, RetryLater)
+        message = f"fetching the details from the vendor's API failed: {error.message}"
+        kept = None if replay else _quarantine(hub, source, request, message)
+        raise Rejected(503 if retry else 422, "vendor_api_unavailable" if retry else "vendor_api_refused",
+                       f"{message}; the request is kept in quarantine for replay", kept) from None
     except InvalidEvent as error:
         message = f"plugin {source.plugin!r} produced an invalid event: {error}"
         log.error("source %s: %s", source.name, message)

@@ -11,7 +11,7 @@ from hub.plugin.errors import (
     UnsupportedMediaType,
 )
 from hub.plugin.hookspecs import hookimpl
-from hub.plugin.http import HttpClient
+from hub.plugin.http import HttpClient, paginate
 from hub.plugin.request import InboundRequest
 from hub.plugin.score import Score, score_band
 from hub.plugin.settings import Secret, SecretField, SettingsSchema, active_secrets
@@ -51,6 +51,7 @@ __all__ = [
     "EventDraft",
     "GiveUp",
     "HttpClient",
+    "paginate",
     "InboundRequest",
     "InvalidSignature",
     "Link",

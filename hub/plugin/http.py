@@ -1,16 +1,18 @@
-"""The outbound HTTP client actions use: one pooled session per connection, errors mapped to decisions.
+"""The outbound HTTP client: one pooled session per connection (or source API), errors mapped to decisions.
 
 Transport errors, 408, 429 and 5xx become RetryLater (honouring Retry-After); any
-other 4xx becomes GiveUp. Requests can only go to the connection's own origin.
+other 4xx becomes GiveUp. Requests can only go to the client's own origin. `get_json`
+and `paginate` cover the follow-up calls of vendors whose webhooks carry only ids.
 """
 
 from __future__ import annotations
 
 import email.utils
 import time
-from typing import Any
+from typing import Any, Callable, Iterator
 from urllib.parse import urljoin, urlsplit
 
+import orjson
 import requests
 
 from hub.plugin.errors import GiveUp, RetryLater
@@ -83,8 +85,33 @@ class HttpClient:
     def get(self, path: str = "", **kwargs: Any) -> requests.Response:
         return self.request("GET", path, **kwargs)
 
+    def get_json(self, path: str = "", **kwargs: Any) -> Any:
+        """GET a JSON document (ids above 2**53 stay exact only as strings: orjson keeps ints exact)."""
+        response = self.get(path, **kwargs)
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise GiveUp(f"GET to {_host(response.url)} answered {response.status_code} with a body that is not "
+                         "JSON") from None
+
     def close(self) -> None:
         self.session.close()
+
+
+def paginate(client: HttpClient, path: str, *, items: Callable[[Any], list[Any]],
+             next_page: Callable[[Any], str | None], max_pages: int = 100, **kwargs: Any) -> Iterator[Any]:
+    """Yield the items of every page, following `next_page(document)` (a path or same-origin URL).
+
+    `kwargs` (such as `params`) apply to the first request only: next links carry their own
+    query. Stops after `max_pages` so a vendor bug cannot loop forever.
+    """
+    link: str | None = path
+    for _ in range(max_pages):
+        if not link:
+            return
+        document = client.get_json(link, **kwargs)
+        yield from items(document)
+        link, kwargs = next_page(document), {}
 
 
 def raise_for_status(response: requests.Response) -> None:

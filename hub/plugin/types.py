@@ -30,10 +30,16 @@ EVENT_TYPES: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class SourceInfo:
-    """The plugin receives webhooks; `settings` validates `sources.<name>.settings`."""
+    """The plugin receives webhooks; `settings` validates `sources.<name>.settings`.
+
+    `api_url_setting` is for vendors whose webhooks carry only ids (SurveyMonkey, Qualtrics,
+    Google reviews): it names the setting holding the vendor API's base URL, and the core gives
+    the source an HTTP client bound to it (`Source.api`) for the follow-up call.
+    """
 
     settings: type[Schema] | None = None
     description: str = ""
+    api_url_setting: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,11 +80,12 @@ class PluginInfo:
 
 @dataclass(frozen=True)
 class Source:
-    """A configured source: `sources.<name>` with its validated settings."""
+    """A configured source: `sources.<name>` with its validated settings, and its vendor API client if declared."""
 
     name: str
     plugin: str
     settings: Mapping[str, Any]
+    api: HttpClient | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

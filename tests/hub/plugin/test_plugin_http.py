@@ -10,7 +10,7 @@ import pytest
 from werkzeug import Request, Response
 
 from hub.plugin.errors import GiveUp, RetryLater
-from hub.plugin.http import MAX_ERROR_BODY, HttpClient, retry_after_seconds
+from hub.plugin.http import MAX_ERROR_BODY, HttpClient, paginate, retry_after_seconds
 
 SECRET_SEGMENT = "XXXXsecretXXXXtokenXXXX"
 SLACK_PATH = f"/services/T0000/B0000/{SECRET_SEGMENT}"
@@ -261,3 +261,42 @@ def test_unicode_digit_retry_after_is_still_retry_later(httpserver, client):
     with pytest.raises(RetryLater) as caught:
         client.post("x")
     assert caught.value.status_code == 503
+
+
+def test_get_json_keeps_big_ids_exact(httpserver, client):
+    httpserver.expect_request("/api/reviews/1").respond_with_data('{"id": 9007199254740993}',
+                                                                   content_type="application/json")
+    assert client.get_json("reviews/1") == {"id": 9007199254740993}
+
+
+def test_get_json_refuses_a_body_that_is_not_json(httpserver, client):
+    httpserver.expect_request("/api/reviews/1").respond_with_data("<html>maintenance</html>")
+    with pytest.raises(GiveUp, match="not JSON"):
+        client.get_json("reviews/1")
+
+
+def test_paginate_follows_next_links_until_the_last_page(httpserver, client):
+    """SurveyMonkey's shape: `data` items and an absolute `links.next` URL."""
+    second = httpserver.url_for("/api/responses?page=2&per_page=2")
+    httpserver.expect_ordered_request("/api/responses", query_string="per_page=2").respond_with_json(
+        {"data": [{"id": "1"}, {"id": "2"}], "links": {"next": second}})
+    httpserver.expect_ordered_request("/api/responses", query_string="page=2&per_page=2").respond_with_json(
+        {"data": [{"id": "3"}], "links": {}})
+    pages = paginate(client, "responses", params={"per_page": 2}, items=lambda page: page["data"],
+                     next_page=lambda page: page["links"].get("next"))
+    assert [item["id"] for item in pages] == ["1", "2", "3"]
+    httpserver.check_assertions()
+
+
+def test_paginate_never_follows_a_link_to_another_host(httpserver, client):
+    httpserver.expect_request("/api/responses").respond_with_json(
+        {"data": [{"id": "1"}], "next": "https://elsewhere.example.com/api/responses?page=2"})
+    pages = paginate(client, "responses", items=lambda page: page["data"], next_page=lambda page: page["next"])
+    with pytest.raises(GiveUp, match="only the connection's host"):
+        list(pages)
+
+
+def test_paginate_stops_after_max_pages(httpserver, client):
+    httpserver.expect_request("/api/loop").respond_with_json({"data": [1], "next": "loop"})
+    assert list(paginate(client, "loop", items=lambda page: page["data"], next_page=lambda page: page["next"],
+                         max_pages=3)) == [1, 1, 1]
