@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from hub import __version__
-from hub.cli.records import deliveries, events, quarantine, redeliver_command, replay
+from hub.cli.records import deliveries, events, prune_command, quarantine, redeliver_command, replay
 from hub.cli.serve import serve, worker
 from hub.cli.tools import check_config, new_plugin, normalize, plugins
 
@@ -17,5 +17,5 @@ def main() -> None:
 
 
 for command in (serve, worker, check_config, new_plugin, normalize, plugins, events, deliveries, replay, redeliver_command,
-                quarantine):
+                quarantine, prune_command):
     main.add_command(command)

@@ -9,6 +9,7 @@ import click
 from hub.cli.common import hub_of, hub_options, load_app, print_json, print_table
 from hub.ingest.service import Rejected
 from hub.operations import NotFound, redeliver, replay_event, replay_quarantined
+from hub.retention import prune
 from hub.store.store import STATUSES
 
 
@@ -140,3 +141,20 @@ def replay_quarantine(settings: dict[str, Any], quarantine_id: str) -> None:
     except Rejected as error:
         raise click.ClickException(f"still rejected ({error.status}): {error.message}") from None
     click.echo(f"accepted {len(outcome.accepted)} events, {len(outcome.duplicates)} already known")
+
+
+@click.command("prune")
+@hub_options
+@click.option("--older-than-days", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Override hub.retention_days for this run.")
+def prune_command(settings: dict[str, Any], older_than_days: float | None) -> None:
+    """Delete finished events (and their deliveries and attempts) older than the retention period.
+
+    Workers do this hourly on their own; this runs it now.
+    """
+    hub = hub_of(load_app(settings))
+    counts = prune(hub, older_than_days=older_than_days)
+    if not counts:
+        click.echo("retention is off (hub.retention_days: 0); nothing deleted")
+        return
+    click.echo("deleted " + ", ".join(f"{count} {kind}" for kind, count in counts.items()))

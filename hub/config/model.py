@@ -66,6 +66,7 @@ class HubSettings:
     sweep_grace_seconds: int = 300  # a queued delivery untouched this long gets a new job
     sweep_interval_seconds: float = 30.0
     database_retry_seconds: float = 30.0  # a delivery that finds the database down waits this long
+    retention_days: float = 30.0  # finished events older than this are deleted (0: keep everything)
     worker_threads: int = 4  # delivery threads per worker process (and in embedded mode)
 
 

@@ -31,6 +31,7 @@ class HubSettingsSchema(StrictSchema):
                                           validate=validate.Range(min=0.1, max=3600))
     database_retry_seconds = fields.Float(load_default=HubSettings.database_retry_seconds,
                                           validate=validate.Range(min=0.1, max=3600))
+    retention_days = fields.Float(load_default=HubSettings.retention_days, validate=validate.Range(min=0))
     worker_threads = fields.Integer(load_default=HubSettings.worker_threads, validate=validate.Range(min=1, max=256))
 
     @post_load

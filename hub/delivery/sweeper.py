@@ -19,6 +19,7 @@ from redis.exceptions import LockError, RedisError
 
 from hub.delivery.gate import read_breakers
 from hub.delivery.queue import QueueUnavailable
+from hub.retention import prune_when_due
 from hub.runtime import Hub
 from hub.store import StoreUnavailable
 
@@ -57,12 +58,13 @@ def _paused_connections(hub: Hub) -> set[str]:
 
 
 def run_periodically(hub: Hub, stopping: threading.Event) -> threading.Thread:
-    """Sweep every `hub.sweep_interval_seconds` in a daemon thread until `stopping` is set."""
+    """Sweep every `hub.sweep_interval_seconds` (and apply retention hourly) in a daemon thread until `stopping`."""
 
     def loop() -> None:
         while not stopping.wait(hub.config.hub.sweep_interval_seconds):
             try:
                 sweep(hub)
+                prune_when_due(hub)
             except (StoreUnavailable, QueueUnavailable, RedisError) as error:
                 log.warning("sweep skipped: %s", error)
 

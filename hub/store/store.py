@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator, Mapping, NamedTuple, Sequence
 
 import orjson
-from sqlalchemy import Connection, Engine, and_, insert, select, text, update
+from sqlalchemy import Connection, Engine, and_, delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -251,6 +251,35 @@ class Store:
         query = select(*REF).where(deliveries.c.status.in_(statuses))
         with self._connection() as db:
             return _refs(db.execute(query))
+
+    # --- retention --------------------------------------------------------
+
+    def prune(self, before: datetime, *, batch: int = 1000) -> dict[str, int]:
+        """Delete what was received before `before` and is finished with; return the counts deleted.
+
+        An event goes (with its deliveries and their attempts) once every delivery has succeeded
+        or is dead; an event with a delivery still under way is kept whatever its age. Quarantined
+        requests go once replayed or dismissed; open ones wait for an admin. Deletes run in
+        batches so no transaction holds its locks for long.
+        """
+        counts = {"events": 0, "deliveries": 0, "attempts": 0, "quarantine": 0}
+        unfinished = select(deliveries.c.id).where(deliveries.c.event_id == events.c.id,
+                                                   deliveries.c.status.notin_(("succeeded", "dead")))
+        expired = select(events.c.id).where(events.c.received_at < before, ~unfinished.exists()).limit(batch)
+        while True:
+            with self._connection(write=True) as db:
+                event_ids = list(db.execute(expired).scalars())
+                if not event_ids:
+                    break
+                owned = select(deliveries.c.id).where(deliveries.c.event_id.in_(event_ids))
+                for table, statement in (("attempts", delete(attempts).where(attempts.c.delivery_id.in_(owned))),
+                                         ("deliveries", delete(deliveries).where(deliveries.c.event_id.in_(event_ids))),
+                                         ("events", delete(events).where(events.c.id.in_(event_ids)))):
+                    counts[table] += db.execute(statement).rowcount
+        with self._connection(write=True) as db:
+            counts["quarantine"] = db.execute(delete(quarantine).where(
+                quarantine.c.received_at < before, quarantine.c.status != "open")).rowcount
+        return counts
 
     # --- quarantine -------------------------------------------------------
 

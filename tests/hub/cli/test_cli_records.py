@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import orjson
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import update
 
 import plugins.webhook as webhook
 from hub.cli import main
+from hub.store.store import now
+from hub.store.tables import events
 from tests.conftest import WHSEC, detractor, forward_everything, send
 
 
@@ -121,3 +126,15 @@ def test_bulk_redelivery_after_a_long_outage(hub, cxhub, httpserver):
     assert "3 dead-lettered deliveries match" in output and output.count("queued ") == 3
     hub.drain()
     assert [d["status"] for d in hub.store.list_deliveries()] == ["succeeded"] * 3
+
+
+def test_prune_deletes_finished_events_past_the_given_age(hub, cxhub, httpserver):
+    httpserver.expect_request("/receiver").respond_with_data("")
+    send(hub, detractor())
+    hub.drain()
+    assert cxhub("prune") == "deleted 0 events, 0 deliveries, 0 attempts, 0 quarantine\n"
+    with hub.store.engine.begin() as db:
+        db.execute(update(events).values(received_at=now() - timedelta(days=3)))
+    assert cxhub("prune", "--older-than-days", "7").startswith("deleted 0 events")
+    assert "deleted 1 events, 1 deliveries, 1 attempts" in cxhub("prune", "--older-than-days", "2")
+    assert hub.store.list_events() == []
