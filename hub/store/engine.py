@@ -21,7 +21,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, pool_size=5, max_overflow=10, pool_recycle=3600)
 
 
 def _sqlite_pragmas(connection: Any, record: Any) -> None:

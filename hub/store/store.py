@@ -112,8 +112,8 @@ class Store:
         received = now()
         rows = [_event_row(event, received) for event in new_events]
         with self._connection(write=True) as db:
-            statement = self._insert(events).values(rows).on_conflict_do_nothing(index_elements=["id"])
-            accepted = set(db.execute(statement.returning(events.c.id)).scalars())
+            statement = self._insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id)
+            accepted = set(db.execute(statement, rows).scalars())  # executemany: compiled once, then cached
             fresh = [_delivery_row(item, received) for item in new_deliveries if item.event_id in accepted]
             if fresh:
                 db.execute(insert(deliveries), fresh)

@@ -1,0 +1,1 @@
+"""cxhub's benchmark harness: `python -m bench [--quick]`. See bench/README.md."""

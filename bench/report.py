@@ -1,0 +1,73 @@
+"""The results table: each figure, its reference, the ratio and whether the issue's target is met."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+Row = tuple[str, str, float | None, float | None, str, bool | None]
+
+
+def _get(results: dict[str, Any], *path: str) -> float | None:
+    value: Any = results
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return float(value)
+
+
+def rows(r: dict[str, Any]) -> list[Row]:
+    """(figure, unit, value, ratio to its reference, target, met)."""
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return a / b if a is not None and b else None
+
+    def check(value: float | None, test: Callable[[float], bool]) -> bool | None:
+        return None if value is None else test(value)
+
+    l0, l0_p99 = _get(r, "l0", "rate"), _get(r, "l0", "p99_ms")
+    ingest, ingest_p99 = _get(r, "ingest", "rate"), _get(r, "ingest", "p99_ms")
+    loop = _get(r, "delivery", "loop_per_s")
+    one, two = _get(r, "delivery", "workers_1_per_s"), _get(r, "delivery", "workers_2_per_s")
+    alone = _get(r, "isolation", "healthy_per_s_alone")
+    slow, hang = _get(r, "isolation", "healthy_per_s_with_slow_5s"), _get(r, "isolation", "healthy_per_s_with_hanging")
+    p50, p99 = _get(r, "end_to_end", "p50_ms"), _get(r, "end_to_end", "p99_ms")
+    web, worker = _get(r, "memory", "web_peak_rss_mb"), _get(r, "memory", "worker_peak_rss_mb")
+    return [
+        ("L0: bare WSGI + LPUSH, gunicorn -w2", "req/s", l0, None, "reference", None),
+        ("L0 p99", "ms", l0_p99, None, "reference", None),
+        ("ingest: verify..store..enqueue, gunicorn -w2", "req/s", ingest, ratio(ingest, l0), ">= 0.5 x L0",
+         check(ratio(ingest, l0), lambda x: x >= 0.5)),
+        ("ingest p99", "ms", ingest_p99, ratio(ingest_p99, l0_p99), "<= 3 x L0 p99",
+         check(ratio(ingest_p99, l0_p99), lambda x: x <= 3)),
+        ("ingest, gunicorn gthread -w2 --threads 4", "req/s", _get(r, "ingest_gthread", "rate"),
+         ratio(_get(r, "ingest_gthread", "rate"), l0), "(production setting)", None),
+        ("ingest gthread p99", "ms", _get(r, "ingest_gthread", "p99_ms"), None, "", None),
+        ("delivery: requests.Session loop", "/s", loop, None, "reference", None),
+        ("delivery: 1 worker process", "/s", one, ratio(one, loop), ">= 0.5 x loop", check(ratio(one, loop), lambda x: x >= 0.5)),
+        ("delivery: 2 worker processes", "/s", two, ratio(two, one), ">= 1.8 x 1 worker",
+         check(ratio(two, one), lambda x: x >= 1.8)),
+        ("end to end p50 at half max ingest", "ms", p50, None, "<= 20 ms", check(p50, lambda x: x <= 20)),
+        ("end to end p99 at half max ingest", "ms", p99, None, "<= 100 ms", check(p99, lambda x: x <= 100)),
+        ("isolation: healthy alone", "/s", alone, None, "reference", None),
+        ("isolation: healthy beside a 5 s destination", "/s", slow, ratio(slow, alone), ">= 0.9",
+         check(ratio(slow, alone), lambda x: x >= 0.9)),
+        ("isolation: healthy beside a hanging destination", "/s", hang, ratio(hang, alone), ">= 0.9",
+         check(ratio(hang, alone), lambda x: x >= 0.9)),
+        ("memory: web process peak RSS", "MB", web, None, "< 120 MB", check(web, lambda x: x < 120)),
+        ("memory: worker process peak RSS", "MB", worker, None, "< 120 MB", check(worker, lambda x: x < 120)),
+        ("embedded (cxhub serve) ingest", "req/s", _get(r, "embedded", "rate"), ratio(_get(r, "embedded", "rate"), l0),
+         "measured", None),
+        ("embedded p99", "ms", _get(r, "embedded", "p99_ms"), None, "measured", None),
+    ]
+
+
+def table(results: dict[str, Any]) -> str:
+    lines = [f"| {'figure':<48} | {'value':>9} | {'unit':<5} | {'ratio':>6} | {'target':<18} | met |",
+             f"|{'-' * 50}|{'-' * 11}|{'-' * 7}|{'-' * 8}|{'-' * 20}|-----|"]
+    for figure, unit, value, ratio, target, met in rows(results):
+        if value is None:
+            continue
+        shown = f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+        lines.append(f"| {figure:<48} | {shown:>9} | {unit:<5} | {'' if ratio is None else f'{ratio:.2f}':>6} "
+                     f"| {target:<18} | {'' if met is None else ('yes' if met else 'NO'):<3} |")
+    return "\n".join(lines)

@@ -1,0 +1,216 @@
+"""The scenarios: each starts what it needs on the shared stack, measures, stops it, and returns figures."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import orjson
+import requests
+from sqlalchemy import create_engine, func, select
+
+from bench.load import LoadResult, have_wrk, run_python_load, run_wrk, send_at_rate
+from bench.payloads import signed, write_for_wrk
+from bench.processes import tree_rss_mb, wait_until
+from bench.stack import Stack
+from hub.store.tables import deliveries, events
+
+
+@dataclass
+class Settings:
+    seconds: int  # length of each wrk run
+    deliveries: int  # jobs per delivery run
+    memory_events: int
+
+
+class Scenarios:
+    def __init__(self, stack: Stack, settings: Settings) -> None:
+        self.stack, self.settings = stack, settings
+        self.next_number = 0  # payload numbers are never reused, so no request is a resend
+        self.results: dict[str, Any] = {}
+
+    # --- helpers ------------------------------------------------------------
+
+    def numbers(self, count: int) -> int:
+        start, self.next_number = self.next_number, self.next_number + count
+        return start
+
+    def load(self, url: str, path: str = "/hooks/typeform") -> LoadResult:
+        seconds = self.settings.seconds
+        if not have_wrk():
+            return run_python_load(url, seconds=seconds, start=self.numbers(10**6))
+        count = 6000 * seconds  # more than any run sends, so every request is distinct
+        payloads = write_for_wrk(self.stack.workdir / "payloads.txt", self.numbers(count), count)
+        return run_wrk(url, payloads, seconds=seconds, path=path, workdir=self.stack.workdir)
+
+    def store_count(self, table: Any, *where: Any) -> int:
+        engine = create_engine(self.stack.database_url.replace("postgresql://", "postgresql+psycopg://"))
+        with engine.connect() as db:
+            count = db.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+        engine.dispose()
+        return count
+
+    def preload(self, url: str, count: int) -> None:
+        """POST `count` distinct events with 8 threads (the workers are not running)."""
+        start = self.numbers(count)
+
+        def post(offset: int) -> None:
+            session = requests.Session()
+            for number in range(start + offset, start + count, 8):
+                sig, body = next(signed(number, 1))
+                response = session.post(url + "/hooks/typeform", data=body,
+                                        headers={"Content-Type": "application/json", "Typeform-Signature": sig})
+                assert response.status_code == 202, response.text
+
+        threads = [threading.Thread(target=post, args=(offset,)) for offset in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def drain_rate(self, path: str, expected: int, workers: int, timeout: float = 600) -> float:
+        """Start `workers` worker processes and time, at the sink, the arrival of all `expected` deliveries."""
+        processes = self.stack.start_workers(workers)
+        try:
+            wait_until(lambda: self.stack.sink_stats().get(path, {}).get("count", 0) >= expected, timeout,
+                       f"{expected} deliveries at {path}")
+        finally:
+            for process in processes:
+                self.stack.processes.stop(process)
+        stats = self.stack.sink_stats()[path]
+        return (stats["count"] - 1) / (stats["last"] - stats["first"])
+
+    # --- scenarios ------------------------------------------------------------
+
+    def l0(self) -> None:
+        self.stack.reset()
+        url, process = self.stack.start_l0()
+        try:
+            self.results["l0"] = self.load(url).__dict__
+        finally:
+            self.stack.processes.stop(process)
+
+    def ingest(self) -> None:
+        """The whole durable path, two matching actions per event; workers off, so ingest is measured alone."""
+        self.stack.reset()
+        self.stack.configure([("first", self.stack.sink_url + "/a"), ("second", self.stack.sink_url + "/b")])
+        url, process = self.stack.start_web()
+        try:
+            result = self.load(url)
+        finally:
+            self.stack.processes.stop(process)
+        stored = self.store_count(events)
+        queued = self.store_count(deliveries)
+        self.results["ingest"] = {**result.__dict__, "events_stored": stored, "deliveries_queued": queued,
+                                  "answered_2xx": result.requests - result.failed}
+        self.stack.reset()  # the same with gthread workers, as the README recommends for production
+        url, process = self.stack.start_web(threads=4)
+        try:
+            self.results["ingest_gthread"] = self.load(url).__dict__
+        finally:
+            self.stack.processes.stop(process)
+
+    def delivery(self) -> None:
+        """Bare requests.Session loop vs one and two `cxhub worker` processes, to the same sink."""
+        count = self.settings.deliveries
+        body = orjson.dumps({"specversion": "1.0", "id": "x" * 36, "data": {"text": "y" * 900}})
+        session = requests.Session()
+        began = time.perf_counter()
+        for _ in range(count):
+            session.post(self.stack.sink_url + "/loop", data=body, headers={"Content-Type": "application/json"})
+        loop = count / (time.perf_counter() - began)
+        figures: dict[str, float] = {"loop_per_s": loop}
+        for workers in (1, 2):
+            self.stack.reset()
+            self.stack.configure([("sink", self.stack.sink_url + "/d")])
+            url, web = self.stack.start_web()
+            self.preload(url, count)
+            self.stack.processes.stop(web)
+            figures[f"workers_{workers}_per_s"] = self.drain_rate("/d", count, workers)
+        self.results["delivery"] = figures
+
+    def end_to_end(self) -> None:
+        """At half the measured ingest rate, webhook sent -> the sink has the forwarded event."""
+        self.stack.reset()
+        self.stack.configure([("timed", self.stack.sink_url + "/timed")])
+        rate = self.results.get("ingest", {}).get("rate", 400) / 2
+        url, web = self.stack.start_web()
+        workers = self.stack.start_workers(2)
+        try:
+            time.sleep(2)  # the workers' imports
+            seconds = max(5, self.settings.seconds)
+            sent = send_at_rate(url, rate, seconds, self.numbers(int(rate * seconds) + 1))
+            wait_until(lambda: len(self.stack.sink_arrivals()) >= len(sent), 120, "every event at the sink")
+            arrivals = self.stack.sink_arrivals()
+        finally:
+            for process in [web, *workers]:
+                self.stack.processes.stop(process)
+        latencies = sorted((arrivals[event_id] - moment) * 1000 for event_id, moment in sent.items())
+        self.results["end_to_end"] = {"rate": rate, "events": len(latencies),
+                                      "p50_ms": statistics.median(latencies),
+                                      "p99_ms": latencies[int(len(latencies) * 0.99)]}
+
+    def isolation(self) -> None:
+        """Healthy deliveries/s alone, then with a destination that answers after 5 s, then one that never does."""
+        count = max(500, self.settings.deliveries // 2)
+        figures: dict[str, float] = {}
+        for label, slow_path in (("alone", None), ("with_slow_5s", "/slow"), ("with_hanging", "/hang")):
+            self.stack.reset()
+            destinations = [("healthy", self.stack.sink_url + "/h")]
+            if slow_path:
+                destinations.append(("slow", self.stack.sink_url + slow_path))
+            self.stack.configure(destinations, timeout=10)
+            url, web = self.stack.start_web()
+            self.preload(url, count)
+            self.stack.processes.stop(web)
+            figures[f"healthy_per_s_{label}"] = self.drain_rate("/h", count, 2)
+        self.results["isolation"] = figures
+
+    def memory(self) -> None:
+        """RSS of web and worker processes while `memory_events` events go through; store and Redis growth."""
+        self.stack.reset()
+        self.stack.configure([("m", self.stack.sink_url + "/m")])
+        url, web = self.stack.start_web()
+        workers = self.stack.start_workers(2)
+        peak = {"web": 0.0, "worker": 0.0}
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.5):
+                peak["web"] = max([peak["web"], *tree_rss_mb(web).values()])
+                peak["worker"] = max([peak["worker"], *(max(tree_rss_mb(w).values() or [0]) for w in workers)])
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        redis_before = self.stack.redis.info("memory")["used_memory"]
+        count = self.settings.memory_events
+        try:
+            self.preload(url, count)
+            wait_until(lambda: self.stack.sink_stats().get("/m", {}).get("count", 0) >= count, 900, "all delivered")
+        finally:
+            done.set()
+            for process in [web, *workers]:
+                self.stack.processes.stop(process)
+        redis_after = self.stack.redis.info("memory")["used_memory"]
+        self.results["memory"] = {"events": count, "web_peak_rss_mb": peak["web"],
+                                  "worker_peak_rss_mb": peak["worker"],
+                                  "redis_growth_kb_per_1000_events": (redis_after - redis_before) / 1024 / count * 1000,
+                                  "store_rows_per_event": (self.store_count(events) + self.store_count(deliveries)) / count}
+
+    def embedded(self) -> None:
+        self.stack.configure([("sink", self.stack.sink_url + "/e")])
+        url, process = self.stack.start_embedded()
+        try:
+            self.results["embedded"] = self.load(url).__dict__
+        finally:
+            self.stack.processes.stop(process)
+
+
+ALL: dict[str, Callable[[Scenarios], None]] = {
+    "l0": Scenarios.l0, "ingest": Scenarios.ingest, "delivery": Scenarios.delivery,
+    "end_to_end": Scenarios.end_to_end, "isolation": Scenarios.isolation, "memory": Scenarios.memory,
+    "embedded": Scenarios.embedded,
+}

