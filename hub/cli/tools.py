@@ -46,7 +46,7 @@ def new_plugin(name: str, source: bool, action: bool, directory: Path) -> None:
         root = generate(name, directory, source=source or both, action=action or both)
     except (ValueError, FileExistsError) as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"created {root}\nnext: cd {root} && pip install -e '.[test]' && pytest")
+    click.echo(f"created {root}\nnext: cd {root} && python -m pip install -e '.[test]' && python -m pytest")
 
 
 @click.command("check-config")
