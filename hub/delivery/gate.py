@@ -127,6 +127,10 @@ class ConnectionGate:
             return [name for name, cap in self.caps.items()
                     if self.in_flight[name] < cap and not states[name].blocked(moment)]
 
+    def is_open(self, connection: str) -> bool:
+        """Whether this process may start a delivery for the connection now (see `open_connections`)."""
+        return connection in self.open_connections()
+
     def enter(self, connection: str) -> float | None:
         """Take an in-flight slot; None if granted, else the seconds to wait before trying again."""
         if connection not in self.caps:
