@@ -124,7 +124,7 @@ class DeliveryRunner:
         action_info = plugin.info.actions.get(delivery["action"]) if plugin else None
         if plugin is None or action_info is None:
             raise GiveUp(f"plugin {config.plugin!r} no longer provides action {delivery['action']!r}")
-        event = orjson.loads(self.hub.store.get_event(delivery["event_id"])["body"])
+        event = orjson.loads(delivery["event_body"])
         params = self.params(delivery, event, action_info.params)
         return plugin.call(
             "cxhub_run_action", connection=self.connection(config, plugin.info.connection.url_setting),
@@ -165,7 +165,7 @@ class DeliveryRunner:
             stored = {"external_id": result.external_id, "url": result.url, "detail": dict(result.detail)} \
                 if result else {}
             store.finish_attempt(delivery_id, {**attempt, "outcome": "succeeded"}, status="succeeded", result=stored)
-            self.hub.plugins.notify("cxhub_delivery_succeeded", delivery=dict(delivery, status="succeeded"),
+            self.hub.plugins.notify("cxhub_delivery_succeeded", delivery=_public(delivery, "succeeded"),
                                     result=result)
             return
         policy = self.hub.config.connections[delivery["connection"]].retry \
@@ -180,5 +180,10 @@ class DeliveryRunner:
             return
         store.finish_attempt(delivery_id, {**attempt, "outcome": "failed"}, status="dead", error=outcome.error)
         log.warning("delivery %s dead-lettered after %d attempts: %s", delivery_id, used, outcome.error)
-        self.hub.plugins.notify("cxhub_delivery_dead_lettered", delivery=dict(delivery, status="dead"),
+        self.hub.plugins.notify("cxhub_delivery_dead_lettered", delivery=_public(delivery, "dead"),
                                 error=outcome.error or "")
+
+
+def _public(delivery: Mapping[str, Any], status: str) -> dict[str, Any]:
+    """The delivery row as lifecycle hooks see it: its new status, without the event body read with it."""
+    return {**{key: value for key, value in delivery.items() if key != "event_body"}, "status": status}

@@ -142,6 +142,7 @@ class Store:
 
         The conditional update makes a job that runs twice harmless: only one run gets the row.
         The lease says until when the claim holds: past it, the sweeper queues the delivery again.
+        The event's body comes along as `event_body`, read in the same transaction.
         """
         moment = now()
         statement = (
@@ -153,7 +154,10 @@ class Store:
         )
         with self._connection(write=True) as db:
             row = db.execute(statement).first()
-        return _row(row) if row else None
+            if row is None:
+                return None
+            body = db.execute(select(events.c.body).where(events.c.id == row.event_id)).scalar_one()
+        return {**_row(row), "event_body": body}
 
     def finish_attempt(self, delivery_id: str, attempt: Mapping[str, Any], *, status: str,
                        next_attempt_at: datetime | None = None, error: str | None = None,
