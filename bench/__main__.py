@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import os
 import platform
 import signal
 import sys
@@ -48,7 +49,7 @@ def main() -> None:
             ALL[name](scenarios)
     finally:
         processes.stop_all()
-    results = {"machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version(),
+    results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                            "database": stack.database_url.split("://")[0], "quick": options.quick},
                "seconds": round(time.monotonic() - began), **scenarios.results}
     Path(options.out).write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))

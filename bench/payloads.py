@@ -6,13 +6,12 @@ the whole durable path. Scores alternate between detractors and promoters.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from pathlib import Path
 from typing import Iterator
 
 import orjson
+
+from hub.plugin import hmac_signature
 
 SECRET = "bench-typeform-secret"
 FORM = {
@@ -44,7 +43,7 @@ def form_response(number: int) -> bytes:
 
 
 def signature(body: bytes, secret: str = SECRET) -> str:
-    return "sha256=" + base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    return "sha256=" + hmac_signature(secret, body, encoding="base64")
 
 
 def signed(start: int, count: int) -> Iterator[tuple[str, bytes]]:

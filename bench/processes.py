@@ -6,26 +6,18 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import psutil
+
+from hub.testing import wait_for
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def wait_until(predicate: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"{what} did not happen within {timeout:.0f}s")
 
 
 def port_open(port: int) -> bool:
@@ -50,7 +42,7 @@ class Processes:
                                    stderr=subprocess.STDOUT, start_new_session=True, cwd=cwd)
         self.started.append((name, process))
         if port is not None:
-            wait_until(lambda: port_open(port) or process.poll() is not None, 60, f"{name} listening on {port}")
+            wait_for(lambda: port_open(port) or process.poll() is not None, 60, what=f"{name} listening on {port}")
             if process.poll() is not None:
                 raise RuntimeError(f"{name} exited at start-up; see {log.name}")
         return process

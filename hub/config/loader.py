@@ -11,8 +11,7 @@ from hub.config.model import ActionSpec, ConnectionConfig, HubConfig, HubSetting
 from hub.config.problems import ConfigError, Path, Problem, flatten_errors
 from hub.config.schema import NAME, ConfigSchema, ConnectionSchema, HubSettingsSchema, RouteSchema, SourceSchema
 from hub.config.yamlfile import LineIndex, read_yaml
-from hub.plugin.http import HttpClient
-from hub.plugin.settings import Secret
+from hub.plugin.http import client_for
 from hub.plugin.types import Source
 from hub.pluginhost import PluginHost
 from hub.plugin.settings import unwrap_env
@@ -124,15 +123,10 @@ class _Builder:
         settings = self.plugin_settings("source", entry["plugin"], entry["settings"], path)
         if entry["rate_limit"] is not None:
             self.rate_limits[name] = entry["rate_limit"]
-        return None if settings is None else Source(name, entry["plugin"], settings,
-                                                    self.source_api(entry["plugin"], settings))
-
-    def source_api(self, plugin_name: str, settings: Mapping[str, Any]) -> HttpClient | None:
-        """The vendor API client of a source whose plugin declares `api_url_setting` (None when unset)."""
-        setting = self.plugins.get(plugin_name).info.source.api_url_setting
-        url = settings.get(setting) if setting else None
-        url = url.reveal() if isinstance(url, Secret) else url
-        return HttpClient(str(url), timeout=SOURCE_API_TIMEOUT) if url else None
+        if settings is None:
+            return None
+        api_url_setting = self.plugins.get(entry["plugin"]).info.source.api_url_setting
+        return Source(name, entry["plugin"], settings, client_for(settings, api_url_setting, timeout=SOURCE_API_TIMEOUT))
 
     def connection(self, name: str, raw: Any) -> ConnectionConfig | None:
         path = ("connections", name)

@@ -15,8 +15,7 @@ from hub.config.model import ConnectionConfig
 from hub.delivery.backoff import backoff_delay
 from hub.delivery.gate import ConnectionGate, Transition
 from hub.plugin.errors import DeliveryError, GiveUp, RetryLater
-from hub.plugin.http import HttpClient
-from hub.plugin.settings import Secret
+from hub.plugin.http import HttpClient, client_for
 from hub.plugin.types import ActionResult, Connection, Delivery
 from hub.routing.templates import TemplateProblem, compile_params, render_params
 from hub.runtime import Hub
@@ -147,9 +146,7 @@ class DeliveryRunner:
     def connection(self, config: ConnectionConfig, url_setting: str | None) -> Connection:
         """The connection with its HTTP client, made once per process (None if it has no URL)."""
         if config.name not in self.clients:
-            url = config.settings.get(url_setting) if url_setting else None
-            url = url.reveal() if isinstance(url, Secret) else url
-            self.clients[config.name] = HttpClient(str(url), timeout=config.timeout) if url else None
+            self.clients[config.name] = client_for(config.settings, url_setting, timeout=config.timeout)
         return Connection(config.name, config.plugin, config.settings, self.clients[config.name])
 
     def close(self) -> None:

@@ -54,7 +54,7 @@ def sweep(hub: Hub) -> int:
 def _paused_connections(hub: Hub) -> set[str]:
     moment = time.time()
     states = read_breakers(hub.redis, hub.config.hub.queue, list(hub.config.connections))
-    return {name for name, state in states.items() if state.open_until is not None and state.open_until > moment}
+    return {name for name, state in states.items() if state.paused(moment)}
 
 
 def run_periodically(hub: Hub, stopping: threading.Event) -> threading.Thread:

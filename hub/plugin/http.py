@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import email.utils
 import time
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 from urllib.parse import urljoin, urlsplit
 
 import orjson
 import requests
 
 from hub.plugin.errors import GiveUp, RetryLater
+from hub.plugin.settings import Secret
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 MAX_ERROR_BODY = 500
@@ -112,6 +113,14 @@ def paginate(client: HttpClient, path: str, *, items: Callable[[Any], list[Any]]
         document = client.get_json(link, **kwargs)
         yield from items(document)
         link, kwargs = next_page(document), {}
+
+
+def client_for(settings: Mapping[str, Any], url_setting: str | None, *, timeout: float) -> HttpClient | None:
+    """The client bound to the URL in `settings[url_setting]` (a Secret is revealed); None when unset."""
+    url = settings.get(url_setting) if url_setting else None
+    if isinstance(url, Secret):
+        url = url.reveal()
+    return HttpClient(str(url), timeout=timeout) if url else None
 
 
 def raise_for_status(response: requests.Response) -> None:

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from jinja2 import StrictUndefined, Template, TemplateError
 
-from hub.routing.sandbox import MAX_RENDERED_CHARS, BoundedSandbox, render_bounded
+from hub.routing.sandbox import BoundedSandbox, render_bounded
 
 
 class TemplateProblem(Exception):

@@ -32,15 +32,16 @@ def assert_valid_event(event: Mapping[str, Any]) -> None:
     validate_event(dict(event))
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
-    """Poll until `predicate()` is truthy and return its value; fail after `timeout` seconds."""
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05, *,
+             what: str = "condition") -> Any:
+    """Poll until `predicate()` is truthy and return its value; fail after `timeout` seconds, naming `what`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
+    raise AssertionError(f"{what} not met within {timeout}s")
 
 
 class TestHub:

@@ -7,7 +7,9 @@ from pathlib import Path
 import orjson
 from click.testing import CliRunner
 
-from hub.cli import main
+from hub.cli import main, tools
+from hub.plugin import PluginInfo, SourceInfo, hookimpl
+from hub.pluginhost import PluginHost, build_plugin_manager
 
 ROOT = Path(__file__).parents[3]
 EXAMPLE = ROOT / "examples" / "cxhub.yaml"
@@ -88,3 +90,31 @@ def test_plugins_lists_the_built_ins_discovered_through_entry_points():
     assert lines[0].split() == ["PLUGIN", "VERSION", "SOURCE", "ACTIONS"]
     assert {line.split()[0] for line in lines[1:]} >= {"jira", "slack", "typeform", "webhook"}
     assert any(line.split() == ["jira", "0.1.0", "-", "create_issue"] for line in lines)
+
+
+class NeedsAnApiToken:
+    """A source whose parse reads a setting that only a config gives (as an id-only vendor's would)."""
+
+    @staticmethod
+    @hookimpl
+    def cxhub_plugin_info() -> PluginInfo:
+        return PluginInfo(name="thin", version="1.0", source=SourceInfo())
+
+    @staticmethod
+    @hookimpl
+    def cxhub_verify_request(source, request) -> None:
+        """Nothing to verify here."""
+
+    @staticmethod
+    @hookimpl
+    def cxhub_parse_request(source, request):
+        return [source.settings["token"]]
+
+
+def test_normalize_names_the_plugin_when_it_fails(tmp_path, monkeypatch):
+    monkeypatch.setattr(tools, "_host", lambda: PluginHost(build_plugin_manager([NeedsAnApiToken], discover=False)))
+    payload = tmp_path / "note.json"
+    payload.write_text('{"object_id": "1"}')
+    code, output = run("normalize", "thin", str(payload))
+    assert code == 1
+    assert "note.json: the thin plugin raised KeyError: 'token' (if it needs settings, pass --config FILE)" in output

@@ -17,6 +17,13 @@ class Clock:
         return self.now
 
 
+def trip(gate: ConnectionGate) -> None:
+    """Three retryable failures in a row: jira's threshold."""
+    for _ in range(3):
+        gate.enter("jira")
+        gate.leave("jira", "failed")
+
+
 @pytest.fixture
 def connections():
     return {"jira": ConnectionConfig("jira", "jira", {}, breaker=BreakerPolicy(failure_threshold=3, pause_seconds=30)),
@@ -61,9 +68,7 @@ def test_a_connection_is_paused_for_every_process_after_repeated_failures(gates,
 
 def test_after_the_pause_one_trial_runs_and_its_success_resumes(gates, clock):
     first, second = gates
-    for _ in range(3):
-        first.enter("jira")
-        first.leave("jira", "failed")
+    trip(first)
     clock.now += 31
     assert first.enter("jira") is None  # the trial
     assert second.enter("jira") == 1.0 and "jira" not in second.open_connections()
@@ -74,9 +79,7 @@ def test_after_the_pause_one_trial_runs_and_its_success_resumes(gates, clock):
 
 def test_a_failed_trial_pauses_again_without_a_second_alert(gates, clock):
     first, _ = gates
-    for _ in range(3):
-        first.enter("jira")
-        first.leave("jira", "failed")
+    trip(first)
     clock.now += 31
     assert first.enter("jira") is None
     assert first.leave("jira", "failed") is None

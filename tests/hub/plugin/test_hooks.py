@@ -97,6 +97,7 @@ class Demo:
     @hookimpl
     def cxhub_delivery_succeeded(delivery: Mapping[str, Any], result: ActionResult | None) -> None:
         Demo.calls.append(("succeeded", (delivery["id"], result.external_id)))
+        Demo.calls.append(("succeeded_row", dict(delivery)))
 
     @staticmethod
     @hookimpl
@@ -195,6 +196,8 @@ def test_hook_cxhub_delivery_succeeded(hub):
     hub.drain()
     [delivery] = hub.store.list_deliveries()
     assert calls("succeeded") == [(delivery["id"], "note-3")]
+    [row] = calls("succeeded_row")
+    assert row["status"] == "succeeded" and "event_body" not in row  # the row, not what the worker read with it
 
 
 def test_hook_cxhub_delivery_dead_lettered(make_hub):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from jinja2 import Template
 
-from hub.routing.templates import MAX_RENDERED_CHARS, TemplateProblem, compile_params, render_params
+from hub.routing.sandbox import MAX_RENDERED_CHARS
+from hub.routing.templates import TemplateProblem, compile_params, render_params
 
 EVENT = {
     "id": "c63a70a2-bc5c-54c8-a83f-aea7b534931e",
