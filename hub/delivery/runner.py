@@ -6,7 +6,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import orjson
 from marshmallow import ValidationError
@@ -19,9 +19,13 @@ from hub.plugin.http import HttpClient, client_for
 from hub.plugin.types import ActionResult, Connection, Delivery
 from hub.routing.templates import TemplateProblem, compile_params, render_params
 from hub.runtime import Hub
-from hub.store.store import now
+from hub.store.store import FinishedAttempt, now
 
 log = logging.getLogger("cxhub.delivery")
+
+
+BATCH_SECONDS = 10.0  # no further delivery of a job starts once it has run this long
+FLUSH_SECONDS = 1.0  # finished attempts are stored at least this often
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,15 @@ class Outcome:
         return "failed" if self.retry else "neutral"
 
 
+@dataclass(frozen=True)
+class Finished:
+    """An attempt made and not stored yet."""
+
+    delivery: Mapping[str, Any]
+    attempt: dict[str, Any]
+    outcome: Outcome
+
+
 class DeliveryRunner:
     """Runs deliveries in a worker process, shared by its threads.
 
@@ -57,37 +70,49 @@ class DeliveryRunner:
         self.gate = ConnectionGate(hub.redis, settings.queue, hub.config.connections,
                                    default_cap=max(1, settings.worker_threads // 2))
 
-    def run(self, delivery_id: str, connection: str) -> None:
-        """Run the delivery once, if it is still waiting; a delivery already done is left alone.
+    def run(self, delivery_ids: Sequence[str], connection: str) -> None:
+        """Run deliveries waiting for one connection, each once if it is still waiting.
 
-        0. Pass the connection's gate; if it is paused or busy, put the job back for later
-           without counting an attempt.
-        1. Claim the row (queued/retrying -> running); another worker's duplicate job stops here.
-        2. Render the parameters and call the connection plugin's `cxhub_run_action`.
-        3. Store the attempt. On success: succeeded. On a retryable failure with attempts left:
-           retrying, and a job is scheduled after the backoff. Otherwise: dead (dead-lettered).
+        1. Claim the rows together (queued/retrying -> running); a row already claimed by another
+           worker's duplicate job, or already done, is left alone.
+        2. Attempt each in turn through the connection's gate. Once the gate closes (paused, at its
+           in-flight cap) or the batch has run BATCH_SECONDS, the rest are given back, uncounted.
+        3. Store the attempts together (at least every FLUSH_SECONDS, so a crash repeats little),
+           then queue the retries and tell the lifecycle hooks. On success: succeeded. On a
+           retryable failure with attempts left: retrying, after the backoff. Otherwise: dead.
         """
-        wait = self.gate.enter(connection)
-        if wait is not None:
-            self.hub.queue.schedule(delivery_id, connection, wait)
-            return
+        lease = timedelta(seconds=self.hub.config.hub.delivery_lease_seconds)
+        claimed = self.hub.store.claim(delivery_ids, lease)
+        started = flushed = time.monotonic()
+        finished: list[Finished] = []
+        for index, delivery in enumerate(claimed):
+            overdue = index > 0 and time.monotonic() - started >= BATCH_SECONDS  # the first always gets its turn
+            wait = 0.0 if overdue else self.gate.enter(connection)
+            if wait is not None:
+                self.give_back(claimed[index:], connection, wait)
+                break
+            finished.append(self.attempt_entered(delivery, connection))
+            if time.monotonic() - flushed >= FLUSH_SECONDS:
+                self.conclude(finished)
+                finished, flushed = [], time.monotonic()
+        self.conclude(finished)
+
+    def attempt_entered(self, delivery: Mapping[str, Any], connection: str) -> Finished:
+        """One attempt, made after the gate let it in; the gate hears how it went."""
         outcome = None
         try:
-            outcome = self.run_claimed(delivery_id)
+            started, clock = now(), time.perf_counter()
+            outcome = self.attempt(delivery)
+            attempt = {"number": delivery["attempts"], "started_at": started, "status_code": outcome.status_code,
+                       "duration_ms": (time.perf_counter() - clock) * 1000, "error": outcome.error}
+            return Finished(delivery, attempt, outcome)
         finally:
             self.announce(self.gate.leave(connection, outcome.breaker_outcome if outcome else "neutral"), outcome)
 
-    def run_claimed(self, delivery_id: str) -> Outcome | None:
-        delivery = self.hub.store.claim(delivery_id, timedelta(seconds=self.hub.config.hub.delivery_lease_seconds))
-        if delivery is None:
-            return None
-        started = now()
-        clock = time.perf_counter()
-        outcome = self.attempt(delivery)
-        attempt = {"number": delivery["attempts"], "started_at": started, "status_code": outcome.status_code,
-                   "duration_ms": (time.perf_counter() - clock) * 1000, "error": outcome.error}
-        self.conclude(delivery, attempt, outcome)
-        return outcome
+    def give_back(self, claimed: Sequence[Mapping[str, Any]], connection: str, wait: float) -> None:
+        """Release claimed deliveries unattempted and queue them again after `wait` seconds."""
+        for ref in self.hub.store.release([delivery["id"] for delivery in claimed]):
+            self.hub.queue.schedule(ref.id, connection, wait)
 
     def announce(self, transition: Transition | None, outcome: Outcome | None) -> None:
         """Tell the lifecycle hooks (and the log) that a connection was just paused or resumed."""
@@ -155,30 +180,40 @@ class DeliveryRunner:
                 client.close()
         self.clients.clear()
 
-    def conclude(self, delivery: Mapping[str, Any], attempt: Mapping[str, Any], outcome: Outcome) -> None:
-        store, delivery_id = self.hub.store, delivery["id"]
+    def conclude(self, finished: Sequence[Finished]) -> None:
+        """Store the attempts and new statuses, then schedule retries and tell the hooks."""
+        verdicts = [self.verdict(item) for item in finished]
+        self.hub.store.finish_attempts(verdicts)
+        for item, verdict in zip(finished, verdicts):
+            delivery = item.delivery
+            if verdict.status == "succeeded":
+                self.hub.plugins.notify("cxhub_delivery_succeeded", delivery=_public(delivery, "succeeded"),
+                                        result=item.outcome.result)
+            elif verdict.status == "retrying":
+                delay = max(0.0, (verdict.next_attempt_at - now()).total_seconds())  # type: ignore[operator]
+                self.hub.queue.schedule(delivery["id"], delivery["connection"], delay)
+                log.info("delivery %s failed (%s); retry in %.1fs", delivery["id"], verdict.error, delay)
+            else:
+                log.warning("delivery %s dead-lettered after %d attempts: %s", delivery["id"],
+                            delivery["attempts"] - delivery["budget_start"], verdict.error)
+                self.hub.plugins.notify("cxhub_delivery_dead_lettered", delivery=_public(delivery, "dead"),
+                                        error=verdict.error or "")
+
+    def verdict(self, item: Finished) -> FinishedAttempt:
+        """What an attempt makes of its delivery: succeeded, retrying after a backoff, or dead."""
+        delivery, attempt, outcome = item.delivery, item.attempt, item.outcome
         if outcome.ok:
             result = outcome.result
             stored = {"external_id": result.external_id, "url": result.url, "detail": dict(result.detail)} \
                 if result else {}
-            store.finish_attempt(delivery_id, {**attempt, "outcome": "succeeded"}, status="succeeded", result=stored)
-            self.hub.plugins.notify("cxhub_delivery_succeeded", delivery=_public(delivery, "succeeded"),
-                                    result=result)
-            return
-        policy = self.hub.config.connections[delivery["connection"]].retry \
-            if delivery["connection"] in self.hub.config.connections else None
+            return FinishedAttempt(delivery["id"], {**attempt, "outcome": "succeeded"}, "succeeded", result=stored)
+        config = self.hub.config.connections.get(delivery["connection"])
         used = delivery["attempts"] - delivery["budget_start"]
-        if outcome.retry and policy is not None and used < policy.max_attempts:
-            delay = backoff_delay(used, policy, retry_after=outcome.retry_after)
-            store.finish_attempt(delivery_id, {**attempt, "outcome": "retry"}, status="retrying", error=outcome.error,
-                                 next_attempt_at=now() + timedelta(seconds=delay))
-            self.hub.queue.schedule(delivery_id, delivery["connection"], delay)
-            log.info("delivery %s failed (%s); retry in %.1fs", delivery_id, outcome.error, delay)
-            return
-        store.finish_attempt(delivery_id, {**attempt, "outcome": "failed"}, status="dead", error=outcome.error)
-        log.warning("delivery %s dead-lettered after %d attempts: %s", delivery_id, used, outcome.error)
-        self.hub.plugins.notify("cxhub_delivery_dead_lettered", delivery=_public(delivery, "dead"),
-                                error=outcome.error or "")
+        if outcome.retry and config is not None and used < config.retry.max_attempts:
+            delay = backoff_delay(used, config.retry, retry_after=outcome.retry_after)
+            return FinishedAttempt(delivery["id"], {**attempt, "outcome": "retry"}, "retrying", error=outcome.error,
+                                   next_attempt_at=now() + timedelta(seconds=delay))
+        return FinishedAttempt(delivery["id"], {**attempt, "outcome": "failed"}, "dead", error=outcome.error)
 
 
 def _public(delivery: Mapping[str, Any], status: str) -> dict[str, Any]:

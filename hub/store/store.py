@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator, Mapping, NamedTuple, Sequence
 
 import orjson
-from sqlalchemy import Connection, Engine, and_, delete, insert, select, text, update
+from sqlalchemy import Connection, Engine, and_, bindparam, case, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -61,6 +61,18 @@ REF = (deliveries.c.id, deliveries.c.connection)
 
 def _refs(rows: Any) -> list[DeliveryRef]:
     return [DeliveryRef(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class FinishedAttempt:
+    """One attempt to store, with the status its delivery moves to."""
+
+    delivery_id: str
+    attempt: Mapping[str, Any]  # number, started_at, status_code, duration_ms, error, outcome
+    status: str
+    next_attempt_at: datetime | None = None
+    error: str | None = None
+    result: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -137,39 +149,71 @@ class Store:
 
     # --- delivery ---------------------------------------------------------
 
-    def claim(self, delivery_id: str, lease: timedelta) -> dict[str, Any] | None:
-        """Mark a queued or retrying delivery running and count the attempt; None if it is not claimable.
+    def claim(self, delivery_ids: Sequence[str], lease: timedelta) -> list[dict[str, Any]]:
+        """Mark queued or retrying deliveries running and count an attempt for each, in one transaction.
 
-        The conditional update makes a job that runs twice harmless: only one run gets the row.
+        Returns the rows claimed, in the order asked (each once), each with its event's body as `event_body`.
+        The conditional update makes a job that runs twice harmless: only one run gets a row, and
+        on PostgreSQL rows another worker is claiming right now are skipped, not waited for.
         The lease says until when the claim holds: past it, the sweeper queues the delivery again.
-        The event's body comes along as `event_body`, read in the same transaction.
         """
         moment = now()
+        claimable = (select(deliveries.c.id)
+                     .where(deliveries.c.id.in_(delivery_ids), deliveries.c.status.in_(CLAIMABLE))
+                     .with_for_update(skip_locked=True))
         statement = (
             update(deliveries)
-            .where(deliveries.c.id == delivery_id, deliveries.c.status.in_(CLAIMABLE))
+            .where(deliveries.c.id.in_(claimable.scalar_subquery()))
             .values(status="running", attempts=deliveries.c.attempts + 1, updated_at=moment,
                     lease_until=moment + lease)
             .returning(*deliveries.c)
         )
         with self._connection(write=True) as db:
-            row = db.execute(statement).first()
-            if row is None:
-                return None
-            body = db.execute(select(events.c.body).where(events.c.id == row.event_id)).scalar_one()
-        return {**_row(row), "event_body": body}
+            rows = {row.id: _row(row) for row in db.execute(statement)}
+            if not rows:
+                return []
+            event_ids = {row["event_id"] for row in rows.values()}
+            bodies = dict(db.execute(select(events.c.id, events.c.body).where(events.c.id.in_(event_ids))).all())
+        return [{**rows[i], "event_body": bodies[rows[i]["event_id"]]} for i in dict.fromkeys(delivery_ids) if i in rows]
 
-    def finish_attempt(self, delivery_id: str, attempt: Mapping[str, Any], *, status: str,
-                       next_attempt_at: datetime | None = None, error: str | None = None,
-                       result: Mapping[str, Any] | None = None) -> None:
-        """Store one attempt and the delivery's new status together."""
-        values: dict[str, Any] = {"status": status, "updated_at": now(), "next_attempt_at": next_attempt_at,
-                                  "last_error": error, "lease_until": None}
-        if result is not None:
-            values["result"] = orjson.dumps(result).decode()
+    def finish_attempts(self, finished: Sequence[FinishedAttempt]) -> None:
+        """Store attempts with their deliveries' new statuses, all in one transaction (and round trip)."""
+        if not finished:
+            return
+        moment = now()
+        attempt_rows = [{"delivery_id": item.delivery_id, **item.attempt} for item in finished]
+        status_rows = [{"b_id": item.delivery_id, "b_status": item.status, "b_next": item.next_attempt_at,
+                        "b_error": item.error,
+                        "b_result": orjson.dumps(item.result).decode() if item.result is not None else None}
+                       for item in finished]
+        statement = (
+            update(deliveries)
+            .where(deliveries.c.id == bindparam("b_id"))
+            .values(status=bindparam("b_status"), next_attempt_at=bindparam("b_next"),
+                    last_error=bindparam("b_error"), updated_at=moment, lease_until=None,
+                    result=func.coalesce(bindparam("b_result", type_=deliveries.c.result.type),
+                                         deliveries.c.result))
+        )
         with self._connection(write=True) as db:
-            db.execute(insert(attempts).values(delivery_id=delivery_id, **attempt))
-            db.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
+            db.execute(insert(attempts), attempt_rows)
+            db.execute(statement, status_rows)
+
+    def release(self, delivery_ids: Sequence[str]) -> list[DeliveryRef]:
+        """Give claimed deliveries back unattempted: the attempt is uncounted and they wait again.
+
+        A delivery with earlier attempts in its current budget goes back to retrying, any other to queued.
+        """
+        moment = now()
+        previous = case((deliveries.c.attempts - 1 > deliveries.c.budget_start, "retrying"), else_="queued")
+        statement = (
+            update(deliveries)
+            .where(deliveries.c.id.in_(delivery_ids), deliveries.c.status == "running")
+            .values(status=previous, attempts=deliveries.c.attempts - 1, lease_until=None, updated_at=moment,
+                    next_attempt_at=moment)
+            .returning(*REF)
+        )
+        with self._connection(write=True) as db:
+            return _refs(db.execute(statement))
 
     def requeue(self, delivery_ids: Sequence[str], *, from_statuses: Sequence[str] = ("dead",),
                 fresh_budget: bool = True) -> list[DeliveryRef]:

@@ -30,7 +30,8 @@ def test_a_delivery_whose_worker_died_mid_attempt_runs_again(hub, httpserver):
     send(hub, detractor())
     empty_queues(hub)  # the job was taken by a worker...
     [delivery] = hub.store.list_deliveries()
-    assert hub.store.claim(delivery["id"], timedelta(seconds=-1))["status"] == "running"  # ...which then died
+    [claimed] = hub.store.claim([delivery["id"]], timedelta(seconds=-1))
+    assert claimed["status"] == "running"  # ...which then died
     assert sweep(hub.hub) == 1
     assert hub.store.get_delivery(delivery["id"])["status"] == "queued"
     hub.drain()
@@ -41,7 +42,7 @@ def test_a_delivery_whose_worker_died_mid_attempt_runs_again(hub, httpserver):
 def test_a_running_delivery_inside_its_lease_is_left_alone(hub):
     send(hub, detractor())
     [delivery] = hub.store.list_deliveries()
-    hub.store.claim(delivery["id"], timedelta(minutes=10))
+    hub.store.claim([delivery["id"]], timedelta(minutes=10))
     time.sleep(1.1)
     assert sweep(hub.hub) == 0
 

@@ -300,3 +300,20 @@ def test_paginate_stops_after_max_pages(httpserver, client):
     httpserver.expect_request("/api/loop").respond_with_json({"data": [1], "next": "loop"})
     assert list(paginate(client, "loop", items=lambda page: page["data"], next_page=lambda page: page["next"],
                          max_pages=3)) == [1, 1, 1]
+
+
+def test_proxy_from_the_environment_is_used(httpserver, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", httpserver.url_for("/"))
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    httpserver.expect_request("/hook", method="POST").respond_with_data("proxied")
+    client = HttpClient("http://destination.invalid/")  # only the proxy can reach it
+    assert client.post("/hook").text == "proxied"
+    assert httpserver.log[0][0].headers["Host"] == "destination.invalid"
+
+
+def test_hosts_in_no_proxy_are_reached_directly(httpserver, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9/")  # nothing listens there
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    httpserver.expect_request("/hook").respond_with_data("direct")
+    assert HttpClient(httpserver.url_for("/")).post("/hook").text == "direct"
