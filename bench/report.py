@@ -35,6 +35,9 @@ def rows(r: dict[str, Any]) -> list[Row]:
     return [
         ("L0: bare WSGI + LPUSH, gunicorn -w2", "req/s", l0, None, "reference", None),
         ("L0 p99", "ms", l0_p99, None, "reference", None),
+        ("L1: Flask view, HMAC + JSON + rq enqueue", "req/s", _get(r, "l1", "rate"), ratio(_get(r, "l1", "rate"), l0),
+         "reference (issue: ~0.36)", None),
+        ("L1 p99", "ms", _get(r, "l1", "p99_ms"), ratio(_get(r, "l1", "p99_ms"), l0_p99), "reference", None),
         ("ingest: verify..store..enqueue, gunicorn -w2", "req/s", ingest, ratio(ingest, l0), ">= 0.5 x L0",
          check(ratio(ingest, l0), lambda x: x >= 0.5)),
         ("ingest p99", "ms", ingest_p99, ratio(ingest_p99, l0_p99), "<= 3 x L0 p99",

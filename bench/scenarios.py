@@ -79,12 +79,14 @@ class Scenarios:
     # --- scenarios ------------------------------------------------------------
 
     def l0(self) -> None:
-        self.stack.reset()
-        url, process = self.stack.start_l0()
-        try:
-            self.results["l0"] = self.load(url).__dict__
-        finally:
-            self.stack.processes.stop(process)
+        """The references: L0 (bare WSGI + LPUSH) and L1 (a Flask view: HMAC, JSON, rq enqueue)."""
+        for name in ("l0", "l1"):
+            self.stack.reset()
+            url, process = self.stack.start_reference(name)
+            try:
+                self.results[name] = self.load(url).__dict__
+            finally:
+                self.stack.processes.stop(process)
 
     def ingest(self) -> None:
         """The whole durable path, two matching actions per event; workers off, so ingest is measured alone."""

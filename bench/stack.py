@@ -136,10 +136,11 @@ class Stack:
         warm_up(url)
         return url, process
 
-    def start_l0(self) -> tuple[str, object]:
+    def start_reference(self, name: str) -> tuple[str, object]:
+        """A reference app (`bench/<name>_app.py`) under the hub's gunicorn settings."""
         port = free_port()
-        process = self.processes.start("l0", [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-                                              "--backlog", "2048", "bench.l0_app:app"],
+        process = self.processes.start(name, [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
+                                              "--backlog", "2048", f"bench.{name}_app:app"],
                                        env={"REDIS_URL": self.redis_url}, port=port, cwd=str(PROJECT))
         return f"http://127.0.0.1:{port}", process
 
