@@ -132,7 +132,11 @@ class ConnectionGate:
         return connection in self.open_connections()
 
     def enter(self, connection: str) -> float | None:
-        """Take an in-flight slot; None if granted, else the seconds to wait before trying again."""
+        """Take an in-flight slot; None if granted, else the seconds to wait before trying again.
+
+        A thread can find the cap reached although the connection's queue looked open when it
+        took its job (another thread got there first); that job goes back at once (0 seconds).
+        """
         if connection not in self.caps:
             return None  # no longer configured: let the runner give up on it
         moment = self.clock()
@@ -143,7 +147,7 @@ class ConnectionGate:
             return 1.0  # half-open, and another worker is running the trial
         with self.lock:
             if self.in_flight[connection] >= self.caps[connection]:
-                return 1.0
+                return 0.0  # busy here, not paused: queued again at once, for another process or a freed slot
             self.in_flight[connection] += 1
         return None
 

@@ -76,11 +76,11 @@ class DeliveryQueue:
             raise QueueUnavailable(f"the job queue is unavailable: {type(error).__name__}") from error
 
     def schedule(self, delivery_id: str, connection: str, delay: float) -> None:
-        """Queue a retry to run after `delay` seconds (at once when the delay is under a second)."""
+        """Queue a job again after `delay` seconds; under a second, at once and at the front (it has waited)."""
         queue, options = self.queue_for(connection), self._options("retry", delivery_id, timeout_key="job_timeout")
         try:
             if delay < 1:
-                queue.enqueue(JOB, delivery_id, connection, **options)
+                queue.enqueue(JOB, delivery_id, connection, at_front=True, **options)
             else:
                 queue.enqueue_in(timedelta(seconds=delay), JOB, delivery_id, connection, **options)
         except RedisError as error:

@@ -161,20 +161,17 @@ class Store:
         claimable = (select(deliveries.c.id)
                      .where(deliveries.c.id.in_(delivery_ids), deliveries.c.status.in_(CLAIMABLE))
                      .with_for_update(skip_locked=True))
+        body = select(events.c.body).where(events.c.id == deliveries.c.event_id).scalar_subquery()
         statement = (
             update(deliveries)
             .where(deliveries.c.id.in_(claimable.scalar_subquery()))
             .values(status="running", attempts=deliveries.c.attempts + 1, updated_at=moment,
                     lease_until=moment + lease)
-            .returning(*deliveries.c)
+            .returning(*deliveries.c, body.label("event_body"))
         )
         with self._connection(write=True) as db:
             rows = {row.id: _row(row) for row in db.execute(statement)}
-            if not rows:
-                return []
-            event_ids = {row["event_id"] for row in rows.values()}
-            bodies = dict(db.execute(select(events.c.id, events.c.body).where(events.c.id.in_(event_ids))).all())
-        return [{**rows[i], "event_body": bodies[rows[i]["event_id"]]} for i in dict.fromkeys(delivery_ids) if i in rows]
+        return [rows[i] for i in dict.fromkeys(delivery_ids) if i in rows]
 
     def finish_attempts(self, finished: Sequence[FinishedAttempt]) -> None:
         """Store attempts with their deliveries' new statuses, all in one transaction (and round trip)."""

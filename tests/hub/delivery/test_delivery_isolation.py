@@ -57,8 +57,10 @@ def test_a_slow_destination_does_not_hold_up_the_others(make_hub, httpserver, sl
         send(hub, detractor(response_id=number), msg_id=f"msg_{number}")
     hub.start_workers()
     try:
-        wait_for(lambda: len(httpserver.log) == 8, timeout=15)
-        assert slow_server.held == 2  # its cap: half of the 4 threads; the other six wait in its queue
+        wait_for(lambda: len(httpserver.log) == 8 and slow_server.held == 2, timeout=15)
+        slow = hub.store.list_deliveries(connection="slow", limit=100)
+        # its cap: half of the 4 threads; the other six wait, unattempted
+        assert sorted(d["status"] for d in slow) == ["queued"] * 6 + ["running"] * 2
         slow_server.release.set()
         wait_for(lambda: {d["status"] for d in hub.store.list_deliveries(limit=100)} == {"succeeded"}, timeout=15)
     finally:
