@@ -43,8 +43,10 @@ end
 return 'counted'
 """
 
-# KEYS[1]: the breaker hash. ARGV: now, trial seconds. Returns 1 when this caller may run the half-open trial.
+# KEYS[1]: the breaker hash. ARGV: now, trial seconds. Returns 1 when this caller may run the half-open
+# trial, 2 when the breaker closed meanwhile (no trial needed, and no key left behind), 0 otherwise.
 TAKE_TRIAL = """
+if redis.call('HEXISTS', KEYS[1], 'open_until') == 0 then return 2 end
 if tonumber(redis.call('HGET', KEYS[1], 'trial') or '0') > tonumber(ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[1], 'trial', tonumber(ARGV[1]) + tonumber(ARGV[2]))
 return 1
@@ -177,10 +179,12 @@ class ConnectionGate:
 
     def _states(self, moment: float) -> dict[str, BreakerState]:
         if moment - self.read_at >= self.refresh:
-            self.states = read_breakers(self.redis, self.prefix, list(self.caps))
+            # Marked read before reading: a failure recorded meanwhile marks it stale again, so a
+            # success that follows sees that failure and resets the count.
             self.read_at = moment
+            self.states = read_breakers(self.redis, self.prefix, list(self.caps))
         return self.states
 
     def _take_trial(self, connection: str) -> bool:
         self.read_at = float("-inf")
-        return self.take_trial([breaker_key(self.prefix, connection)], [self.clock(), TRIAL_SECONDS]) == 1
+        return self.take_trial([breaker_key(self.prefix, connection)], [self.clock(), TRIAL_SECONDS]) != 0

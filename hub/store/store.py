@@ -96,15 +96,18 @@ class Store:
         self.tables_ready = True
 
     @contextmanager
-    def _connection(self, *, write: bool = False) -> Iterator[Connection]:
+    def _connection(self, *, write: bool = False, autocommit: bool = False) -> Iterator[Connection]:
         """A connection (in a transaction when writing); a lost database raises StoreUnavailable.
 
-        A process that started while the database was down creates the tables on first use.
+        `autocommit` is for a single statement, atomic by itself, that needs no BEGIN and COMMIT
+        round trips. A process that started while the database was down creates the tables on first use.
         """
         with _database_errors():
             if not self.tables_ready:
                 self.create_tables()
             with self.engine.begin() if write else self.engine.connect() as db:
+                if autocommit:
+                    db.execution_options(isolation_level="AUTOCOMMIT")  # reset when it goes back to the pool
                 yield db
 
     def dispose(self) -> None:
@@ -117,18 +120,26 @@ class Store:
     # --- ingest -----------------------------------------------------------
 
     def record(self, new_events: Sequence[Mapping[str, Any]], new_deliveries: Sequence[NewDelivery]) -> Recorded:
-        """Store events and their deliveries in one transaction; events seen before are left alone.
+        """Store events and their deliveries atomically; events seen before are left alone.
 
         Deliveries are written only for events that are new, so a resent webhook routes nothing.
+        On PostgreSQL that is one statement in one round trip (against four for BEGIN, two
+        INSERTs and COMMIT): this is the hot path of every webhook.
         """
         received = now()
         rows = [_event_row(event, received) for event in new_events]
-        with self._connection(write=True) as db:
-            statement = self._insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id)
-            accepted = set(db.execute(statement, rows).scalars())  # executemany: compiled once, then cached
-            fresh = [_delivery_row(item, received) for item in new_deliveries if item.event_id in accepted]
-            if fresh:
-                db.execute(insert(deliveries), fresh)
+        planned = [_delivery_row(item, received) for item in new_deliveries]
+        if self.engine.dialect.name == "postgresql":
+            with self._connection(autocommit=True) as db:
+                parameters = {"events": orjson.dumps(rows).decode(), "deliveries": orjson.dumps(planned).decode()}
+                accepted = set(db.execute(RECORD_IN_ONE_STATEMENT, parameters).scalars())
+        else:
+            with self._connection(write=True) as db:
+                statement = sqlite.insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id)
+                accepted = set(db.execute(statement, rows).scalars())
+                fresh = [row for row in planned if row["event_id"] in accepted]
+                if fresh:
+                    db.execute(insert(deliveries), fresh)
         ordered = [row["id"] for row in rows]
         return Recorded([i for i in ordered if i in accepted], [i for i in ordered if i not in accepted])
 
@@ -381,6 +392,27 @@ def _event_row(event: Mapping[str, Any], received: datetime) -> dict[str, Any]:
         "score_band": score.get("band"), "time": datetime.fromisoformat(event["time"].replace("Z", "+00:00")),
         "received_at": received, "body": orjson.dumps(event).decode(),
     }
+
+
+def _insert_from_json(table: Any, columns: Sequence[str], parameter: str) -> str:
+    """INSERT INTO table (columns) SELECT them FROM a JSON array parameter of row objects (PostgreSQL)."""
+    names = ", ".join(f'"{name}"' for name in columns)
+    types = ", ".join(f'"{name}" {table.c[name].type.compile(dialect=postgresql.dialect())}' for name in columns)
+    return (f"INSERT INTO {table.name} ({names}) SELECT {names} "
+            f"FROM jsonb_to_recordset(CAST(:{parameter} AS jsonb)) AS r({types})")
+
+
+EVENT_COLUMNS = ("id", "source", "type", "vendor_event_id", "subject", "customer_email", "customer_id",
+                 "score_band", "time", "received_at", "body")
+DELIVERY_COLUMNS = ("id", "event_id", "route", "connection", "action", "params", "status", "attempts",
+                    "budget_start", "created_at", "updated_at")
+
+# One statement, so one round trip in autocommit, compiled once: the rows travel as two JSON parameters.
+RECORD_IN_ONE_STATEMENT = text(f"""
+WITH new_events AS ({_insert_from_json(events, EVENT_COLUMNS, "events")} ON CONFLICT (id) DO NOTHING RETURNING id),
+     new_deliveries AS ({_insert_from_json(deliveries, DELIVERY_COLUMNS, "deliveries")}
+                        WHERE r.event_id IN (SELECT id FROM new_events))
+SELECT id FROM new_events""")
 
 
 def _delivery_row(item: NewDelivery, created: datetime) -> dict[str, Any]:

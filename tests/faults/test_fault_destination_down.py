@@ -84,6 +84,6 @@ def test_breaker_pauses_the_connection_and_resumes_without_losing_anything(make_
     wait_for(lambda: statuses(hub) == {"succeeded": EVENTS}, timeout=40, interval=0.2)
     assert sorted(destination.accepted) == sorted(d["id"] for d in hub.store.list_deliveries(limit=1000))
     assert set(destination.accepted.values()) == {1}
-    assert not hub.hub.redis.exists(key)  # resumed
+    assert not hub.hub.redis.exists(key), hub.hub.redis.hgetall(key)  # resumed
     attempts = sum(d["attempts"] for d in hub.store.list_deliveries(limit=1000))
     assert attempts == destination.refused + EVENTS  # a paused delivery spends no attempt

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub.config.model import BreakerPolicy, ConnectionConfig
-from hub.delivery.gate import ConnectionGate, read_breakers
+from hub.delivery.gate import ConnectionGate, breaker_key, read_breakers
 from hub.delivery.runner import Outcome
 
 
@@ -75,6 +75,20 @@ def test_after_the_pause_one_trial_runs_and_its_success_resumes(gates, clock):
     resumed = first.leave("jira", "succeeded")
     assert resumed is not None and not resumed.paused
     assert second.enter("jira") is None
+
+
+def test_a_trial_asked_for_after_the_breaker_closed_leaves_nothing_behind(make_hub, connections, clock):
+    redis = make_hub("{}").hub.redis
+    first, stale = (ConnectionGate(redis, "cxhub", connections, default_cap=2, refresh=refresh, clock=clock)
+                    for refresh in (0, 3600))
+    trip(first)
+    clock.now += 31
+    assert "jira" in stale.open_connections()  # half-open: it reads that state and keeps it
+    first.enter("jira")
+    assert first.leave("jira", "succeeded") is not None  # the trial resumed the connection
+    assert stale.enter("jira") is None  # a stale view asks for a trial; the closed breaker lets it through
+    assert stale.leave("jira", "succeeded") is None
+    assert not redis.exists(breaker_key("cxhub", "jira"))
 
 
 def test_a_failed_trial_pauses_again_without_a_second_alert(gates, clock):
