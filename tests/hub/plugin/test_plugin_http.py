@@ -197,7 +197,7 @@ def test_connection_refused_is_retry_later():
 
 
 def _slow(request: Request) -> Response:
-    time.sleep(0.5)
+    time.sleep(1.0)
     return Response("late")
 
 
@@ -207,7 +207,7 @@ def test_timeout_is_retry_later(httpserver):
     started = time.monotonic()
     with pytest.raises(RetryLater) as caught:
         http.post(json={"text": "hi"})
-    assert time.monotonic() - started < 0.45
+    assert time.monotonic() - started < 0.9  # gave up well before the answer
     assert caught.value.message == f"POST to {host_of(httpserver)} timed out after 0.2s"
     assert caught.value.status_code is None
     assert_no_secret(caught.value.message)
