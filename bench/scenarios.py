@@ -135,7 +135,6 @@ class Scenarios:
         url, web = self.stack.start_web()
         workers = self.stack.start_workers(2)
         try:
-            time.sleep(2)  # the workers' imports
             seconds = max(5, self.settings.seconds)
             sent = send_at_rate(url, rate, seconds, self.numbers(int(rate * seconds) + 1))
             wait_for(lambda: len(self.stack.sink_arrivals()) >= len(sent), 120, what="every event at the sink")
@@ -144,7 +143,9 @@ class Scenarios:
             for process in [web, *workers]:
                 self.stack.processes.stop(process)
         latencies = sorted((arrivals[event_id] - moment) * 1000 for event_id, moment in sent.items())
+        moments = sorted(sent.values())
         self.results["end_to_end"] = {"rate": rate, "events": len(latencies),
+                                      "sent_per_s": (len(moments) - 1) / (moments[-1] - moments[0]),
                                       "p50_ms": statistics.median(latencies),
                                       "p99_ms": latencies[int(len(latencies) * 0.99)]}
 

