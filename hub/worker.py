@@ -16,6 +16,8 @@ import time
 from typing import Any
 
 from flask import Flask
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker
 from rq.scheduler import RQScheduler
 from rq.timeouts import TimerDeathPenalty
@@ -59,14 +61,23 @@ class HubWorker(SimpleWorker):
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
         """Wait for a job on the open queues, looking again every IDLE_SLICE seconds.
 
-        `timeout=None` is burst mode: one look, and None when nothing is there.
+        `timeout=None` is burst mode: one look, and None when nothing is there. With Redis
+        unreachable the thread waits and looks again, as RQ's own dequeue does, rather than die.
         """
         while not self._stop_requested:
-            self._ordered_queues = self.open_queues()
+            try:
+                self._ordered_queues = self.open_queues()
+                if timeout is not None and not self._ordered_queues:
+                    self.heartbeat()
+            except (RedisConnectionError, RedisTimeoutError) as error:
+                if timeout is None:
+                    raise
+                log.error("worker %s: Redis is unreachable (%s); looking again in %ds", self.name, error, IDLE_SLICE)
+                time.sleep(IDLE_SLICE)
+                continue
             if timeout is None:
                 return super().dequeue_job_and_maintain_ttl(None, max_idle_time) if self._ordered_queues else None
             if not self._ordered_queues:
-                self.heartbeat()
                 time.sleep(IDLE_SLICE)
                 continue
             result = super().dequeue_job_and_maintain_ttl(IDLE_SLICE, max_idle_time=IDLE_SLICE)

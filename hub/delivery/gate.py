@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Mapping, Sequence
 
-from redis import Redis
+from redis import Redis, RedisError
 
 from hub.config.model import ConnectionConfig
 
@@ -117,6 +117,7 @@ class ConnectionGate:
         self.states: dict[str, BreakerState] = {}
         self.read_at = float("-inf")
         self.lock = threading.Lock()
+        self.read_lock = threading.Lock()  # one thread reads the breakers; the others wait for its answer
         self.record_failure = redis.register_script(RECORD_FAILURE)
         self.record_success = redis.register_script(RECORD_SUCCESS)
         self.take_trial = redis.register_script(TAKE_TRIAL)
@@ -178,12 +179,17 @@ class ConnectionGate:
         return Transition(connection, False) if resumed == b"resumed" else None
 
     def _states(self, moment: float) -> dict[str, BreakerState]:
-        if moment - self.read_at >= self.refresh:
-            # Marked read before reading: a failure recorded meanwhile marks it stale again, so a
-            # success that follows sees that failure and resets the count.
-            self.read_at = moment
-            self.states = read_breakers(self.redis, self.prefix, list(self.caps))
-        return self.states
+        with self.read_lock:
+            if moment - self.read_at >= self.refresh:
+                # Marked read before reading: a failure recorded meanwhile marks it stale again, so a
+                # success that follows sees that failure and resets the count.
+                self.read_at = moment
+                try:
+                    self.states = read_breakers(self.redis, self.prefix, list(self.caps))
+                except RedisError:
+                    self.read_at = float("-inf")  # read again next time, never serve what was not read
+                    raise
+            return self.states
 
     def _take_trial(self, connection: str) -> bool:
         self.read_at = float("-inf")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from hub.config.model import BreakerPolicy, ConnectionConfig
@@ -130,3 +132,26 @@ def test_an_unknown_connection_is_let_through_for_the_runner_to_give_up_on(gates
 ])
 def test_what_an_attempt_tells_the_breaker(outcome, expected):
     assert outcome.breaker_outcome == expected
+
+
+def test_threads_starting_together_all_see_every_connection(make_hub, connections):
+    """The first read of the breakers is under way in one thread: the others wait for it, not for an empty map."""
+    redis = make_hub("{}").hub.redis
+    for _ in range(20):
+        gate = ConnectionGate(redis, "cxhub", connections, default_cap=2)
+        start, seen, errors = threading.Barrier(12), [], []
+
+        def look() -> None:
+            start.wait()
+            try:
+                seen.append(gate.open_connections())
+            except Exception as error:  # noqa: BLE001 - any error is the failure under test
+                errors.append(error)
+
+        threads = [threading.Thread(target=look) for _ in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert seen == [["jira", "slack"]] * 12

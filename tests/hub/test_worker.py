@@ -1,0 +1,44 @@
+"""The worker thread: it keeps looking for work while Redis is away, instead of dying."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+from redis import Redis
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
+
+from hub.config.model import ConnectionConfig
+from hub.delivery.gate import ConnectionGate
+from hub.worker import HubWorker
+from tests.hub.plugin.test_plugin_http import closed_port
+
+
+@pytest.fixture
+def worker_without_redis(make_hub):
+    """A worker whose gate reads its breakers from a Redis that is not there."""
+    hub = make_hub("{}").hub
+    unreachable = Redis(port=closed_port(), retry=Retry(NoBackoff(), 0))
+    gate = ConnectionGate(unreachable, "cxhub", {"out": ConnectionConfig("out", "webhook", {})}, default_cap=2)
+    return HubWorker(hub, gate)
+
+
+def test_a_worker_waits_for_redis_and_stops_when_asked(worker_without_redis, caplog):
+    answers = []
+    thread = threading.Thread(target=lambda: answers.append(worker_without_redis.dequeue_job_and_maintain_ttl(5)))
+    with caplog.at_level(logging.ERROR, logger="cxhub.worker"):
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive()  # waiting, not dead
+        worker_without_redis.stop()
+        thread.join(5)
+    assert not thread.is_alive() and answers == [None]
+    assert "Redis is unreachable" in caplog.text
+
+
+def test_a_burst_worker_reports_redis_unreachable(worker_without_redis):
+    with pytest.raises(RedisConnectionError):
+        worker_without_redis.dequeue_job_and_maintain_ttl(None)
