@@ -28,9 +28,11 @@ def main() -> None:
     parser.add_argument("--out", default="bench-results.json", help="where to write the JSON results")
     parser.add_argument("--redis-url", help="use this Redis instead of starting one")
     parser.add_argument("--database-url", help="use this database instead of a fresh one")
+    parser.add_argument("--rate", type=float, help="send end_to_end at this many events/s (default: half of ingest)")
     options = parser.parse_args()
     settings = Settings(seconds=5, deliveries=2000, memory_events=5000) if options.quick else \
         Settings(seconds=15, deliveries=6000, memory_events=100_000)
+    settings.end_to_end_rate = options.rate
 
     workdir = Path(tempfile.mkdtemp(prefix="cxhub-bench-"))
     processes = Processes(workdir)

@@ -24,6 +24,7 @@ class Settings:
     seconds: int  # length of each wrk run
     deliveries: int  # jobs per delivery run
     memory_events: int
+    end_to_end_rate: float | None = None  # events/s for end_to_end; None: half the measured ingest rate
 
 
 class Scenarios:
@@ -131,7 +132,7 @@ class Scenarios:
         """At half the measured ingest rate, webhook sent -> the sink has the forwarded event."""
         self.stack.reset()
         self.stack.configure([("timed", self.stack.sink_url + "/timed")])
-        rate = self.results.get("ingest", {}).get("rate", 400) / 2
+        rate = self.settings.end_to_end_rate or self.results.get("ingest", {}).get("rate", 400) / 2
         url, web = self.stack.start_web()
         workers = self.stack.start_workers(2)
         try:
