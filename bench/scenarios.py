@@ -129,7 +129,7 @@ class Scenarios:
         self.results["delivery"] = figures
 
     def end_to_end(self) -> None:
-        """At half the measured ingest rate, webhook sent -> the sink has the forwarded event."""
+        """At half the measured ingest rate (or `--rate`), webhook sent -> the sink has the forwarded event."""
         self.stack.reset()
         self.stack.configure([("timed", self.stack.sink_url + "/timed")])
         rate = self.settings.end_to_end_rate or self.results.get("ingest", {}).get("rate", 400) / 2
