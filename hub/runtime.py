@@ -9,6 +9,7 @@ from flask import current_app
 
 from hub.config.model import HubConfig
 from hub.delivery.queue import DeliveryQueue
+from hub.ingest.intake import IntakeLog
 from hub.ingest.ratelimit import SourceLimiter
 from hub.pluginhost import PluginHost
 from hub.routing.router import Router
@@ -29,10 +30,13 @@ class Hub:
     queue: DeliveryQueue
     router: Router = field(init=False)
     limiter: SourceLimiter = field(init=False)
+    intake: IntakeLog = field(init=False)
 
     def __post_init__(self) -> None:
+        settings = self.config.hub
         self.router = Router(self.config.routes)
-        self.limiter = SourceLimiter(self.redis, self.config.hub.queue)
+        self.limiter = SourceLimiter(self.redis, settings.queue)
+        self.intake = IntakeLog(self.redis, settings.queue, dedupe_seconds=settings.dedupe_seconds)
 
 
 def current_hub() -> Hub:

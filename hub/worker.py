@@ -2,7 +2,9 @@
 
 A worker process runs `hub.worker_threads` delivery threads (`WorkerThreads`), each an RQ worker
 that takes jobs only from the queues of connections its gate lets through (`HubWorker`), plus
-a scheduler thread that moves due retries onto the queues and the sweeper. `cxhub worker` runs
+a scheduler thread that moves due retries onto the queues, the sweeper, and an intake consumer
+that stores what `accept_into: redis` accepted (it runs whatever the setting, so nothing a
+previous setting left in the log is stranded). `cxhub worker` runs
 that in its own process until SIGTERM; `cxhub serve` in embedded mode runs it inside the web
 process. Threads let a slow destination hold a few of them in I/O while the rest keep working.
 """
@@ -25,6 +27,7 @@ from rq.timeouts import TimerDeathPenalty
 from hub.delivery.gate import ConnectionGate
 from hub.delivery.job import RUNNER
 from hub.delivery.sweeper import run_periodically
+from hub.ingest.consumer import IntakeConsumer
 from hub.runtime import EXTENSION, Hub
 
 log = logging.getLogger("cxhub.worker")
@@ -115,6 +118,7 @@ class WorkerThreads:
         for worker in self.workers:
             self._spawn(self._work, worker, name=f"cxhub-worker-{worker.name[:8]}")
         self._spawn(self._schedule, name="cxhub-scheduler")
+        self._spawn(self._take_in, name="cxhub-intake")
         self.threads.append(run_periodically(self.hub, self.stopping))
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -133,6 +137,10 @@ class WorkerThreads:
         with self.app.app_context():
             worker.work(logging_level="WARNING")
 
+    def _take_in(self) -> None:
+        with self.app.app_context():
+            IntakeConsumer(self.hub).run(self.stopping)
+
     def _schedule(self) -> None:
         """Move due retries onto their queues, as RQ's scheduler does (one process at a time, by lock)."""
         scheduler = RQScheduler(self.hub.queue.queues, connection=self.hub.redis)
@@ -146,21 +154,32 @@ class WorkerThreads:
         scheduler.release_locks()
 
 
-def run_worker(app: Flask, *, burst: bool = False) -> None:
-    """Deliver until SIGTERM/SIGINT (then finish the jobs under way), or until the queues are empty with `burst`."""
+def run_worker(app: Flask, *, burst: bool = False, intake_only: bool = False) -> None:
+    """Deliver until SIGTERM/SIGINT (then finish the jobs under way), or until the queues are empty with `burst`.
+
+    `intake_only` runs just an intake consumer, for scaling the storing of what `accept_into:
+    redis` accepted apart from delivery.
+    """
+    hub: Hub = app.extensions[EXTENSION]
     if burst:
         with app.app_context():
-            make_worker(app).work(burst=True, logging_level="WARNING")
+            IntakeConsumer(hub).drain()
+            if not intake_only:
+                make_worker(app).work(burst=True, logging_level="WARNING")
         return
-    threads = WorkerThreads(app)
     stopped = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stopped.set())
+    if intake_only:
+        with app.app_context():
+            IntakeConsumer(hub).run(stopped)
+        return
+    threads = WorkerThreads(app)
     threads.start()
     while not stopped.wait(1):
         pass
     log.warning("stopping: finishing the deliveries under way")
-    threads.stop(timeout=app.extensions[EXTENSION].config.hub.delivery_lease_seconds)
+    threads.stop(timeout=hub.config.hub.delivery_lease_seconds)
 
 
 def recover_unfinished(hub: Hub) -> int:

@@ -46,8 +46,13 @@ def serve(settings: dict[str, Any], host: str, port: int, threads: int, workers:
 @click.command()
 @hub_options
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
-def worker(settings: dict[str, Any], burst: bool) -> None:
-    """Run a delivery worker against REDIS_URL and DATABASE_URL: hub.worker_threads threads, no fork per job."""
+@click.option("--intake-only", is_flag=True,
+              help="Only store what accept_into: redis accepted (no delivery threads).")
+def worker(settings: dict[str, Any], burst: bool, intake_only: bool) -> None:
+    """Run a delivery worker against REDIS_URL and DATABASE_URL: hub.worker_threads threads, no fork per job.
+
+    Every worker also runs an intake consumer, which stores what `hub.accept_into: redis` accepted.
+    """
     setup_logging()
     app = load_app(settings)
-    run_worker(app, burst=burst)
+    run_worker(app, burst=burst, intake_only=intake_only)

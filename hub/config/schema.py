@@ -33,6 +33,9 @@ class HubSettingsSchema(StrictSchema):
                                           validate=validate.Range(min=0.1, max=3600))
     retention_days = fields.Float(load_default=HubSettings.retention_days, validate=validate.Range(min=0))
     worker_threads = fields.Integer(load_default=HubSettings.worker_threads, validate=validate.Range(min=1, max=256))
+    accept_into = fields.String(load_default=HubSettings.accept_into, validate=validate.OneOf(["database", "redis"]))
+    dedupe_seconds = fields.Integer(load_default=HubSettings.dedupe_seconds,
+                                    validate=validate.Range(min=60, max=90 * 86400))
 
     @post_load
     def build(self, data: dict[str, Any], **kwargs: Any) -> HubSettings:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 from hub.events.canonical import InvalidEvent, build_event, validate_event
 from hub.plugin.errors import GiveUp, RequestRejected, RetryLater, UnrecognizedPayload
@@ -12,6 +12,7 @@ from hub.plugin.request import InboundRequest
 from hub.plugin.types import EventDraft, Parsed, Reply, Source
 from hub.pluginhost import PluginHost
 from hub.runtime import Hub
+from hub.store import Recorded
 
 log = logging.getLogger("cxhub.ingest")
 UNSTORED_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
@@ -35,8 +36,8 @@ class Rejected(Exception):
 
 
 def parse_events(plugins: PluginHost, source: Source, request: InboundRequest, *,
-                 verify: bool = True) -> tuple[list[dict[str, Any]], Reply | None]:
-    """Verify and parse a request into validated CloudEvents (no storing, no routing)."""
+                 verify: bool = True, validate: bool = True) -> tuple[list[dict[str, Any]], Reply | None]:
+    """Verify and parse a request into CloudEvents (no storing, no routing), validated unless told not to."""
     plugin = plugins.get(source.plugin)
     if verify:
         plugin.call("cxhub_verify_request", source=source, request=request)
@@ -48,7 +49,8 @@ def parse_events(plugins: PluginHost, source: Source, request: InboundRequest, *
         if not isinstance(draft, EventDraft):
             raise InvalidEvent(f"plugin {source.plugin!r} returned {type(draft).__name__}, not an EventDraft")
         event = build_event(source.name, draft)
-        validate_event(event)
+        if validate:
+            validate_event(event)
         events.append(event)
     return events, parsed.reply
 
@@ -59,12 +61,45 @@ def ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool = 
     `replay=True` is for a request taken from quarantine: its signature was checked on arrival
     and is not checked again, and if it fails again it is not quarantined a second time.
 
-    Events and their deliveries are committed in one transaction before the jobs are queued,
-    so an accepted event is never lost: if queuing fails the caller answers 503, the vendor
-    resends, and the resend queues the deliveries still waiting.
+    With `hub.accept_into: database` (and for every replay), events and their deliveries are
+    committed in one transaction before the jobs are queued, so an accepted event is never
+    lost: if queuing fails the caller answers 503, the vendor resends, and the resend queues
+    the deliveries still waiting. With `accept_into: redis`, the events go to the intake log
+    in one round trip instead, and intake consumers validate, store and queue them in batches.
     """
+    into_log = hub.config.hub.accept_into == "redis" and not replay
+    events, reply = _parse_or_reject(hub, source, request, replay=replay, validate=not into_log)
+    if not events:
+        return Accepted(reply=reply)
+    if into_log:
+        logged = hub.intake.append(source.name, request, events, UNSTORED_HEADERS)
+        return Accepted(logged.accepted, logged.duplicates, reply)
+    recorded = take_in(hub, events)
+    return Accepted(recorded.accepted, recorded.duplicates, reply)
+
+
+def take_in(hub: Hub, events: Sequence[dict[str, Any]]) -> Recorded:
+    """Store valid events with their deliveries (new events only), queue the jobs, tell the plugins.
+
+    Deliveries of events seen before that are still waiting are queued again: that is how a
+    resend completes a request whose jobs could not be queued the first time.
+    """
+    deliveries = [delivery for event in events for delivery in hub.router.deliveries_for(event)]
+    recorded = hub.store.record(events, deliveries)
+    accepted = set(recorded.accepted)
+    waiting = hub.store.queued_for_events(recorded.duplicates) if recorded.duplicates else []
+    hub.queue.enqueue([delivery for delivery in deliveries if delivery.event_id in accepted] + waiting)
+    for event in events:
+        if event["id"] in accepted:
+            hub.plugins.notify("cxhub_event_accepted", event=event)
+    return recorded
+
+
+def _parse_or_reject(hub: Hub, source: Source, request: InboundRequest, *, replay: bool,
+                     validate: bool) -> tuple[list[dict[str, Any]], Reply | None]:
+    """Verify and parse, turning every way that can fail into Rejected (quarantining what may be replayed)."""
     try:
-        events, reply = parse_events(hub.plugins, source, request, verify=not replay)
+        return parse_events(hub.plugins, source, request, verify=not replay, validate=validate)
     except UnrecognizedPayload as error:
         kept = None if replay else _quarantine(hub, source, request, error.message)
         raise Rejected(error.status, error.code, error.message, kept) from None
@@ -77,7 +112,7 @@ def ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool = 
         raise Rejected(503 if retry else 422, "vendor_api_unavailable" if retry else "vendor_api_refused",
                        f"{message}; the request is kept in quarantine for replay", kept) from None
     except InvalidEvent as error:
-        message = f"plugin {source.plugin!r} produced an invalid event: {error}"
+        message = invalid_event_message(source, error)
         log.error("source %s: %s", source.name, message)
         kept = None if replay else _quarantine(hub, source, request, message)
         raise Rejected(422, "invalid_event", message, kept) from None
@@ -86,20 +121,20 @@ def ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool = 
         kept = None if replay else _quarantine(hub, source, request, f"plugin error: {type(error).__name__}: {error}")
         raise Rejected(500, "plugin_error", f"the {source.plugin} plugin failed on this request; "
                                             "it is kept in quarantine for replay", kept) from None
-    if not events:
-        return Accepted(reply=reply)
-    deliveries = [delivery for event in events for delivery in hub.router.deliveries_for(event)]
-    recorded = hub.store.record(events, deliveries)
-    accepted = set(recorded.accepted)
-    waiting = hub.store.queued_for_events(recorded.duplicates) if recorded.duplicates else []
-    hub.queue.enqueue([delivery for delivery in deliveries if delivery.event_id in accepted] + waiting)
-    for event in events:
-        if event["id"] in accepted:
-            hub.plugins.notify("cxhub_event_accepted", event=event)
-    return Accepted(recorded.accepted, recorded.duplicates, reply)
+
+
+def invalid_event_message(source: Source, error: InvalidEvent) -> str:
+    return f"plugin {source.plugin!r} produced an invalid event: {error}"
 
 
 def _quarantine(hub: Hub, source: Source, request: InboundRequest, error: str) -> str:
+    return quarantine_request(hub, source.name, request, error)
+
+
+def quarantine_request(hub: Hub, source: str, request: InboundRequest, error: str,
+                       quarantine_id: str | None = None) -> str:
+    """Keep a request for replay, without its credentials; an id given twice is kept once."""
     headers = {name: value for name, value in request.headers.items() if name not in UNSTORED_HEADERS}
-    return hub.store.quarantine(source=source.name, method=request.method, content_type=request.content_type,
-                                headers=headers, query=request.query, body=request.body, error=error)
+    return hub.store.quarantine(source=source, method=request.method, content_type=request.content_type,
+                                headers=headers, query=request.query, body=request.body, error=error,
+                                quarantine_id=quarantine_id)

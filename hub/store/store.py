@@ -340,13 +340,14 @@ class Store:
     # --- quarantine -------------------------------------------------------
 
     def quarantine(self, *, source: str, method: str, content_type: str, headers: Mapping[str, str],
-                   query: Mapping[str, str], body: bytes, error: str) -> str:
-        quarantine_id = str(uuid.uuid4())
+                   query: Mapping[str, str], body: bytes, error: str, quarantine_id: str | None = None) -> str:
+        """Keep a request for replay; an id given twice is kept once (a retried intake batch)."""
+        quarantine_id = quarantine_id or str(uuid.uuid4())
         row = {"id": quarantine_id, "source": source, "received_at": now(), "method": method,
                "content_type": content_type, "headers": orjson.dumps(dict(headers)).decode(),
                "query": orjson.dumps(dict(query)).decode(), "body": body, "error": error, "status": "open"}
         with self._connection(write=True) as db:
-            db.execute(insert(quarantine).values(**row))
+            db.execute(self._insert(quarantine).values(**row).on_conflict_do_nothing(index_elements=["id"]))
         return quarantine_id
 
     def list_quarantine(self, *, status: str | None = "open", limit: int = 50) -> list[dict[str, Any]]:

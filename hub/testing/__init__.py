@@ -20,6 +20,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from hub.app import create_app
 from hub.delivery.job import RUNNER
 from hub.events.canonical import validate_event
+from hub.ingest.consumer import IntakeConsumer
 from hub.plugin.signatures import hmac_signature, sign_standard_webhook
 from hub.runtime import EXTENSION, Hub
 from hub.worker import WorkerThreads, make_worker
@@ -68,11 +69,13 @@ class TestHub:
                                 content_type=content_type)
 
     def drain(self, *, run_scheduled: bool = True, rounds: int = 20) -> int:
-        """Run queued jobs in this thread until none are left; return how many ran.
+        """Take in what the intake log holds, then run queued jobs in this thread until none are left; return how many ran.
 
         With `run_scheduled`, retries waiting for their backoff run at once, as if time had passed.
         """
         ran = 0
+        with self.app.app_context():
+            IntakeConsumer(self.hub, "cxhub-test").drain()
         for _ in range(rounds):
             if run_scheduled:
                 self._release_scheduled()

@@ -1,0 +1,170 @@
+"""The intake log: with `hub.accept_into: redis`, webhooks are accepted into Redis and stored behind it.
+
+The web side verifies and parses the request, then appends its events to a Redis stream in one
+round trip and answers 202. Intake consumers (threads of `cxhub worker`) read the stream in
+batches, validate the events, store them and their deliveries in one statement per batch and
+queue the delivery jobs: the work that `accept_into: database` does inside each request.
+
+Why it is safe: an entry leaves the stream only after its batch is stored and queued. A
+consumer that dies holding entries leaves them pending in the consumer group, and another
+consumer claims them once they have been idle for CLAIM_IDLE_MS. Taking an entry in twice is
+harmless: the store knows every event id, so the second time routes nothing. What a 202 then
+promises is what Redis persistence promises (see the README): with `appendonly yes` and
+`appendfsync always` nothing is lost; with `everysec`, a crash of the Redis host can lose the
+last second.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import orjson
+from redis import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from hub.delivery.queue import QueueUnavailable
+from hub.plugin.request import InboundRequest
+
+log = logging.getLogger("cxhub.intake")
+
+GROUP = "intake"
+BATCH = 500  # entries a consumer takes in at once: one SQL statement and one Redis pipeline for all
+CLAIM_IDLE_MS = 60_000  # an entry held this long by a consumer is presumed orphaned and taken over
+FORGET_CONSUMER_IDLE_MS = 3_600_000  # consumers idle this long, holding nothing, leave the group
+
+# Mark each event id seen (for `dedupe_seconds`) and append the request once if any is new: one
+# round trip, atomic. Returns the positions (1-based) of the events that were new.
+APPEND = """
+local fresh = {}
+for i = 2, #KEYS do
+  if redis.call('SET', KEYS[i], '1', 'NX', 'EX', ARGV[1]) then fresh[#fresh + 1] = i - 1 end
+end
+if #fresh > 0 then
+  redis.call('XADD', KEYS[1], '*', 'source', ARGV[2], 'events', ARGV[3], 'request', ARGV[4], 'body', ARGV[5])
+end
+return fresh
+"""
+
+
+@dataclass(frozen=True)
+class Logged:
+    """What the append found: event ids new to the log, and ids it had seen within the dedupe window."""
+
+    accepted: list[str]
+    duplicates: list[str]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One appended request: its source, its (not yet validated) events, and the request for quarantine."""
+
+    id: str
+    source: str
+    events: list[dict[str, Any]]
+    request: InboundRequest
+
+
+class IntakeLog:
+    def __init__(self, redis: Redis, prefix: str, *, dedupe_seconds: int) -> None:
+        self.redis = redis
+        self.key = f"{prefix}:intake"
+        self.seen_prefix = f"{prefix}:seen:"
+        self.dedupe_seconds = dedupe_seconds
+        self._append = redis.register_script(APPEND)
+
+    # --- the web side -------------------------------------------------------
+
+    def append(self, source: str, request: InboundRequest, events: Sequence[Mapping[str, Any]],
+               unstored_headers: frozenset[str] = frozenset()) -> Logged:
+        """Append a request's events unless every one was seen before; raise QueueUnavailable on a Redis error."""
+        ids = [event["id"] for event in events]
+        headers = {name: value for name, value in request.headers.items() if name not in unstored_headers}
+        meta = {"method": request.method, "path": request.path, "content_type": request.content_type,
+                "headers": headers, "query": dict(request.query)}
+        try:
+            fresh = self._append(keys=[self.key, *(self.seen_prefix + i for i in ids)],
+                                 args=[self.dedupe_seconds, source, orjson.dumps(list(events)),
+                                       orjson.dumps(meta), request.body])
+        except RedisError as error:
+            raise QueueUnavailable(f"the intake log is unavailable: {type(error).__name__}") from error
+        new = {ids[position - 1] for position in fresh}
+        return Logged([i for i in ids if i in new], [i for i in ids if i not in new])
+
+    # --- the consumers --------------------------------------------------------
+
+    def read(self, consumer: str, *, block_ms: int | None, pending: bool = False) -> list[Entry]:
+        """Up to BATCH entries for `consumer`: new ones (waiting up to `block_ms`), or with `pending` its own unacked ones."""
+        try:
+            answer = self.redis.xreadgroup(GROUP, consumer, {self.key: "0" if pending else ">"},
+                                           count=BATCH, block=None if pending else block_ms)
+        except ResponseError as error:
+            if "NOGROUP" not in str(error):
+                raise
+            self.create_group()
+            return []
+        return [_entry(entry_id, fields) for _, entries in answer or [] for entry_id, fields in entries
+                if fields]  # an entry deleted while pending comes back without fields
+
+    def claim_orphans(self, consumer: str, *, idle_ms: int = CLAIM_IDLE_MS) -> list[Entry]:
+        """Take over entries held `idle_ms` by consumers that died; forget long-idle consumers holding none."""
+        try:
+            claimed = self.redis.xautoclaim(self.key, GROUP, consumer, idle_ms, count=BATCH)[1]  # 6.2: 2 items, 7: 3
+            for other in self.redis.xinfo_consumers(self.key, GROUP):
+                if other["pending"] == 0 and other["idle"] > FORGET_CONSUMER_IDLE_MS:
+                    self.redis.xgroup_delconsumer(self.key, GROUP, other["name"])
+        except ResponseError as error:
+            if "NOGROUP" not in str(error):
+                raise
+            self.create_group()
+            return []
+        return [_entry(entry_id, fields) for entry_id, fields in claimed if fields]
+
+    def done(self, entry_ids: Sequence[str]) -> None:
+        """Acknowledge and delete entries whose events are stored and queued."""
+        if entry_ids:
+            with self.redis.pipeline(transaction=False) as pipeline:
+                pipeline.xack(self.key, GROUP, *entry_ids)
+                pipeline.xdel(self.key, *entry_ids)
+                pipeline.execute()
+
+    def create_group(self) -> None:
+        """The consumer group, reading from the stream's start (entries appended before it existed count)."""
+        try:
+            self.redis.xgroup_create(self.key, GROUP, id="0", mkstream=True)
+        except ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+    def backlog(self) -> int:
+        """Entries not yet taken in (appended, or held by a consumer and not acknowledged)."""
+        return int(self.redis.xlen(self.key))
+
+
+def _entry(entry_id: bytes | str, fields: Mapping[bytes, bytes]) -> Entry:
+    meta = orjson.loads(fields[b"request"])
+    request = InboundRequest(method=meta["method"], path=meta["path"], body=fields[b"body"],
+                             content_type=meta["content_type"], headers=meta["headers"], query=meta["query"])
+    identifier = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    return Entry(identifier, fields[b"source"].decode(), orjson.loads(fields[b"events"]), request)
+
+
+def consumer_name() -> str:
+    """Unique per thread and process, readable in XINFO: host, pid and thread."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def persistence_warning(redis: Redis) -> str | None:
+    """Why a 202 could be lost with this Redis, or None when it keeps an append-only file (or cannot tell)."""
+    try:
+        settings = redis.config_get("appendonly")
+    except RedisError:  # managed services often refuse CONFIG: trust the operator
+        return None
+    if settings.get("appendonly") == "yes":
+        return None
+    return ("accept_into: redis, but this Redis keeps no append-only file (appendonly no): a Redis restart "
+            "loses webhooks answered 202 and not yet stored. Turn on appendonly, or use accept_into: database")
