@@ -149,9 +149,13 @@ class Scenarios:
         self.results["delivery"] = figures
 
     def end_to_end(self) -> None:
-        """At half the measured ingest rate (or `--rate`), webhook sent -> the sink has the forwarded event."""
+        """At half the measured ingest rate (or `--rate`), webhook sent -> the sink has the forwarded event.
+
+        With `accept_into: redis`, the mode whose ingest rate sets the pace: the path is web,
+        intake log, intake consumer, RQ job, delivery.
+        """
         self.stack.reset()
-        self.stack.configure([("timed", self.stack.sink_url + "/timed")])
+        self.stack.configure([("timed", self.stack.sink_url + "/timed")], accept_into="redis")
         rate = self.settings.end_to_end_rate or self.results.get("ingest", {}).get("rate", 400) / 2
         url, web = self.stack.start_web()
         workers = self.stack.start_workers(2)
@@ -187,9 +191,12 @@ class Scenarios:
         self.results["isolation"] = figures
 
     def memory(self) -> None:
-        """RSS of web and worker processes while `memory_events` events go through; store and Redis growth."""
+        """RSS of web and worker processes while `memory_events` events go through; store and Redis growth.
+
+        With `accept_into: redis`, so Redis holds a dedupe key per event (for `hub.dedupe_seconds`).
+        """
         self.stack.reset()
-        self.stack.configure([("m", self.stack.sink_url + "/m")])
+        self.stack.configure([("m", self.stack.sink_url + "/m")], accept_into="redis")
         url, web = self.stack.start_web()
         workers = self.stack.start_workers(2)
         peak = {"web": 0.0, "worker": 0.0}

@@ -1,4 +1,4 @@
-"""Admin operations shared by the CLI and the admin API: replay, redeliver, quarantine replay."""
+"""Admin operations shared by the CLI and the admin API: replay, redeliver, quarantine replay, backlog."""
 
 from __future__ import annotations
 
@@ -19,6 +19,12 @@ class NotFound(Exception):
 class Replayed:
     queued: list[str]
     untouched: list[str]
+
+
+def backlog(hub: Hub) -> dict[str, dict[str, int]]:
+    """What waits: webhooks in the intake log (all, and held by a consumer), delivery jobs (now, and retries)."""
+    return {"intake": {"entries": hub.intake.backlog(), "held": hub.intake.held()},
+            "jobs": {"queued": hub.queue.count(), "scheduled": hub.queue.scheduled_count()}}
 
 
 def replay_event(hub: Hub, event_id: str) -> Replayed:

@@ -19,7 +19,7 @@ from hub.admin.schemas import (
 )
 from hub.errors import ApiError
 from hub.ingest.service import Rejected
-from hub.operations import NotFound, redeliver, replay_event, replay_quarantined
+from hub.operations import NotFound, backlog, redeliver, replay_event, replay_quarantined
 from hub.runtime import current_hub
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -89,6 +89,11 @@ def redeliver_many() -> tuple[Response, int]:
     ids = body["ids"] if "ids" in body else hub.store.dead_ids(**body["all_dead"])
     queued = redeliver(hub, ids)
     return jsonify({"queued": queued, "skipped": [i for i in ids if i not in queued]}), 202
+
+
+@blueprint.get("/backlog")
+def show_backlog() -> Response:
+    return jsonify(backlog(current_hub()))
 
 
 @blueprint.get("/quarantine")

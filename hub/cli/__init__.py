@@ -5,7 +5,15 @@ from __future__ import annotations
 import click
 
 from hub import __version__
-from hub.cli.records import deliveries, events, prune_command, quarantine, redeliver_command, replay
+from hub.cli.records import (
+    backlog_command,
+    deliveries,
+    events,
+    prune_command,
+    quarantine,
+    redeliver_command,
+    replay,
+)
 from hub.cli.serve import serve, worker
 from hub.cli.tools import check_config, new_plugin, normalize, plugins
 
@@ -16,6 +24,6 @@ def main() -> None:
     """cxhub: customer-experience webhooks in, canonical events, routed actions out."""
 
 
-for command in (serve, worker, check_config, new_plugin, normalize, plugins, events, deliveries, replay, redeliver_command,
-                quarantine, prune_command):
+for command in (serve, worker, check_config, new_plugin, normalize, plugins, events, deliveries, replay,
+                redeliver_command, quarantine, prune_command, backlog_command):
     main.add_command(command)

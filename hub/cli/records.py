@@ -8,7 +8,7 @@ import click
 
 from hub.cli.common import hub_of, hub_options, load_app, print_json, print_table
 from hub.ingest.service import Rejected
-from hub.operations import NotFound, redeliver, replay_event, replay_quarantined
+from hub.operations import NotFound, backlog, redeliver, replay_event, replay_quarantined
 from hub.retention import prune
 from hub.store.store import STATUSES
 
@@ -158,3 +158,18 @@ def prune_command(settings: dict[str, Any], older_than_days: float | None) -> No
         click.echo("retention is off (hub.retention_days: 0); nothing deleted")
         return
     click.echo("deleted " + ", ".join(f"{count} {kind}" for kind, count in counts.items()))
+
+
+@click.command("backlog")
+@hub_options
+@click.option("--json", "as_json", is_flag=True)
+def backlog_command(settings: dict[str, Any], as_json: bool) -> None:
+    """What is waiting: webhooks in the intake log (accept_into: redis) and delivery jobs."""
+    waiting = backlog(hub_of(load_app(settings)))
+    if as_json:
+        print_json(waiting)
+        return
+    intake, jobs = waiting["intake"], waiting["jobs"]
+    print_table([("intake log", intake["entries"], f"{intake['held']} held by a consumer"),
+                 ("delivery jobs", jobs["queued"], f"{jobs['scheduled']} retries waiting for their backoff")],
+                ("QUEUE", "WAITING", ""))

@@ -70,6 +70,7 @@ class HubSettings:
     worker_threads: int = 4  # delivery threads per worker process (and in embedded mode)
     accept_into: str = "database"  # where a webhook is durable before its 202: "database" or "redis"
     dedupe_seconds: int = 86400  # with accept_into: redis, how long a resend is answered 200 at once
+    intake_claim_seconds: float = 60.0  # an intake entry held this long by a consumer is taken over by another
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ class HubSettingsSchema(StrictSchema):
     accept_into = fields.String(load_default=HubSettings.accept_into, validate=validate.OneOf(["database", "redis"]))
     dedupe_seconds = fields.Integer(load_default=HubSettings.dedupe_seconds,
                                     validate=validate.Range(min=60, max=90 * 86400))
+    intake_claim_seconds = fields.Float(load_default=HubSettings.intake_claim_seconds,
+                                        validate=validate.Range(min=1, max=86400))
 
     @post_load
     def build(self, data: dict[str, Any], **kwargs: Any) -> HubSettings:

@@ -25,11 +25,33 @@ from hub.store import StoreUnavailable
 
 log = logging.getLogger("cxhub.intake")
 QUARANTINE_NAMESPACE = uuid.UUID("0b3f7f55-3d0e-4a43-9a0c-7f1f1f9b6a51")
-CLAIM_EVERY_SECONDS = 30.0
+OUTAGES = (StoreUnavailable, QueueUnavailable, RedisError)  # wait and try again; anything else is a bug
 
 
 def take_in_entries(hub: Hub, entries: list[Entry]) -> None:
-    """Validate, store, route and queue a batch of entries, then acknowledge them."""
+    """Validate, store, route and queue a batch of entries, then acknowledge them.
+
+    An outage propagates and the batch is tried again later. Any other failure is a bug that
+    one entry may trigger (a value the database refuses, say): the batch is then taken in
+    entry by entry, so the failing entry goes to quarantine for replay and blocks no other.
+    """
+    try:
+        _take_in_batch(hub, entries)
+    except OUTAGES:
+        raise
+    except Exception as error:
+        if len(entries) > 1:
+            log.exception("intake: a batch of %d failed; taking its entries in one at a time", len(entries))
+            for entry in entries:
+                take_in_entries(hub, [entry])
+            return
+        [entry] = entries
+        log.exception("intake: entry %s of source %s failed; it goes to quarantine", entry.id, entry.source)
+        _quarantine(hub, entry, f"the hub failed to take this request in: {type(error).__name__}: {error}")
+        hub.intake.done([entry.id])
+
+
+def _take_in_batch(hub: Hub, entries: list[Entry]) -> None:
     valid, invalid = [], []
     for entry in entries:
         try:
@@ -42,14 +64,14 @@ def take_in_entries(hub: Hub, entries: list[Entry]) -> None:
     if valid:
         take_in(hub, valid)
     for entry, error in invalid:
-        _quarantine(hub, entry, error)
+        source = hub.config.sources.get(entry.source)
+        message = invalid_event_message(source, error) if source else f"invalid event: {error}"
+        log.error("source %s: %s", entry.source, message)
+        _quarantine(hub, entry, message)
     hub.intake.done([entry.id for entry in entries])
 
 
-def _quarantine(hub: Hub, entry: Entry, error: InvalidEvent) -> None:
-    source = hub.config.sources.get(entry.source)
-    message = invalid_event_message(source, error) if source else f"invalid event: {error}"
-    log.error("source %s: %s", entry.source, message)
+def _quarantine(hub: Hub, entry: Entry, message: str) -> None:
     # The id follows from the entry, so a batch tried twice keeps the request once.
     quarantine_request(hub, entry.source, entry.request, message,
                        quarantine_id=str(uuid.uuid5(QUARANTINE_NAMESPACE, entry.id)))
@@ -69,7 +91,7 @@ class IntakeConsumer:
         while not stopping.is_set():
             try:
                 self.step(block_ms=1000)
-            except (StoreUnavailable, QueueUnavailable, RedisError) as error:
+            except OUTAGES as error:
                 self.retry_own = True
                 wait = self.hub.config.hub.database_retry_seconds
                 log.warning("intake: %s; trying the batch again in %.0fs", error, wait)
@@ -85,9 +107,10 @@ class IntakeConsumer:
         if self.retry_own:
             entries = intake.read(self.name, block_ms=None, pending=True)
             self.retry_own = bool(entries)
-        elif time.monotonic() >= self.next_claim:
-            self.next_claim = time.monotonic() + CLAIM_EVERY_SECONDS
-            entries = intake.claim_orphans(self.name)
+        elif time.monotonic() >= self.next_claim:  # orphans are looked for twice per claim period
+            claim_seconds = self.hub.config.hub.intake_claim_seconds
+            self.next_claim = time.monotonic() + claim_seconds / 2
+            entries = intake.claim_orphans(self.name, idle_ms=int(claim_seconds * 1000))
         else:
             entries = []
         if not entries:

