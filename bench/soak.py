@@ -1,4 +1,4 @@
-"""The soak: `python -m bench.soak [--events 3000] [--workers 2]`.
+"""The soak: `python -m bench.soak [--events 3000] [--workers 2] [--accept-into redis]`.
 
 Pushes thousands of distinct signed Typeform events (and some resends) through the hub under
 gunicorn, with `cxhub worker` processes, into flaky destinations (random 500s, slow answers,
@@ -34,11 +34,11 @@ TIMEOUT = 1.0
 DETRACTOR_SCORES = range(0, 7)  # payload numbers n have score n % 11
 
 
-def soak_config(flaky: str) -> dict:
+def soak_config(flaky: str, accept_into: str) -> dict:
     retry = {"max_attempts": 8, "initial_delay": 0.2, "max_delay": 2}
     breaker = {"failure_threshold": 8, "pause_seconds": 2}
     return {
-        "hub": {"sweep_grace_seconds": 30, "sweep_interval_seconds": 5},
+        "hub": {"sweep_grace_seconds": 30, "sweep_interval_seconds": 5, "accept_into": accept_into},
         "sources": {"typeform": {"plugin": "typeform", "settings": {"secret": {"$env": "BENCH_TYPEFORM_SECRET"}}}},
         "connections": {
             "jira": {"plugin": "jira", "timeout": TIMEOUT, "retry": retry, "circuit_breaker": breaker,
@@ -91,8 +91,10 @@ def tally(stack: Stack, column: Any) -> Counter[str]:
 
 
 def settled(stack: Stack) -> bool:
+    """Every delivery finished, and nothing left in the intake log (`accept_into: redis`) to store."""
     statuses = tally(stack, deliveries.c.status)
-    return sum(statuses.values()) > 0 and set(statuses) <= {"succeeded", "dead"}
+    return (sum(statuses.values()) > 0 and set(statuses) <= {"succeeded", "dead"}
+            and stack.redis.xlen("cxhub:intake") == 0)
 
 
 def main() -> None:
@@ -100,6 +102,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--outage", type=float, default=20, help="seconds both destinations are down, from halfway")
+    parser.add_argument("--accept-into", choices=["database", "redis"], default="database",
+                        help="where a webhook is durable before its 202 (hub.accept_into)")
     parser.add_argument("--redis-url")
     parser.add_argument("--database-url")
     options = parser.parse_args()
@@ -114,7 +118,7 @@ def main() -> None:
                         cwd=str(PROJECT))
         flaky = f"http://127.0.0.1:{port}"
         stack.configure([])
-        Path(stack.env["CXHUB_CONFIG"]).write_bytes(orjson.dumps(soak_config(flaky)))
+        Path(stack.env["CXHUB_CONFIG"]).write_bytes(orjson.dumps(soak_config(flaky, options.accept_into)))
         stack.env["SOAK_JIRA_TOKEN"] = "soak-jira-token"
         url, _ = stack.start_web()
         stack.start_workers(options.workers)
