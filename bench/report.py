@@ -25,6 +25,7 @@ def rows(r: dict[str, Any]) -> list[Row]:
         return None if value is None else test(value)
 
     l0, l0_p99 = _get(r, "l0", "rate"), _get(r, "l0", "p99_ms")
+    l0_gthread = _get(r, "l0_gthread", "rate")
     ingest, ingest_p99 = _get(r, "ingest", "rate"), _get(r, "ingest", "p99_ms")
     loop = _get(r, "delivery", "loop_per_s")
     one, two = _get(r, "delivery", "workers_1_per_s"), _get(r, "delivery", "workers_2_per_s")
@@ -48,9 +49,14 @@ def rows(r: dict[str, Any]) -> list[Row]:
          check(ratio(ingest_p99, l0_p99), lambda x: x <= 3)),
         ("intake: stored behind the log, 2 workers", "ev/s", _get(r, "intake", "per_s"),
          ratio(_get(r, "intake", "per_s"), ingest), "measured", None),
+        ("L0 under gthread -w2 --threads 4", "req/s", l0_gthread, None, "reference", None),
+        ("L0 gthread p99", "ms", _get(r, "l0_gthread", "p99_ms"), None, "reference", None),
         ("ingest, redis, gthread -w2 --threads 4", "req/s", _get(r, "ingest_gthread", "rate"),
-         ratio(_get(r, "ingest_gthread", "rate"), l0), "(production setting)", None),
-        ("ingest gthread p99", "ms", _get(r, "ingest_gthread", "p99_ms"), None, "", None),
+         ratio(_get(r, "ingest_gthread", "rate"), l0_gthread), ">= 0.5 x L0 gthread",
+         check(ratio(_get(r, "ingest_gthread", "rate"), l0_gthread), lambda x: x >= 0.5)),
+        ("ingest gthread p99", "ms", _get(r, "ingest_gthread", "p99_ms"),
+         ratio(_get(r, "ingest_gthread", "p99_ms"), _get(r, "l0_gthread", "p99_ms")), "<= 3 x L0 gthread p99",
+         check(ratio(_get(r, "ingest_gthread", "p99_ms"), _get(r, "l0_gthread", "p99_ms")), lambda x: x <= 3)),
         ("delivery: requests.Session loop", "/s", loop, None, "reference", None),
         ("delivery: 1 worker process", "/s", one, ratio(one, loop), ">= 0.5 x loop", check(ratio(one, loop), lambda x: x >= 0.5)),
         ("delivery: 2 worker processes", "/s", two, ratio(two, one), ">= 1.8 x 1 worker",

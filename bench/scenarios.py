@@ -80,10 +80,10 @@ class Scenarios:
     # --- scenarios ------------------------------------------------------------
 
     def l0(self) -> None:
-        """The references: L0 (bare WSGI + LPUSH) and L1 (a Flask view: HMAC, JSON, rq enqueue)."""
-        for name in ("l0", "l1"):
+        """The references, L0 (bare WSGI + LPUSH, also under gthread) and L1 (Flask: HMAC, JSON, rq enqueue)."""
+        for name, reference, threads in (("l0", "l0", 1), ("l1", "l1", 1), ("l0_gthread", "l0", 4)):
             self.stack.reset()
-            url, process = self.stack.start_reference(name)
+            url, process = self.stack.start_reference(reference, threads)
             try:
                 self.results[name] = self.load(url).__dict__
             finally:

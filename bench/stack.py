@@ -141,11 +141,12 @@ class Stack:
         warm_up(url)
         return url, process
 
-    def start_reference(self, name: str) -> tuple[str, object]:
-        """A reference app (`bench/<name>_app.py`) under the hub's gunicorn settings."""
+    def start_reference(self, name: str, threads: int = 1) -> tuple[str, object]:
+        """A reference app (`bench/<name>_app.py`) under the hub's gunicorn settings (gthread when `threads` > 1)."""
         port = free_port()
-        process = self.processes.start(name, [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-                                              "--backlog", "2048", f"bench.{name}_app:app"],
+        kind = ["-k", "gthread", "--threads", str(threads)] if threads > 1 else []
+        process = self.processes.start(name, [sys.executable, "-m", "gunicorn", "-w", "2", *kind, "-b",
+                                              f"127.0.0.1:{port}", "--backlog", "2048", f"bench.{name}_app:app"],
                                        env={"REDIS_URL": self.redis_url}, port=port, cwd=str(PROJECT))
         return f"http://127.0.0.1:{port}", process
 

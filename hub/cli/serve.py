@@ -35,7 +35,9 @@ def serve(settings: dict[str, Any], host: str, port: int, threads: int, workers:
         background.start()
     backends = f"embedded Redis and SQLite in {settings['CXHUB_DATA_DIR']}" if embedded else "REDIS_URL and DATABASE_URL"
     click.echo(f"cxhub on http://{host}:{port} — sources: {', '.join(hub.config.sources) or 'none'}; "
-               f"{backends}; {count} worker thread(s)")
+               f"{backends}; accepting into the {hub.config.hub.accept_into}; {count} worker thread(s)")
+    if hub.config.hub.accept_into == "redis" and not count:
+        click.echo("accept_into: redis with no worker threads here: run `cxhub worker` to store what is accepted")
     try:
         waitress.serve(app, host=host, port=port, threads=threads, ident="cxhub")
     finally:

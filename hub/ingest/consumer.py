@@ -52,7 +52,7 @@ def take_in_entries(hub: Hub, entries: list[Entry]) -> None:
 
 
 def _take_in_batch(hub: Hub, entries: list[Entry]) -> None:
-    valid, invalid = [], []
+    valid, received_at, invalid = [], [], []
     for entry in entries:
         try:
             for event in entry.events:
@@ -61,8 +61,9 @@ def _take_in_batch(hub: Hub, entries: list[Entry]) -> None:
             invalid.append((entry, error))
         else:
             valid.extend(entry.events)
+            received_at.extend([entry.appended_at] * len(entry.events))
     if valid:
-        take_in(hub, valid)
+        take_in(hub, valid, received_at)
     for entry, error in invalid:
         source = hub.config.sources.get(entry.source)
         message = invalid_event_message(source, error) if source else f"invalid event: {error}"

@@ -21,6 +21,7 @@ import os
 import socket
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Mapping, Sequence
 
 import orjson
@@ -66,6 +67,11 @@ class Entry:
     source: str
     events: list[dict[str, Any]]
     request: InboundRequest
+
+    @property
+    def appended_at(self) -> datetime:
+        """When the web side accepted the request: a stream entry id starts with Redis's clock in ms."""
+        return datetime.fromtimestamp(int(self.id.split("-", 1)[0]) / 1000, timezone.utc)
 
 
 class IntakeLog:

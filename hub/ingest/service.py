@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Sequence
 
 from hub.events.canonical import InvalidEvent, build_event, validate_event
@@ -78,14 +79,14 @@ def ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool = 
     return Accepted(recorded.accepted, recorded.duplicates, reply)
 
 
-def take_in(hub: Hub, events: Sequence[dict[str, Any]]) -> Recorded:
+def take_in(hub: Hub, events: Sequence[dict[str, Any]], received_at: Sequence[datetime] | None = None) -> Recorded:
     """Store valid events with their deliveries (new events only), queue the jobs, tell the plugins.
 
     Deliveries of events seen before that are still waiting are queued again: that is how a
     resend completes a request whose jobs could not be queued the first time.
     """
     deliveries = [delivery for event in events for delivery in hub.router.deliveries_for(event)]
-    recorded = hub.store.record(events, deliveries)
+    recorded = hub.store.record(events, deliveries, received_at)
     accepted = set(recorded.accepted)
     waiting = hub.store.queued_for_events(recorded.duplicates) if recorded.duplicates else []
     hub.queue.enqueue([delivery for delivery in deliveries if delivery.event_id in accepted] + waiting)

@@ -119,16 +119,19 @@ class Store:
 
     # --- ingest -----------------------------------------------------------
 
-    def record(self, new_events: Sequence[Mapping[str, Any]], new_deliveries: Sequence[NewDelivery]) -> Recorded:
+    def record(self, new_events: Sequence[Mapping[str, Any]], new_deliveries: Sequence[NewDelivery],
+               received_at: Sequence[datetime] | None = None) -> Recorded:
         """Store events and their deliveries atomically; events seen before are left alone.
 
         Deliveries are written only for events that are new, so a resent webhook routes nothing.
         On PostgreSQL that is one statement in one round trip (against four for BEGIN, two
-        INSERTs and COMMIT): this is the hot path of every webhook.
+        INSERTs and COMMIT): this is the hot path of every webhook. `received_at` gives each
+        event the moment the hub accepted it, when that was earlier than now (the intake log).
         """
-        received = now()
-        rows = [_event_row(event, received) for event in new_events]
-        planned = [_delivery_row(item, received) for item in new_deliveries]
+        moment = now()
+        rows = [_event_row(event, received) for event, received in
+                zip(new_events, received_at or [moment] * len(new_events), strict=True)]
+        planned = [_delivery_row(item, moment) for item in new_deliveries]
         if self.engine.dialect.name == "postgresql":
             with self._connection(autocommit=True) as db:
                 parameters = {"events": orjson.dumps(rows).decode(), "deliveries": orjson.dumps(planned).decode()}

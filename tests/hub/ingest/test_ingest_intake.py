@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 import orjson
@@ -249,3 +250,13 @@ def test_backlog_shows_what_waits_in_the_log_and_on_the_queues(hub, cxhub_redis_
     assert orjson.loads(result.output) == {"intake": {"entries": 0, "held": 0}, "jobs": {"queued": 2, "scheduled": 0}}
     listing = CliRunner().invoke(main, ["backlog"], env=env, catch_exceptions=False).output
     assert "intake log     0" in listing and "delivery jobs  2" in listing
+
+
+def test_an_event_is_received_when_the_log_took_it_not_when_it_was_stored(hub):
+    [event_id] = post(hub, detractor()).json["accepted"]
+    [(entry_id, _)] = hub.hub.redis.xrange(hub.hub.intake.key)
+    time.sleep(0.3)
+    take_in(hub)
+    received = hub.store.get_event(event_id)["received_at"]
+    assert received.timestamp() == int(entry_id.split(b"-")[0]) / 1000
+    assert (datetime.now(timezone.utc) - received).total_seconds() >= 0.3
