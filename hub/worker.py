@@ -4,9 +4,9 @@ A worker process runs `hub.worker_threads` delivery threads (`WorkerThreads`), e
 that takes jobs only from the queues of connections its gate lets through (`HubWorker`), plus
 a scheduler thread that moves due retries onto the queues, the sweeper, and an intake consumer
 that stores what `accept_into: redis` accepted (it runs whatever the setting, so nothing a
-previous setting left in the log is stranded). `cxhub worker` runs
-that in its own process until SIGTERM; `cxhub serve` in embedded mode runs it inside the web
-process. Threads let a slow destination hold a few of them in I/O while the rest keep working.
+previous setting left in the log is stranded). `cxhub worker` runs that in its own process
+until SIGTERM; `cxhub serve` in embedded mode runs it inside the web process. Threads let a
+slow destination hold a few of them in I/O while the rest keep working.
 """
 
 from __future__ import annotations

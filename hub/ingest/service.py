@@ -79,7 +79,8 @@ def ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool = 
     return Accepted(recorded.accepted, recorded.duplicates, reply)
 
 
-def take_in(hub: Hub, events: Sequence[dict[str, Any]], received_at: Sequence[datetime] | None = None) -> Recorded:
+def take_in(hub: Hub, events: Sequence[dict[str, Any]],
+            received_at: Sequence[datetime] | None = None) -> Recorded:
     """Store valid events with their deliveries (new events only), queue the jobs, tell the plugins.
 
     Deliveries of events seen before that are still waiting are queued again: that is how a
