@@ -38,8 +38,8 @@ def test_check_config_reports_every_problem_with_file_and_line(tmp_path):
     broken.write_text(EXAMPLE.read_text().replace("connection: slack", "connection: slak"))
     code, output = run("check-config", str(broken), env=env)
     assert code == 1
-    assert f"error: {broken}:19: connections.jira.settings.email: environment variable JIRA_EMAIL is not set" in output
-    assert f"error: {broken}:54: routes[0].actions[1].connection: unknown connection 'slak'" in output
+    assert f"error: {broken}:20: connections.jira.settings.email: environment variable JIRA_EMAIL is not set" in output
+    assert f"error: {broken}:55: routes[0].actions[1].connection: unknown connection 'slak'" in output
     assert "2 problem(s) found" in output
 
 
