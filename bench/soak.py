@@ -94,7 +94,7 @@ def settled(stack: Stack) -> bool:
     """Every delivery finished, and nothing left in the intake log (`accept_into: redis`) to store."""
     statuses = tally(stack, deliveries.c.status)
     return (sum(statuses.values()) > 0 and set(statuses) <= {"succeeded", "dead"}
-            and stack.redis.xlen("cxhub:intake") == 0)
+            and stack.redis.xlen(stack.intake_key) == 0)
 
 
 def main() -> None:

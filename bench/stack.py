@@ -162,11 +162,12 @@ class Stack:
                      what=f"{count} workers listening")
         return processes
 
+    intake_key = "cxhub:intake"  # the intake log under the default hub.queue
+
     def intake_consumers(self) -> int:
         """Consumers that have read the intake log (they read as soon as they start)."""
-        key = "cxhub:intake"
         try:
-            return len(self.redis.xinfo_consumers(key, "intake"))
+            return len(self.redis.xinfo_consumers(self.intake_key, "intake"))
         except ResponseError:  # no stream or group yet
             return 0
 

@@ -7,11 +7,11 @@ queue the delivery jobs: the work that `accept_into: database` does inside each 
 
 Why it is safe: an entry leaves the stream only after its batch is stored and queued. A
 consumer that dies holding entries leaves them pending in the consumer group, and another
-consumer claims them once they have been idle for `hub.intake_claim_seconds`. Taking an entry in twice is
-harmless: the store knows every event id, so the second time routes nothing. What a 202 then
-promises is what Redis persistence promises (see the README): with `appendonly yes` and
-`appendfsync always` nothing is lost; with `everysec`, a crash of the Redis host can lose the
-last second.
+consumer claims them once they have been idle for `hub.intake_claim_seconds`. Taking an entry
+in twice is harmless: the store knows every event id, so the second time routes nothing. What
+a 202 then promises is what Redis persistence promises (see the README): with `appendonly yes`
+and `appendfsync always` nothing is lost; with `everysec`, a crash of the Redis host can lose
+the last second.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ log = logging.getLogger("cxhub.intake")
 GROUP = "intake"
 BATCH = 500  # entries a consumer takes in at once: one SQL statement and one Redis pipeline for all
 FORGET_CONSUMER_IDLE_MS = 3_600_000  # consumers idle this long, holding nothing, leave the group
+UNSTORED_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 
 # Mark each event id seen (for `dedupe_seconds`) and append the request once if any is new: one
 # round trip, atomic. Returns the positions (1-based) of the events that were new.
@@ -84,13 +85,11 @@ class IntakeLog:
 
     # --- the web side -------------------------------------------------------
 
-    def append(self, source: str, request: InboundRequest, events: Sequence[Mapping[str, Any]],
-               unstored_headers: frozenset[str] = frozenset()) -> Logged:
+    def append(self, source: str, request: InboundRequest, events: Sequence[Mapping[str, Any]]) -> Logged:
         """Append a request's events unless every one was seen before; raise QueueUnavailable on a Redis error."""
         ids = [event["id"] for event in events]
-        headers = {name: value for name, value in request.headers.items() if name not in unstored_headers}
         meta = {"method": request.method, "path": request.path, "content_type": request.content_type,
-                "headers": headers, "query": dict(request.query)}
+                "headers": headers_to_keep(request), "query": dict(request.query)}
         try:
             fresh = self._append(keys=[self.key, *(self.seen_prefix + i for i in ids)],
                                  args=[self.dedupe_seconds, source, orjson.dumps(list(events)),
@@ -163,6 +162,11 @@ def _entry(entry_id: bytes | str, fields: Mapping[bytes, bytes]) -> Entry:
                              content_type=meta["content_type"], headers=meta["headers"], query=meta["query"])
     identifier = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     return Entry(identifier, fields[b"source"].decode(), orjson.loads(fields[b"events"]), request)
+
+
+def headers_to_keep(request: InboundRequest) -> dict[str, str]:
+    """The request's headers without credentials: what the hub keeps in the log and in quarantine."""
+    return {name: value for name, value in request.headers.items() if name not in UNSTORED_HEADERS}
 
 
 def consumer_name() -> str:

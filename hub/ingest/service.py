@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Sequence
 
 from hub.events.canonical import InvalidEvent, build_event, validate_event
+from hub.ingest.intake import headers_to_keep
 from hub.plugin.errors import GiveUp, RequestRejected, RetryLater, UnrecognizedPayload
 from hub.plugin.request import InboundRequest
 from hub.plugin.types import EventDraft, Parsed, Reply, Source
@@ -16,7 +17,6 @@ from hub.runtime import Hub
 from hub.store import Recorded
 
 log = logging.getLogger("cxhub.ingest")
-UNSTORED_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool = 
     if not events:
         return Accepted(reply=reply)
     if into_log:
-        logged = hub.intake.append(source.name, request, events, UNSTORED_HEADERS)
+        logged = hub.intake.append(source.name, request, events)
         return Accepted(logged.accepted, logged.duplicates, reply)
     recorded = take_in(hub, events)
     return Accepted(recorded.accepted, recorded.duplicates, reply)
@@ -136,7 +136,6 @@ def _quarantine(hub: Hub, source: Source, request: InboundRequest, error: str) -
 def quarantine_request(hub: Hub, source: str, request: InboundRequest, error: str,
                        quarantine_id: str | None = None) -> str:
     """Keep a request for replay, without its credentials; an id given twice is kept once."""
-    headers = {name: value for name, value in request.headers.items() if name not in UNSTORED_HEADERS}
     return hub.store.quarantine(source=source, method=request.method, content_type=request.content_type,
-                                headers=headers, query=request.query, body=request.body, error=error,
+                                headers=headers_to_keep(request), query=request.query, body=request.body, error=error,
                                 quarantine_id=quarantine_id)

@@ -69,9 +69,10 @@ class TestHub:
                                 content_type=content_type)
 
     def drain(self, *, run_scheduled: bool = True, rounds: int = 20) -> int:
-        """Take in what the intake log holds, then run queued jobs in this thread until none are left; return how many ran.
+        """Take in what the intake log holds, then run queued jobs in this thread until none are left.
 
-        With `run_scheduled`, retries waiting for their backoff run at once, as if time had passed.
+        Returns how many jobs ran. With `run_scheduled`, retries waiting for their backoff run at
+        once, as if time had passed.
         """
         ran = 0
         with self.app.app_context():
