@@ -17,12 +17,10 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 
+from hub.redis_errors import RedisUnavailable
+
 JOB = "hub.delivery.job.deliver"
 FAILED_JOB_TTL = 7 * 24 * 3600
-
-
-class QueueUnavailable(Exception):
-    """Redis cannot be reached; the caller answers 503 and the client retries."""
 
 
 class Owed(Protocol):
@@ -73,7 +71,7 @@ class DeliveryQueue:
                     self.queue_for(connection).enqueue_many(jobs, pipeline=pipeline)
                 pipeline.execute()
         except RedisError as error:
-            raise QueueUnavailable(f"the job queue is unavailable: {type(error).__name__}") from error
+            raise RedisUnavailable.from_error("the job queue", error) from error
 
     def schedule(self, delivery_id: str, connection: str, delay: float) -> None:
         """Queue a job again after `delay` seconds; under a second, at once and at the front (it has waited)."""
@@ -84,7 +82,7 @@ class DeliveryQueue:
             else:
                 queue.enqueue_in(timedelta(seconds=delay), JOB, delivery_id, connection, **options)
         except RedisError as error:
-            raise QueueUnavailable(f"the job queue is unavailable: {type(error).__name__}") from error
+            raise RedisUnavailable.from_error("the job queue", error) from error
 
     def take(self, connection: str, count: int) -> list[str]:
         """Take up to `count` more waiting jobs off a connection's queue; return their delivery ids.

@@ -57,7 +57,7 @@ def parse_events(plugins: PluginHost, source: Source, request: InboundRequest, *
 
 
 def ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool = False) -> Accepted:
-    """Run the whole pipeline; raise Rejected, StoreUnavailable or QueueUnavailable.
+    """Run the whole pipeline; raise Rejected, StoreUnavailable or RedisUnavailable.
 
     `replay=True` is for a request taken from quarantine: its signature was checked on arrival
     and is not checked again, and if it fails again it is not quarantined a second time.

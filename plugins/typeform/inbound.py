@@ -19,9 +19,14 @@ from hub.plugin import (
     Source,
     UnrecognizedPayload,
     active_secrets,
+    as_email,
+    as_id,
+    as_list,
+    as_text,
+    parse_time,
+    require,
     verify_hmac,
 )
-from hub.plugin.mapping import as_email, as_id, as_list, as_text, parse_time, require
 
 SIGNATURE_HEADER = "Typeform-Signature"
 SCORE_FIELDS = ("nps", "opinion_scale", "rating")

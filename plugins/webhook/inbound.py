@@ -13,9 +13,15 @@ from hub.plugin import (
     Source,
     UnrecognizedPayload,
     active_secrets,
+    as_email,
+    as_id,
+    as_text,
+    as_url,
+    dig,
+    parse_time,
+    require,
     verify_standard_webhook,
 )
-from hub.plugin.mapping import as_email, as_id, as_text, as_url, dig, parse_time, require
 
 
 def verify(source: Source, request: InboundRequest) -> None:
