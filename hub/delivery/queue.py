@@ -17,6 +17,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 
+from hub.delivery.rq_compat import take_job_ids
 from hub.redis_errors import RedisUnavailable
 
 JOB = "hub.delivery.job.deliver"
@@ -89,16 +90,14 @@ class DeliveryQueue:
 
         A worker runs them in the job it is already running, which spares RQ's per-job
         bookkeeping (a dozen Redis round trips) for all but the first delivery of a batch.
-        Taken jobs are deleted; if the worker dies before running them, their deliveries are
-        still queued in the store and the sweeper queues them again.
+        Taken jobs are deleted, in the same single round trip (`hub.delivery.rq_compat`); if
+        the worker dies before running them, their deliveries are still queued in the store and
+        the sweeper queues them again.
         """
         queue = self.by_connection.get(connection)
         if queue is None or count < 1:
             return []
-        job_ids = [job_id.decode() for job_id in self.redis.lpop(queue.key, count) or []]
-        if job_ids:
-            self.redis.delete(*(queue.job_class.key_for(job_id) for job_id in job_ids))
-        return [delivery_of(job_id) for job_id in job_ids]
+        return [delivery_of(job_id) for job_id in take_job_ids(queue, count)]
 
     def _job(self, delivery_id: str, connection: str, verb: str) -> object:
         return Queue.prepare_data(JOB, args=(delivery_id, connection), **self._options(verb, delivery_id))
