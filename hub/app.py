@@ -57,7 +57,7 @@ def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[o
 
     host = PluginHost(build_plugin_manager(plugins, discover=discover_plugins))
     config = load_config(app.config["CXHUB_CONFIG"], host, environ)
-    redact_secrets(config, app.config["CXHUB_ADMIN_TOKEN"])
+    redact_secrets(app, config, app.config["CXHUB_ADMIN_TOKEN"])
     data_dir = Path(app.config["CXHUB_DATA_DIR"])
     store = Store(database_url(app.config["DATABASE_URL"], data_dir))
     try:
