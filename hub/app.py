@@ -65,14 +65,13 @@ def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[o
     except StoreUnavailable as error:  # start anyway: ingest answers 503 and deliveries wait until it is back
         log.warning("%s at start-up; tables will be created once it is back", error)
     redis = open_redis(app.config["REDIS_URL"], data_dir)
-    settings = config.hub
     hub = Hub(config=config, plugins=host, store=store, redis=redis,
-              queue=DeliveryQueue(redis, settings.queue, config.connections,
-                                  lease_seconds=settings.delivery_lease_seconds),
+              queue=DeliveryQueue(redis, config.hub.queue, config.connections,
+                                  lease_seconds=config.hub.delivery_lease_seconds),
               router=Router(config.routes),
-              limiter=SourceLimiter(redis, settings.queue),
-              intake=IntakeLog(redis, settings.queue, dedupe_seconds=settings.dedupe_seconds))
-    if settings.accept_into == "redis" and (warning := persistence_warning(redis)):
+              limiter=SourceLimiter(redis, config.hub.queue),
+              intake=IntakeLog(redis, config.hub.queue, dedupe_seconds=config.hub.dedupe_seconds))
+    if config.hub.accept_into == "redis" and (warning := persistence_warning(redis)):
         log.warning(warning)
     app.extensions[EXTENSION] = hub
     app.extensions[RUNNER] = DeliveryRunner(hub)

@@ -56,8 +56,9 @@ def _secrets_in(value: Any) -> Iterable[str]:
 
 def redact_secrets(app: Flask, config: HubConfig, *extra: str | None) -> RedactingFilter:
     """Give `app` a filter for its config's secrets (and `extra` ones) on every root handler there is now."""
-    values = [value for entry in [*config.sources.values(), *config.connections.values()]
-              for value in _secrets_in(dict(entry.settings))]
+    settings = [source.settings for source in config.sources.values()]
+    settings += [connection.settings for connection in config.connections.values()]
+    values = [value for entry in settings for value in _secrets_in(dict(entry))]
     redactor = RedactingFilter([*values, *extra])
     app.extensions[EXTENSION] = redactor
     handlers = list(logging.getLogger().handlers)

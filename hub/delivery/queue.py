@@ -11,11 +11,12 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from datetime import timedelta
-from typing import Iterable, Protocol, Sequence
+from typing import Any, Iterable, Protocol, Sequence
 
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
+from rq.queue import EnqueueData
 
 from hub.delivery.rq_compat import take_job_ids
 from hub.redis_errors import RedisUnavailable
@@ -27,8 +28,11 @@ FAILED_JOB_TTL = 7 * 24 * 3600
 class Owed(Protocol):
     """A delivery to queue: a planned one, or a stored row."""
 
-    id: str
-    connection: str
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def connection(self) -> str: ...
 
 
 class DeliveryQueue:
@@ -99,10 +103,10 @@ class DeliveryQueue:
             return []
         return [delivery_of(job_id) for job_id in take_job_ids(queue, count)]
 
-    def _job(self, delivery_id: str, connection: str, verb: str) -> object:
+    def _job(self, delivery_id: str, connection: str, verb: str) -> EnqueueData:
         return Queue.prepare_data(JOB, args=(delivery_id, connection), **self._options(verb, delivery_id))
 
-    def _options(self, verb: str, delivery_id: str, *, timeout_key: str = "timeout") -> dict[str, object]:
+    def _options(self, verb: str, delivery_id: str, *, timeout_key: str = "timeout") -> dict[str, Any]:
         return {timeout_key: self.job_timeout, "result_ttl": 0, "failure_ttl": FAILED_JOB_TTL,
                 "description": f"{verb} {delivery_id}", "job_id": job_id_for(delivery_id)}
 

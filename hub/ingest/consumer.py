@@ -64,9 +64,9 @@ def _take_in_batch(hub: Hub, entries: list[Entry]) -> None:
             received_at.extend([entry.appended_at] * len(entry.events))
     if valid:
         take_in(hub, valid, received_at)
-    for entry, error in invalid:
+    for entry, problem in invalid:
         source = hub.config.sources.get(entry.source)
-        message = invalid_event_message(source, error) if source else f"invalid event: {error}"
+        message = invalid_event_message(source, problem) if source else f"invalid event: {problem}"
         log.error("source %s: %s", entry.source, message)
         _quarantine(hub, entry, message)
     hub.intake.done([entry.id for entry in entries])

@@ -104,7 +104,7 @@ class IntakeLog:
     def read(self, consumer: str, *, block_ms: int | None, pending: bool = False) -> list[Entry]:
         """Up to BATCH entries for `consumer`: new ones (waiting up to `block_ms`), or its own unacked ones."""
         try:
-            answer = self.redis.xreadgroup(GROUP, consumer, {self.key: "0" if pending else ">"},
+            answer: Any = self.redis.xreadgroup(GROUP, consumer, {self.key: "0" if pending else ">"},
                                            count=BATCH, block=None if pending else block_ms)
         except ResponseError as error:
             if "NOGROUP" not in str(error):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, jsonify, request
 
 from hub.errors import ApiError
@@ -30,7 +32,7 @@ def receive(name: str) -> Response | tuple[Response, int]:
     try:
         outcome = ingest(hub, source, inbound)
     except Rejected as error:
-        extra = {"quarantine_id": error.quarantine_id} if error.quarantine_id else {}
+        extra: dict[str, Any] = {"quarantine_id": error.quarantine_id} if error.quarantine_id else {}
         raise ApiError(error.status, error.code, error.message, **extra) from None
     except (StoreUnavailable, RedisUnavailable) as error:
         raise ApiError(503, "unavailable", f"{error}; nothing was lost, send the request again later") from None

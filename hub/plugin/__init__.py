@@ -19,7 +19,7 @@ from hub.plugin.errors import (
 )
 from hub.plugin.hookspecs import hookimpl
 from hub.plugin.http import HttpClient, paginate
-from hub.plugin.mapping import as_email, as_id, as_list, as_text, as_url, dig, parse_time, require
+from hub.plugin.mapping import as_email, as_id, as_list, as_text, as_url, dig, parse_time, require, require_id
 from hub.plugin.request import InboundRequest
 from hub.plugin.score import SCORE_TYPES, Score, score_band
 from hub.plugin.settings import Secret, SecretField, SettingsSchema, active_secrets
@@ -92,6 +92,7 @@ __all__ = [
     "hookimpl",
     "parse_time",
     "require",
+    "require_id",
     "score_band",
     "sign_standard_webhook",
     "verify_hmac",

@@ -19,7 +19,7 @@ from hub.plugin import (
     as_url,
     dig,
     parse_time,
-    require,
+    require_id,
     verify_standard_webhook,
 )
 
@@ -37,9 +37,9 @@ def parse(source: Source, request: InboundRequest) -> list[EventDraft]:
     moment = dig(payload, mapping["time"]) if mapping["time"] else int(request.header("webhook-timestamp") or 0)
     return [EventDraft(
         type=settings["event_type"],
-        vendor_event_id=as_id(require({"id": event_id}, "id", "event id")),
+        vendor_event_id=require_id({"id": event_id}, "id", "event id"),
         time=parse_time(moment),
-        link=Link(system=settings["system"], id=as_id(require(payload, mapping["object_id"])),
+        link=Link(system=settings["system"], id=require_id(payload, mapping["object_id"]),
                   url=as_url(_optional(payload, mapping["object_url"])), type=mapping["object_type"]),
         customer=Customer(id=as_id(_optional(payload, mapping["customer_id"])),
                           email=as_email(_optional(payload, mapping["customer_email"])),
