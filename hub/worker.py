@@ -163,7 +163,8 @@ class WorkerThreads:
                 scheduler.enqueue_scheduled_jobs()
             except Exception:
                 log.exception("scheduler pass failed; trying again in %.0fs", self.SCHEDULER_INTERVAL)
-        scheduler.release_locks()
+        if scheduler.acquired_locks:  # RQ 2.0 sends an empty DEL, which Redis refuses, when it holds none
+            scheduler.release_locks()
 
 
 def run_worker(app: Flask, *, burst: bool = False, intake_only: bool = False) -> None:
