@@ -16,10 +16,12 @@ from hub.delivery.job import RUNNER
 from hub.delivery.queue import DeliveryQueue
 from hub.delivery.runner import DeliveryRunner
 from hub.errors import register_error_handlers
-from hub.ingest.intake import persistence_warning
+from hub.ingest.intake import IntakeLog, persistence_warning
+from hub.ingest.ratelimit import SourceLimiter
 from hub.ingest.views import blueprint as ingest_blueprint
 from hub.logs import redact_secrets
 from hub.pluginhost import PluginHost, build_plugin_manager
+from hub.routing.router import Router
 from hub.runtime import EXTENSION, Hub
 from hub.store import Store, StoreUnavailable
 
@@ -55,7 +57,7 @@ def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[o
 
     host = PluginHost(build_plugin_manager(plugins, discover=discover_plugins))
     config = load_config(app.config["CXHUB_CONFIG"], host, environ)
-    redact_secrets(config, app.config["CXHUB_ADMIN_TOKEN"])
+    redact_secrets(app, config, app.config["CXHUB_ADMIN_TOKEN"])
     data_dir = Path(app.config["CXHUB_DATA_DIR"])
     store = Store(database_url(app.config["DATABASE_URL"], data_dir))
     try:
@@ -63,8 +65,12 @@ def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[o
     except StoreUnavailable as error:  # start anyway: ingest answers 503 and deliveries wait until it is back
         log.warning("%s at start-up; tables will be created once it is back", error)
     redis = open_redis(app.config["REDIS_URL"], data_dir)
-    queue = DeliveryQueue(redis, config.hub.queue, config.connections, lease_seconds=config.hub.delivery_lease_seconds)
-    hub = Hub(config=config, plugins=host, store=store, redis=redis, queue=queue)
+    hub = Hub(config=config, plugins=host, store=store, redis=redis,
+              queue=DeliveryQueue(redis, config.hub.queue, config.connections,
+                                  lease_seconds=config.hub.delivery_lease_seconds),
+              router=Router(config.routes),
+              limiter=SourceLimiter(redis, config.hub.queue),
+              intake=IntakeLog(redis, config.hub.queue, dedupe_seconds=config.hub.dedupe_seconds))
     if config.hub.accept_into == "redis" and (warning := persistence_warning(redis)):
         log.warning(warning)
     app.extensions[EXTENSION] = hub

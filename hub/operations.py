@@ -39,7 +39,7 @@ def replay_event(hub: Hub, event_id: str) -> Replayed:
     planned = hub.router.deliveries_for(orjson.loads(row["body"]))
     created = set(hub.store.add_deliveries(planned))
     requeued = hub.store.requeue([item.id for item in planned if item.id not in created])
-    hub.queue.enqueue([item for item in planned if item.id in created] + requeued)
+    hub.queue.enqueue([*(item for item in planned if item.id in created), *requeued])
     queued = {item.id for item in requeued} | created
     return Replayed([item.id for item in planned if item.id in queued],
                     [item.id for item in planned if item.id not in queued])

@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 
@@ -110,7 +111,7 @@ def _source(host: PluginHost, plugin_name: str, config_path: str | None, source_
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Take the source's settings from "
               "this config file.")
 @click.option("--source", "source_name", help="The source's name in --config (default: the plugin's name).")
-def normalize(plugin_name: str, payload: click.utils.LazyFile, headers: tuple[str, ...], config_path: str | None,
+def normalize(plugin_name: str, payload: BinaryIO, headers: tuple[str, ...], config_path: str | None,
               source_name: str | None) -> None:
     """Print the canonical events a payload file becomes, as JSON; nothing is stored or routed.
 
@@ -142,8 +143,8 @@ def _check(host: PluginHost) -> list[str]:
     problems = []
     for plugin in host.plugins.values():
         info = plugin.info
-        schemas = [("source settings", info.source and info.source.settings),
-                   ("connection settings", info.connection and info.connection.settings)]
+        schemas = [("source settings", info.source.settings if info.source else None),
+                   ("connection settings", info.connection.settings if info.connection else None)]
         schemas += [(f"action {action!r} params", spec.params) for action, spec in info.actions.items()]
         for what, schema in schemas:
             if schema is None:

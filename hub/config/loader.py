@@ -125,7 +125,8 @@ class _Builder:
             self.rate_limits[name] = entry["rate_limit"]
         if settings is None:
             return None
-        api_url_setting = self.plugins.get(entry["plugin"]).info.source.api_url_setting
+        source_info = self.plugins.plugins[entry["plugin"]].info.source  # settings loaded: the plugin has a source
+        api_url_setting = source_info.api_url_setting if source_info else None
         return Source(name, entry["plugin"], settings, client_for(settings, api_url_setting, timeout=SOURCE_API_TIMEOUT))
 
     def connection(self, name: str, raw: Any) -> ConnectionConfig | None:

@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
 from hub.plugin.types import Source
+from hub.routing.routes import ActionSpec, Route
 
 if TYPE_CHECKING:
     from limits import RateLimitItem
 
-    from hub.routing.conditions import Condition
+__all__ = ["ActionSpec", "BreakerPolicy", "ConnectionConfig", "HubConfig", "HubSettings", "RetryPolicy", "Route"]
 
 
 @dataclass(frozen=True)
@@ -40,22 +41,6 @@ class ConnectionConfig:
     timeout: float = 10.0
     breaker: BreakerPolicy = BreakerPolicy()
     max_in_flight: int | None = None  # per worker process; by default half its threads
-
-
-@dataclass(frozen=True)
-class ActionSpec:
-    """One action of a route. `params` holds the raw templates, rendered per event in the worker."""
-
-    connection: str
-    action: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Route:
-    name: str
-    when: Condition
-    actions: tuple[ActionSpec, ...]
 
 
 @dataclass(frozen=True)

@@ -150,8 +150,9 @@ class DeliveryRunner:
             raise GiveUp(f"plugin {config.plugin!r} no longer provides action {delivery['action']!r}")
         event = orjson.loads(delivery["event_body"])
         params = self.params(delivery, event, action_info.params)
+        url_setting = plugin.info.connection.url_setting if plugin.info.connection else None
         return plugin.call(
-            "cxhub_run_action", connection=self.connection(config, plugin.info.connection.url_setting),
+            "cxhub_run_action", connection=self.connection(config, url_setting),
             action=delivery["action"], params=params, event=event,
             delivery=Delivery(id=delivery["id"], attempt=delivery["attempts"], route=delivery["route"]),
         )

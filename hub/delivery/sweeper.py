@@ -18,7 +18,7 @@ from datetime import timedelta
 from redis.exceptions import LockError, RedisError
 
 from hub.delivery.gate import read_breakers
-from hub.delivery.queue import QueueUnavailable
+from hub.redis_errors import RedisUnavailable
 from hub.retention import prune_when_due
 from hub.runtime import Hub
 from hub.store import StoreUnavailable
@@ -65,7 +65,7 @@ def run_periodically(hub: Hub, stopping: threading.Event) -> threading.Thread:
             try:
                 sweep(hub)
                 prune_when_due(hub)
-            except (StoreUnavailable, QueueUnavailable, RedisError) as error:
+            except (StoreUnavailable, RedisUnavailable, RedisError) as error:
                 log.warning("sweep skipped: %s", error)
 
     thread = threading.Thread(target=loop, name="cxhub-sweeper", daemon=True)

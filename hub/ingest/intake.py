@@ -28,8 +28,8 @@ import orjson
 from redis import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from hub.delivery.queue import QueueUnavailable
 from hub.plugin.request import InboundRequest
+from hub.redis_errors import RedisUnavailable
 
 log = logging.getLogger("cxhub.intake")
 
@@ -86,7 +86,7 @@ class IntakeLog:
     # --- the web side -------------------------------------------------------
 
     def append(self, source: str, request: InboundRequest, events: Sequence[Mapping[str, Any]]) -> Logged:
-        """Append a request's events unless every one was seen before; raise QueueUnavailable on a Redis error."""
+        """Append a request's events unless every one was seen before; raise RedisUnavailable on a Redis error."""
         ids = [event["id"] for event in events]
         meta = {"method": request.method, "path": request.path, "content_type": request.content_type,
                 "headers": headers_to_keep(request), "query": dict(request.query)}
@@ -95,7 +95,7 @@ class IntakeLog:
                                  args=[self.dedupe_seconds, source, orjson.dumps(list(events)),
                                        orjson.dumps(meta), request.body])
         except RedisError as error:
-            raise QueueUnavailable(f"the intake log is unavailable: {type(error).__name__}") from error
+            raise RedisUnavailable.from_error("the intake log", error) from error
         new = {ids[position - 1] for position in fresh}
         return Logged([i for i in ids if i in new], [i for i in ids if i not in new])
 
@@ -104,7 +104,7 @@ class IntakeLog:
     def read(self, consumer: str, *, block_ms: int | None, pending: bool = False) -> list[Entry]:
         """Up to BATCH entries for `consumer`: new ones (waiting up to `block_ms`), or its own unacked ones."""
         try:
-            answer = self.redis.xreadgroup(GROUP, consumer, {self.key: "0" if pending else ">"},
+            answer: Any = self.redis.xreadgroup(GROUP, consumer, {self.key: "0" if pending else ">"},
                                            count=BATCH, block=None if pending else block_ms)
         except ResponseError as error:
             if "NOGROUP" not in str(error):

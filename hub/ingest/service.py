@@ -39,7 +39,7 @@ class Rejected(Exception):
 def parse_events(plugins: PluginHost, source: Source, request: InboundRequest, *,
                  verify: bool = True, validate: bool = True) -> tuple[list[dict[str, Any]], Reply | None]:
     """Verify and parse a request into CloudEvents (no storing, no routing), validated unless told not to."""
-    plugin = plugins.get(source.plugin)
+    plugin = plugins.plugins[source.plugin]  # the config names only installed plugins
     if verify:
         plugin.call("cxhub_verify_request", source=source, request=request)
     parsed = plugin.call("cxhub_parse_request", source=source, request=request)
@@ -57,7 +57,7 @@ def parse_events(plugins: PluginHost, source: Source, request: InboundRequest, *
 
 
 def ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool = False) -> Accepted:
-    """Run the whole pipeline; raise Rejected, StoreUnavailable or QueueUnavailable.
+    """Run the whole pipeline; raise Rejected, StoreUnavailable or RedisUnavailable.
 
     `replay=True` is for a request taken from quarantine: its signature was checked on arrival
     and is not checked again, and if it fails again it is not quarantined a second time.
@@ -90,7 +90,7 @@ def take_in(hub: Hub, events: Sequence[dict[str, Any]],
     recorded = hub.store.record(events, deliveries, received_at)
     accepted = set(recorded.accepted)
     waiting = hub.store.queued_for_events(recorded.duplicates) if recorded.duplicates else []
-    hub.queue.enqueue([delivery for delivery in deliveries if delivery.event_id in accepted] + waiting)
+    hub.queue.enqueue([*(delivery for delivery in deliveries if delivery.event_id in accepted), *waiting])
     for event in events:
         if event["id"] in accepted:
             hub.plugins.notify("cxhub_event_accepted", event=event)

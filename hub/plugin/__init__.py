@@ -1,4 +1,11 @@
-"""The public API for cxhub plugins: everything a plugin imports comes from here."""
+"""The public API for cxhub plugins: everything a plugin imports comes from here.
+
+Plugins import `hub.plugin` itself, never its submodules (an import-linter contract in
+setup.cfg holds them to it), so the submodules can be rearranged without breaking a plugin.
+`fields` and `ValidationError` are marshmallow's, for settings schemas.
+"""
+
+from marshmallow import ValidationError, fields
 
 from hub.plugin.errors import (
     DeliveryError,
@@ -12,8 +19,9 @@ from hub.plugin.errors import (
 )
 from hub.plugin.hookspecs import hookimpl
 from hub.plugin.http import HttpClient, paginate
+from hub.plugin.mapping import as_email, as_id, as_list, as_text, as_url, dig, parse_time, require, require_id
 from hub.plugin.request import InboundRequest
-from hub.plugin.score import Score, score_band
+from hub.plugin.score import SCORE_TYPES, Score, score_band
 from hub.plugin.settings import Secret, SecretField, SettingsSchema, active_secrets
 from hub.plugin.signatures import (
     check_timestamp,
@@ -41,6 +49,7 @@ from hub.plugin.types import (
 
 __all__ = [
     "EVENT_TYPES",
+    "SCORE_TYPES",
     "ActionInfo",
     "ActionResult",
     "Connection",
@@ -69,10 +78,21 @@ __all__ = [
     "SourceInfo",
     "UnrecognizedPayload",
     "UnsupportedMediaType",
+    "ValidationError",
     "active_secrets",
+    "as_email",
+    "as_id",
+    "as_list",
+    "as_text",
+    "as_url",
     "check_timestamp",
+    "dig",
+    "fields",
     "hmac_signature",
     "hookimpl",
+    "parse_time",
+    "require",
+    "require_id",
     "score_band",
     "sign_standard_webhook",
     "verify_hmac",

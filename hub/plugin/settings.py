@@ -48,7 +48,7 @@ class Secret:
         return hash(self._value)
 
 
-class SecretField(fields.Field):
+class SecretField(fields.Field[Secret]):
     """A setting that must be written `{$env: NAME}` and loads as a `Secret`."""
 
     default_error_messages = {
@@ -76,7 +76,7 @@ def active_secrets(settings: Mapping[str, Any], *names: str) -> list[str]:
             if isinstance(value := settings.get(name), Secret)]
 
 
-def _plain(value: Any, field: fields.Field | None) -> Any:
+def _plain(value: Any, field: fields.Field[Any] | None) -> Any:
     """Unwrap `EnvValue`s for every field that is not a secret."""
     if isinstance(field, SecretField):
         return value

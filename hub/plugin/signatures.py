@@ -12,7 +12,7 @@ import hmac
 import math
 import time
 from datetime import datetime, timezone
-from typing import Literal, Mapping
+from typing import Literal, Mapping, Sequence
 
 from standardwebhooks import Webhook, WebhookVerificationError
 
@@ -29,7 +29,7 @@ def hmac_signature(secret: str | bytes, message: bytes, *, encoding: Encoding = 
 
 
 def verify_hmac(
-    secrets: str | bytes | list[str | bytes],
+    secrets: str | bytes | Sequence[str | bytes],
     message: bytes,
     signature: str | None,
     *,
@@ -48,7 +48,7 @@ def verify_hmac(
     if not signature.startswith(prefix):
         raise InvalidSignature(f"the {header} header must start with {prefix!r}")
     given = signature[len(prefix):].strip()
-    candidates = secrets if isinstance(secrets, list) else [secrets]
+    candidates = [secrets] if isinstance(secrets, (str, bytes)) else list(secrets)
     matches = [
         hmac.compare_digest(hmac_signature(secret, message, encoding=encoding, algorithm=algorithm).encode(),
                             given.encode("utf-8", "replace"))

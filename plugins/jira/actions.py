@@ -30,6 +30,7 @@ def _browse_url(connection: Connection, key: str) -> str:
 
 def find_existing(connection: Connection, label: str) -> Mapping[str, Any] | None:
     body = {"jql": f'labels = "{label}"', "maxResults": 1, "fields": ["summary"]}
+    assert connection.http is not None  # the plugin declares a url_setting, so the core always gives a client
     response = connection.http.post(SEARCH_PATH, json=body, auth=_auth(connection),
                                     headers={"Accept": "application/json"})
     issues = response.json().get("issues") or []
@@ -56,6 +57,7 @@ def create_issue(connection: Connection, params: Mapping[str, Any], delivery: De
         if existing:
             return ActionResult(external_id=existing["key"], url=_browse_url(connection, existing["key"]),
                                 detail={"id": existing["id"], "reused": True})
+    assert connection.http is not None  # the plugin declares a url_setting, so the core always gives a client
     response = connection.http.post(CREATE_PATH, json={"fields": issue_fields(params, label)},
                                     auth=_auth(connection), headers={"Accept": "application/json"})
     created = response.json()

@@ -16,6 +16,7 @@ TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "s
 
 
 def post_message(connection: Connection, params: Mapping[str, Any]) -> ActionResult:
+    assert connection.http is not None  # the plugin declares a url_setting, so the core always gives a client
     message: dict[str, Any] = {"text": params["text"], "blocks": message_blocks(params)}
     token = connection.settings["bot_token"]
     if token is None:

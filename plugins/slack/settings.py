@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.plugin import SecretField, SettingsSchema
-from hub.plugin.settings import ValidationError, fields
+from hub.plugin import SecretField, SettingsSchema, ValidationError, fields
 from marshmallow import post_load, validate, validates_schema
 
 SLACK_API = "https://slack.com/api/"

@@ -14,5 +14,6 @@ def forward(connection: Connection, event: Mapping[str, Any], delivery: Delivery
     body = orjson.dumps(event)
     headers = sign_standard_webhook(connection.settings["secret"].reveal(), delivery.idempotency_key, body)
     headers["Content-Type"] = "application/cloudevents+json"
+    assert connection.http is not None  # the plugin declares a url_setting, so the core always gives a client
     response = connection.http.post(data=body, headers=headers)
     return ActionResult(detail={"status": response.status_code})

@@ -13,9 +13,15 @@ from hub.plugin import (
     Source,
     UnrecognizedPayload,
     active_secrets,
+    as_email,
+    as_id,
+    as_text,
+    as_url,
+    dig,
+    parse_time,
+    require_id,
     verify_standard_webhook,
 )
-from hub.plugin.mapping import as_email, as_id, as_text, as_url, dig, parse_time, require
 
 
 def verify(source: Source, request: InboundRequest) -> None:
@@ -31,9 +37,9 @@ def parse(source: Source, request: InboundRequest) -> list[EventDraft]:
     moment = dig(payload, mapping["time"]) if mapping["time"] else int(request.header("webhook-timestamp") or 0)
     return [EventDraft(
         type=settings["event_type"],
-        vendor_event_id=as_id(require({"id": event_id}, "id", "event id")),
+        vendor_event_id=require_id({"id": event_id}, "id", "event id"),
         time=parse_time(moment),
-        link=Link(system=settings["system"], id=as_id(require(payload, mapping["object_id"])),
+        link=Link(system=settings["system"], id=require_id(payload, mapping["object_id"]),
                   url=as_url(_optional(payload, mapping["object_url"])), type=mapping["object_type"]),
         customer=Customer(id=as_id(_optional(payload, mapping["customer_id"])),
                           email=as_email(_optional(payload, mapping["customer_email"])),

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.plugin import EVENT_TYPES, SecretField, SettingsSchema
-from hub.plugin.score import SCORE_TYPES
-from hub.plugin.settings import Secret, ValidationError, fields
+from hub.plugin import EVENT_TYPES, SCORE_TYPES, Secret, SecretField, SettingsSchema, ValidationError, fields
 from marshmallow import validate, validates
 from standardwebhooks import Webhook
 
