@@ -35,12 +35,20 @@ class RedactingFilter(logging.Filter):
         if not self.values:
             return True
         message = record.getMessage()
-        masked = message
-        for value in self.values:
-            masked = masked.replace(value, MASK)
+        masked = self.mask(message)
         if masked != message:
             record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            # A traceback's text (an error message quoting a URL, say) is masked too: format it now.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.mask(record.exc_text)
         return True
+
+    def mask(self, text: str) -> str:
+        for value in self.values:
+            text = text.replace(value, MASK)
+        return text
 
 
 def _secrets_in(value: Any) -> Iterable[str]:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import plugins.webhook as webhook
 from hub.logs import EXTENSION, MASK, RedactingFilter
@@ -11,6 +15,7 @@ from hub.testing import build_test_hub
 from tests.conftest import APP_SOURCE, OTHER_WHSEC, WHSEC
 
 log = logging.getLogger("cxhub.test")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_each_app_masks_its_secrets_in_every_line(make_hub, caplog):
@@ -45,3 +50,28 @@ def test_a_secret_containing_another_is_masked_whole():
     redactor.filter(record)
     assert record.getMessage() == f"token {MASK}"
     assert redactor.values == [admin_token, WHSEC]  # values under four characters are not masked
+
+
+def test_a_traceback_is_masked_too():
+    redactor = RedactingFilter([WHSEC])
+    try:
+        raise RuntimeError(f"could not reach https://example.com/hook?token={WHSEC}")
+    except RuntimeError:
+        record = logging.LogRecord("cxhub.test", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    redactor.filter(record)
+    text = logging.Formatter().format(record)
+    assert "RuntimeError" in text and WHSEC not in text and MASK in text
+
+
+def test_the_production_entry_point_masks_secrets_in_its_log(tmp_path):
+    """`gunicorn wsgi:app` configures no root handler: wsgi.py does, so the app's filter applies."""
+    config = tmp_path / "cxhub.yaml"
+    config.write_text(APP_SOURCE)
+    script = ("import logging, wsgi; logging.getLogger('cxhub.test').warning('secret is %s', "
+              f"{WHSEC!r}); wsgi.app.logger.error('again %s', {WHSEC!r})")
+    env = {**os.environ, "CXHUB_CONFIG": str(config), "CXHUB_DATA_DIR": str(tmp_path / "data"),
+           "APP_SECRET": WHSEC}
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert WHSEC not in done.stderr and done.stderr.count(MASK) == 2, done.stderr
