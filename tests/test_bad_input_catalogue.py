@@ -223,8 +223,6 @@ HOSTILE = {
     "huge-repeat": ("{{ 'a' * 10**9 }}", "over the output limit"),
     "huge-power": ("{{ 10 ** 10 ** 10 }}", "too large"),
     "endless-recursion": ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", "RecursionError"),
-    "output-flood": ("{% for i in range(1000) %}{% for j in range(1000) %}xxxxxxxx{% endfor %}{% endfor %}",
-                     "output"),
 }
 
 

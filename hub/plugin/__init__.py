@@ -22,6 +22,7 @@ from hub.plugin.signatures import (
     verify_hmac,
     verify_standard_webhook,
 )
+from hub.plugin.text import fit_text, full_text_location, text_length
 from hub.plugin.types import (
     EVENT_TYPES,
     ActionInfo,
@@ -71,10 +72,13 @@ __all__ = [
     "UnsupportedMediaType",
     "active_secrets",
     "check_timestamp",
+    "fit_text",
+    "full_text_location",
     "hmac_signature",
     "hookimpl",
     "score_band",
     "sign_standard_webhook",
+    "text_length",
     "verify_hmac",
     "verify_standard_webhook",
 ]
