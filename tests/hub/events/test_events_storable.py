@@ -67,3 +67,12 @@ COLUMNS = {("subject",): "subject", ("data", "vendor_event_id"): "vendor_event_i
 def test_bounded_fields_match_the_schema_and_the_store_columns(path):
     assert _schema_at(path)["maxLength"] == BOUNDED_FIELDS[path]
     assert events_table.c[COLUMNS[path]].type.length == BOUNDED_FIELDS[path]
+
+
+def test_a_typed_backslash_u_0000_is_text_and_storable():
+    assert unstorable_field(with_value(("data", "text"), "see \\u0000 in the log")) is None
+
+
+def test_values_json_cannot_hold_still_get_their_strings_checked():
+    assert unstorable_field(with_value(("data", "text"), 2**70)) is None  # left to schema validation
+    assert "U+0000" in unstorable_field(with_value(("data", "attributes"), {"n": 2**70, "x": "\x00"}))
