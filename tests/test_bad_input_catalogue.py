@@ -162,27 +162,15 @@ def test_admin_api_without_a_token_is_refused(make_hub):
 # event (202), and the next normal request is answered 202.
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("CXHUB_TEST_DATABASE_URL") else [])
-EDGE_CONFIG = """
-hub: {{accept_into: {mode}}}
-sources:
-  typeform:
-    plugin: typeform
-    settings: {{secret: {{$env: TF_SECRET}}}}
-  app:
-    plugin: webhook
-    settings:
-      secret: {{$env: APP_SECRET}}
-      mapping: {{event_id: event, object_id: response.id, score: response.score, text: response.text,
-                customer_id: customer.id, customer_email: customer.email}}
-      score_scale: {{type: nps, min: 0, max: 10}}
-connections:
-  out:
-    plugin: webhook
-    settings: {{url: "http://127.0.0.1:9/unused", secret: {{$env: APP_SECRET}}}}
-routes:
-  - name: everything
-    actions: [{{connection: out, action: forward}}]
-"""
+EDGE_MAPPING = ("{event_id: event, object_id: response.id, score: response.score, text: response.text, "
+                "customer_id: customer.id, customer_email: customer.email}")
+
+
+def edge_config(mode: str) -> str:
+    """CONFIG under `accept_into: mode`, its webhook source mapping every id and text field."""
+    hub_section = f"hub: {{max_body_bytes: {LIMIT}}}"
+    return (CONFIG.replace(hub_section, hub_section[:-1] + f", accept_into: {mode}}}")
+            .replace("{object_id: response.id, score: response.score, customer_email: customer.email}", EDGE_MAPPING))
 
 
 @pytest.fixture(params=[(backend, mode) for backend in BACKENDS for mode in ("database", "redis")],
@@ -192,7 +180,7 @@ def edge_hub(request, cxhub_redis_url, tmp_path):
     database = request.getfixturevalue("cxhub_database_url") if backend == "postgresql" \
         else f"sqlite:///{tmp_path / 'edges.db'}"
     (tmp_path / "edge").mkdir()
-    built = build_test_hub(EDGE_CONFIG.format(mode=mode), tmp_path / "edge", redis_url=cxhub_redis_url,
+    built = build_test_hub(edge_config(mode), tmp_path / "edge", redis_url=cxhub_redis_url,
                            database_url=database, plugins=[typeform, webhook],
                            env={"TF_SECRET": TF_SECRET, "APP_SECRET": WHSEC})
     yield built
@@ -361,7 +349,7 @@ def test_a_quarantined_request_keeps_no_credentials(edge_hub):
 
 
 def test_the_intake_log_keeps_no_credentials(make_hub):
-    hub = make_hub(EDGE_CONFIG.format(mode="redis"), plugins=[typeform, webhook],
+    hub = make_hub(edge_config("redis"), plugins=[typeform, webhook],
                    env={"TF_SECRET": TF_SECRET, "APP_SECRET": WHSEC})
     body = app_body()
     response = hub.client.post(f"/hooks/app?{CREDENTIAL_QUERY}", data=body, content_type="application/json",
