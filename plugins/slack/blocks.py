@@ -29,10 +29,10 @@ def fit_mrkdwn(text: str, limit: int, *, full_text_at: str | None = None) -> str
     budget = limit
     while True:
         fitted = escape(fit_text(text, budget, full_text_at=full_text_at))
-        over = text_length(fitted) - limit
-        if over <= 0:
+        length = text_length(fitted)
+        if length <= limit:
             return fitted
-        budget -= over
+        budget = min(budget - 1, budget * limit // length)  # shrinks by how much escaping grew the text
 
 
 def message_blocks(params: Mapping[str, Any], full_text_at: str | None = None) -> list[dict[str, Any]]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from werkzeug import Response
 
 import plugins.slack as slack
 import plugins.webhook as webhook
+from hub.plugin import text_length
+from plugins.slack.blocks import fit_mrkdwn
 from tests.conftest import APP_SOURCE, WHSEC, detractor, fixture_bytes, send
 
 ROUTE = """
@@ -137,8 +140,6 @@ def test_rate_limit_429_waits_for_retry_after(bot_hub, httpserver):
 
 def slack_limits(request):
     """A stand-in that refuses what Slack refuses (invalid_blocks) and answers "ok" to the rest."""
-    from werkzeug import Response
-
     message = request.get_json()
     header, section, context = message["blocks"]
     within = (len(message["blocks"]) <= 50 and len(header["text"]["text"]) <= 150
@@ -168,3 +169,11 @@ def test_a_megabyte_review_is_posted_cut_to_slacks_limits_with_a_link(make_hub, 
     assert "&am…" not in section and not section[:-60].endswith("&")  # no entity cut in half
     assert message["text"].endswith("… [truncated; full text: https://surveys.example.com/r/1001]")
     assert len(message["text"]) <= 40_000 and message["blocks"][0]["text"]["text"].endswith("…")
+
+
+@pytest.mark.parametrize("text", ["&" * 10_000, "<>" * 5_000, "a&" * 5_000, "😀&" * 5_000])
+def test_fit_mrkdwn_fits_after_escaping_however_much_escaping_grows_the_text(text):
+    fitted = fit_mrkdwn(text, 3000, full_text_at="https://surveys.example.com/r/1?a=1&b=2")
+    assert 2500 < text_length(fitted) <= 3000
+    assert fitted.endswith("… [truncated; full text: https://surveys.example.com/r/1?a=1&amp;b=2]")
+    assert not fitted.split("…")[0].endswith(("&", "&a", "&am", "&amp", "&l", "&lt", "&g", "&gt"))
