@@ -25,7 +25,7 @@ import plugins.webhook as webhook
 from hub.config import ConfigError, parse_config
 from hub.pluginhost import PluginHost, build_plugin_manager
 from hub.testing import build_test_hub, hmac_signature, sign_standard_webhook
-from tests.conftest import WHSEC, fixture_bytes
+from tests.conftest import WHSEC, detractor, fixture_bytes, forward_everything, send
 
 TF_SECRET = "typeform-secret-for-tests"
 SAMPLE = fixture_bytes("typeform/form_response.json")
@@ -358,6 +358,16 @@ def test_the_intake_log_keeps_no_credentials(make_hub):
     [(_, fields)] = hub.hub.redis.xrange(hub.hub.intake.key)
     assert_no_credentials(fields[b"request"].decode())
     assert orjson.loads(fields[b"request"])["query"] == {"form": "kept-form"}
+
+
+def test_a_destination_error_quoting_nul_is_stored_and_dead_letters_once(make_hub, httpserver):
+    httpserver.expect_request("/receiver").respond_with_data("down\x00for good", status=400)
+    hub = make_hub(forward_everything(httpserver.url_for("/receiver")), plugins=[webhook], env={"APP_SECRET": WHSEC})
+    assert send(hub, detractor()).status_code == 202
+    hub.drain()
+    [delivery] = hub.store.list_deliveries()
+    assert delivery["status"] == "dead" and delivery["last_error"].endswith("answered 400: down\\u0000for good")
+    assert [attempt["error"] for attempt in hub.store.list_attempts(delivery["id"])] == [delivery["last_error"]]
 
 
 def test_a_template_output_flood_is_cut_at_the_limit_and_delivered(make_hub, httpserver):
