@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from hub.events.storable import escape_unstorable
 from hub.ingest.service import Accepted, Rejected, ingest
 from hub.plugin.request import InboundRequest
 from hub.runtime import Hub
@@ -70,7 +71,7 @@ def replay_quarantined(hub: Hub, quarantine_id: str) -> Accepted:
     try:
         outcome = ingest(hub, source, request, replay=True)
     except Rejected as error:
-        hub.store.set_quarantine_status(quarantine_id, "open", error=error.message)
+        hub.store.set_quarantine_status(quarantine_id, "open", error=escape_unstorable(error.message))
         raise
     hub.store.set_quarantine_status(quarantine_id, "replayed")
     return outcome

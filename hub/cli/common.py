@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 from typing import Any, Callable, Iterable, Sequence
 
 import click
@@ -18,6 +19,28 @@ from hub.pluginhost import PluginError
 from hub.runtime import EXTENSION, Hub
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+# What a terminal acts on instead of showing, in text the hub stored from vendors and customers:
+# C0 and C1 controls (ESC starts colour changes, cursor moves and title changes; CR overwrites
+# the line; U+009B is an 8-bit CSI), DEL, and the bidirectional overrides and isolates that make
+# text read differently from what it is (U+202E). The JSON encoder already escapes C0 controls.
+_ACTED_ON_BEYOND_C0 = r"\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+INVISIBLE = re.compile(rf"[\x00-\x1f{_ACTED_ON_BEYOND_C0}]")
+NOT_ESCAPED_BY_JSON = re.compile(rf"[{_ACTED_ON_BEYOND_C0}]")
+
+
+SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escape(found: re.Match[str]) -> str:
+    char = found.group()
+    code = ord(char)
+    return SHORT_ESCAPES.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def visible(text: str) -> str:
+    """`text` with every control and bidi character written as an escape (`\\x1b`, `\\u202e`)."""
+    return INVISIBLE.sub(_escape, text)
 
 
 def hub_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -38,8 +61,20 @@ def hub_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+class VisibleFormatter(logging.Formatter):
+    """Log lines quote vendors and destinations (an error body, an email): escape what a terminal acts on.
+
+    A traceback, appended after the line, keeps its line breaks.
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        return visible(super().formatMessage(record))
+
+
 def setup_logging(level: int = logging.INFO) -> None:
-    logging.basicConfig(level=level, format=LOG_FORMAT)
+    handler = logging.StreamHandler()
+    handler.setFormatter(VisibleFormatter(LOG_FORMAT))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 def load_app(settings: dict[str, Any]) -> Flask:
@@ -60,11 +95,14 @@ def hub_of(app: Flask) -> Hub:
 
 
 def print_json(value: Any) -> None:
-    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode())
+    """Indented JSON; what a terminal would act on is written as `\\u` escapes, so it stays valid JSON."""
+    text = orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode()
+    click.echo(NOT_ESCAPED_BY_JSON.sub(lambda found: f"\\u{ord(found.group()):04x}", text))
 
 
 def print_table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> None:
-    table = [list(headers)] + [["" if cell is None else str(cell) for cell in row] for row in rows]
+    """Columns padded to their widest cell; every cell passes through `visible`."""
+    table = [list(headers)] + [["" if cell is None else visible(str(cell)) for cell in row] for row in rows]
     widths = [max(len(row[column]) for row in table) for column in range(len(headers))]
     for row in table:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from hub.cli.common import hub_of, hub_options, load_app, print_json, print_table
+from hub.cli.common import hub_of, hub_options, load_app, print_json, print_table, visible
 from hub.ingest.service import Rejected
 from hub.operations import NotFound, backlog, redeliver, replay_event, replay_quarantined
 from hub.retention import prune
@@ -139,7 +139,7 @@ def replay_quarantine(settings: dict[str, Any], quarantine_id: str) -> None:
     except NotFound as error:
         raise click.ClickException(str(error)) from None
     except Rejected as error:
-        raise click.ClickException(f"still rejected ({error.status}): {error.message}") from None
+        raise click.ClickException(visible(f"still rejected ({error.status}): {error.message}")) from None
     click.echo(f"accepted {len(outcome.accepted)} events, {len(outcome.duplicates)} already known")
 
 

@@ -12,7 +12,7 @@ import click
 
 from marshmallow import ValidationError
 
-from hub.cli.common import print_json, print_table
+from hub.cli.common import print_json, print_table, visible
 from hub.config import ConfigError, load_config
 from hub.config.loader import SOURCE_API_TIMEOUT
 from hub.events.canonical import InvalidEvent
@@ -128,12 +128,12 @@ def normalize(plugin_name: str, payload: BinaryIO, headers: tuple[str, ...], con
     try:
         events, _ = parse_events(host, source, request, verify=False)
     except (RequestRejected, DeliveryError, InvalidEvent) as error:  # DeliveryError: a failed follow-up API call
-        click.echo(f"error: {Path(payload.name).name}: {getattr(error, 'message', error)}", err=True)
+        click.echo(visible(f"error: {Path(payload.name).name}: {getattr(error, 'message', error)}"), err=True)
         sys.exit(1)
     except Exception as error:  # noqa: BLE001 - a plugin bug, or a setting only --config provides
         log.exception("plugin %r failed on %s", plugin_name, payload.name)
-        click.echo(f"error: {Path(payload.name).name}: the {plugin_name} plugin raised {type(error).__name__}: "
-                   f"{error} (if it needs settings, pass --config FILE)", err=True)
+        click.echo(visible(f"error: {Path(payload.name).name}: the {plugin_name} plugin raised "
+                           f"{type(error).__name__}: {error} (if it needs settings, pass --config FILE)"), err=True)
         sys.exit(1)
     print_json(events)
 

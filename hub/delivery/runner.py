@@ -14,6 +14,7 @@ from marshmallow import ValidationError
 from hub.config.model import ConnectionConfig
 from hub.delivery.backoff import backoff_delay
 from hub.delivery.gate import ConnectionGate, Transition
+from hub.events.storable import escape_unstorable
 from hub.plugin.errors import DeliveryError, GiveUp, RetryLater
 from hub.plugin.http import HttpClient, client_for
 from hub.plugin.types import ActionResult, Connection, Delivery
@@ -129,15 +130,16 @@ class DeliveryRunner:
             self.hub.plugins.notify("cxhub_connection_resumed", connection=transition.connection)
 
     def attempt(self, delivery: Mapping[str, Any]) -> Outcome:
+        """Run one attempt. Its error is stored, and may quote the destination: NUL is escaped for PostgreSQL."""
         try:
             result = self.call_action(delivery)
         except RetryLater as error:
-            return Outcome(False, True, error.message, error.status_code, error.after)
+            return Outcome(False, True, escape_unstorable(error.message), error.status_code, error.after)
         except DeliveryError as error:
-            return Outcome(False, False, error.message, error.status_code)
+            return Outcome(False, False, escape_unstorable(error.message), error.status_code)
         except Exception as error:  # a plugin bug fails this delivery only, never the worker
             log.exception("connection %s: action %s raised unexpectedly", delivery["connection"], delivery["action"])
-            return Outcome(False, False, f"plugin error: {type(error).__name__}: {error}")
+            return Outcome(False, False, escape_unstorable(f"plugin error: {type(error).__name__}: {error}"))
         return Outcome(True, result=result)
 
     def call_action(self, delivery: Mapping[str, Any]) -> ActionResult | None:

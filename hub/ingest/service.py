@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Sequence
 
-from hub.events.canonical import InvalidEvent, build_event, validate_event
-from hub.ingest.intake import headers_to_keep
+from hub.events.canonical import InvalidEvent, UnstorableEvent, build_event, validate_event
+from hub.events.storable import escape_unstorable
 from hub.plugin.errors import GiveUp, RequestRejected, RetryLater, UnrecognizedPayload
-from hub.plugin.request import InboundRequest
+from hub.plugin.request import MAX_MEDIA_TYPE, InboundRequest
 from hub.plugin.types import EventDraft, Parsed, Reply, Source
 from hub.pluginhost import PluginHost
 from hub.runtime import Hub
@@ -113,6 +113,10 @@ def _parse_or_reject(hub: Hub, source: Source, request: InboundRequest, *, repla
         kept = None if replay else _quarantine(hub, source, request, message)
         raise Rejected(503 if retry else 422, "vendor_api_unavailable" if retry else "vendor_api_refused",
                        f"{message}; the request is kept in quarantine for replay", kept) from None
+    except UnstorableEvent as error:
+        message = f"this request's event cannot be stored: {error}"
+        kept = None if replay else _quarantine(hub, source, request, message)
+        raise Rejected(422, "unstorable_event", f"{message}; the request is kept in quarantine", kept) from None
     except InvalidEvent as error:
         message = invalid_event_message(source, error)
         log.error("source %s: %s", source.name, message)
@@ -135,7 +139,14 @@ def _quarantine(hub: Hub, source: Source, request: InboundRequest, error: str) -
 
 def quarantine_request(hub: Hub, source: str, request: InboundRequest, error: str,
                        quarantine_id: str | None = None) -> str:
-    """Keep a request for replay, without its credentials; an id given twice is kept once."""
-    return hub.store.quarantine(source=source, method=request.method, content_type=request.content_type,
-                                headers=headers_to_keep(request), query=request.query, body=request.body, error=error,
+    """Keep a request for replay, without its credentials; an id given twice is kept once.
+
+    What the hub writes itself is made storable: the error (which may quote the payload) with
+    NUL and lone surrogates escaped, the content type cut to its column. Headers and query are
+    stored as JSON, whose escapes every backend keeps; the body as bytes.
+    """
+    kept = request.without_credentials()
+    content_type = escape_unstorable(kept.content_type)[:MAX_MEDIA_TYPE]
+    return hub.store.quarantine(source=source, method=kept.method, content_type=content_type, headers=kept.headers,
+                                query=kept.query, body=kept.body, error=escape_unstorable(error),
                                 quarantine_id=quarantine_id)

@@ -30,6 +30,7 @@ from hub.plugin.signatures import (
     verify_hmac,
     verify_standard_webhook,
 )
+from hub.plugin.text import fit_text, full_text_location, text_length
 from hub.plugin.types import (
     EVENT_TYPES,
     ActionInfo,
@@ -88,6 +89,8 @@ __all__ = [
     "check_timestamp",
     "dig",
     "fields",
+    "fit_text",
+    "full_text_location",
     "hmac_signature",
     "hookimpl",
     "parse_time",
@@ -95,6 +98,7 @@ __all__ = [
     "require_id",
     "score_band",
     "sign_standard_webhook",
+    "text_length",
     "verify_hmac",
     "verify_standard_webhook",
 ]

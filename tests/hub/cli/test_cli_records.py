@@ -138,3 +138,22 @@ def test_prune_deletes_finished_events_past_the_given_age(hub, cxhub, httpserver
     assert cxhub("prune", "--older-than-days", "7").startswith("deleted 0 events")
     assert "deleted 1 events, 1 deliveries, 1 attempts" in cxhub("prune", "--older-than-days", "2")
     assert hub.store.list_events() == []
+
+
+TERMINAL_TRICKS = "\x1b[31mann@example.com\x1b]0;pwned\x07\rroot@bank.example\u202emoc.\x9b2J\x7f"
+
+
+def test_tables_show_terminal_escapes_in_stored_text_instead_of_acting_on_them(hub, cxhub, httpserver):
+    httpserver.expect_request("/receiver").respond_with_data("\x1b[2Jdown\rOK", status=500)
+    payload = detractor()
+    payload["customer"]["email"] = TERMINAL_TRICKS
+    [event_id] = send(hub, payload).json["accepted"]
+    hub.drain()
+    for listing in (cxhub("events", "list"), cxhub("deliveries", "list")):
+        assert not any(char in listing for char in "\x1b\x07\r\u202e\x9b\x7f"), repr(listing)
+    assert "\\x1b[31mann@example.com\\x1b]0;pwned\\x07\\rroot@bank.example\\u202emoc.\\x9b2J\\x7f" in cxhub("events", "list")
+    assert "answered 500: \\x1b[2Jdown\\rOK" in cxhub("deliveries", "list")
+    as_json = cxhub("events", "list", "--json")
+    assert not any(char in as_json for char in "\x1b\x07\r\u202e\x9b\x7f"), repr(as_json)
+    [stored] = orjson.loads(as_json)
+    assert stored["id"] == event_id and stored["customer_email"] == TERMINAL_TRICKS  # escaped, never altered

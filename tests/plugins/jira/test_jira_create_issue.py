@@ -143,3 +143,42 @@ def test_token_never_stored_or_reported(hub, httpserver):
     [delivery] = hub.store.list_deliveries()
     stored = str(delivery) + str(hub.store.list_attempts(delivery["id"]))
     assert TOKEN not in stored and base64.b64encode(TOKEN.encode()).decode() not in stored
+
+
+def _adf_text(node) -> str:
+    """The characters of an ADF document, as Jira counts them against a field's limit (a break is one)."""
+    if node.get("type") == "text":
+        return node["text"]
+    if node.get("type") == "hardBreak":
+        return "\n"
+    return "\n".join(_adf_text(child) for child in node.get("content", []))
+
+
+def jira_limits(request: Request) -> Response:
+    """A stand-in that refuses what Jira Cloud refuses: a summary over 255 characters, a field over 32,767."""
+    fields = request.get_json()["fields"]
+    if len(fields["summary"]) > 255:
+        return Response(orjson.dumps({"errors": {"summary": "Summary must be less than 255 characters."}}), 400)
+    if len(_adf_text(fields["description"])) > 32_767:
+        return Response(orjson.dumps({"errors": {"description": "The entered text is too long. It exceeds the "
+                                                                "allowed limit of 32,767 characters."}}), 400)
+    return Response(orjson.dumps(CREATED), 201, content_type="application/json")
+
+
+def test_a_megabyte_review_opens_a_ticket_cut_to_jiras_limits_with_a_link(make_hub, httpserver):
+    config = ("hub: {max_body_bytes: 2097152}\n" + CONFIG % httpserver.url_for("/")).replace(
+        '"{{ data.customer.name }} scored {{ data.score.value }}/{{ data.score.max }}"', '"{{ data.text }}"')
+    hub = make_hub(config, plugins=[webhook, jira], env={"APP_SECRET": WHSEC, "JIRA_TOKEN": TOKEN})
+    expect_create(httpserver).respond_with_handler(jira_limits)
+    review = "The export fails again and again. " * 30_000  # about 1 MB of one customer's words
+    assert send(hub, detractor(comment=review)).status_code == 202
+    hub.drain()
+    [delivery] = hub.store.list_deliveries()
+    assert delivery["status"] == "succeeded", delivery["last_error"]
+    [request] = issue_requests(httpserver)
+    fields = request.get_json()["fields"]
+    assert len(fields["summary"]) == 255 and fields["summary"].endswith("The export fails…")
+    description = _adf_text(fields["description"])
+    assert 32_000 < len(description) <= 32_767
+    assert description.startswith("Ann Lee (ann@example.com) is unhappy.\nThe export fails again")
+    assert description.endswith("… [truncated; full text: https://surveys.example.com/r/1001]")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from werkzeug import Response
 
 import plugins.slack as slack
 import plugins.webhook as webhook
+from hub.plugin import text_length
+from plugins.slack.blocks import fit_mrkdwn
 from tests.conftest import APP_SOURCE, WHSEC, detractor, fixture_bytes, send
 
 ROUTE = """
@@ -133,3 +136,44 @@ def test_rate_limit_429_waits_for_retry_after(bot_hub, httpserver):
     assert bot_hub.hub.queue.scheduled_count() == 1
     bot_hub.drain(run_scheduled=True)
     assert bot_hub.store.get_delivery(delivery["id"])["status"] == "succeeded"
+
+
+def slack_limits(request):
+    """A stand-in that refuses what Slack refuses (invalid_blocks) and answers "ok" to the rest."""
+    message = request.get_json()
+    header, section, context = message["blocks"]
+    within = (len(message["blocks"]) <= 50 and len(header["text"]["text"]) <= 150
+              and len(section["text"]["text"]) <= 3000 and len(context["elements"][0]["text"]) <= 3000
+              and len(section["accessory"]["text"]["text"]) <= 75 and len(message["text"]) <= 40_000)
+    return Response("ok") if within else Response("invalid_blocks", status=400)
+
+
+def test_a_megabyte_review_is_posted_cut_to_slacks_limits_with_a_link(make_hub, httpserver):
+    route = ROUTE.replace('"Detractor: {{ data.customer.email }} scored {{ data.score.value }}"', '"{{ data.text }}"')
+    route = route.replace('"New detractor: {{ data.score.value }}/{{ data.score.max }}"', '"{{ data.text }}"')
+    route = route.replace('"via cxhub"', '"{{ data.text }}"').replace("View response", '"{{ data.text }}"')
+    hub = make_hub("hub: {max_body_bytes: 2097152}\n" + APP_SOURCE + WEBHOOK_CONNECTION + route % "",
+                   plugins=[webhook, slack],
+                   env={"APP_SECRET": WHSEC, "SLACK_WEBHOOK_URL": httpserver.url_for(WEBHOOK_PATH)})
+    httpserver.expect_request(WEBHOOK_PATH, method="POST").respond_with_handler(slack_limits)
+    review = "Refunds & <credits> take weeks! " * 33_000  # about 1 MB, with characters mrkdwn escapes
+    assert send(hub, detractor(comment=review)).status_code == 202
+    hub.drain()
+    [delivery] = hub.store.list_deliveries()
+    assert delivery["status"] == "succeeded", delivery["last_error"]
+    [(request, _)] = httpserver.log
+    message = request.get_json()
+    section = message["blocks"][1]["text"]["text"]
+    assert section.startswith("*Ann Lee* said: Refunds &amp; &lt;credits&gt; take weeks!") and len(section) <= 3000
+    assert section.endswith("… [truncated; full text: https://surveys.example.com/r/1001]")
+    assert "&am…" not in section and not section[:-60].endswith("&")  # no entity cut in half
+    assert message["text"].endswith("… [truncated; full text: https://surveys.example.com/r/1001]")
+    assert len(message["text"]) <= 40_000 and message["blocks"][0]["text"]["text"].endswith("…")
+
+
+@pytest.mark.parametrize("text", ["&" * 10_000, "<>" * 5_000, "a&" * 5_000, "😀&" * 5_000])
+def test_fit_mrkdwn_fits_after_escaping_however_much_escaping_grows_the_text(text):
+    fitted = fit_mrkdwn(text, 3000, full_text_at="https://surveys.example.com/r/1?a=1&b=2")
+    assert 2500 < text_length(fitted) <= 3000
+    assert fitted.endswith("… [truncated; full text: https://surveys.example.com/r/1?a=1&amp;b=2]")
+    assert not fitted.split("…")[0].endswith(("&", "&a", "&am", "&amp", "&l", "&lt", "&g", "&gt"))
