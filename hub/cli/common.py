@@ -20,6 +20,20 @@ from hub.runtime import EXTENSION, Hub
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+def env_file_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --env-file: environment variables read from a file before the command runs."""
+
+    @click.option("--env-file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+                  help="Read environment variables from FILE first (already-set variables win).")
+    @functools.wraps(command)
+    def wrapper(env_file: str | None, **kwargs: Any) -> Any:
+        if env_file:
+            load_dotenv(env_file, override=False)
+        return command(**kwargs)
+
+    return wrapper
+
+
 def hub_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add --config, --data-dir and --env-file to a command that needs the hub."""
 
@@ -27,12 +41,9 @@ def hub_options(command: Callable[..., Any]) -> Callable[..., Any]:
                   help="The hub's YAML config (or CXHUB_CONFIG).")
     @click.option("--data-dir", envvar="CXHUB_DATA_DIR", default=".cxhub", show_default=True,
                   help="Where embedded Redis and SQLite keep their files (or CXHUB_DATA_DIR).")
-    @click.option("--env-file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
-                  help="Read environment variables from FILE first (already-set variables win).")
+    @env_file_option
     @functools.wraps(command)
-    def wrapper(config_path: str, data_dir: str, env_file: str | None, **kwargs: Any) -> Any:
-        if env_file:
-            load_dotenv(env_file, override=False)
+    def wrapper(config_path: str, data_dir: str, **kwargs: Any) -> Any:
         return command(settings={"CXHUB_CONFIG": config_path, "CXHUB_DATA_DIR": data_dir}, **kwargs)
 
     return wrapper

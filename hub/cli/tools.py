@@ -11,7 +11,7 @@ import click
 
 from marshmallow import ValidationError
 
-from hub.cli.common import print_json, print_table
+from hub.cli.common import env_file_option, print_json, print_table
 from hub.config import ConfigError, load_config
 from hub.config.loader import SOURCE_API_TIMEOUT
 from hub.events.canonical import InvalidEvent
@@ -56,6 +56,7 @@ def new_plugin(name: str, source: bool, action: bool, directory: Path) -> None:
 
 @click.command("check-config")
 @click.argument("path", type=click.Path(dir_okay=False))
+@env_file_option
 def check_config(path: str) -> None:
     """Check a config file: every problem is printed with its file, line and key; exit 1 if any."""
     try:
@@ -110,6 +111,7 @@ def _source(host: PluginHost, plugin_name: str, config_path: str | None, source_
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Take the source's settings from "
               "this config file.")
 @click.option("--source", "source_name", help="The source's name in --config (default: the plugin's name).")
+@env_file_option
 def normalize(plugin_name: str, payload: click.utils.LazyFile, headers: tuple[str, ...], config_path: str | None,
               source_name: str | None) -> None:
     """Print the canonical events a payload file becomes, as JSON; nothing is stored or routed.

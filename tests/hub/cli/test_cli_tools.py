@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import orjson
+import pytest
 from click.testing import CliRunner
 
 from hub.cli import main, tools
@@ -41,6 +43,44 @@ def test_check_config_reports_every_problem_with_file_and_line(tmp_path):
     assert f"error: {broken}:20: connections.jira.settings.email: environment variable JIRA_EMAIL is not set" in output
     assert f"error: {broken}:55: routes[0].actions[1].connection: unknown connection 'slak'" in output
     assert "2 problem(s) found" in output
+
+
+@pytest.fixture
+def restored_environ():
+    """--env-file writes to os.environ in this process: put it back for the tests that follow."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def test_check_config_reads_an_env_file(restored_environ):
+    code, output = run("check-config", str(EXAMPLE), "--env-file", str(DEMO_ENV))
+    assert code == 0, output
+    assert "OK — 1 source(s), 3 connection(s), 2 route(s)" in output
+
+
+def test_check_config_reports_each_problem_once_and_no_false_one(tmp_path):
+    env = {name: value for name, value in demo_env().items() if name not in ("JIRA_API_TOKEN", "SLACK_WEBHOOK_URL")}
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(EXAMPLE.read_text()
+                      .replace("      equals: negative", "      equal: negative")
+                      .replace("action: create_issue", "action: create_ticket")
+                      .replace("connection: forward", "connection: forwrd"))
+    code, output = run("check-config", str(broken), env=env)
+    assert code == 1
+    assert output.splitlines() == [
+        f"error: {broken}:21: connections.jira.settings.api_token: environment variable JIRA_API_TOKEN is not set",
+        f"error: {broken}:26: connections.slack.settings.webhook_url: environment variable SLACK_WEBHOOK_URL "
+        "is not set",
+        f"error: {broken}:35: routes[0].when: a field test needs exactly one operator out of contains, equals, "
+        "exists, gt, gte, in, lt, lte, not_equals, regex; got ['equal']",
+        f"error: {broken}:40: routes[0].actions[0].action: connection 'jira' (jira) has no action 'create_ticket' "
+        "(known: create_issue)",
+        f"error: {broken}:69: routes[1].actions[0].connection: unknown connection 'forwrd' "
+        "(known: forward, jira, slack)",
+        "5 problem(s) found",
+    ]
 
 
 def test_check_config_on_a_missing_file(tmp_path):
