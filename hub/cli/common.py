@@ -53,10 +53,13 @@ def setup_logging(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format=LOG_FORMAT)
 
 
-def load_app(settings: dict[str, Any]) -> Flask:
-    """Build the app, or print every config or plugin problem and exit 2."""
+def load_app(settings: dict[str, Any], *, read_only: bool = False) -> Flask:
+    """Build the app, or print every config or plugin problem and exit 2.
+
+    `read_only` is for commands that only read the store: they need no destination secret.
+    """
     try:
-        return create_app(settings, environ=os.environ)
+        return create_app(settings, environ=os.environ, with_settings=not read_only)
     except ConfigError as error:
         for problem in error.problems:
             click.echo(f"error: {problem}", err=True)
