@@ -1,10 +1,12 @@
 """The public API for cxhub plugins: everything a plugin imports comes from here."""
 
 from hub.plugin.errors import (
+    ConnectionGone,
     DeliveryError,
     GiveUp,
     InvalidSignature,
     MalformedBody,
+    PauseConnection,
     RequestRejected,
     RetryLater,
     UnrecognizedPayload,
@@ -14,7 +16,7 @@ from hub.plugin.hookspecs import hookimpl
 from hub.plugin.http import HttpClient, paginate
 from hub.plugin.request import InboundRequest
 from hub.plugin.score import Score, score_band
-from hub.plugin.settings import Secret, SecretField, SettingsSchema, active_secrets
+from hub.plugin.settings import Secret, SecretField, SecretList, SettingsSchema, active_secrets
 from hub.plugin.signatures import (
     check_timestamp,
     hmac_signature,
@@ -44,6 +46,7 @@ __all__ = [
     "ActionInfo",
     "ActionResult",
     "Connection",
+    "ConnectionGone",
     "ConnectionInfo",
     "Customer",
     "Delivery",
@@ -57,6 +60,7 @@ __all__ = [
     "Link",
     "MalformedBody",
     "Parsed",
+    "PauseConnection",
     "PluginInfo",
     "Reply",
     "RequestRejected",
@@ -64,6 +68,7 @@ __all__ = [
     "Score",
     "Secret",
     "SecretField",
+    "SecretList",
     "SettingsSchema",
     "Source",
     "SourceInfo",

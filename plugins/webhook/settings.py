@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.plugin import EVENT_TYPES, SecretField, SettingsSchema
+from hub.plugin import EVENT_TYPES, SecretField, SecretList, SettingsSchema
 from hub.plugin.score import SCORE_TYPES
 from hub.plugin.settings import Secret, ValidationError, fields
 from marshmallow import validate, validates
@@ -61,8 +61,10 @@ class WebhookSourceSettings(SettingsSchema):
 
 class ForwardConnectionSettings(SettingsSchema):
     url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
-    secret = SecretField(required=True)
+    # One secret, or several while rotating: each signs, and webhook-signature lists them all.
+    secret = SecretList(required=True)
 
     @validates("secret")
-    def _secret(self, value: Secret, **kwargs: Any) -> None:
-        check_whsec(value)
+    def _secret(self, value: list[Secret], **kwargs: Any) -> None:
+        for secret in value:
+            check_whsec(secret)
