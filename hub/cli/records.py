@@ -27,7 +27,7 @@ def events() -> None:
 @hub_options
 @click.option("--source")
 @click.option("--type", "event_type")
-@click.option("--customer", help="Customer email.")
+@click.option("--customer", help="Customer email (any case).")
 @click.option("--band", type=click.Choice(["negative", "neutral", "positive"]))
 @click.option("--limit", default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print full events as JSON.")

@@ -51,6 +51,17 @@ def test_events_and_deliveries_are_listed(hub, cxhub, httpserver):
     assert [attempt["outcome"] for attempt in with_attempts["attempts_made"]] == ["succeeded"]
 
 
+def test_customer_emails_match_whatever_their_case(hub, cxhub, httpserver):
+    httpserver.expect_request("/receiver").respond_with_data("")
+    payload = detractor()
+    payload["customer"]["email"] = "Ann.Lee@Example.com"
+    [event_id] = send(hub, payload).json["accepted"]
+    for written in ("ann.lee@example.com", "ANN.LEE@EXAMPLE.COM", "Ann.Lee@Example.com"):
+        assert [row["id"] for row in orjson.loads(cxhub("events", "list", "--customer", written, "--json"))] == [
+            event_id]
+    assert orjson.loads(cxhub("events", "list", "--customer", "ann@example.com", "--json")) == []
+
+
 def test_dead_letter_then_redeliver_once_the_destination_recovers(hub, cxhub, httpserver):
     httpserver.expect_request("/receiver").respond_with_data("down", status=500)
     send(hub, detractor())
