@@ -51,6 +51,17 @@ class UnrecognizedPayload(RequestRejected):
     code = "unrecognized_payload"
 
 
+class MissingHeader(UnrecognizedPayload):
+    """A header the plugin reads the payload's meaning from is missing (422, quarantined).
+
+    `header` names it, so tools such as `cxhub normalize` can say how to give it.
+    """
+
+    def __init__(self, header: str, what: str | None = None) -> None:
+        super().__init__(f"the {header} header is missing" + (f": it gives the {what}" if what else ""))
+        self.header = header
+
+
 class DeliveryError(Exception):
     """An action failed; subclasses say whether to retry."""
 

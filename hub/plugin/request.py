@@ -9,7 +9,7 @@ from xml.etree import ElementTree
 
 import orjson
 
-from hub.plugin.errors import MalformedBody, UnsupportedMediaType
+from hub.plugin.errors import MalformedBody, MissingHeader, UnsupportedMediaType
 
 JSON_TYPES = ("application/json",)
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -33,6 +33,13 @@ class InboundRequest:
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
+
+    def require_header(self, name: str, what: str | None = None) -> str:
+        """The header's value; a missing or empty one raises MissingHeader naming it (and `what` it gives)."""
+        value = self.header(name)
+        if not value:
+            raise MissingHeader(name, what)
+        return value
 
     def require_content_type(self, *accepted: str) -> None:
         """Raise 415 unless the media type is one of `accepted` (or a `+json`/`+xml` variant)."""

@@ -157,4 +157,26 @@ def test_normalize_names_the_plugin_when_it_fails(tmp_path, monkeypatch):
     payload.write_text('{"object_id": "1"}')
     code, output = run("normalize", "thin", str(payload))
     assert code == 1
-    assert "note.json: the thin plugin raised KeyError: 'token' (if it needs settings, pass --config FILE)" in output
+    assert ("note.json: the thin plugin needs the setting 'token', which has no default: pass --config FILE "
+            "(and --source NAME) to take it from a config") in output
+
+
+def test_normalize_names_a_missing_header_and_how_to_give_it(tmp_path):
+    config = tmp_path / "cxhub.yaml"
+    config.write_text("sources:\n  app:\n    plugin: webhook\n    settings:\n      secret: {$env: APP_SECRET}\n"
+                      "      mapping: {object_id: response.id}\n")
+    payload = tmp_path / "response.json"
+    payload.write_text('{"response": {"id": 7}}')
+    env = {"APP_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+    code, output = run("normalize", "webhook", str(payload), "--config", str(config), "--source", "app", env=env)
+    assert code == 1
+    assert output == ("error: response.json: the webhook-id header is missing: it gives the event id (or set "
+                      "mapping.event_id); give it with -H 'webhook-id: VALUE'\n")
+    code, output = run("normalize", "webhook", str(payload), "--config", str(config), "--source", "app",
+                       "-H", "webhook-id: msg_1", env=env)
+    assert code == 1 and "the webhook-timestamp header is missing: it gives the event time" in output
+    code, output = run("normalize", "webhook", str(payload), "--config", str(config), "--source", "app",
+                       "-H", "webhook-id: msg_1", "-H", "webhook-timestamp: 1764583200", env=env)
+    assert code == 0, output
+    [event] = orjson.loads(output)
+    assert (event["data"]["vendor_event_id"], event["time"]) == ("msg_1", "2025-12-01T10:00:00Z")
