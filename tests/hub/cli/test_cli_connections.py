@@ -35,7 +35,8 @@ def test_connections_lists_each_state_without_secrets(hub, cxhub):
     assert cxhub("connections").splitlines() == ["CONNECTION  PLUGIN   STATE  DETAIL", "out         webhook  ok"]
     assert cxhub("connections", "list") == cxhub("connections")
     hold_connection(hub.hub.redis, hub.hub.config.hub.queue, "out", "the receiver answered 410 Gone")
-    assert cxhub("connections").splitlines()[1] == "out         webhook  paused  until resumed: the receiver answered 410 Gone"
+    assert cxhub("connections").splitlines()[1] == (
+        "out         webhook  paused  until resumed: the receiver answered 410 Gone")
     [row] = orjson.loads(cxhub("connections", "--json"))
     assert row == {"connection": "out", "plugin": "webhook", "status": "paused", "until": None,
                    "reason": "the receiver answered 410 Gone", "failures": 0}

@@ -166,23 +166,7 @@ def test_a_connection_with_a_bad_policy_still_has_its_actions_checked(host):
         "connections.jira.retry.max_attempts", "routes[0].actions[0].params.project"], found
 
 
-SEVERAL_PROBLEMS = """\
-sources:
-  typeform:
-    plugin: typeform
-    settings:
-      secret: {$env: TF_SECRET}
-connections:
-  jira:
-    plugin: jira
-    settings:
-      base_url: https://example.atlassian.net
-      email: bot@example.com
-      api_token: {$env: JIRA_TOKEN}
-  slack:
-    plugin: slack
-    settings:
-      webhook_url: {$env: HOOK}
+SEVERAL_PROBLEMS = VALID[:VALID.index("routes:")] + """\
 routes:
   - name: detractors
     when: {field: data.score.band, eqals: negative}

@@ -214,7 +214,7 @@ def test_request_defaults():
 
 
 def test_require_header_names_the_missing_header():
-    request = InboundRequest(method="POST", path="/hooks/x", body=b"{}", headers={"webhook-id": "msg_1", "empty": ""})
+    request = make(b"{}", headers={"webhook-id": "msg_1", "empty": ""})
     assert request.require_header("Webhook-Id") == "msg_1"
     for name in ("webhook-timestamp", "empty"):
         with pytest.raises(MissingHeader) as caught:
