@@ -247,9 +247,8 @@ def log_attempt(item: Finished, status: str, delay: float) -> None:
     else:
         verdict = "succeeded"
     code = f"status {outcome.status_code}" if outcome.status_code is not None else "no status"
-    created = outcome.result.external_id or outcome.result.url if outcome.result else None
-    if outcome.result and outcome.result.external_id and outcome.result.url:
-        created = f"{outcome.result.external_id} {outcome.result.url}"
+    result = outcome.result
+    created = " ".join(part for part in (result.external_id, result.url) if part) if result else ""
     tail = f"; created {created}" if created else f": {outcome.error}" if outcome.error else ""
     level = logging.INFO if status != "dead" and not outcome.pause else logging.WARNING
     log.log(level, "delivery %s to %s.%s (route %s): %s, %s, %.0f ms%s", delivery["id"], delivery["connection"],
