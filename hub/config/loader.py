@@ -173,6 +173,8 @@ class _Builder:
 
     def connection(self, name: str, raw: Any) -> ConnectionConfig | None:
         path = ("connections", name)
+        if not self.with_settings and isinstance(raw, dict):
+            raw = {key: value for key, value in raw.items() if key != "settings"}  # not read, not checked
         entry, ok = self.load_partly(ConnectionSchema(), raw, path)
         if not self.with_settings:
             return ConnectionConfig(name, entry["plugin"], {}, entry["retry"], entry["timeout"],

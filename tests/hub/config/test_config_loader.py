@@ -203,7 +203,9 @@ def test_several_problems_are_each_reported_exactly_once(host):
 
 
 def test_a_load_without_settings_needs_no_secret(host):
-    config = parse_config(SEVERAL_PROBLEMS, "cxhub.yaml", host, {}, with_settings=False)
+    text = SEVERAL_PROBLEMS.replace("settings:\n      webhook_url: {$env: HOOK}", "settings: {$env: SLACK_SETTINGS}")
+    assert "SLACK_SETTINGS" in text
+    config = parse_config(text, "cxhub.yaml", host, {}, with_settings=False)
     assert sorted(config.connections) == ["jira", "slack"]
     assert config.connections["jira"].settings == {} and config.sources == {} and config.routes == ()
 
