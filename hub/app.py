@@ -41,10 +41,13 @@ def settings_from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
 
 
 def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[object] = (),
-               discover_plugins: bool = True, environ: Mapping[str, str] | None = None) -> Flask:
+               discover_plugins: bool = True, environ: Mapping[str, str] | None = None,
+               with_settings: bool = True) -> Flask:
     """Build the hub: settings (defaults, then the environment, then `settings`), plugins, config, backends.
 
     `environ` (default: os.environ) also resolves the config's `{$env: NAME}` references.
+    `with_settings=False` builds a hub that can only read the store and the queues: no plugin
+    setting is resolved (so no secret is needed), and it has no sources and no routes.
     Raises ConfigError when the config file is invalid and PluginError when a plugin is broken.
     """
     environ = os.environ if environ is None else environ
@@ -56,7 +59,7 @@ def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[o
         raise ValueError("no config file: pass --config or set CXHUB_CONFIG")
 
     host = PluginHost(build_plugin_manager(plugins, discover=discover_plugins))
-    config = load_config(app.config["CXHUB_CONFIG"], host, environ)
+    config = load_config(app.config["CXHUB_CONFIG"], host, environ, with_settings=with_settings)
     redact_secrets(app, config, app.config["CXHUB_ADMIN_TOKEN"])
     data_dir = Path(app.config["CXHUB_DATA_DIR"])
     store = Store(database_url(app.config["DATABASE_URL"], data_dir))

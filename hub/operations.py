@@ -1,15 +1,22 @@
-"""Admin operations shared by the CLI and the admin API: replay, redeliver, quarantine replay, backlog."""
+"""Admin operations shared by the CLI and the admin API: replay, redeliver, quarantine replay, backlog,
+connection states and resuming a paused connection."""
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
+from hub.delivery import gate
 from hub.events.storable import escape_unstorable
 from hub.ingest.service import Accepted, Rejected, ingest
 from hub.plugin.request import InboundRequest
 from hub.runtime import Hub
+
+log = logging.getLogger("cxhub")
 
 
 class NotFound(Exception):
@@ -20,6 +27,37 @@ class NotFound(Exception):
 class Replayed:
     queued: list[str]
     untouched: list[str]
+
+
+def connection_states(hub: Hub) -> list[dict[str, Any]]:
+    """Each connection's state: ok, paused by its breaker (until when), or held (why) until resumed."""
+    names = sorted(hub.config.connections)
+    states = gate.read_breakers(hub.redis, hub.config.hub.queue, names)
+    moment = time.time()
+    rows = []
+    for name in names:
+        state = states[name]
+        if state.paused(moment):
+            status = "paused"
+        elif state.open_until is not None:
+            status = "half-open"
+        else:
+            status = "ok"
+        rows.append({"connection": name, "plugin": hub.config.connections[name].plugin, "status": status,
+                     "until": None if state.held is not None else state.until(), "reason": state.held,
+                     "failures": state.failures})
+    return rows
+
+
+def resume_connection(hub: Hub, name: str) -> bool:
+    """Resume a paused connection (held, or paused by its breaker); False if it was not paused."""
+    if name not in hub.config.connections:
+        raise NotFound(f"no connection {name!r} (configured: {', '.join(sorted(hub.config.connections)) or 'none'})")
+    resumed = gate.resume_connection(hub.redis, hub.config.hub.queue, name)
+    if resumed:
+        log.warning("connection %s resumed by an admin", name)
+        hub.plugins.notify("cxhub_connection_resumed", connection=name)
+    return resumed
 
 
 def backlog(hub: Hub) -> dict[str, dict[str, int]]:

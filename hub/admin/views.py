@@ -19,7 +19,15 @@ from hub.admin.schemas import (
 )
 from hub.errors import ApiError
 from hub.ingest.service import Rejected
-from hub.operations import NotFound, backlog, redeliver, replay_event, replay_quarantined
+from hub.operations import (
+    NotFound,
+    backlog,
+    connection_states,
+    redeliver,
+    replay_event,
+    replay_quarantined,
+    resume_connection,
+)
 from hub.runtime import current_hub
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -94,6 +102,21 @@ def redeliver_many() -> tuple[Response, int]:
 @blueprint.get("/backlog")
 def show_backlog() -> Response:
     return jsonify(backlog(current_hub()))
+
+
+@blueprint.get("/connections")
+def list_connections() -> Response:
+    rows = connection_states(current_hub())
+    return jsonify({"connections": [{**row, "until": row["until"].isoformat() if row["until"] else None}
+                                    for row in rows]})
+
+
+@blueprint.post("/connections/<name>/resume")
+def resume(name: str) -> Response:
+    try:
+        return jsonify({"connection": name, "resumed": resume_connection(current_hub(), name)})
+    except NotFound as error:
+        raise ApiError(404, "not_found", str(error)) from None
 
 
 @blueprint.get("/quarantine")

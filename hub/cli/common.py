@@ -43,6 +43,20 @@ def visible(text: str) -> str:
     return INVISIBLE.sub(_escape, text)
 
 
+def env_file_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --env-file: environment variables read from a file before the command runs."""
+
+    @click.option("--env-file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+                  help="Read environment variables from FILE first (already-set variables win).")
+    @functools.wraps(command)
+    def wrapper(env_file: str | None, **kwargs: Any) -> Any:
+        if env_file:
+            load_dotenv(env_file, override=False)
+        return command(**kwargs)
+
+    return wrapper
+
+
 def hub_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add --config, --data-dir and --env-file to a command that needs the hub."""
 
@@ -50,12 +64,9 @@ def hub_options(command: Callable[..., Any]) -> Callable[..., Any]:
                   help="The hub's YAML config (or CXHUB_CONFIG).")
     @click.option("--data-dir", envvar="CXHUB_DATA_DIR", default=".cxhub", show_default=True,
                   help="Where embedded Redis and SQLite keep their files (or CXHUB_DATA_DIR).")
-    @click.option("--env-file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
-                  help="Read environment variables from FILE first (already-set variables win).")
+    @env_file_option
     @functools.wraps(command)
-    def wrapper(config_path: str, data_dir: str, env_file: str | None, **kwargs: Any) -> Any:
-        if env_file:
-            load_dotenv(env_file, override=False)
+    def wrapper(config_path: str, data_dir: str, **kwargs: Any) -> Any:
         return command(settings={"CXHUB_CONFIG": config_path, "CXHUB_DATA_DIR": data_dir}, **kwargs)
 
     return wrapper
@@ -77,10 +88,13 @@ def setup_logging(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, handlers=[handler])
 
 
-def load_app(settings: dict[str, Any]) -> Flask:
-    """Build the app, or print every config or plugin problem and exit 2."""
+def load_app(settings: dict[str, Any], *, read_only: bool = False) -> Flask:
+    """Build the app, or print every config or plugin problem and exit 2.
+
+    `read_only` is for commands that only read the store: they need no destination secret.
+    """
     try:
-        return create_app(settings, environ=os.environ)
+        return create_app(settings, environ=os.environ, with_settings=not read_only)
     except ConfigError as error:
         for problem in error.problems:
             click.echo(f"error: {problem}", err=True)

@@ -27,15 +27,15 @@ def events() -> None:
 @hub_options
 @click.option("--source")
 @click.option("--type", "event_type")
-@click.option("--customer", help="Customer email.")
+@click.option("--customer", help="Customer email (any case).")
 @click.option("--band", type=click.Choice(["negative", "neutral", "positive"]))
 @click.option("--limit", default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print full events as JSON.")
 def list_events(settings: dict[str, Any], source: str | None, event_type: str | None, customer: str | None,
                 band: str | None, limit: int, as_json: bool) -> None:
     """List stored events, newest first."""
-    rows = hub_of(load_app(settings)).store.list_events(source=source, type=event_type, customer=customer,
-                                                        band=band, limit=limit)
+    store = hub_of(load_app(settings, read_only=True)).store
+    rows = store.list_events(source=source, type=event_type, customer=customer, band=band, limit=limit)
     if as_json:
         print_json(rows)
         return
@@ -60,7 +60,7 @@ def deliveries() -> None:
 def list_deliveries(settings: dict[str, Any], status: str | None, event_id: str | None, connection: str | None,
                     limit: int, with_attempts: bool, as_json: bool) -> None:
     """List deliveries, most recently updated first."""
-    store = hub_of(load_app(settings)).store
+    store = hub_of(load_app(settings, read_only=True)).store
     rows = store.list_deliveries(status=status, event_id=event_id, connection=connection, limit=limit)
     if as_json or with_attempts:
         print_json([dict(row, attempts_made=store.list_attempts(row["id"])) if with_attempts else row
@@ -124,7 +124,7 @@ def quarantine() -> None:
 @hub_options
 @click.option("--all", "show_all", is_flag=True, help="Include replayed requests.")
 def list_quarantine(settings: dict[str, Any], show_all: bool) -> None:
-    rows = hub_of(load_app(settings)).store.list_quarantine(status=None if show_all else "open")
+    rows = hub_of(load_app(settings, read_only=True)).store.list_quarantine(status=None if show_all else "open")
     print_table(((row["id"], row["received_at"].isoformat(timespec="seconds"), row["source"], row["status"],
                   _short(row["error"], 80)) for row in rows), ("ID", "RECEIVED", "SOURCE", "STATUS", "ERROR"))
 
@@ -165,7 +165,7 @@ def prune_command(settings: dict[str, Any], older_than_days: float | None) -> No
 @click.option("--json", "as_json", is_flag=True)
 def backlog_command(settings: dict[str, Any], as_json: bool) -> None:
     """What is waiting: webhooks in the intake log (accept_into: redis) and delivery jobs."""
-    waiting = backlog(hub_of(load_app(settings)))
+    waiting = backlog(hub_of(load_app(settings, read_only=True)))
     if as_json:
         print_json(waiting)
         return

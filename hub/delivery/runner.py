@@ -15,7 +15,7 @@ from hub.config.model import ConnectionConfig
 from hub.delivery.backoff import backoff_delay
 from hub.delivery.gate import ConnectionGate, Transition
 from hub.events.storable import escape_unstorable
-from hub.plugin.errors import DeliveryError, GiveUp, RetryLater
+from hub.plugin.errors import DeliveryError, GiveUp, PauseConnection, RetryLater
 from hub.plugin.http import HttpClient, client_for
 from hub.plugin.types import ActionResult, Connection, Delivery
 from hub.routing.templates import TemplateProblem, compile_params, render_params
@@ -39,10 +39,13 @@ class Outcome:
     status_code: int | None = None
     retry_after: float | None = None
     result: ActionResult | None = None
+    pause: bool = False  # the destination said to stop: hold the connection, this delivery waits
 
     @property
     def breaker_outcome(self) -> str:
         """What this attempt tells the circuit breaker about the destination."""
+        if self.pause:
+            return "neutral"  # the hold takes over
         if self.ok or (self.status_code is not None and not self.retry):
             return "succeeded"  # it answered (a 4xx too): the destination is up
         return "failed" if self.retry else "neutral"
@@ -108,7 +111,10 @@ class DeliveryRunner:
                        "duration_ms": (time.perf_counter() - clock) * 1000, "error": outcome.error}
             return Finished(delivery, attempt, outcome)
         finally:
-            self.announce(self.gate.leave(connection, outcome.breaker_outcome if outcome else "neutral"), outcome)
+            transition = self.gate.leave(connection, outcome.breaker_outcome if outcome else "neutral")
+            if outcome is not None and outcome.pause:
+                transition = self.gate.hold(connection, outcome.error or "the destination asked to stop")
+            self.announce(transition, outcome)
 
     def give_back(self, claimed: Sequence[Mapping[str, Any]], connection: str, wait: float) -> None:
         """Release claimed deliveries unattempted and queue them again after `wait` seconds."""
@@ -119,7 +125,13 @@ class DeliveryRunner:
         """Tell the lifecycle hooks (and the log) that a connection was just paused or resumed."""
         if transition is None:
             return
-        if transition.paused:
+        if transition.held:
+            error = outcome.error if outcome and outcome.error else "the destination asked to stop"
+            log.warning("connection %s paused until resumed (cxhub connections resume %s): %s",
+                        transition.connection, transition.connection, error)
+            self.hub.plugins.notify("cxhub_connection_paused", connection=transition.connection, until=None,
+                                    error=error)
+        elif transition.paused:
             error = outcome.error if outcome and outcome.error else "repeated failures"
             log.warning("connection %s paused until %s after repeated failures: %s", transition.connection,
                         transition.until, error)
@@ -135,6 +147,8 @@ class DeliveryRunner:
             result = self.call_action(delivery)
         except RetryLater as error:
             return Outcome(False, True, escape_unstorable(error.message), error.status_code, error.after)
+        except PauseConnection as error:
+            return Outcome(False, False, escape_unstorable(error.message), error.status_code, pause=True)
         except DeliveryError as error:
             return Outcome(False, False, escape_unstorable(error.message), error.status_code)
         except Exception as error:  # a plugin bug fails this delivery only, never the worker
@@ -189,22 +203,24 @@ class DeliveryRunner:
         self.hub.store.finish_attempts(verdicts)
         for item, verdict in zip(finished, verdicts):
             delivery = item.delivery
+            delay = 0.0
             if verdict.status == "succeeded":
                 self.hub.plugins.notify("cxhub_delivery_succeeded", delivery=_public(delivery, "succeeded"),
                                         result=item.outcome.result)
             elif verdict.status == "retrying":
                 delay = max(0.0, (verdict.next_attempt_at - now()).total_seconds())  # type: ignore[operator]
                 self.hub.queue.schedule(delivery["id"], delivery["connection"], delay)
-                log.info("delivery %s failed (%s); retry in %.1fs", delivery["id"], verdict.error, delay)
             else:
-                log.warning("delivery %s dead-lettered after %d attempts: %s", delivery["id"],
-                            delivery["attempts"] - delivery["budget_start"], verdict.error)
                 self.hub.plugins.notify("cxhub_delivery_dead_lettered", delivery=_public(delivery, "dead"),
                                         error=verdict.error or "")
+            log_attempt(item, verdict.status, delay)
 
     def verdict(self, item: Finished) -> FinishedAttempt:
         """What an attempt makes of its delivery: succeeded, retrying after a backoff, or dead."""
         delivery, attempt, outcome = item.delivery, item.attempt, item.outcome
+        if outcome.pause:  # not a failure of this delivery: it waits for the connection to be resumed
+            return FinishedAttempt(delivery["id"], {**attempt, "outcome": "paused"}, "retrying", error=outcome.error,
+                                   next_attempt_at=now())
         if outcome.ok:
             result = outcome.result
             stored = {"external_id": result.external_id, "url": result.url, "detail": dict(result.detail)} \
@@ -217,6 +233,29 @@ class DeliveryRunner:
             return FinishedAttempt(delivery["id"], {**attempt, "outcome": "retry"}, "retrying", error=outcome.error,
                                    next_attempt_at=now() + timedelta(seconds=delay))
         return FinishedAttempt(delivery["id"], {**attempt, "outcome": "failed"}, "dead", error=outcome.error)
+
+
+def log_attempt(item: Finished, status: str, delay: float) -> None:
+    """One line per finished attempt: what was delivered where, how it went, and what it created.
+
+    Only ids, names, the status code and the error are logged: never a secret, never the payload.
+    """
+    delivery, outcome, attempt = item.delivery, item.outcome, item.attempt
+    if outcome.pause:
+        verdict = "waiting: the connection is paused until resumed"
+    elif status == "retrying":
+        verdict = f"retrying in {delay:.1f}s"
+    elif status == "dead":
+        verdict = f"dead-lettered after {delivery['attempts'] - delivery['budget_start']} attempts"
+    else:
+        verdict = "succeeded"
+    code = f"status {outcome.status_code}" if outcome.status_code is not None else "no status"
+    result = outcome.result
+    created = " ".join(part for part in (result.external_id, result.url) if part) if result else ""
+    tail = f"; created {created}" if created else f": {outcome.error}" if outcome.error else ""
+    level = logging.INFO if status != "dead" and not outcome.pause else logging.WARNING
+    log.log(level, "delivery %s to %s.%s (route %s): %s, %s, %.0f ms%s", delivery["id"], delivery["connection"],
+            delivery["action"], delivery["route"], verdict, code, attempt["duration_ms"], tail)
 
 
 def _public(delivery: Mapping[str, Any], status: str) -> dict[str, Any]:

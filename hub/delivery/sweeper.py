@@ -4,8 +4,8 @@ A job is lost when its worker dies mid-attempt (SIGKILL, OOM, a machine gone), w
 without the job, or when queuing failed. The store knows every delivery still owed; the sweeper
 compares that with time: a running delivery past its lease, or a queued or retrying one idle past
 the grace period, gets a new job. A job that turns out to be a duplicate is harmless: only one
-run can claim the delivery. Deliveries of a paused connection (circuit breaker open) are not
-stalled but held on purpose, so they are left alone until it resumes.
+run can claim the delivery. Deliveries of a paused connection (circuit breaker open, or held
+until an admin resumes it) are not stalled but waiting on purpose, so they are left alone.
 """
 
 from __future__ import annotations

@@ -8,10 +8,13 @@ setup.cfg holds them to it), so the submodules can be rearranged without breakin
 from marshmallow import ValidationError, fields
 
 from hub.plugin.errors import (
+    ConnectionGone,
     DeliveryError,
     GiveUp,
     InvalidSignature,
     MalformedBody,
+    MissingHeader,
+    PauseConnection,
     RequestRejected,
     RetryLater,
     UnrecognizedPayload,
@@ -22,7 +25,7 @@ from hub.plugin.http import HttpClient, paginate
 from hub.plugin.mapping import as_email, as_id, as_list, as_text, as_url, dig, parse_time, require, require_id
 from hub.plugin.request import InboundRequest
 from hub.plugin.score import SCORE_TYPES, Score, score_band
-from hub.plugin.settings import Secret, SecretField, SettingsSchema, active_secrets
+from hub.plugin.settings import Secret, SecretField, SecretList, SettingsSchema, active_secrets
 from hub.plugin.signatures import (
     check_timestamp,
     hmac_signature,
@@ -54,6 +57,7 @@ __all__ = [
     "ActionInfo",
     "ActionResult",
     "Connection",
+    "ConnectionGone",
     "ConnectionInfo",
     "Customer",
     "Delivery",
@@ -66,7 +70,9 @@ __all__ = [
     "InvalidSignature",
     "Link",
     "MalformedBody",
+    "MissingHeader",
     "Parsed",
+    "PauseConnection",
     "PluginInfo",
     "Reply",
     "RequestRejected",
@@ -74,6 +80,7 @@ __all__ = [
     "Score",
     "Secret",
     "SecretField",
+    "SecretList",
     "SettingsSchema",
     "Source",
     "SourceInfo",

@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 
 import orjson
 
-from hub.plugin.errors import MalformedBody, UnsupportedMediaType
+from hub.plugin.errors import MalformedBody, MissingHeader, UnsupportedMediaType
 from hub.plugin.redaction import headers_to_keep, query_to_keep
 
 JSON_TYPES = ("application/json",)
@@ -45,6 +45,13 @@ class InboundRequest:
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
+
+    def require_header(self, name: str, what: str | None = None) -> str:
+        """The header's value; a missing or empty one raises MissingHeader naming it (and `what` it gives)."""
+        value = self.header(name)
+        if not value:
+            raise MissingHeader(name, what)
+        return value
 
     def without_credentials(self) -> InboundRequest:
         """This request without the headers and query parameters that authenticate: what the hub keeps."""

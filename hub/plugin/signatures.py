@@ -97,12 +97,21 @@ def verify_standard_webhook(secrets: str | list[str], body: bytes, headers: Mapp
     raise InvalidSignature(f"Standard Webhooks verification failed: {reasons[0]}")
 
 
-def sign_standard_webhook(secret: str, msg_id: str, body: bytes, timestamp: float | None = None) -> dict[str, str]:
-    """Return the three Standard Webhooks headers for `body`, signed with a `whsec_` secret."""
+def sign_standard_webhook(secrets: str | Sequence[str], msg_id: str, body: bytes,
+                          timestamp: float | None = None) -> dict[str, str]:
+    """Return the three Standard Webhooks headers for `body`, signed with each `whsec_` secret given.
+
+    Several secrets give a space-separated `webhook-signature` list (`v1,<a> v1,<b>`), which
+    receivers accept if any one matches: that is how a secret is rotated with no downtime.
+    """
     moment = datetime.fromtimestamp(time.time() if timestamp is None else timestamp, tz=timezone.utc)
-    signature = Webhook(secret).sign(msg_id, moment, body.decode("utf-8"))
+    text = body.decode("utf-8")
+    signatures = [Webhook(secret).sign(msg_id, moment, text) for secret in ([secrets] if isinstance(secrets, str)
+                                                                            else secrets)]
+    if not signatures:
+        raise ValueError("sign_standard_webhook needs at least one secret")
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(int(moment.timestamp())),
-        "webhook-signature": signature,
+        "webhook-signature": " ".join(signatures),
     }

@@ -256,8 +256,9 @@ class Store:
     def list_events(self, *, source: str | None = None, type: str | None = None, customer: str | None = None,
                     band: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         filters = [column == value for column, value in (
-            (events.c.source, source), (events.c.type, type), (events.c.customer_email, customer),
-            (events.c.score_band, band)) if value is not None]
+            (events.c.source, source), (events.c.type, type), (events.c.score_band, band)) if value is not None]
+        if customer is not None:  # emails match whatever their case: Ann@Example.com is ann@example.com
+            filters.append(func.lower(events.c.customer_email) == customer.lower())
         query = select(events).where(and_(True, *filters)).order_by(events.c.received_at.desc()).limit(limit)
         with self._connection() as db:
             return [_row(row) for row in db.execute(query)]

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import update
 
+import plugins.jira as jira
 import plugins.webhook as webhook
 from hub.cli import main
 from hub.store.store import now
@@ -48,6 +49,17 @@ def test_events_and_deliveries_are_listed(hub, cxhub, httpserver):
     assert "succeeded" in cxhub("deliveries", "list", "--status", "succeeded")
     [with_attempts] = orjson.loads(cxhub("deliveries", "list", "--attempts"))
     assert [attempt["outcome"] for attempt in with_attempts["attempts_made"]] == ["succeeded"]
+
+
+def test_customer_emails_match_whatever_their_case(hub, cxhub, httpserver):
+    httpserver.expect_request("/receiver").respond_with_data("")
+    payload = detractor()
+    payload["customer"]["email"] = "Ann.Lee@Example.com"
+    [event_id] = send(hub, payload).json["accepted"]
+    for written in ("ann.lee@example.com", "ANN.LEE@EXAMPLE.COM", "Ann.Lee@Example.com"):
+        assert [row["id"] for row in orjson.loads(cxhub("events", "list", "--customer", written, "--json"))] == [
+            event_id]
+    assert orjson.loads(cxhub("events", "list", "--customer", "ann@example.com", "--json")) == []
 
 
 def test_dead_letter_then_redeliver_once_the_destination_recovers(hub, cxhub, httpserver):
@@ -157,3 +169,52 @@ def test_tables_show_terminal_escapes_in_stored_text_instead_of_acting_on_them(h
     assert not any(char in as_json for char in "\x1b\x07\r\u202e\x9b\x7f"), repr(as_json)
     [stored] = orjson.loads(as_json)
     assert stored["id"] == event_id and stored["customer_email"] == TERMINAL_TRICKS  # escaped, never altered
+
+
+WITH_JIRA = """
+  jira:
+    plugin: jira
+    settings: {base_url: "https://example.atlassian.net", email: bot@example.com, api_token: {$env: JIRA_API_TOKEN}}
+"""
+
+
+@pytest.fixture
+def cxhub_without_secrets(make_hub, cxhub_redis_url, cxhub_database_url, httpserver):
+    """A hub with a Jira connection, and `cxhub ...` run with neither the Jira token nor any other secret set."""
+    config = forward_everything(httpserver.url_for("/receiver")).replace("connections:\n", "connections:" + WITH_JIRA)
+    hub = make_hub(config, plugins=[webhook, jira], env={"APP_SECRET": WHSEC, "JIRA_API_TOKEN": "t0ken"})
+    env = {"CXHUB_CONFIG": hub.app.config["CXHUB_CONFIG"], "REDIS_URL": cxhub_redis_url,
+           "DATABASE_URL": cxhub_database_url, "APP_SECRET": None, "JIRA_API_TOKEN": None}
+
+    def run(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+        return result.exit_code, result.output
+
+    return hub, run
+
+
+def test_reading_commands_need_no_destination_secret(cxhub_without_secrets, httpserver):
+    hub, run = cxhub_without_secrets
+    httpserver.expect_request("/receiver").respond_with_data("down", status=500)
+    [event_id] = send(hub, detractor()).json["accepted"]
+    quarantined = send(hub, {"response": {"ident": 5}}).json["error"]["quarantine_id"]
+    hub.drain()
+    code, listing = run("events", "list")
+    assert code == 0 and event_id in listing and "ann@example.com" in listing, listing
+    code, listing = run("deliveries", "list", "--status", "dead")
+    assert code == 0 and "out.forward" in listing and "answered 500: down" in listing, listing
+    code, listing = run("quarantine", "list")
+    assert code == 0 and quarantined in listing, listing
+    code, listing = run("backlog", "--json")
+    assert code == 0 and orjson.loads(listing)["jobs"] == {"queued": 0, "scheduled": 0}, listing
+
+
+def test_writing_commands_still_need_the_full_config(cxhub_without_secrets, httpserver):
+    hub, run = cxhub_without_secrets
+    httpserver.expect_request("/receiver").respond_with_data("down", status=500)
+    send(hub, detractor())
+    hub.drain()
+    [dead] = hub.store.dead_ids()
+    code, output = run("redeliver", dead)
+    assert code == 2 and "environment variable JIRA_API_TOKEN is not set" in output, output
+    assert hub.store.get_delivery(dead)["status"] == "dead"

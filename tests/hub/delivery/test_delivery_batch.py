@@ -76,7 +76,7 @@ def test_a_batch_past_its_time_gives_the_rest_back_uncounted(hub, httpserver, mo
 
 
 def test_a_batch_stores_each_outcome(make_hub, httpserver):
-    answers = {"msg_0": 503, "msg_1": 410, "msg_2": 200}  # retryable, final, fine
+    answers = {"msg_0": 503, "msg_1": 404, "msg_2": 200}  # retryable, final, fine
     httpserver.expect_request("/receiver").respond_with_handler(
         lambda request: Response("", status=answers[request.get_json()["data"]["vendor_event_id"]]))
     hub = make_hub(forward_everything(httpserver.url_for("/receiver")), plugins=[webhook], env={"APP_SECRET": WHSEC})

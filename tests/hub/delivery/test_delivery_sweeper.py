@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 import plugins.webhook as webhook
+from hub.delivery.gate import hold_connection, resume_connection
 from hub.delivery.job import deliver
 from hub.delivery.sweeper import sweep
 from hub.store.engine import make_engine
@@ -89,4 +90,14 @@ def test_deliveries_held_by_a_paused_connection_are_not_swept(hub):
     hub.hub.redis.hset("cxhub:cxhub:breaker:out", mapping={"failures": 5, "open_until": time.time() + 60})
     assert sweep(hub.hub) == 0
     hub.hub.redis.delete("cxhub:cxhub:breaker:out")
+    assert sweep(hub.hub) == 1
+
+
+def test_deliveries_of_a_held_connection_are_not_swept(hub):
+    send(hub, detractor())
+    empty_queues(hub)
+    time.sleep(1.1)
+    hold_connection(hub.hub.redis, "cxhub", "out", "the receiver answered 410 Gone")
+    assert sweep(hub.hub) == 0
+    resume_connection(hub.hub.redis, "cxhub", "out")
     assert sweep(hub.hub) == 1

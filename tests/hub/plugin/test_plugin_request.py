@@ -6,7 +6,7 @@ import pyexpat
 
 import pytest
 
-from hub.plugin.errors import MalformedBody, UnsupportedMediaType
+from hub.plugin.errors import MalformedBody, MissingHeader, UnsupportedMediaType
 from hub.plugin.request import InboundRequest
 
 
@@ -269,3 +269,13 @@ def test_request_defaults():
     assert request.content_type == ""
     assert dict(request.headers) == {}
     assert dict(request.query) == {}
+
+
+def test_require_header_names_the_missing_header():
+    request = make(b"{}", headers={"webhook-id": "msg_1", "empty": ""})
+    assert request.require_header("Webhook-Id") == "msg_1"
+    for name in ("webhook-timestamp", "empty"):
+        with pytest.raises(MissingHeader) as caught:
+            request.require_header(name, "event time")
+        assert (caught.value.header, caught.value.message, caught.value.status) == (
+            name, f"the {name} header is missing: it gives the event time", 422)
