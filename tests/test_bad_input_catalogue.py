@@ -118,8 +118,8 @@ def hub(make_hub):
 
 
 def stored(hub) -> tuple[int, int, int]:
-    return (len(hub.store.list_events()), len(hub.store.list_deliveries()),
-            len(hub.store.list_quarantine(status=None)))
+    return (len(hub.store.reads.events()), len(hub.store.reads.deliveries()),
+            len(hub.store.quarantine.requests(status=None)))
 
 
 @pytest.mark.parametrize("case", HTTP_CASES.values(), ids=HTTP_CASES.keys())
@@ -238,8 +238,8 @@ def test_a_hostile_template_fails_its_delivery_only(make_hub, httpserver, templa
     started = time.perf_counter()
     hub.drain()
     assert time.perf_counter() - started < 10  # bounded: never a hang
-    [delivery] = hub.store.list_deliveries()
-    assert delivery["status"] == "dead" and expected in delivery["last_error"], delivery["last_error"]
+    [delivery] = hub.store.reads.deliveries()
+    assert delivery.status == "dead" and expected in delivery.last_error, delivery.last_error
     assert httpserver.log == []  # nothing was sent
     resent = hub.post("typeform", SAMPLE, typeform_signature(SAMPLE, ENV["TF_SECRET"]))
     assert resent.status_code == 200  # still up (and the resend is recognised)

@@ -87,9 +87,9 @@ def take_in(hub: Hub, events: Sequence[dict[str, Any]],
     resend completes a request whose jobs could not be queued the first time.
     """
     deliveries = [delivery for event in events for delivery in hub.router.deliveries_for(event)]
-    recorded = hub.store.record(events, deliveries, received_at)
+    recorded = hub.store.ingest.record(events, deliveries, received_at)
     accepted = set(recorded.accepted)
-    waiting = hub.store.queued_for_events(recorded.duplicates) if recorded.duplicates else []
+    waiting = hub.store.ingest.queued_for_events(recorded.duplicates) if recorded.duplicates else []
     hub.queue.enqueue([delivery for delivery in deliveries if delivery.event_id in accepted] + waiting)
     for event in events:
         if event["id"] in accepted:
@@ -129,13 +129,21 @@ def invalid_event_message(source: Source, error: InvalidEvent) -> str:
     return f"plugin {source.plugin!r} produced an invalid event: {error}"
 
 
-def _quarantine(hub: Hub, source: Source, request: InboundRequest, error: str) -> str:
+def _quarantine(hub: Hub, source: Source, request: InboundRequest, error: str) -> str | None:
     return quarantine_request(hub, source.name, request, error)
 
 
 def quarantine_request(hub: Hub, source: str, request: InboundRequest, error: str,
-                       quarantine_id: str | None = None) -> str:
-    """Keep a request for replay, without its credentials; an id given twice is kept once."""
-    return hub.store.quarantine(source=source, method=request.method, content_type=request.content_type,
-                                headers=headers_to_keep(request), query=request.query, body=request.body, error=error,
-                                quarantine_id=quarantine_id)
+                       quarantine_id: str | None = None) -> str | None:
+    """Keep a request for replay, without its credentials, and return its id (None: the quarantine is full).
+
+    An identical request kept before is not kept again (its id is returned), nor is an id given twice.
+    """
+    kept = hub.store.quarantine.keep(source=source, method=request.method, content_type=request.content_type,
+                                     headers=headers_to_keep(request), query=request.query, body=request.body,
+                                     error=error, max_rows=hub.config.hub.quarantine_max_rows,
+                                     quarantine_id=quarantine_id)
+    if kept is None:
+        log.warning("source %s: the quarantine is full (hub.quarantine_max_rows: %d); request dropped: %s",
+                    source, hub.config.hub.quarantine_max_rows, error)
+    return kept
