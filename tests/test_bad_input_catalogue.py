@@ -3,7 +3,9 @@ changed nothing and left the hub up.
 
 HTTP cases go to a running hub with a Typeform source (HMAC over the raw body) and a Standard
 Webhooks source (timestamped). After each one: nothing stored (a 422 keeps exactly one
-quarantine entry, for replay), and a correct signed request still gets 202. Config cases go
+quarantine entry, for replay), and a correct signed request still gets 202. Floods of bad
+requests leave the quarantine bounded: a resent request is kept once, and past
+hub.quarantine_max_rows new ones are dropped and counted. Config cases go
 through the real loader and name file, line, key path and what is wrong. Template cases are
 refused by check-config, or fail the one delivery with a clear error.
 """
@@ -16,11 +18,13 @@ from typing import Callable
 
 import orjson
 import pytest
+from click.testing import CliRunner
 
 import plugins.jira as jira
 import plugins.slack as slack
 import plugins.typeform as typeform
 import plugins.webhook as webhook
+from hub.cli import main
 from hub.config import ConfigError, parse_config
 from hub.pluginhost import PluginHost, build_plugin_manager
 from hub.testing import hmac_signature, sign_standard_webhook
@@ -144,6 +148,46 @@ def test_a_replayed_signed_message_is_acknowledged_but_not_routed_again(hub):
     assert (first.status_code, again.status_code) == (202, 200)
     assert again.json["duplicates"] == first.json["accepted"]
     assert stored(hub)[:2] == (1, 1)  # (its queued delivery gets a second job, which its claim makes harmless)
+
+
+# --- quarantine floods --------------------------------------------------------
+
+UNMAPPABLE = b'{"something": "else"}'  # signed, but the app source cannot map it: 422, quarantined
+
+
+def test_the_same_request_resent_200_times_keeps_one_quarantine_row(hub):
+    signed_once = standard_webhook(UNMAPPABLE, msg_id="msg_flood")
+    answers = [hub.post("app", UNMAPPABLE, signed_once) for _ in range(150)]
+    answers += [hub.post("app", UNMAPPABLE, standard_webhook(UNMAPPABLE, msg_id=f"msg_resigned_{n}"))
+                for n in range(50)]  # signed anew for each resend: other headers, the same request
+    assert {answer.status_code for answer in answers} == {422}
+    assert len({answer.json["error"]["quarantine_id"] for answer in answers}) == 1  # each names the one row kept
+    assert stored(hub) == (0, 0, 1)
+    assert hub.store.quarantine.dropped() == []
+
+
+def test_distinct_bad_requests_stop_at_the_cap_and_the_dropped_count_shows(make_hub, cxhub_redis_url,
+                                                                            cxhub_database_url):
+    env = {"TF_SECRET": TF_SECRET, "APP_SECRET": WHSEC}
+    hub = make_hub(CONFIG.replace("hub: {", "hub: {quarantine_max_rows: 5, "), plugins=[typeform, webhook], env=env)
+    hub.app.config["CXHUB_ADMIN_TOKEN"] = "admin-token-for-tests"
+    bodies = [orjson.dumps({"something": n}) for n in range(12)]
+    answers = [hub.post("app", body, standard_webhook(body, msg_id=f"msg_{n}")) for n, body in enumerate(bodies)]
+    assert {answer.status_code for answer in answers} == {422}
+    assert ["quarantine_id" in answer.json["error"] for answer in answers] == [True] * 5 + [False] * 7
+    assert stored(hub) == (0, 0, 5)
+
+    listed = hub.client.get("/admin/quarantine", headers={"Authorization": "Bearer admin-token-for-tests"}).json
+    assert len(listed["requests"]) == 5
+    assert [(item["source"], item["dropped"]) for item in listed["dropped"]] == [("app", 7)]
+    cli = CliRunner().invoke(main, ["quarantine", "list"], catch_exceptions=False, env={
+        "CXHUB_CONFIG": hub.app.config["CXHUB_CONFIG"], "REDIS_URL": cxhub_redis_url,
+        "DATABASE_URL": cxhub_database_url, **env})
+    assert cli.exit_code == 0 and "dropped 7 requests from app because the quarantine was full" in cli.output
+    assert "(hub.quarantine_max_rows: 5)" in cli.output
+
+    assert hub.post("app", bodies[0], standard_webhook(bodies[0])).json["error"]["quarantine_id"]  # kept before
+    assert hub.post("typeform", SAMPLE, typeform_signature(SAMPLE)).status_code == 202  # still up
 
 
 def test_admin_api_without_a_token_is_refused(make_hub):
