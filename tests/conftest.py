@@ -7,17 +7,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 from typing import Iterator
 
 import orjson
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from hub.store.engine import normalize_url
 from hub.testing import sign_standard_webhook
+from hub.testing.pytest_plugin import DATABASE_ENV, private_postgres_database
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -101,17 +98,10 @@ def fixtures_dir() -> Path:
 
 @pytest.fixture
 def empty_database_url(tmp_path: Path) -> Iterator[str]:
-    """A database with nothing in it: a new SQLite file, or a new PostgreSQL database dropped afterwards."""
-    base = os.environ.get("CXHUB_TEST_DATABASE_URL")
+    """A database with nothing in it: a new SQLite file, or a new database on the PostgreSQL server under test."""
+    base = os.environ.get(DATABASE_ENV)
     if not base:
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    url = make_url(normalize_url(base))
-    name = f"cxhub_schema_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as db:
-        db.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as db:
-        db.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with private_postgres_database(base, "cxhub_schema") as url:
+        yield url
