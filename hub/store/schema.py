@@ -36,6 +36,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
     """Alembic's configuration, with no ini file: the scripts ship inside the package."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("file_template", "%%(rev)s")  # revisions are named 0003_what_changed, files alike
     config.attributes["connection"] = connection
     return config
 
@@ -91,5 +92,7 @@ def revision(message: str, url: str) -> None:
 
     engine = make_engine(url)
     upgrade(engine)
+    number = int(head().split("_", 1)[0]) + 1
+    slug = "_".join("".join(c if c.isalnum() else " " for c in message.lower()).split())[:40]
     with engine.begin() as db:
-        command.revision(alembic_config(db), message=message, autogenerate=True)
+        command.revision(alembic_config(db), message=message, autogenerate=True, rev_id=f"{number:04d}_{slug}")
