@@ -43,10 +43,11 @@ class Quarantine:
                "query": orjson.dumps(dict(query)).decode(), "body": body, "error": error, "status": "open",
                "digest": digest}
         kept_before = select(quarantine.c.id).where((quarantine.c.digest == digest) | (quarantine.c.id == row["id"]))
+        open_requests = select(func.count()).select_from(quarantine).where(quarantine.c.status == "open")
         with self.database.connect(write=True) as db:
             if (existing := db.execute(kept_before).scalar()) is not None:
                 return existing
-            if db.execute(select(func.count()).select_from(quarantine).where(quarantine.c.status == "open")).scalar_one() >= max_rows:
+            if db.execute(open_requests).scalar_one() >= max_rows:
                 db.execute(self._count_dropped(source))
                 return None
             inserted = self.database.insert(quarantine).values(**row).on_conflict_do_nothing()

@@ -42,8 +42,9 @@ def upgrade() -> None:
     first: dict[str, str] = {}
     ids = list(db.execute(sa.select(quarantine.c.id).order_by(quarantine.c.received_at, quarantine.c.id)).scalars())
     for start in range(0, len(ids), 500):  # bodies a page at a time: an unbounded quarantine is why this exists
-        page = {row.id: row for row in db.execute(sa.select(quarantine).where(quarantine.c.id.in_(ids[start:start + 500])))}
-        for row_id in ids[start:start + 500]:
+        page_ids = ids[start:start + 500]
+        page = {row.id: row for row in db.execute(sa.select(quarantine).where(quarantine.c.id.in_(page_ids)))}
+        for row_id in page_ids:
             row = page[row_id]
             first.setdefault(_digest(row.source, row.method, row.content_type, row.query, row.body), row_id)
     if first:
