@@ -64,9 +64,9 @@ def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[o
     data_dir = Path(app.config["CXHUB_DATA_DIR"])
     store = Store(database_url(app.config["DATABASE_URL"], data_dir))
     try:
-        store.create_tables()
+        store.upgrade()
     except StoreUnavailable as error:  # start anyway: ingest answers 503 and deliveries wait until it is back
-        log.warning("%s at start-up; tables will be created once it is back", error)
+        log.warning("%s at start-up; the schema will be upgraded once it is back", error)
     redis = open_redis(app.config["REDIS_URL"], data_dir)
     hub = Hub(config=config, plugins=host, store=store, redis=redis,
               queue=DeliveryQueue(redis, config.hub.queue, config.connections,

@@ -202,8 +202,8 @@ def recover_unfinished(hub: Hub) -> int:
     running: a 'running' delivery was cut off mid-attempt and must run again. Retries wait in
     RQ's scheduled registry, which the embedded Redis keeps on disk.
     """
-    running = [item.id for item in hub.store.deliveries_in(("running",))]
-    requeued = hub.store.requeue(running, from_statuses=("running",), fresh_budget=False) if running else []
-    owed = sorted(set(hub.store.deliveries_in(("queued",))) | set(requeued))
+    running = [item.id for item in hub.store.deliveries.with_status(("running",))]
+    requeued = hub.store.deliveries.requeue(running, from_statuses=("running",), fresh_budget=False) if running else []
+    owed = sorted(set(hub.store.deliveries.with_status(("queued",))) | set(requeued))
     hub.queue.enqueue(owed)
     return len(owed)

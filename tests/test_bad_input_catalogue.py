@@ -3,7 +3,9 @@ changed nothing and left the hub up.
 
 HTTP cases go to a running hub with a Typeform source (HMAC over the raw body) and a Standard
 Webhooks source (timestamped). After each one: nothing stored (a 422 keeps exactly one
-quarantine entry, for replay), and a correct signed request still gets 202. Config cases go
+quarantine entry, for replay), and a correct signed request still gets 202. Floods of bad
+requests leave the quarantine bounded: a resent request is kept once, and past
+hub.quarantine_max_rows new ones are dropped and counted. Config cases go
 through the real loader and name file, line, key path and what is wrong. Template cases are
 refused by check-config, or fail the one delivery with a clear error.
 """
@@ -17,11 +19,13 @@ from typing import Callable
 
 import orjson
 import pytest
+from click.testing import CliRunner
 
 import plugins.jira as jira
 import plugins.slack as slack
 import plugins.typeform as typeform
 import plugins.webhook as webhook
+from hub.cli import main
 from hub.config import ConfigError, parse_config
 from hub.pluginhost import PluginHost, build_plugin_manager
 from hub.testing import build_test_hub, hmac_signature, sign_standard_webhook
@@ -119,8 +123,8 @@ def hub(make_hub):
 
 
 def stored(hub) -> tuple[int, int, int]:
-    return (len(hub.store.list_events()), len(hub.store.list_deliveries()),
-            len(hub.store.list_quarantine(status=None)))
+    return (len(hub.store.reads.events()), len(hub.store.reads.deliveries()),
+            len(hub.store.quarantine.requests(status=None)))
 
 
 @pytest.mark.parametrize("case", HTTP_CASES.values(), ids=HTTP_CASES.keys())
@@ -145,6 +149,46 @@ def test_a_replayed_signed_message_is_acknowledged_but_not_routed_again(hub):
     assert (first.status_code, again.status_code) == (202, 200)
     assert again.json["duplicates"] == first.json["accepted"]
     assert stored(hub)[:2] == (1, 1)  # (its queued delivery gets a second job, which its claim makes harmless)
+
+
+# --- quarantine floods --------------------------------------------------------
+
+UNMAPPABLE = b'{"something": "else"}'  # signed, but the app source cannot map it: 422, quarantined
+
+
+def test_the_same_request_resent_200_times_keeps_one_quarantine_row(hub):
+    signed_once = standard_webhook(UNMAPPABLE, msg_id="msg_flood")
+    answers = [hub.post("app", UNMAPPABLE, signed_once) for _ in range(150)]
+    answers += [hub.post("app", UNMAPPABLE, standard_webhook(UNMAPPABLE, msg_id=f"msg_resigned_{n}"))
+                for n in range(50)]  # signed anew for each resend: other headers, the same request
+    assert {answer.status_code for answer in answers} == {422}
+    assert len({answer.json["error"]["quarantine_id"] for answer in answers}) == 1  # each names the one row kept
+    assert stored(hub) == (0, 0, 1)
+    assert hub.store.quarantine.dropped() == []
+
+
+def test_distinct_bad_requests_stop_at_the_cap_and_the_dropped_count_shows(make_hub, cxhub_redis_url,
+                                                                            cxhub_database_url):
+    env = {"TF_SECRET": TF_SECRET, "APP_SECRET": WHSEC}
+    hub = make_hub(CONFIG.replace("hub: {", "hub: {quarantine_max_rows: 5, "), plugins=[typeform, webhook], env=env)
+    hub.app.config["CXHUB_ADMIN_TOKEN"] = "admin-token-for-tests"
+    bodies = [orjson.dumps({"something": n}) for n in range(12)]
+    answers = [hub.post("app", body, standard_webhook(body, msg_id=f"msg_{n}")) for n, body in enumerate(bodies)]
+    assert {answer.status_code for answer in answers} == {422}
+    assert ["quarantine_id" in answer.json["error"] for answer in answers] == [True] * 5 + [False] * 7
+    assert stored(hub) == (0, 0, 5)
+
+    listed = hub.client.get("/admin/quarantine", headers={"Authorization": "Bearer admin-token-for-tests"}).json
+    assert len(listed["requests"]) == 5
+    assert [(item["source"], item["dropped"]) for item in listed["dropped"]] == [("app", 7)]
+    cli = CliRunner().invoke(main, ["quarantine", "list"], catch_exceptions=False, env={
+        "CXHUB_CONFIG": hub.app.config["CXHUB_CONFIG"], "REDIS_URL": cxhub_redis_url,
+        "DATABASE_URL": cxhub_database_url, **env})
+    assert cli.exit_code == 0 and "dropped 7 requests from app because the quarantine was full" in cli.output
+    assert "(hub.quarantine_max_rows: 5)" in cli.output
+
+    assert hub.post("app", bodies[0], standard_webhook(bodies[0])).json["error"]["quarantine_id"]  # kept before
+    assert hub.post("typeform", SAMPLE, typeform_signature(SAMPLE)).status_code == 202  # still up
 
 
 def test_admin_api_without_a_token_is_refused(make_hub):
@@ -262,14 +306,14 @@ def test_a_unicode_edge_gets_its_answer_on_every_backend(edge_hub, case):
     assert response.status_code == case.status, response.get_data(as_text=True)[:300]
     if case.status == 202:
         assert stored_or_quarantined(edge_hub) == (1, 1, 0)
-        [event] = edge_hub.store.list_events()
-        assert orjson.loads(event["body"])["data"]["text"] == case.stored_text
+        [event] = edge_hub.store.reads.events()
+        assert orjson.loads(event.body)["data"]["text"] == case.stored_text
     else:
         assert response.json["error"]["code"] == case.code
         assert stored_or_quarantined(edge_hub) == (0, 0, 1 if case.status == 422 else 0)
         if case.status == 422:
-            [kept] = edge_hub.store.list_quarantine()
-            assert kept["body"] == case.body and response.json["error"]["quarantine_id"] == kept["id"]
+            [kept] = edge_hub.store.quarantine.requests()
+            assert kept.body == case.body and response.json["error"]["quarantine_id"] == kept.id
     assert_still_up(edge_hub)
 
 
@@ -278,8 +322,8 @@ def test_a_request_quarantined_with_nul_in_its_headers_and_query_is_stored(edge_
     response = edge_hub.client.post("/hooks/app?note=a%00b", data=body, content_type="application/json",
                                     headers={**standard_webhook(body), "X-Note": "a\x00b"})
     assert response.status_code == 422 and response.json["error"]["code"] == "unrecognized_payload"
-    [kept] = edge_hub.store.list_quarantine()
-    assert orjson.loads(kept["headers"])["x-note"] == "a\x00b" and orjson.loads(kept["query"]) == {"note": "a\x00b"}
+    [kept] = edge_hub.store.quarantine.requests()
+    assert orjson.loads(kept.headers)["x-note"] == "a\x00b" and orjson.loads(kept.query) == {"note": "a\x00b"}
     assert_still_up(edge_hub)
 
 
@@ -292,8 +336,8 @@ def test_integer_ids_keep_every_digit_through_the_webhook_source(edge_hub, numbe
     body = app_body(event=str(number), customer_id=str(number), object_id=str(number))
     assert edge_hub.post("app", body, standard_webhook(body)).status_code == 202
     assert stored_or_quarantined(edge_hub) == (1, 1, 0)
-    [event] = edge_hub.store.list_events()
-    assert (event["vendor_event_id"], event["customer_id"], event["subject"]) == (str(number),) * 3
+    [event] = edge_hub.store.reads.events()
+    assert (event.vendor_event_id, event.customer_id, event.subject) == (str(number),) * 3
     assert_still_up(edge_hub)
 
 
@@ -306,8 +350,8 @@ def test_integer_ids_keep_every_digit_through_typeform(edge_hub, number):
             .replace(b'"user_id":1', b'"user_id":%d' % number))
     assert edge_hub.post("typeform", body, typeform_signature(body)).status_code == 202
     assert stored_or_quarantined(edge_hub) == (1, 1, 0)
-    [event] = edge_hub.store.list_events()
-    assert (event["vendor_event_id"], event["customer_id"]) == (str(number), str(number))
+    [event] = edge_hub.store.reads.events()
+    assert (event.vendor_event_id, event.customer_id) == (str(number), str(number))
 
 
 def test_three_ids_past_two_to_the_64_are_three_events(edge_hub):
@@ -318,7 +362,7 @@ def test_three_ids_past_two_to_the_64_are_three_events(edge_hub):
         assert response.status_code == 202 and response.json["duplicates"] == []
         accepted += response.json["accepted"]
     assert len(set(accepted)) == 3 and stored_or_quarantined(edge_hub) == (3, 3, 0)
-    assert sorted(event["vendor_event_id"] for event in edge_hub.store.list_events()) == [
+    assert sorted(event.vendor_event_id for event in edge_hub.store.reads.events()) == [
         str(2**64 + offset) for offset in (1, 2, 3)]
 
 
@@ -338,13 +382,13 @@ def test_a_quarantined_request_keeps_no_credentials(edge_hub):
     response = edge_hub.client.post(f"/hooks/app?{CREDENTIAL_QUERY}", data=body, content_type="application/json",
                                     headers={**signed, **CREDENTIALS})
     assert response.status_code == 422
-    [kept] = edge_hub.store.list_quarantine()
-    assert_no_credentials(kept["headers"] + kept["query"])
-    assert orjson.loads(kept["query"]) == {"form": "kept-form"}
-    assert orjson.loads(kept["headers"])["webhook-id"] == signed["webhook-id"]  # what the parser reads stays
+    [kept] = edge_hub.store.quarantine.requests()
+    assert_no_credentials(kept.headers + kept.query)
+    assert orjson.loads(kept.query) == {"form": "kept-form"}
+    assert orjson.loads(kept.headers)["webhook-id"] == signed["webhook-id"]  # what the parser reads stays
     edge_hub.app.config["CXHUB_ADMIN_TOKEN"] = "admin-token-0123456789"
     shown = edge_hub.client.get("/admin/quarantine", headers={"Authorization": "Bearer admin-token-0123456789"})
-    assert shown.status_code == 200 and kept["id"] in shown.get_data(as_text=True)
+    assert shown.status_code == 200 and kept.id in shown.get_data(as_text=True)
     assert_no_credentials(shown.get_data(as_text=True))
 
 
@@ -365,9 +409,9 @@ def test_a_destination_error_quoting_nul_is_stored_and_dead_letters_once(make_hu
     hub = make_hub(forward_everything(httpserver.url_for("/receiver")), plugins=[webhook], env={"APP_SECRET": WHSEC})
     assert send(hub, detractor()).status_code == 202
     hub.drain()
-    [delivery] = hub.store.list_deliveries()
-    assert delivery["status"] == "dead" and delivery["last_error"].endswith("answered 400: down\\u0000for good")
-    assert [attempt["error"] for attempt in hub.store.list_attempts(delivery["id"])] == [delivery["last_error"]]
+    [delivery] = hub.store.reads.deliveries()
+    assert delivery.status == "dead" and delivery.last_error.endswith("answered 400: down\\u0000for good")
+    assert [attempt.error for attempt in hub.store.reads.attempts(delivery.id)] == [delivery.last_error]
 
 
 def test_a_template_output_flood_is_cut_at_the_limit_and_delivered(make_hub, httpserver):
@@ -379,8 +423,8 @@ def test_a_template_output_flood_is_cut_at_the_limit_and_delivered(make_hub, htt
     hub = make_hub(config, plugins=[typeform, jira], env=ENV)
     assert hub.post("typeform", SAMPLE, typeform_signature(SAMPLE, ENV["TF_SECRET"])).status_code == 202
     hub.drain()
-    [delivery] = hub.store.list_deliveries()
-    assert delivery["status"] == "succeeded", delivery["last_error"]
+    [delivery] = hub.store.reads.deliveries()
+    assert delivery.status == "succeeded", delivery.last_error
     [(request, _)] = httpserver.log
     [paragraph] = request.get_json()["fields"]["description"]["content"]
     assert paragraph["content"][0]["text"].endswith("x… [truncated; full text: "
@@ -470,8 +514,8 @@ def test_a_hostile_template_fails_its_delivery_only(make_hub, httpserver, templa
     started = time.perf_counter()
     hub.drain()
     assert time.perf_counter() - started < 10  # bounded: never a hang
-    [delivery] = hub.store.list_deliveries()
-    assert delivery["status"] == "dead" and expected in delivery["last_error"], delivery["last_error"]
+    [delivery] = hub.store.reads.deliveries()
+    assert delivery.status == "dead" and expected in delivery.last_error, delivery.last_error
     assert httpserver.log == []  # nothing was sent
     resent = hub.post("typeform", SAMPLE, typeform_signature(SAMPLE, ENV["TF_SECRET"]))
     assert resent.status_code == 200  # still up (and the resend is recognised)

@@ -38,6 +38,8 @@ class HubSettingsSchema(StrictSchema):
                                     validate=validate.Range(min=60, max=90 * 86400))
     intake_claim_seconds = fields.Float(load_default=HubSettings.intake_claim_seconds,
                                         validate=validate.Range(min=1, max=86400))
+    quarantine_max_rows = fields.Integer(load_default=HubSettings.quarantine_max_rows,
+                                         validate=validate.Range(min=1, max=10_000_000))
 
     @post_load
     def build(self, data: dict[str, Any], **kwargs: Any) -> HubSettings:

@@ -33,14 +33,14 @@ def sweep(hub: Hub) -> int:
     if not lock.acquire(blocking=False):
         return 0
     try:
-        expired, stalled = hub.store.overdue(timedelta(seconds=settings.sweep_grace_seconds))
-        revived = hub.store.requeue([item.id for item in expired], from_statuses=("running",),
-                                    fresh_budget=False) if expired else []
+        expired, stalled = hub.store.deliveries.overdue(timedelta(seconds=settings.sweep_grace_seconds))
+        revived = hub.store.deliveries.requeue([item.id for item in expired], from_statuses=("running",),
+                                               fresh_budget=False) if expired else []
         held = _paused_connections(hub)
         owed = revived + [item for item in stalled if item.connection not in held]
         if owed:
             hub.queue.enqueue(owed)
-            hub.store.touch([item.id for item in owed])
+            hub.store.deliveries.touch([item.id for item in owed])
             log.warning("queued %d deliveries again (%d past their lease, %d whose job was lost)",
                         len(owed), len(revived), len(stalled))
         return len(owed)

@@ -87,9 +87,9 @@ def take_in(hub: Hub, events: Sequence[dict[str, Any]],
     resend completes a request whose jobs could not be queued the first time.
     """
     deliveries = [delivery for event in events for delivery in hub.router.deliveries_for(event)]
-    recorded = hub.store.record(events, deliveries, received_at)
+    recorded = hub.store.ingest.record(events, deliveries, received_at)
     accepted = set(recorded.accepted)
-    waiting = hub.store.queued_for_events(recorded.duplicates) if recorded.duplicates else []
+    waiting = hub.store.ingest.queued_for_events(recorded.duplicates) if recorded.duplicates else []
     hub.queue.enqueue([*(delivery for delivery in deliveries if delivery.event_id in accepted), *waiting])
     for event in events:
         if event["id"] in accepted:
@@ -133,20 +133,26 @@ def invalid_event_message(source: Source, error: InvalidEvent) -> str:
     return f"plugin {source.plugin!r} produced an invalid event: {error}"
 
 
-def _quarantine(hub: Hub, source: Source, request: InboundRequest, error: str) -> str:
+def _quarantine(hub: Hub, source: Source, request: InboundRequest, error: str) -> str | None:
     return quarantine_request(hub, source.name, request, error)
 
 
 def quarantine_request(hub: Hub, source: str, request: InboundRequest, error: str,
-                       quarantine_id: str | None = None) -> str:
-    """Keep a request for replay, without its credentials; an id given twice is kept once.
+                       quarantine_id: str | None = None) -> str | None:
+    """Keep a request for replay, without its credentials, and return its id (None: the quarantine is full).
 
-    What the hub writes itself is made storable: the error (which may quote the payload) with
-    NUL and lone surrogates escaped, the content type cut to its column. Headers and query are
-    stored as JSON, whose escapes every backend keeps; the body as bytes.
+    An identical request kept before is not kept again (its id is returned), nor is an id given
+    twice. What the hub writes itself is made storable: the error (which may quote the payload)
+    with NUL and lone surrogates escaped, the content type cut to its column. Headers and query
+    are stored as JSON, whose escapes every backend keeps; the body as bytes.
     """
-    kept = request.without_credentials()
-    content_type = escape_unstorable(kept.content_type)[:MAX_MEDIA_TYPE]
-    return hub.store.quarantine(source=source, method=kept.method, content_type=content_type, headers=kept.headers,
-                                query=kept.query, body=kept.body, error=escape_unstorable(error),
-                                quarantine_id=quarantine_id)
+    request = request.without_credentials()
+    content_type = escape_unstorable(request.content_type)[:MAX_MEDIA_TYPE]
+    kept = hub.store.quarantine.keep(source=source, method=request.method, content_type=content_type,
+                                     headers=request.headers, query=request.query, body=request.body,
+                                     error=escape_unstorable(error), max_rows=hub.config.hub.quarantine_max_rows,
+                                     quarantine_id=quarantine_id)
+    if kept is None:
+        log.warning("source %s: the quarantine is full (hub.quarantine_max_rows: %d); request dropped: %s",
+                    source, hub.config.hub.quarantine_max_rows, error)
+    return kept

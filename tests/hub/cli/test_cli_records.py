@@ -12,7 +12,7 @@ from sqlalchemy import update
 import plugins.jira as jira
 import plugins.webhook as webhook
 from hub.cli import main
-from hub.store.store import now
+from hub.store import now
 from hub.store.tables import events
 from tests.conftest import WHSEC, detractor, forward_everything, send
 
@@ -66,15 +66,15 @@ def test_dead_letter_then_redeliver_once_the_destination_recovers(hub, cxhub, ht
     httpserver.expect_request("/receiver").respond_with_data("down", status=500)
     send(hub, detractor())
     hub.drain()
-    [dead] = hub.store.list_deliveries(status="dead")
-    assert dead["attempts"] == 2 and "answered 500: down" in cxhub("deliveries", "list", "--status", "dead")
+    [dead] = hub.store.reads.deliveries(status="dead")
+    assert dead.attempts == 2 and "answered 500: down" in cxhub("deliveries", "list", "--status", "dead")
 
     httpserver.clear()
     httpserver.expect_request("/receiver").respond_with_data("", status=202)
-    assert f"queued {dead['id']}" in cxhub("redeliver", dead["id"])
+    assert f"queued {dead.id}" in cxhub("redeliver", dead.id)
     hub.drain()
-    delivered = hub.store.get_delivery(dead["id"])
-    assert (delivered["status"], delivered["attempts"]) == ("succeeded", 3)
+    delivered = hub.store.reads.delivery(dead.id)
+    assert (delivered.status, delivered.attempts) == ("succeeded", 3)
     assert len(httpserver.log) == 1
 
 
@@ -82,8 +82,8 @@ def test_redeliver_refuses_deliveries_that_are_not_dead(hub, cxhub, httpserver):
     httpserver.expect_request("/receiver").respond_with_data("")
     send(hub, detractor())
     hub.drain()
-    [delivery] = hub.store.list_deliveries()
-    output = cxhub("redeliver", delivery["id"], "no-such-id", code=1)
+    [delivery] = hub.store.reads.deliveries()
+    output = cxhub("redeliver", delivery.id, "no-such-id", code=1)
     assert "only dead deliveries can be redelivered (status: succeeded)" in output
     assert "no-such-id: only dead deliveries can be redelivered (status: not found)" in output
 
@@ -101,7 +101,7 @@ def test_replay_requeues_a_dead_delivery(hub, cxhub, httpserver):
     [event_id] = send(hub, detractor()).json["accepted"]
     hub.drain()
     assert "queued 1 deliveries" in cxhub("replay", event_id)
-    assert hub.store.list_deliveries()[0]["status"] == "queued"
+    assert hub.store.reads.deliveries()[0].status == "queued"
 
 
 def test_quarantined_request_can_be_replayed_after_a_fix(make_hub, hub, cxhub, httpserver):
@@ -118,7 +118,7 @@ def test_quarantined_request_can_be_replayed_after_a_fix(make_hub, hub, cxhub, h
     with open(fixed, "w", encoding="utf-8") as file:
         file.write(text)
     assert "accepted 1 events" in cxhub("quarantine", "replay", quarantine_id)
-    assert len(hub.store.list_events()) == 1
+    assert len(hub.store.reads.events()) == 1
     assert quarantine_id not in cxhub("quarantine", "list")
     assert "no open quarantined request" in cxhub("quarantine", "replay", quarantine_id, code=1)
 
@@ -128,7 +128,7 @@ def test_bulk_redelivery_after_a_long_outage(hub, cxhub, httpserver):
     for number in range(3):
         send(hub, detractor(response_id=number), msg_id=f"msg_{number}")
     hub.drain()
-    assert len(hub.store.dead_ids()) == 3
+    assert len(hub.store.reads.dead_ids()) == 3
     assert "give delivery ids, or --all-dead" in cxhub("redeliver", code=2)
     assert "0 dead-lettered deliveries match" in cxhub("redeliver", "--all-dead", "--connection", "other")
 
@@ -137,7 +137,7 @@ def test_bulk_redelivery_after_a_long_outage(hub, cxhub, httpserver):
     output = cxhub("redeliver", "--all-dead", "--connection", "out")
     assert "3 dead-lettered deliveries match" in output and output.count("queued ") == 3
     hub.drain()
-    assert [d["status"] for d in hub.store.list_deliveries()] == ["succeeded"] * 3
+    assert [d.status for d in hub.store.reads.deliveries()] == ["succeeded"] * 3
 
 
 def test_prune_deletes_finished_events_past_the_given_age(hub, cxhub, httpserver):
@@ -145,11 +145,11 @@ def test_prune_deletes_finished_events_past_the_given_age(hub, cxhub, httpserver
     send(hub, detractor())
     hub.drain()
     assert cxhub("prune") == "deleted 0 events, 0 deliveries, 0 attempts, 0 quarantine\n"
-    with hub.store.engine.begin() as db:
+    with hub.store.database.engine.begin() as db:
         db.execute(update(events).values(received_at=now() - timedelta(days=3)))
     assert cxhub("prune", "--older-than-days", "7").startswith("deleted 0 events")
     assert "deleted 1 events, 1 deliveries, 1 attempts" in cxhub("prune", "--older-than-days", "2")
-    assert hub.store.list_events() == []
+    assert hub.store.reads.events() == []
 
 
 TERMINAL_TRICKS = "\x1b[31mann@example.com\x1b]0;pwned\x07\rroot@bank.example\u202emoc.\x9b2J\x7f"
@@ -214,7 +214,7 @@ def test_writing_commands_still_need_the_full_config(cxhub_without_secrets, http
     httpserver.expect_request("/receiver").respond_with_data("down", status=500)
     send(hub, detractor())
     hub.drain()
-    [dead] = hub.store.dead_ids()
+    [dead] = hub.store.reads.dead_ids()
     code, output = run("redeliver", dead)
     assert code == 2 and "environment variable JIRA_API_TOKEN is not set" in output, output
-    assert hub.store.get_delivery(dead)["status"] == "dead"
+    assert hub.store.reads.delivery(dead).status == "dead"

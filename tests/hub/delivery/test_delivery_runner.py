@@ -59,9 +59,9 @@ def test_a_successful_delivery_logs_what_it_created(hub, caplog):
     caplog.set_level(logging.INFO, "cxhub.delivery")
     send(hub, detractor(comment="my private complaint"))
     hub.drain()
-    [delivery] = hub.store.list_deliveries()
+    [delivery] = hub.store.reads.deliveries()
     [line] = delivery_lines(caplog)
-    assert re.fullmatch(rf"delivery {delivery['id']} to desk\.open \(route everything\): succeeded, no status, "
+    assert re.fullmatch(rf"delivery {delivery.id} to desk\.open \(route everything\): succeeded, no status, "
                         r"\d+ ms; created T-17 https://tickets\.example\.com/T-17", line), line
     assert "my private complaint" not in caplog.text and "ann@example.com" not in caplog.text
 
@@ -71,12 +71,12 @@ def test_each_failed_attempt_logs_its_outcome_status_and_error(hub, caplog):
     Tickets.failure = RetryLater("the desk answered 503", status_code=503)
     send(hub, detractor())
     hub.drain()
-    [delivery] = hub.store.list_deliveries()
+    [delivery] = hub.store.reads.deliveries()
     lines = delivery_lines(caplog)
     assert [re.sub(r"\d+ ms", "N ms", line) for line in lines] == [
-        f"delivery {delivery['id']} to desk.open (route everything): retrying in 0.0s, status 503, N ms: "
+        f"delivery {delivery.id} to desk.open (route everything): retrying in 0.0s, status 503, N ms: "
         "the desk answered 503",
-        f"delivery {delivery['id']} to desk.open (route everything): dead-lettered after 2 attempts, status 503, "
+        f"delivery {delivery.id} to desk.open (route everything): dead-lettered after 2 attempts, status 503, "
         "N ms: the desk answered 503",
     ]
     assert [record.levelname for record in caplog.records if record.getMessage() in lines] == ["INFO", "WARNING"]

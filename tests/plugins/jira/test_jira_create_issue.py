@@ -63,22 +63,22 @@ def test_creates_one_issue_with_documented_fields(hub, httpserver):
     send(hub, detractor())
     hub.drain()
     [request] = issue_requests(httpserver)
-    [delivery] = hub.store.list_deliveries()
+    [delivery] = hub.store.reads.deliveries()
     fields = request.get_json()["fields"]
     assert fields == {
         "project": {"key": "CX"},
         "summary": "Ann Lee scored 2/10",
         "issuetype": {"name": "Bug"},
         "priority": {"name": "High"},
-        "labels": ["cx-detractor", f"cxhub-{delivery['id']}"],
+        "labels": ["cx-detractor", f"cxhub-{delivery.id}"],
         "description": {"type": "doc", "version": 1, "content": [
             {"type": "paragraph", "content": [{"type": "text", "text": "Ann Lee (ann@example.com) is unhappy."}]},
             {"type": "blockquote", "content": [
                 {"type": "paragraph", "content": [{"type": "text", "text": "The export keeps failing."}]}]},
         ]},
     }
-    assert delivery["status"] == "succeeded"
-    assert orjson.loads(delivery["result"]) == {"external_id": "ED-24", "detail": {"id": "10000"},
+    assert delivery.status == "succeeded"
+    assert orjson.loads(delivery.result) == {"external_id": "ED-24", "detail": {"id": "10000"},
                                                  "url": httpserver.url_for("/browse/ED-24")}
 
 
@@ -90,10 +90,10 @@ def test_retries_5xx_then_succeeds(hub, httpserver):
     expect_create(httpserver).respond_with_json(CREATED, status=201)
     send(hub, detractor())
     hub.drain()
-    [delivery] = hub.store.list_deliveries()
-    attempts = hub.store.list_attempts(delivery["id"])
-    assert [(a["status_code"], a["outcome"]) for a in attempts] == [(503, "retry"), (503, "retry"), (None, "succeeded")]
-    assert delivery["status"] == "succeeded"
+    [delivery] = hub.store.reads.deliveries()
+    attempts = hub.store.reads.attempts(delivery.id)
+    assert [(a.status_code, a.outcome) for a in attempts] == [(503, "retry"), (503, "retry"), (None, "succeeded")]
+    assert delivery.status == "succeeded"
     assert len(issue_requests(httpserver)) == 3
 
 
@@ -101,10 +101,10 @@ def test_4xx_fails_at_once_with_jiras_message(hub, httpserver):
     expect_create(httpserver).respond_with_json(REFUSED, status=400)
     send(hub, detractor())
     hub.drain()
-    [delivery] = hub.store.list_deliveries()
-    assert delivery["status"] == "dead"
-    assert "answered 400" in delivery["last_error"] and "Field 'priority' is required" in delivery["last_error"]
-    assert len(hub.store.list_attempts(delivery["id"])) == 1
+    [delivery] = hub.store.reads.deliveries()
+    assert delivery.status == "dead"
+    assert "answered 400" in delivery.last_error and "Field 'priority' is required" in delivery.last_error
+    assert len(hub.store.reads.attempts(delivery.id)) == 1
 
 
 def test_retry_after_a_timeout_finds_the_issue_instead_of_creating_another(hub, httpserver):
@@ -120,10 +120,10 @@ def test_retry_after_a_timeout_finds_the_issue_instead_of_creating_another(hub, 
                               headers={"Authorization": BASIC}).respond_with_handler(search)
     send(hub, detractor())
     hub.drain()
-    [delivery] = hub.store.list_deliveries()
-    assert delivery["status"] == "succeeded"
-    assert orjson.loads(delivery["result"])["external_id"] == "ED-1"
-    assert orjson.loads(delivery["result"])["detail"] == {"id": "10002", "reused": True}
+    [delivery] = hub.store.reads.deliveries()
+    assert delivery.status == "succeeded"
+    assert orjson.loads(delivery.result)["external_id"] == "ED-1"
+    assert orjson.loads(delivery.result)["detail"] == {"id": "10002", "reused": True}
     assert len(issue_requests(httpserver)) == 1
 
 
@@ -140,8 +140,8 @@ def test_token_never_stored_or_reported(hub, httpserver):
     expect_create(httpserver).respond_with_data("unauthorized", status=401)
     send(hub, detractor())
     hub.drain()
-    [delivery] = hub.store.list_deliveries()
-    stored = str(delivery) + str(hub.store.list_attempts(delivery["id"]))
+    [delivery] = hub.store.reads.deliveries()
+    stored = str(delivery) + str(hub.store.reads.attempts(delivery.id))
     assert TOKEN not in stored and base64.b64encode(TOKEN.encode()).decode() not in stored
 
 
@@ -173,8 +173,8 @@ def test_a_megabyte_review_opens_a_ticket_cut_to_jiras_limits_with_a_link(make_h
     review = "The export fails again and again. " * 30_000  # about 1 MB of one customer's words
     assert send(hub, detractor(comment=review)).status_code == 202
     hub.drain()
-    [delivery] = hub.store.list_deliveries()
-    assert delivery["status"] == "succeeded", delivery["last_error"]
+    [delivery] = hub.store.reads.deliveries()
+    assert delivery.status == "succeeded", delivery.last_error
     [request] = issue_requests(httpserver)
     fields = request.get_json()["fields"]
     assert len(fields["summary"]) == 255 and fields["summary"].endswith("The export fails…")

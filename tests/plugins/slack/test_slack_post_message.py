@@ -70,8 +70,8 @@ def test_incoming_webhook_gets_blocks_and_fallback_text(webhook_hub, httpserver)
         "text": "Detractor: ann@example.com scored 2", "blocks": EXPECTED_BLOCKS}).respond_with_data("ok")
     send(webhook_hub, detractor())
     webhook_hub.drain()
-    [delivery] = webhook_hub.store.list_deliveries()
-    assert delivery["status"] == "succeeded", delivery["last_error"]
+    [delivery] = webhook_hub.store.reads.deliveries()
+    assert delivery.status == "succeeded", delivery.last_error
 
 
 def test_customer_text_cannot_ping_the_channel_or_fake_links(webhook_hub, httpserver):
@@ -89,11 +89,11 @@ def test_incoming_webhook_errors(webhook_hub, httpserver, status, body, final):
     httpserver.expect_request(WEBHOOK_PATH).respond_with_data(body, status=status)
     send(webhook_hub, detractor())
     webhook_hub.drain()
-    [delivery] = webhook_hub.store.list_deliveries()
-    attempts = webhook_hub.store.list_attempts(delivery["id"])
-    assert delivery["status"] == final and body in delivery["last_error"]
+    [delivery] = webhook_hub.store.reads.deliveries()
+    attempts = webhook_hub.store.reads.attempts(delivery.id)
+    assert delivery.status == final and body in delivery.last_error
     assert len(attempts) == (2 if status >= 500 else 1)  # 5xx retried up to max_attempts, 4xx not
-    assert WEBHOOK_PATH not in delivery["last_error"]  # the webhook URL is a secret
+    assert WEBHOOK_PATH not in delivery.last_error  # the webhook URL is a secret
 
 
 def test_chat_post_message_with_bot_token(bot_hub, httpserver):
@@ -104,9 +104,9 @@ def test_chat_post_message_with_bot_token(bot_hub, httpserver):
         orjson.loads(fixture_bytes("slack/chat_post_message_response_ok.json")))
     send(bot_hub, detractor())
     bot_hub.drain()
-    [delivery] = bot_hub.store.list_deliveries()
-    assert delivery["status"] == "succeeded"
-    assert '"external_id":"1503435956.000247"' in delivery["result"]
+    [delivery] = bot_hub.store.reads.deliveries()
+    assert delivery.status == "succeeded"
+    assert '"external_id":"1503435956.000247"' in delivery.result
 
 
 @pytest.mark.parametrize("answer, status, attempts", [
@@ -118,9 +118,9 @@ def test_chat_post_message_errors_in_a_200(bot_hub, httpserver, answer, status, 
     httpserver.expect_request("/api/chat.postMessage").respond_with_json(answer)
     send(bot_hub, detractor())
     bot_hub.drain()
-    [delivery] = bot_hub.store.list_deliveries()
-    assert delivery["status"] == status and answer["error"] in delivery["last_error"]
-    assert len(bot_hub.store.list_attempts(delivery["id"])) == attempts
+    [delivery] = bot_hub.store.reads.deliveries()
+    assert delivery.status == status and answer["error"] in delivery.last_error
+    assert len(bot_hub.store.reads.attempts(delivery.id)) == attempts
 
 
 def test_rate_limit_429_waits_for_retry_after(bot_hub, httpserver):
@@ -129,13 +129,13 @@ def test_rate_limit_429_waits_for_retry_after(bot_hub, httpserver):
     httpserver.expect_request("/api/chat.postMessage").respond_with_json({"ok": True, "ts": "1.2", "channel": "C"})
     send(bot_hub, detractor())
     bot_hub.drain(run_scheduled=False)
-    [delivery] = bot_hub.store.list_deliveries()
-    assert delivery["status"] == "retrying"
-    wait = (delivery["next_attempt_at"] - delivery["updated_at"]).total_seconds()
+    [delivery] = bot_hub.store.reads.deliveries()
+    assert delivery.status == "retrying"
+    wait = (delivery.next_attempt_at - delivery.updated_at).total_seconds()
     assert 29 <= wait <= 31
     assert bot_hub.hub.queue.scheduled_count() == 1
     bot_hub.drain(run_scheduled=True)
-    assert bot_hub.store.get_delivery(delivery["id"])["status"] == "succeeded"
+    assert bot_hub.store.reads.delivery(delivery.id).status == "succeeded"
 
 
 def slack_limits(request):
@@ -159,8 +159,8 @@ def test_a_megabyte_review_is_posted_cut_to_slacks_limits_with_a_link(make_hub, 
     review = "Refunds & <credits> take weeks! " * 33_000  # about 1 MB, with characters mrkdwn escapes
     assert send(hub, detractor(comment=review)).status_code == 202
     hub.drain()
-    [delivery] = hub.store.list_deliveries()
-    assert delivery["status"] == "succeeded", delivery["last_error"]
+    [delivery] = hub.store.reads.deliveries()
+    assert delivery.status == "succeeded", delivery.last_error
     [(request, _)] = httpserver.log
     message = request.get_json()
     section = message["blocks"][1]["text"]["text"]

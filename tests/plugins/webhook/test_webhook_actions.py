@@ -104,11 +104,11 @@ def test_a_410_pauses_the_connection_until_it_is_resumed(gone_hub, httpserver, c
     hub.drain()
 
     assert len(httpserver.log) == 1  # the 410; the next deliveries were not sent
-    deliveries = hub.store.list_deliveries()
-    assert sorted(d["status"] for d in deliveries) == ["queued", "queued", "retrying"]  # waiting, none dead
-    [gone] = [d for d in deliveries if d["attempts"] == 1]
-    [attempt] = hub.store.list_attempts(gone["id"])
-    assert (attempt["outcome"], attempt["status_code"]) == ("paused", 410)
+    deliveries = hub.store.reads.deliveries()
+    assert sorted(d.status for d in deliveries) == ["queued", "queued", "retrying"]  # waiting, none dead
+    [gone] = [d for d in deliveries if d.attempts == 1]
+    [attempt] = hub.store.reads.attempts(gone.id)
+    assert (attempt.outcome, attempt.status_code) == ("paused", 410)
     reason = f"the receiver answered 410 Gone: POST to localhost:{httpserver.port} answered 410: endpoint disabled"
     assert Alerts.calls == [("paused", ("out", None, reason))]
     assert f"connection out paused until resumed (cxhub connections resume out): {reason}" in caplog.text
@@ -119,7 +119,7 @@ def test_a_410_pauses_the_connection_until_it_is_resumed(gone_hub, httpserver, c
     assert Alerts.calls[-1] == ("resumed", "out")
     # Workers see the resume when they next read the connection states (within a second).
     wait_for(lambda: hub.drain() >= 0 and len(httpserver.log) == 4)
-    assert sorted((d["status"], d["attempts"]) for d in hub.store.list_deliveries()) == [
+    assert sorted((d.status, d.attempts) for d in hub.store.reads.deliveries()) == [
         ("succeeded", 1), ("succeeded", 1), ("succeeded", 2)]  # the 410 cost its one attempt, nothing more
     assert cxhub("connections").splitlines()[1].split() == ["out", "webhook", "ok"]
     assert cxhub("connections", "resume", "out") == "out was not paused\n"

@@ -33,7 +33,7 @@ def test_the_documented_payload_becomes_the_documented_event(make_hub):
     response = hub.post("app", body, sign_standard_webhook(WHSEC, "msg_doc", body))
     assert response.status_code == 202, response.json
     [event_id] = response.json["accepted"]
-    assert orjson.loads(hub.store.get_event(event_id)["body"]) == orjson.loads(block("docs/webhook.md", "event"))
+    assert orjson.loads(hub.store.reads.event(event_id).body) == orjson.loads(block("docs/webhook.md", "event"))
 
 
 def run_snippet(url: str) -> str:
@@ -49,12 +49,12 @@ def test_the_readme_signing_example_is_accepted(make_hub):
     hub = make_hub(SOURCE_CONFIG, plugins=[webhook], env={"APP_SECRET": WHSEC})
     output = run_snippet(hub.serve())
     assert output.startswith("HTTP/1.1 202"), output
-    [event] = hub.store.list_events()
-    assert (event["vendor_event_id"], event["score_band"]) == ("dlv_1", "negative")
+    [event] = hub.store.reads.events()
+    assert (event.vendor_event_id, event.score_band) == ("dlv_1", "negative")
 
 
 def test_the_readme_signing_example_is_refused_under_another_secret(make_hub):
     hub = make_hub(SOURCE_CONFIG, plugins=[webhook], env={"APP_SECRET": OTHER_WHSEC})
     output = run_snippet(hub.serve())
     assert output.startswith("HTTP/1.1 401"), output
-    assert hub.store.list_events() == []
+    assert hub.store.reads.events() == []
