@@ -14,7 +14,7 @@ from hub.config.yamlfile import LineIndex, read_yaml
 from hub.plugin.http import client_for
 from hub.plugin.types import Source
 from hub.pluginhost import PluginHost
-from hub.plugin.settings import unwrap_env
+from hub.plugin.settings import Secret, unwrap_env
 from hub.routing.templates import TemplateProblem, compile_params
 
 SOURCE_API_TIMEOUT = 5.0  # a follow-up call made while the vendor waits for our answer must be quick
@@ -73,6 +73,7 @@ class _Builder:
                 self.problem((key,), f"unknown key; expected one of {', '.join(sorted(known))}")
         hub = self.load(HubSettingsSchema(), data.get("hub", {}), ("hub",)) or HubSettings()
         self.rate_limits: dict[str, Any] = {}
+        self.source_tokens: dict[str, Secret] = {}
         sources = {name: source for name, raw in self.section(data, "sources").items()
                    if (source := self.source(name, raw)) is not None}
         declared = self.section(data, "connections")
@@ -80,8 +81,8 @@ class _Builder:
                        if (connection := self.connection(name, raw)) is not None}
         self.broken_connections = set(declared) - set(connections)
         routes = self.routes(data.get("routes", []), connections)
-        return HubConfig(hub=hub, sources=sources, rate_limits=self.rate_limits, connections=connections,
-                         routes=routes, path=self.filename)
+        return HubConfig(hub=hub, sources=sources, rate_limits=self.rate_limits, source_tokens=self.source_tokens,
+                         connections=connections, routes=routes, path=self.filename)
 
     def section(self, data: dict[str, Any], key: str) -> dict[str, Any]:
         section = data.get(key) or {}
@@ -123,6 +124,8 @@ class _Builder:
         settings = self.plugin_settings("source", entry["plugin"], entry["settings"], path)
         if entry["rate_limit"] is not None:
             self.rate_limits[name] = entry["rate_limit"]
+        if entry["token"] is not None:
+            self.source_tokens[name] = entry["token"]
         if settings is None:
             return None
         source_info = self.plugins.plugins[entry["plugin"]].info.source  # settings loaded: the plugin has a source

@@ -37,6 +37,7 @@ GROUP = "intake"
 BATCH = 500  # entries a consumer takes in at once: one SQL statement and one Redis pipeline for all
 FORGET_CONSUMER_IDLE_MS = 3_600_000  # consumers idle this long, holding nothing, leave the group
 UNSTORED_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+UNSTORED_QUERY = frozenset({"token"})  # a source token (sources.<name>.token) travels in the query
 
 # Mark each event id seen (for `dedupe_seconds`) and append the request once if any is new: one
 # round trip, atomic. Returns the positions (1-based) of the events that were new.
@@ -89,7 +90,7 @@ class IntakeLog:
         """Append a request's events unless every one was seen before; raise RedisUnavailable on a Redis error."""
         ids = [event["id"] for event in events]
         meta = {"method": request.method, "path": request.path, "content_type": request.content_type,
-                "headers": headers_to_keep(request), "query": dict(request.query)}
+                "headers": headers_to_keep(request), "query": query_to_keep(request)}
         try:
             fresh = self._append(keys=[self.key, *(self.seen_prefix + i for i in ids)],
                                  args=[self.dedupe_seconds, source, orjson.dumps(list(events)),
@@ -167,6 +168,11 @@ def _entry(entry_id: bytes | str, fields: Mapping[bytes, bytes]) -> Entry:
 def headers_to_keep(request: InboundRequest) -> dict[str, str]:
     """The request's headers without credentials: what the hub keeps in the log and in quarantine."""
     return {name: value for name, value in request.headers.items() if name not in UNSTORED_HEADERS}
+
+
+def query_to_keep(request: InboundRequest) -> dict[str, str]:
+    """The request's query parameters without credentials: what the hub keeps in the log and in quarantine."""
+    return {name: value for name, value in request.query.items() if name.lower() not in UNSTORED_QUERY}
 
 
 def consumer_name() -> str:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Sequence
 
 from hub.events.canonical import InvalidEvent, build_event, validate_event
-from hub.ingest.intake import headers_to_keep
+from hub.ingest.intake import headers_to_keep, query_to_keep
 from hub.plugin.errors import GiveUp, RequestRejected, RetryLater, UnrecognizedPayload
 from hub.plugin.request import InboundRequest
 from hub.plugin.types import EventDraft, Parsed, Reply, Source
@@ -137,5 +137,5 @@ def quarantine_request(hub: Hub, source: str, request: InboundRequest, error: st
                        quarantine_id: str | None = None) -> str:
     """Keep a request for replay, without its credentials; an id given twice is kept once."""
     return hub.store.quarantine(source=source, method=request.method, content_type=request.content_type,
-                                headers=headers_to_keep(request), query=request.query, body=request.body, error=error,
-                                quarantine_id=quarantine_id)
+                                headers=headers_to_keep(request), query=query_to_keep(request), body=request.body,
+                                error=error, quarantine_id=quarantine_id)
