@@ -129,6 +129,9 @@ class _Builder:
         if settings is None:
             return None
         source_info = self.plugins.plugins[entry["plugin"]].info.source  # settings loaded: the plugin has a source
+        if source_info and source_info.unsigned and source_info.unsigned(settings) and entry["token"] is None:
+            self.problem(path + ("token",), "this source checks no signature, so it needs a token: "
+                                            "{$env: NAME} that every request must carry as ?token=")
         api_url_setting = source_info.api_url_setting if source_info else None
         return Source(name, entry["plugin"], settings, client_for(settings, api_url_setting, timeout=SOURCE_API_TIMEOUT))
 

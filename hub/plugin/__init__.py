@@ -27,6 +27,8 @@ from hub.plugin.signatures import (
     check_timestamp,
     hmac_signature,
     sign_standard_webhook,
+    signed_message,
+    signed_parts,
     verify_hmac,
     verify_standard_webhook,
 )
@@ -95,6 +97,8 @@ __all__ = [
     "require_id",
     "score_band",
     "sign_standard_webhook",
+    "signed_message",
+    "signed_parts",
     "verify_hmac",
     "verify_standard_webhook",
 ]
