@@ -120,3 +120,11 @@ def test_check_config_reports_an_inline_or_missing_token(host, token, env, expec
     messages = [str(problem) for problem in caught.value.problems]
     assert any(message.startswith(expected) for message in messages), messages
     assert not any("inline-token-value" in message for message in messages)
+
+
+def test_requests_without_the_token_use_up_none_of_the_rate(make_hub):
+    config = CONFIG.replace("ACCEPT_INTO", "database").replace("    token:", "    rate_limit: 1/minute\n    token:")
+    hub = make_hub(config, plugins=[webhook], env=ENV)
+    assert [post(hub, "?token=guess").status_code for _ in range(3)] == [401, 401, 401]
+    assert post(hub, f"?token={TOKEN}").status_code == 202
+    assert post(hub, f"?token={TOKEN}").status_code == 429  # the limit itself still holds
