@@ -67,6 +67,7 @@ def redact_secrets(app: Flask, config: HubConfig, *extra: str | None) -> Redacti
     settings = [source.settings for source in config.sources.values()]
     settings += [connection.settings for connection in config.connections.values()]
     values = [value for entry in settings for value in _secrets_in(dict(entry))]
+    values += [token.reveal() for token in config.source_tokens.values()]
     redactor = RedactingFilter([*values, *extra])
     app.extensions[EXTENSION] = redactor
     handlers = list(logging.getLogger().handlers)

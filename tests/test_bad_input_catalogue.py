@@ -28,6 +28,7 @@ import plugins.webhook as webhook
 from hub.cli import main
 from hub.config import ConfigError, parse_config
 from hub.pluginhost import PluginHost, build_plugin_manager
+from hub.plugin import signed_message
 from hub.testing import build_test_hub, hmac_signature, sign_standard_webhook
 from tests.conftest import WHSEC, detractor, fixture_bytes, forward_everything, send
 
@@ -46,6 +47,21 @@ sources:
       secret: {{$env: APP_SECRET}}
       mapping: {{object_id: response.id, score: response.score, customer_email: customer.email}}
       score_scale: {{type: nps, min: 0, max: 10}}
+  vendor:
+    plugin: webhook
+    token: {{$env: VENDOR_TOKEN}}
+    settings:
+      secret: {{$env: VENDOR_SECRET}}
+      signature: {{scheme: hmac, header: X-Signature, prefix: "sha256=", signed: "{{timestamp}}.{{body}}",
+                  timestamp_header: X-Timestamp}}
+      mapping: {{object_id: response.id, event_id: response.id}}
+  vendorform:
+    plugin: webhook
+    settings:
+      secret: {{$env: VENDOR_SECRET}}
+      body: form
+      signature: {{scheme: hmac, header: X-Signature}}
+      mapping: {{object_id: response.id, event_id: response.id}}
 connections:
   out:
     plugin: webhook
@@ -54,6 +70,8 @@ routes:
   - name: everything
     actions: [{{connection: out, action: forward}}]
 """
+VENDOR_SECRET = "vendor-hmac-secret-for-tests"
+VENDOR_TOKEN = "vendor-source-token-8d1e"
 
 
 def typeform_signature(body: bytes, secret: str = TF_SECRET) -> dict[str, str]:
@@ -62,6 +80,14 @@ def typeform_signature(body: bytes, secret: str = TF_SECRET) -> dict[str, str]:
 
 def standard_webhook(body: bytes, msg_id: str = "msg_cat", timestamp: int | None = None) -> dict[str, str]:
     return sign_standard_webhook(WHSEC, msg_id, body, timestamp=timestamp)
+
+
+def vendor_signed(body: bytes, secret: str = VENDOR_SECRET, timestamp: int | None = None) -> dict[str, str]:
+    """The `vendor` source's scheme: X-Signature: sha256=hex(HMAC over "{timestamp}.{body}")."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    return {"X-Timestamp": stamp,
+            "X-Signature": "sha256=" + hmac_signature(secret, signed_message("{timestamp}.{body}", body=body,
+                                                                              timestamp=stamp))}
 
 
 @dataclass(frozen=True)
@@ -114,12 +140,42 @@ HTTP_CASES = {
                                  code="unrecognized_payload"),
     "unknown-source": Bad("zendesk", SAMPLE, status=404, code="unknown_source"),
     "get-without-a-handshake": Bad("typeform", b"", method="GET"),  # GET reaches plugins, for handshakes
+    # Source tokens and configured HMAC schemes (the webhook source's `signature` block).
+    "source-token-missing": Bad("vendor", APP_GOOD, headers=vendor_signed, status=401, code="invalid_token"),
+    "source-token-wrong": Bad("vendor?token=" + VENDOR_TOKEN[:-1], APP_GOOD, headers=vendor_signed, status=401,
+                              code="invalid_token"),
+    "source-token-missing-on-get": Bad("vendor", b"", method="GET", headers=lambda body: {}, status=401,
+                                       code="invalid_token"),
+    "hmac-wrong-signature": Bad(f"vendor?token={VENDOR_TOKEN}", APP_GOOD,
+                                headers=lambda body: vendor_signed(body, secret="not-the-secret"), status=401,
+                                code="invalid_signature"),
+    "hmac-signature-of-other-body": Bad(f"vendor?token={VENDOR_TOKEN}", APP_GOOD,
+                                        headers=lambda body: vendor_signed(b"{}"), status=401,
+                                        code="invalid_signature"),
+    "hmac-stale-timestamp": Bad(f"vendor?token={VENDOR_TOKEN}", APP_GOOD,
+                                headers=lambda body: vendor_signed(body, timestamp=int(time.time()) - 3600),
+                                status=401, code="invalid_signature"),
+    "hmac-missing-timestamp": Bad(f"vendor?token={VENDOR_TOKEN}", APP_GOOD,
+                                  headers=lambda body: {"X-Signature": vendor_signed(body)["X-Signature"]},
+                                  status=401, code="invalid_signature"),
+    "form-body-where-json-is-expected": Bad(f"vendor?token={VENDOR_TOKEN}", b"response[id]=7", headers=vendor_signed,
+                                            content_type="application/x-www-form-urlencoded", status=415,
+                                            code="unsupported_media_type"),
+    "json-body-where-a-form-is-expected": Bad("vendorform", APP_GOOD,
+                                              headers=lambda body: {"X-Signature": hmac_signature(VENDOR_SECRET, body)},
+                                              status=415, code="unsupported_media_type"),
+    "malformed-form-body": Bad("vendorform", b"response[id]=%zz&&=",
+                               headers=lambda body: {"X-Signature": hmac_signature(VENDOR_SECRET, body)},
+                               content_type="application/x-www-form-urlencoded"),
 }
+
+
+HTTP_ENV = {"TF_SECRET": TF_SECRET, "APP_SECRET": WHSEC, "VENDOR_SECRET": VENDOR_SECRET, "VENDOR_TOKEN": VENDOR_TOKEN}
 
 
 @pytest.fixture
 def hub(make_hub):
-    return make_hub(CONFIG, plugins=[typeform, webhook], env={"TF_SECRET": TF_SECRET, "APP_SECRET": WHSEC})
+    return make_hub(CONFIG, plugins=[typeform, webhook], env=HTTP_ENV)
 
 
 def stored(hub) -> tuple[int, int, int]:
@@ -135,6 +191,7 @@ def test_bad_request_gets_a_clear_error_and_changes_nothing(hub, case):
     assert response.status_code == case.status, response.get_data(as_text=True)[:300]
     error = response.json["error"]
     assert error["code"] == case.code and len(error["message"]) > 10
+    assert VENDOR_TOKEN not in response.get_data(as_text=True)
     assert stored(hub) == (0, 0, 1 if case.status == 422 else 0)
     assert hub.hub.queue.count() == 0
 
@@ -169,7 +226,7 @@ def test_the_same_request_resent_200_times_keeps_one_quarantine_row(hub):
 
 def test_distinct_bad_requests_stop_at_the_cap_and_the_dropped_count_shows(make_hub, cxhub_redis_url,
                                                                             cxhub_database_url):
-    env = {"TF_SECRET": TF_SECRET, "APP_SECRET": WHSEC}
+    env = HTTP_ENV
     hub = make_hub(CONFIG.replace("hub: {", "hub: {quarantine_max_rows: 5, "), plugins=[typeform, webhook], env=env)
     hub.app.config["CXHUB_ADMIN_TOKEN"] = "admin-token-for-tests"
     bodies = [orjson.dumps({"something": n}) for n in range(12)]
@@ -192,7 +249,7 @@ def test_distinct_bad_requests_stop_at_the_cap_and_the_dropped_count_shows(make_
 
 
 def test_admin_api_without_a_token_is_refused(make_hub):
-    hub = make_hub(CONFIG, plugins=[typeform, webhook], env={"TF_SECRET": TF_SECRET, "APP_SECRET": WHSEC})
+    hub = make_hub(CONFIG, plugins=[typeform, webhook], env=HTTP_ENV)
     hub.app.config["CXHUB_ADMIN_TOKEN"] = "admin-token-for-tests"
     refused = hub.client.get("/admin/events", headers={"Authorization": "Bearer wrong"})
     assert refused.status_code == 401 and "admin-token-for-tests" not in refused.get_data(as_text=True)
@@ -226,7 +283,7 @@ def edge_hub(request, cxhub_redis_url, tmp_path):
     (tmp_path / "edge").mkdir()
     built = build_test_hub(edge_config(mode), tmp_path / "edge", redis_url=cxhub_redis_url,
                            database_url=database, plugins=[typeform, webhook],
-                           env={"TF_SECRET": TF_SECRET, "APP_SECRET": WHSEC})
+                           env=HTTP_ENV)
     yield built
     built.close()
 
@@ -394,7 +451,7 @@ def test_a_quarantined_request_keeps_no_credentials(edge_hub):
 
 def test_the_intake_log_keeps_no_credentials(make_hub):
     hub = make_hub(edge_config("redis"), plugins=[typeform, webhook],
-                   env={"TF_SECRET": TF_SECRET, "APP_SECRET": WHSEC})
+                   env=HTTP_ENV)
     body = app_body()
     response = hub.client.post(f"/hooks/app?{CREDENTIAL_QUERY}", data=body, content_type="application/json",
                                headers={**standard_webhook(body), **CREDENTIALS})
@@ -471,6 +528,10 @@ CONFIG_CASES = {
     "template-syntax": ("{{ data.customer.email }}", "{{ data.customer.email ", "routes[0].actions[0].params.summary"),
     "bad-regex": ("    actions:", "    when: {field: data.text, regex: '(unclosed'}\n    actions:",
                   "routes[0].when"),
+    "inline-source-token": ("    plugin: typeform\n", "    plugin: typeform\n    token: inline-token-value\n",
+                            "cxhub.yaml:4: sources.typeform.token: secrets must come from the environment"),
+    "source-token-env-missing": ("    plugin: typeform\n", "    plugin: typeform\n    token: {$env: TF_TOKEN}\n",
+                                 "cxhub.yaml:4: sources.typeform.token: environment variable TF_TOKEN is not set"),
 }
 
 

@@ -22,7 +22,7 @@ from hub.config.yamlfile import LineIndex, read_yaml
 from hub.plugin.http import client_for
 from hub.plugin.types import Source
 from hub.pluginhost import PluginHost
-from hub.plugin.settings import unwrap_env
+from hub.plugin.settings import Secret, unwrap_env
 from hub.routing.templates import TemplateProblem, compile_params
 
 SOURCE_API_TIMEOUT = 5.0  # a follow-up call made while the vendor waits for our answer must be quick
@@ -115,11 +115,12 @@ class _Builder:
                        if (connection := self.connection(name, raw)) is not None}
         if not self.with_settings:
             return HubConfig(hub=hub, connections=connections, path=self.filename)
+        self.source_tokens: dict[str, Secret] = {}
         sources = {name: source for name, raw in self.section(data, "sources").items()
                    if (source := self.source(name, raw)) is not None}
         routes = self.routes(data.get("routes", []))
-        return HubConfig(hub=hub, sources=sources, rate_limits=self.rate_limits, connections=connections,
-                         routes=routes, path=self.filename)
+        return HubConfig(hub=hub, sources=sources, rate_limits=self.rate_limits, source_tokens=self.source_tokens,
+                         connections=connections, routes=routes, path=self.filename)
 
     def section(self, data: dict[str, Any], key: str) -> dict[str, Any]:
         section = data.get(key) or {}
@@ -164,11 +165,16 @@ class _Builder:
             return None
         if entry["rate_limit"] is not None:
             self.rate_limits[name] = entry["rate_limit"]
+        if entry["token"] is not None:
+            self.source_tokens[name] = entry["token"]
         plugin = self.plugin_for("source", entry["plugin"], path)
         settings = self.plugin_settings("source", plugin, entry["settings"], path) if plugin else None
         if settings is None:
             return None
         source_info = self.plugins.plugins[entry["plugin"]].info.source  # settings loaded: the plugin has a source
+        if source_info and source_info.unsigned and source_info.unsigned(settings) and entry["token"] is None:
+            self.problem(path + ("token",), "this source checks no signature, so it needs a token: "
+                                            "{$env: NAME} that every request must carry as ?token=")
         api_url_setting = source_info.api_url_setting if source_info else None
         return Source(name, entry["plugin"], settings, client_for(settings, api_url_setting, timeout=SOURCE_API_TIMEOUT))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
+from hub.plugin.settings import Secret
 from hub.plugin.types import Source
 from hub.routing.routes import ActionSpec, Route
 
@@ -64,6 +65,7 @@ class HubConfig:
     hub: HubSettings = HubSettings()
     sources: Mapping[str, Source] = field(default_factory=dict)
     rate_limits: Mapping[str, RateLimitItem] = field(default_factory=dict)  # by source name
+    source_tokens: Mapping[str, Secret] = field(default_factory=dict)  # by source name: its `?token=`
     connections: Mapping[str, ConnectionConfig] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
     path: str = "<config>"

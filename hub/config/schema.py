@@ -9,6 +9,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 from limits import RateLimitItem, parse
 
 from hub.config.model import BreakerPolicy, HubSettings, RetryPolicy
+from hub.plugin.settings import SecretField
 from hub.routing.conditions import MATCH_ALL, Condition, compile_condition
 
 NAME = validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,63}$", error="names use a-z, 0-9, '-' and '_' (at most 64 characters)")
@@ -86,6 +87,7 @@ class SourceSchema(StrictSchema):
     plugin = fields.String(required=True)
     settings = fields.Dict(keys=fields.String(), load_default=dict)
     rate_limit = RateField(load_default=None)
+    token = SecretField(load_default=None)  # every request must then carry ?token=<value>
 
 
 class ConnectionSchema(StrictSchema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -22,6 +23,7 @@ def receive(name: str) -> Response | tuple[Response, int]:
     source = hub.config.sources.get(name)
     if source is None:
         raise ApiError(404, "unknown_source", f"no source named {name!r} is configured")
+    _check_token(hub, name)
     _check_rate(hub, name)
     inbound = InboundRequest(
         method=request.method, path=request.path, body=_read_body(hub.config.hub.max_body_bytes),
@@ -37,6 +39,22 @@ def receive(name: str) -> Response | tuple[Response, int]:
     except (StoreUnavailable, RedisUnavailable) as error:
         raise ApiError(503, "unavailable", f"{error}; nothing was lost, send the request again later") from None
     return _answer(outcome)
+
+
+def _check_token(hub: Hub, name: str) -> None:
+    """Answer 401 unless the request carries the source's `?token=` (when it has one), whatever its method.
+
+    The comparison takes constant time, and no message quotes what was sent or expected.
+    """
+    expected = hub.config.source_tokens.get(name)
+    if expected is None:
+        return
+    given = request.args.getlist("token")
+    if not given:
+        raise ApiError(401, "invalid_token", f"source {name!r} takes only requests whose URL carries its token "
+                                             "as ?token=; this one carries none")
+    if len(given) > 1 or not hmac.compare_digest(given[0].encode(), expected.reveal().encode()):
+        raise ApiError(401, "invalid_token", f"the ?token= of this request is not the token of source {name!r}")
 
 
 def _check_rate(hub: Hub, name: str) -> None:

@@ -30,6 +30,8 @@ from hub.plugin.signatures import (
     check_timestamp,
     hmac_signature,
     sign_standard_webhook,
+    signed_message,
+    signed_parts,
     verify_hmac,
     verify_standard_webhook,
 )
@@ -106,6 +108,8 @@ __all__ = [
     "score_band",
     "sign_standard_webhook",
     "text_length",
+    "signed_message",
+    "signed_parts",
     "verify_hmac",
     "verify_standard_webhook",
 ]

@@ -10,6 +10,7 @@ import binascii
 import hashlib
 import hmac
 import math
+import re
 import time
 from datetime import datetime, timezone
 from typing import Literal, Mapping, Sequence
@@ -19,6 +20,9 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from hub.plugin.errors import InvalidSignature, MalformedBody
 
 Encoding = Literal["hex", "base64"]
+ALGORITHMS = ("sha1", "sha256", "sha512")
+SIGNED_PARTS = ("timestamp", "id", "body")  # what a signed-string template may name
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
 def hmac_signature(secret: str | bytes, message: bytes, *, encoding: Encoding = "hex", algorithm: str = "sha256") -> str:
@@ -48,6 +52,8 @@ def verify_hmac(
     if not signature.startswith(prefix):
         raise InvalidSignature(f"the {header} header must start with {prefix!r}")
     given = signature[len(prefix):].strip()
+    if encoding == "hex":
+        given = given.lower()  # hex digits are the same in either case; base64 is not
     candidates = [secrets] if isinstance(secrets, (str, bytes)) else list(secrets)
     matches = [
         hmac.compare_digest(hmac_signature(secret, message, encoding=encoding, algorithm=algorithm).encode(),
@@ -56,6 +62,30 @@ def verify_hmac(
     ]
     if not any(matches):
         raise InvalidSignature(f"the {header} signature does not match the body")
+
+
+def signed_parts(template: str) -> list[str]:
+    """The placeholders of a signed-string template such as `{timestamp}.{body}`, in order.
+
+    Raise ValueError naming a placeholder that is not one of SIGNED_PARTS.
+    """
+    names = _PLACEHOLDER.findall(template)
+    unknown = [name for name in names if name not in SIGNED_PARTS]
+    if unknown:
+        raise ValueError(f"unknown placeholder {{{unknown[0]}}}; use {', '.join('{%s}' % n for n in SIGNED_PARTS)}")
+    return names
+
+
+def signed_message(template: str, *, body: bytes, timestamp: str = "", id: str = "") -> bytes:
+    """The bytes a sender signs: `template` with its placeholders filled in (see `signed_parts`).
+
+    The body goes in as the raw bytes received, never decoded or re-serialised, so the message
+    is exactly what the sender signed. `{body}` alone (the usual scheme) is the body itself.
+    """
+    values = {"body": body, "timestamp": timestamp.encode(), "id": id.encode()}
+    signed_parts(template)
+    pieces = _PLACEHOLDER.split(template)  # literal, name, literal, name, ..., literal
+    return b"".join(piece.encode() if position % 2 == 0 else values[piece] for position, piece in enumerate(pieces))
 
 
 def check_timestamp(timestamp: str | None, *, tolerance: float, header: str, now: float | None = None) -> float:

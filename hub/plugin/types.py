@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from hub.plugin.score import Score
 
@@ -35,11 +35,16 @@ class SourceInfo:
     `api_url_setting` is for vendors whose webhooks carry only ids (SurveyMonkey, Qualtrics,
     Google reviews): it names the setting holding the vendor API's base URL, and the core gives
     the source an HTTP client bound to it (`Source.api`) for the follow-up call.
+
+    `unsigned`, given the loaded settings, tells whether the source then checks no signature
+    at all (a vendor that signs nothing): the core refuses such a source without a `token`,
+    so its endpoint is never open to anyone who finds the URL.
     """
 
     settings: type[Schema] | None = None
     description: str = ""
     api_url_setting: str | None = None
+    unsigned: Callable[[Mapping[str, Any]], bool] | None = None
 
 
 @dataclass(frozen=True)

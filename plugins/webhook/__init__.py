@@ -1,4 +1,4 @@
-"""Generic webhooks: a JSON source verified by Standard Webhooks, and a signed forwarding action."""
+"""Generic webhooks: a JSON or form source verified per Standard Webhooks or a configured HMAC, and a signed forward."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from hub.plugin import (
     hookimpl,
 )
 from plugins.webhook import actions, inbound
-from plugins.webhook.settings import ForwardConnectionSettings, WebhookSourceSettings
+from plugins.webhook.settings import ForwardConnectionSettings, WebhookSourceSettings, unsigned
 
 __version__ = "0.1.0"
 
@@ -28,7 +28,8 @@ def cxhub_plugin_info() -> PluginInfo:
     return PluginInfo(
         name="webhook",
         version=__version__,
-        source=SourceInfo(WebhookSourceSettings, "Any JSON webhook signed per Standard Webhooks"),
+        source=SourceInfo(WebhookSourceSettings, "Any JSON or form webhook, signed per Standard Webhooks or an HMAC "
+                          "scheme you describe (or by a source token alone)", unsigned=unsigned),
         connection=ConnectionInfo(ForwardConnectionSettings, url_setting="url",
                                   description="An HTTP endpoint that receives signed CloudEvents"),
         actions={"forward": ActionInfo(None, "POST the canonical event, signed per Standard Webhooks")},

@@ -19,7 +19,7 @@ from hub.events.canonical import build_event, validate_event
 from hub.plugin import InboundRequest, RequestRejected, Source
 from hub.plugin.settings import Secret
 from plugins.typeform.settings import TypeformSourceSettings
-from plugins.webhook.settings import MappingSchema, ScaleSchema
+from plugins.webhook.settings import MappingSchema, ScaleSchema, SignatureSchema
 from tests.conftest import fixture_bytes
 
 SCALARS = st.none() | st.booleans() | st.integers(min_value=-2**63, max_value=2**64 - 1) | \
@@ -31,6 +31,7 @@ TYPEFORM = Source("typeform", "typeform", {**TypeformSourceSettings().load({}, p
                                            "secret": Secret("x" * 8, "X")})
 WEBHOOK = Source("app", "webhook", {
     "secret": Secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "X"), "previous_secret": None, "system": "app",
+    "signature": SignatureSchema().load({}), "body": "json",
     "event_type": "cx.survey.response", "score_scale": ScaleSchema().load({"type": "nps", "min": 0, "max": 10}),
     "mapping": MappingSchema().load({"object_id": "a.id", "score": "a.score", "text": "a.text", "object_url": "a.url",
                                      "customer_email": "a.email", "time": "a.time", "event_id": "a.event"}),

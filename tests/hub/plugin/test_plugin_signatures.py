@@ -14,6 +14,8 @@ from hub.plugin.signatures import (
     check_timestamp,
     hmac_signature,
     sign_standard_webhook,
+    signed_message,
+    signed_parts,
     verify_hmac,
     verify_standard_webhook,
 )
@@ -303,3 +305,36 @@ def test_standard_webhooks_fixture_vector():
     headers = sign_standard_webhook(secret, msg_id, body, timestamp)
     assert headers["webhook-timestamp"] == str(timestamp)
     assert headers["webhook-signature"] in expected.split(" ")
+
+
+# --- signed-string templates ----------------------------------------------------
+
+def test_signed_message_puts_the_raw_body_between_the_literal_parts():
+    body = b'{"a":  1, "\xc3\xa9": "\xff"}'  # odd spacing and a byte that is not UTF-8: kept as is
+    assert signed_message("{body}", body=body) == body
+    assert signed_message("v0:{timestamp}:{id}:{body}", body=body, timestamp="1700000000", id="m-1") == (
+        b"v0:1700000000:m-1:" + body)
+    assert signed_message("{timestamp}.{body}", body=b"{}", timestamp="12") == b"12.{}"
+
+
+def test_signed_message_and_its_signer_verify_together():
+    message = signed_message("{timestamp}.{body}", body=FOX, timestamp="1")
+    verify_hmac("key", message, "sha512=" + hmac_signature("key", message, algorithm="sha512"), header="X-Sig",
+                prefix="sha512=", algorithm="sha512")
+    with pytest.raises(InvalidSignature):
+        verify_hmac("key", FOX, hmac_signature("key", message), header="X-Sig")  # the timestamp is signed too
+
+
+def test_a_hex_signature_matches_in_either_case_and_base64_does_not():
+    verify_hmac("key", FOX, FOX_HEX.upper(), header="X-Sig")
+    with pytest.raises(InvalidSignature):
+        verify_hmac("key", FOX, FOX_B64.swapcase(), header="X-Sig", encoding="base64")
+
+
+def test_signed_parts_lists_the_placeholders_and_names_an_unknown_one():
+    assert signed_parts("{timestamp}.{id}.{body}") == ["timestamp", "id", "body"]
+    assert signed_parts("body") == []
+    with pytest.raises(ValueError, match=r"unknown placeholder \{payload\}"):
+        signed_parts("{payload}")
+    with pytest.raises(ValueError):
+        signed_message("{body}.{nonce}", body=b"")
