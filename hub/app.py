@@ -16,6 +16,7 @@ from hub.delivery.job import RUNNER
 from hub.delivery.queue import DeliveryQueue
 from hub.delivery.runner import DeliveryRunner
 from hub.errors import register_error_handlers
+from hub.health import blueprint as health_blueprint
 from hub.ingest.intake import persistence_warning
 from hub.ingest.views import blueprint as ingest_blueprint
 from hub.logs import redact_secrets
@@ -72,5 +73,6 @@ def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[o
 
     app.register_blueprint(ingest_blueprint)
     app.register_blueprint(admin_blueprint)
+    app.register_blueprint(health_blueprint)
     register_error_handlers(app)
     return app
