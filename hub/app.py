@@ -10,7 +10,7 @@ from typing import Any, Iterable, Mapping
 from flask import Flask
 
 from hub.admin.views import blueprint as admin_blueprint
-from hub.backends import database_url, open_redis
+from hub.backends import EmbeddedRedis, database_url, open_redis
 from hub.config import load_config
 from hub.delivery.job import RUNNER
 from hub.delivery.queue import DeliveryQueue
@@ -63,16 +63,30 @@ def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[o
         store.create_tables()
     except StoreUnavailable as error:  # start anyway: ingest answers 503 and deliveries wait until it is back
         log.warning("%s at start-up; tables will be created once it is back", error)
-    redis = open_redis(app.config["REDIS_URL"], data_dir)
-    queue = DeliveryQueue(redis, config.hub.queue, config.connections, lease_seconds=config.hub.delivery_lease_seconds)
-    hub = Hub(config=config, plugins=host, store=store, redis=redis, queue=queue)
-    if config.hub.accept_into == "redis" and (warning := persistence_warning(redis)):
-        log.warning(warning)
-    app.extensions[EXTENSION] = hub
-    app.extensions[RUNNER] = DeliveryRunner(hub)
+    embedded = None if app.config["REDIS_URL"] else EmbeddedRedis(data_dir)
+    redis = embedded.client() if embedded else open_redis(app.config["REDIS_URL"])
+    try:
+        queue = DeliveryQueue(redis, config.hub.queue, config.connections,
+                              lease_seconds=config.hub.delivery_lease_seconds)
+        hub = Hub(config=config, plugins=host, store=store, redis=redis, queue=queue, embedded_redis=embedded)
+        if config.hub.accept_into == "redis" and (warning := persistence_warning(redis)):
+            log.warning(warning)
+        app.extensions[EXTENSION] = hub
+        app.extensions[RUNNER] = DeliveryRunner(hub)
+    except BaseException:  # a start-up that fails here leaves no redis-server behind
+        store.dispose()
+        if embedded:
+            embedded.stop()
+        raise
 
     app.register_blueprint(ingest_blueprint)
     app.register_blueprint(admin_blueprint)
     app.register_blueprint(health_blueprint)
     register_error_handlers(app)
     return app
+
+
+def close_app(app: Flask) -> None:
+    """Stop what `create_app` started: outbound sessions, database connections, Redis (embedded: its server)."""
+    app.extensions[RUNNER].close()
+    app.extensions[EXTENSION].close()

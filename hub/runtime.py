@@ -18,6 +18,8 @@ from hub.store import Store
 if TYPE_CHECKING:
     from redis import Redis
 
+    from hub.backends import EmbeddedRedis
+
 EXTENSION = "cxhub"
 
 
@@ -28,6 +30,7 @@ class Hub:
     store: Store
     redis: Redis
     queue: DeliveryQueue
+    embedded_redis: EmbeddedRedis | None = None  # the redis-server this process may have to stop
     router: Router = field(init=False)
     limiter: SourceLimiter = field(init=False)
     intake: IntakeLog = field(init=False)
@@ -37,6 +40,13 @@ class Hub:
         self.router = Router(self.config.routes)
         self.limiter = SourceLimiter(self.redis, settings.queue)
         self.intake = IntakeLog(self.redis, settings.queue, dedupe_seconds=settings.dedupe_seconds)
+
+    def close(self) -> None:
+        """Let go of the database and Redis; stop the embedded redis-server if no other process uses it."""
+        self.store.dispose()
+        self.redis.connection_pool.disconnect()
+        if self.embedded_redis is not None:
+            self.embedded_redis.stop()
 
 
 def current_hub() -> Hub:

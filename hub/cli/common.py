@@ -5,6 +5,9 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import signal
+import threading
+from types import FrameType
 from typing import Any, Callable, Iterable, Sequence
 
 import click
@@ -12,7 +15,7 @@ import orjson
 from dotenv import load_dotenv
 from flask import Flask
 
-from hub.app import create_app
+from hub.app import close_app, create_app
 from hub.config import ConfigError
 from hub.pluginhost import PluginError
 from hub.runtime import EXTENSION, Hub
@@ -42,10 +45,30 @@ def setup_logging(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format=LOG_FORMAT)
 
 
+def exit_on_sigterm(context: click.Context) -> None:
+    """Let SIGTERM end a command as Ctrl-C does: through its `finally` blocks and close callbacks.
+
+    Python's default for SIGTERM ends the process at once, which would leave the embedded
+    redis-server running. The previous handler is back once the command ends.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    previous = signal.signal(signal.SIGTERM, _exit_for_signal)
+    context.call_on_close(lambda: signal.signal(signal.SIGTERM, previous))
+
+
+def _exit_for_signal(number: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + number)
+
+
 def load_app(settings: dict[str, Any]) -> Flask:
-    """Build the app, or print every config or plugin problem and exit 2."""
+    """Build the app, or print every config or plugin problem and exit 2.
+
+    The app is closed when the command ends, however it ends, which also stops the embedded
+    redis-server unless another process still uses it.
+    """
     try:
-        return create_app(settings, environ=os.environ)
+        app = create_app(settings, environ=os.environ)
     except ConfigError as error:
         for problem in error.problems:
             click.echo(f"error: {problem}", err=True)
@@ -53,6 +76,8 @@ def load_app(settings: dict[str, Any]) -> Flask:
     except (PluginError, ValueError) as error:
         click.echo(f"error: {error}", err=True)
         raise SystemExit(2) from None
+    click.get_current_context().call_on_close(functools.partial(close_app, app))
+    return app
 
 
 def hub_of(app: Flask) -> Hub:
