@@ -10,22 +10,22 @@ import atexit
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from redis import Redis
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import RedisError
-from redis.retry import Retry
+if TYPE_CHECKING:  # redis is imported when it is opened: commands that need only the store skip it
+    from redis import Redis
 
 log = logging.getLogger("cxhub")
 
-# A few quick retries ride out a blip; an outage gets a prompt 503 instead of a hanging webhook.
-REDIS_RETRY = Retry(ExponentialBackoff(cap=0.25, base=0.025), retries=3)
-
 
 def open_redis(url: str) -> Redis:
-    return Redis.from_url(url, retry=REDIS_RETRY, health_check_interval=30, socket_timeout=30,
-                          socket_connect_timeout=2)
+    from redis import Redis
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+
+    # A few quick retries ride out a blip; an outage gets a prompt 503 instead of a hanging webhook.
+    retry = Retry(ExponentialBackoff(cap=0.25, base=0.025), retries=3)
+    return Redis.from_url(url, retry=retry, health_check_interval=30, socket_timeout=30, socket_connect_timeout=2)
 
 
 class EmbeddedRedis:
@@ -53,6 +53,8 @@ class EmbeddedRedis:
         atexit.register(self.stop)  # the last resort; the CLI stops it on every way out
 
     def client(self, **options: Any) -> Redis:
+        from redis import Redis
+
         client = Redis(unix_socket_path=self.socket_file, client_name=self.client_name, **options)
         self._clients.append(client)
         return client
@@ -61,6 +63,8 @@ class EmbeddedRedis:
         """Close this process's clients, then shut the server down unless another process uses it."""
         for client in self._clients:
             client.connection_pool.disconnect()
+        from redis.exceptions import RedisError
+
         server = self._server
         if server.pid:
             try:  # connections RQ opened beside ours: gone with this process, so not "another user"

@@ -1,4 +1,8 @@
-"""Options and helpers shared by the `cxhub` commands."""
+"""Options and helpers shared by the `cxhub` commands.
+
+Every command module imports only click and this module at first, and the hub's parts inside
+the commands that use them, so `cxhub --help` and the listing commands start fast.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,18 @@ import os
 import signal
 import threading
 from types import FrameType
-from typing import Any, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import click
 import orjson
 from dotenv import load_dotenv
-from flask import Flask
 
-from hub.app import close_app, create_app
-from hub.config import ConfigError
-from hub.pluginhost import PluginError
-from hub.runtime import EXTENSION, Hub
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from hub.runtime import Hub
+    from hub.store import Store
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -67,6 +72,10 @@ def load_app(settings: dict[str, Any]) -> Flask:
     The app is closed when the command ends, however it ends, which also stops the embedded
     redis-server unless another process still uses it.
     """
+    from hub.app import close_app, create_app
+    from hub.config import ConfigError
+    from hub.pluginhost import PluginError
+
     try:
         app = create_app(settings, environ=os.environ)
     except ConfigError as error:
@@ -80,7 +89,27 @@ def load_app(settings: dict[str, Any]) -> Flask:
     return app
 
 
+def open_store(settings: dict[str, Any]) -> Store:
+    """Only the store, for the commands that list what it holds: no plugins, no Redis, no config.
+
+    Where the store is comes from DATABASE_URL or the data dir, never from the config file.
+    Its tables are created if they are not there yet, as at start-up.
+    """
+    from hub.backends import database_url
+    from hub.store import Store, StoreUnavailable
+
+    store = Store(database_url(os.environ.get("DATABASE_URL"), Path(settings["CXHUB_DATA_DIR"])))
+    click.get_current_context().call_on_close(store.dispose)
+    try:
+        store.create_tables()
+    except StoreUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    return store
+
+
 def hub_of(app: Flask) -> Hub:
+    from hub.runtime import EXTENSION
+
     return app.extensions[EXTENSION]
 
 

@@ -7,7 +7,6 @@ from typing import Any
 import click
 
 from hub.cli.common import hub_of, hub_options, load_app, setup_logging
-from hub.worker import WorkerThreads, recover_unfinished, run_worker
 
 
 @click.command()
@@ -20,6 +19,8 @@ from hub.worker import WorkerThreads, recover_unfinished, run_worker
 def serve(settings: dict[str, Any], host: str, port: int, threads: int, workers: int | None) -> None:
     """Run the hub: webhooks in, and (in embedded mode) delivery workers in the same process."""
     import waitress
+
+    from hub.worker import WorkerThreads, recover_unfinished
 
     setup_logging()
     app = load_app(settings)
@@ -55,6 +56,8 @@ def worker(settings: dict[str, Any], burst: bool, intake_only: bool) -> None:
 
     Every worker also runs an intake consumer, which stores what `hub.accept_into: redis` accepted.
     """
+    from hub.worker import run_worker
+
     setup_logging()
     app = load_app(settings)
     run_worker(app, burst=burst, intake_only=intake_only)

@@ -7,26 +7,22 @@ import os
 import sys
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import click
 
-from marshmallow import ValidationError
-
 from hub.cli.common import print_json, print_table
-from hub.config import ConfigError, load_config
-from hub.config.loader import SOURCE_API_TIMEOUT
-from hub.events.canonical import InvalidEvent
-from hub.ingest.service import parse_events
-from hub.plugin.errors import DeliveryError, RequestRejected
-from hub.plugin.http import client_for
-from hub.plugin.request import InboundRequest
-from hub.plugin.settings import SecretField
-from hub.plugin.types import Source
-from hub.pluginhost import PluginError, PluginHost, build_plugin_manager
+
+if TYPE_CHECKING:
+    from hub.plugin.types import Source
+    from hub.pluginhost import PluginHost
 
 log = logging.getLogger("cxhub.cli")
 
 
 def _host() -> PluginHost:
+    from hub.pluginhost import PluginError, PluginHost, build_plugin_manager
+
     try:
         return PluginHost(build_plugin_manager())
     except PluginError as error:
@@ -58,6 +54,8 @@ def new_plugin(name: str, source: bool, action: bool, directory: Path) -> None:
 @click.argument("path", type=click.Path(dir_okay=False))
 def check_config(path: str) -> None:
     """Check a config file: every problem is printed with its file, line and key; exit 1 if any."""
+    from hub.config import ConfigError, load_config
+
     try:
         config = load_config(path, _host(), os.environ)
     except ConfigError as error:
@@ -78,6 +76,12 @@ def _header(value: str) -> tuple[str, str]:
 
 def _source(host: PluginHost, plugin_name: str, config_path: str | None, source_name: str | None) -> Source:
     """The named source of a config file, or the plugin with default settings (secrets are not needed)."""
+    from hub.config import ConfigError, load_config
+    from hub.config.loader import SOURCE_API_TIMEOUT
+    from hub.plugin.http import client_for
+    from hub.plugin.settings import SecretField
+    from hub.plugin.types import Source
+
     if config_path:
         try:
             sources = load_config(config_path, host, os.environ).sources
@@ -117,6 +121,11 @@ def normalize(plugin_name: str, payload: click.utils.LazyFile, headers: tuple[st
     The signature is not checked. The content type defaults to application/json; give another
     with -H 'Content-Type: ...'.
     """
+    from hub.events.canonical import InvalidEvent
+    from hub.ingest.service import parse_events
+    from hub.plugin.errors import DeliveryError, RequestRejected
+    from hub.plugin.request import InboundRequest
+
     host = _host()
     source = _source(host, plugin_name, config_path, source_name)
     header_map = dict(_header(value) for value in headers)
@@ -139,6 +148,8 @@ def normalize(plugin_name: str, payload: click.utils.LazyFile, headers: tuple[st
 
 def _check(host: PluginHost) -> list[str]:
     """Problems a plugin's declarations have beyond loading: schemas that cannot be built or loaded."""
+    from marshmallow import ValidationError
+
     problems = []
     for plugin in host.plugins.values():
         info = plugin.info

@@ -7,11 +7,12 @@ import uuid
 from datetime import timezone
 from functools import lru_cache
 from importlib import resources
-from typing import Any
-
-from jsonschema import Draft202012Validator, FormatChecker
+from typing import TYPE_CHECKING, Any
 
 from hub.plugin.types import EventDraft
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 SCHEMA_ID = "urn:cxhub:schema:customer-event:1"
 SCHEMA_FILE = "customer-event.schema.json"
@@ -29,6 +30,10 @@ def event_schema() -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def _validator() -> Draft202012Validator:
+    """Built on first use: importing jsonschema with its format checkers takes a while, and only
+    the processes that validate events (web, workers, `normalize`) should pay for it."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
     return Draft202012Validator(event_schema(), format_checker=FormatChecker())
 
 
