@@ -2,5 +2,7 @@
 (CXHUB_CONFIG, REDIS_URL, DATABASE_URL; see the README)."""
 
 from hub.app import create_app
+from hub.events.canonical import event_validator
 
 app = create_app()
+event_validator()  # now rather than on the first webhook

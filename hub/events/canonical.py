@@ -29,9 +29,10 @@ def event_schema() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def _validator() -> Draft202012Validator:
+def event_validator() -> Draft202012Validator:
     """Built on first use: importing jsonschema with its format checkers takes a while, and only
-    the processes that validate events (web, workers, `normalize`) should pay for it."""
+    the processes that validate events should pay for it. Serving processes call it at start-up,
+    so the first webhook does not wait for it."""
     from jsonschema import Draft202012Validator, FormatChecker
 
     return Draft202012Validator(event_schema(), format_checker=FormatChecker())
@@ -39,7 +40,7 @@ def _validator() -> Draft202012Validator:
 
 def validate_event(event: dict[str, Any]) -> None:
     """Raise InvalidEvent naming the first offending field."""
-    error = next(iter(_validator().iter_errors(event)), None)
+    error = next(iter(event_validator().iter_errors(event)), None)
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "(root)"
         raise InvalidEvent(f"{where}: {error.message}")
