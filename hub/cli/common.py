@@ -11,8 +11,8 @@ import logging
 import os
 import signal
 import threading
-from types import FrameType
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import click
