@@ -10,12 +10,13 @@ from typing import Any, Iterable, Mapping
 from flask import Flask
 
 from hub.admin.views import blueprint as admin_blueprint
-from hub.backends import database_url, open_redis
+from hub.backends import EmbeddedRedis, database_url, open_redis
 from hub.config import load_config
 from hub.delivery.job import RUNNER
 from hub.delivery.queue import DeliveryQueue
 from hub.delivery.runner import DeliveryRunner
 from hub.errors import register_error_handlers
+from hub.health import blueprint as health_blueprint
 from hub.ingest.intake import IntakeLog, persistence_warning
 from hub.ingest.ratelimit import SourceLimiter
 from hub.ingest.views import blueprint as ingest_blueprint
@@ -67,19 +68,34 @@ def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[o
         store.upgrade()
     except StoreUnavailable as error:  # start anyway: ingest answers 503 and deliveries wait until it is back
         log.warning("%s at start-up; the schema will be upgraded once it is back", error)
-    redis = open_redis(app.config["REDIS_URL"], data_dir)
-    hub = Hub(config=config, plugins=host, store=store, redis=redis,
-              queue=DeliveryQueue(redis, config.hub.queue, config.connections,
-                                  lease_seconds=config.hub.delivery_lease_seconds),
-              router=Router(config.routes),
-              limiter=SourceLimiter(redis, config.hub.queue),
-              intake=IntakeLog(redis, config.hub.queue, dedupe_seconds=config.hub.dedupe_seconds))
-    if config.hub.accept_into == "redis" and (warning := persistence_warning(redis)):
-        log.warning(warning)
-    app.extensions[EXTENSION] = hub
-    app.extensions[RUNNER] = DeliveryRunner(hub)
+    embedded = None if app.config["REDIS_URL"] else EmbeddedRedis(data_dir)
+    redis = embedded.client() if embedded else open_redis(app.config["REDIS_URL"])
+    try:
+        hub = Hub(config=config, plugins=host, store=store, redis=redis,
+                  queue=DeliveryQueue(redis, config.hub.queue, config.connections,
+                                      lease_seconds=config.hub.delivery_lease_seconds),
+                  router=Router(config.routes),
+                  limiter=SourceLimiter(redis, config.hub.queue),
+                  intake=IntakeLog(redis, config.hub.queue, dedupe_seconds=config.hub.dedupe_seconds),
+                  embedded_redis=embedded)
+        if config.hub.accept_into == "redis" and (warning := persistence_warning(redis)):
+            log.warning(warning)
+        app.extensions[EXTENSION] = hub
+        app.extensions[RUNNER] = DeliveryRunner(hub)
+    except BaseException:  # a start-up that fails here leaves no redis-server behind
+        store.dispose()
+        if embedded:
+            embedded.stop()
+        raise
 
     app.register_blueprint(ingest_blueprint)
     app.register_blueprint(admin_blueprint)
+    app.register_blueprint(health_blueprint)
     register_error_handlers(app)
     return app
+
+
+def close_app(app: Flask) -> None:
+    """Stop what `create_app` started: outbound sessions, database connections, Redis (embedded: its server)."""
+    app.extensions[RUNNER].close()
+    app.extensions[EXTENSION].close()

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from hub.ingest.intake import IntakeLog
     from hub.ingest.ratelimit import SourceLimiter
     from hub.routing.router import Router
+    from hub.backends import EmbeddedRedis
 
 EXTENSION = "cxhub"
 
@@ -36,6 +37,14 @@ class Hub:
     router: Router
     limiter: SourceLimiter
     intake: IntakeLog
+    embedded_redis: EmbeddedRedis | None = None  # the redis-server this process may have to stop
+
+    def close(self) -> None:
+        """Let go of the database and Redis; stop the embedded redis-server if no other process uses it."""
+        self.store.dispose()
+        self.redis.connection_pool.disconnect()
+        if self.embedded_redis is not None:
+            self.embedded_redis.stop()
 
 
 def current_hub() -> Hub:

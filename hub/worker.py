@@ -116,7 +116,7 @@ def make_worker(app: Flask, **options: Any) -> HubWorker:
 class WorkerThreads:
     """Delivery threads, a scheduler thread and the sweeper, in this process."""
 
-    SCHEDULER_INTERVAL = 1.0
+    SCHEDULER_INTERVAL = 0.25  # RQ's schedule is in whole seconds: a due retry waits at most this much more
 
     def __init__(self, app: Flask, threads: int | None = None) -> None:
         self.app = app
@@ -162,7 +162,7 @@ class WorkerThreads:
                     scheduler.acquire_locks()
                 scheduler.enqueue_scheduled_jobs()
             except Exception:
-                log.exception("scheduler pass failed; trying again in %.0fs", self.SCHEDULER_INTERVAL)
+                log.exception("scheduler pass failed; trying again in %gs", self.SCHEDULER_INTERVAL)
         if scheduler.acquired_locks:  # RQ 2.0 sends an empty DEL, which Redis refuses, when it holds none
             scheduler.release_locks()
 

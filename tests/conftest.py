@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import site
 import subprocess
 import sys
 import tempfile
@@ -68,23 +69,48 @@ def send(hub, payload: dict, msg_id: str = "msg_1"):
     return hub.post("app", body, sign_standard_webhook(WHSEC, msg_id, body))
 
 
+def run(command: list, **kwargs) -> subprocess.CompletedProcess:
+    """Run a command, capturing its output as text; fail the test with that output if it exits non-zero.
+
+    `check=True` alone would show only the exit status, and hide the error the command printed.
+    """
+    result = subprocess.run([str(part) for part in command], capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        pytest.fail(f"{' '.join(map(str, command))} exited {result.returncode}\n"
+                    f"--- stdout\n{result.stdout}--- stderr\n{result.stderr}", pytrace=False)
+    return result
+
+
 @pytest.fixture(scope="session")
 def plugin_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A virtual environment that sees this cxhub install (system site-packages) and nothing of its own."""
+    """A virtual environment that sees the packages of the environment running the tests, and has none of its own.
+
+    `venv --system-site-packages` is not enough: it makes the base interpreter's packages visible, and
+    when the tests run in a virtual environment, cxhub, setuptools and wheel live in that one instead.
+    So a .pth file in the new environment adds the running environment's site directories with
+    `site.addsitedir`, which also runs their own .pth files (the one of cxhub's editable install).
+    What is installed into the new environment goes into its own site-packages, which comes first.
+    """
     venv = tmp_path_factory.mktemp("venv") / "env"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
-    return venv / "bin" / "python"
+    run([sys.executable, "-m", "venv", "--without-pip", venv])
+    python = venv / "bin" / "python"
+    own = Path(run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]).stdout.strip())
+    running = [*site.getsitepackages(), *([site.getusersitepackages()] if site.ENABLE_USER_SITE else [])]
+    (own / "cxhub-test-parent.pth").write_text(
+        "".join(f"import site; site.addsitedir({directory!r})\n" for directory in running))
+    return python
 
 
 def pip_install(python: Path, project: Path) -> None:
     """Install a plugin distribution into the venv, as a user would (its own build, no dependency downloads).
 
-    It is built from a copy, so the build leaves nothing in the project's folder.
+    It is built from a copy, so the build leaves nothing in the project's folder. The build uses the
+    setuptools and wheel of the running environment (the test extra), so it needs no index.
     """
     with tempfile.TemporaryDirectory() as scratch:
         copy = shutil.copytree(project, Path(scratch) / project.name)
-        subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
-                        "--no-build-isolation", str(copy)], check=True, capture_output=True)
+        run([sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-deps",
+             "--no-build-isolation", copy])
 
 
 def fixture_bytes(relative: str) -> bytes:

@@ -242,7 +242,7 @@ def test_distinct_bad_requests_stop_at_the_cap_and_the_dropped_count_shows(make_
         "CXHUB_CONFIG": hub.app.config["CXHUB_CONFIG"], "REDIS_URL": cxhub_redis_url,
         "DATABASE_URL": cxhub_database_url, **env})
     assert cli.exit_code == 0 and "dropped 7 requests from app because the quarantine was full" in cli.output
-    assert "(hub.quarantine_max_rows: 5)" in cli.output
+    assert "(hub.quarantine_max_rows)" in cli.output  # the listing reads the store alone, not the config
 
     assert hub.post("app", bodies[0], standard_webhook(bodies[0])).json["error"]["quarantine_id"]  # kept before
     assert hub.post("typeform", SAMPLE, typeform_signature(SAMPLE)).status_code == 202  # still up

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
 import textwrap
 from pathlib import Path
 
-from tests.conftest import WHSEC, pip_install
+from tests.conftest import WHSEC, pip_install, run
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "cxhub-acme"
 
@@ -48,15 +47,14 @@ SCRIPT = textwrap.dedent("""
 def test_example_plugin_is_listed_and_used_by_a_route(plugin_venv, tmp_path, httpserver, cxhub_redis_url,
                                                     cxhub_database_url):
     pip_install(plugin_venv, EXAMPLE)
-    listed = subprocess.run([plugin_venv, "-m", "hub.cli", "plugins"], capture_output=True, text=True, check=True)
+    listed = run([plugin_venv, "-m", "hub.cli", "plugins"])
     assert any(line.split() == ["acme", "0.1.0", "yes", "add_note"] for line in listed.stdout.splitlines())
-    checked = subprocess.run([plugin_venv, "-m", "hub.cli", "plugins", "--check"], capture_output=True, text=True)
-    assert checked.returncode == 0 and "acme" in checked.stdout
+    checked = run([plugin_venv, "-m", "hub.cli", "plugins", "--check"])
+    assert "acme" in checked.stdout
 
     httpserver.expect_request("/v1/notes", method="POST", headers={"Authorization": "Bearer acme-token"},
                               json={"body": "bo@example.com: Never again."}).respond_with_json({"id": 99})
-    run = subprocess.run([plugin_venv, "-c", SCRIPT, str(tmp_path), cxhub_redis_url, cxhub_database_url,
-                          httpserver.url_for("/"), WHSEC], capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "[('acme', 'add_note', 'succeeded')]"
+    used = run([plugin_venv, "-c", SCRIPT, tmp_path, cxhub_redis_url, cxhub_database_url, httpserver.url_for("/"),
+                WHSEC])
+    assert used.stdout.strip() == "[('acme', 'add_note', 'succeeded')]"
     assert len(httpserver.log) == 1

@@ -7,6 +7,7 @@ import click
 from hub import __version__
 from hub.cli.connections import connections
 from hub.cli.db import db
+from hub.cli.common import exit_on_sigterm
 from hub.cli.records import (
     backlog_command,
     deliveries,
@@ -22,8 +23,10 @@ from hub.cli.tools import check_config, new_plugin, normalize, plugins
 
 @click.group()
 @click.version_option(__version__, prog_name="cxhub")
-def main() -> None:
+@click.pass_context
+def main(context: click.Context) -> None:
     """cxhub: customer-experience webhooks in, canonical events, routed actions out."""
+    exit_on_sigterm(context)
 
 
 for command in (serve, worker, check_config, new_plugin, normalize, plugins, events, deliveries, replay,

@@ -1,4 +1,8 @@
-"""Options and helpers shared by the `cxhub` commands."""
+"""Options and helpers shared by the `cxhub` commands.
+
+Every command module imports only click and this module at first, and the hub's parts inside
+the commands that use them, so `cxhub --help` and the listing commands start fast.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,21 @@ import functools
 import logging
 import os
 import re
-from typing import Any, Callable, Iterable, Sequence
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import click
 import orjson
 from dotenv import load_dotenv
-from flask import Flask
 
-from hub.app import create_app
-from hub.config import ConfigError
-from hub.pluginhost import PluginError
-from hub.runtime import EXTENSION, Hub
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from hub.runtime import Hub
+    from hub.store import Store
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -88,13 +96,36 @@ def setup_logging(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, handlers=[handler])
 
 
+def exit_on_sigterm(context: click.Context) -> None:
+    """Let SIGTERM end a command as Ctrl-C does: through its `finally` blocks and close callbacks.
+
+    Python's default for SIGTERM ends the process at once, which would leave the embedded
+    redis-server running. The previous handler is back once the command ends.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    previous = signal.signal(signal.SIGTERM, _exit_for_signal)
+    context.call_on_close(lambda: signal.signal(signal.SIGTERM, previous))
+
+
+def _exit_for_signal(number: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + number)
+
+
 def load_app(settings: dict[str, Any], *, read_only: bool = False) -> Flask:
     """Build the app, or print every config or plugin problem and exit 2.
 
-    `read_only` is for commands that only read the store: they need no destination secret.
+    `read_only` is for commands that only read: they need no source or destination secret.
+
+    The app is closed when the command ends, however it ends, which also stops the embedded
+    redis-server unless another process still uses it.
     """
+    from hub.app import close_app, create_app
+    from hub.config import ConfigError
+    from hub.pluginhost import PluginError
+
     try:
-        return create_app(settings, environ=os.environ, with_settings=not read_only)
+        app = create_app(settings, environ=os.environ, with_settings=not read_only)
     except ConfigError as error:
         for problem in error.problems:
             click.echo(f"error: {problem}", err=True)
@@ -102,9 +133,31 @@ def load_app(settings: dict[str, Any], *, read_only: bool = False) -> Flask:
     except (PluginError, ValueError) as error:
         click.echo(f"error: {error}", err=True)
         raise SystemExit(2) from None
+    click.get_current_context().call_on_close(functools.partial(close_app, app))
+    return app
+
+
+def open_store(settings: dict[str, Any]) -> Store:
+    """Only the store, for the commands that list what it holds: no plugins, no Redis, no config.
+
+    Where the store is comes from DATABASE_URL or the data dir, never from the config file.
+    Its schema is upgraded to the head migration if it is behind, as at start-up.
+    """
+    from hub.backends import database_url
+    from hub.store import Store, StoreUnavailable
+
+    store = Store(database_url(os.environ.get("DATABASE_URL"), Path(settings["CXHUB_DATA_DIR"])))
+    click.get_current_context().call_on_close(store.dispose)
+    try:
+        store.upgrade()
+    except StoreUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    return store
 
 
 def hub_of(app: Flask) -> Hub:
+    from hub.runtime import EXTENSION
+
     return app.extensions[EXTENSION]
 
 

@@ -7,7 +7,6 @@ from typing import Any
 import click
 
 from hub.cli.common import hub_of, hub_options, load_app, print_json, print_table
-from hub.operations import NotFound, connection_states, resume_connection
 
 
 class _ListByDefault(click.Group):
@@ -29,6 +28,8 @@ def connections() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def list_connections(settings: dict[str, Any], as_json: bool) -> None:
     """List the connections with their state."""
+    from hub.operations import connection_states
+
     rows = connection_states(hub_of(load_app(settings, read_only=True)))
     if as_json:
         print_json(rows)
@@ -50,6 +51,8 @@ def _detail(row: dict[str, Any]) -> str:
 @click.argument("name")
 def resume(settings: dict[str, Any], name: str) -> None:
     """Resume a paused connection: its waiting deliveries are delivered again."""
+    from hub.operations import NotFound, resume_connection
+
     try:
         resumed = resume_connection(hub_of(load_app(settings, read_only=True)), name)
     except NotFound as error:

@@ -9,17 +9,13 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 from dotenv import load_dotenv
-from sqlalchemy import Engine
 
-from hub.backends import database_url
-from hub.store import StoreUnavailable
-from hub.store.database import database_errors
-from hub.store.engine import make_engine
-from hub.store.schema import BASELINE, current, head, is_legacy, upgrade
+if TYPE_CHECKING:  # SQLAlchemy and Alembic are imported by the commands, not by `cxhub --help`
+    from sqlalchemy import Engine
 
 
 @click.group()
@@ -44,6 +40,11 @@ def database_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @contextmanager
 def _engine(url: str | None, data_dir: str, env_file: str | None) -> Iterator[Engine]:
     """The database's engine; an unreachable database is a clear error, not a traceback."""
+    from hub.backends import database_url
+    from hub.store import StoreUnavailable
+    from hub.store.database import database_errors
+    from hub.store.engine import make_engine
+
     if env_file:
         load_dotenv(env_file, override=False)
     engine = make_engine(database_url(url or os.environ.get("DATABASE_URL"), Path(data_dir)))
@@ -57,6 +58,8 @@ def _engine(url: str | None, data_dir: str, env_file: str | None) -> Iterator[En
 
 
 def _describe(engine: Engine, revision: str | None) -> str:
+    from hub.store.schema import BASELINE, is_legacy
+
     if revision is not None:
         return revision
     with engine.connect() as connection:
@@ -67,6 +70,8 @@ def _describe(engine: Engine, revision: str | None) -> str:
 @database_options
 def upgrade_command(database_url: str | None, data_dir: str, env_file: str | None) -> None:
     """Migrate the database to the current schema (serve and worker also do it when they start)."""
+    from hub.store.schema import current, upgrade
+
     with _engine(database_url, data_dir, env_file) as engine:
         before = _describe(engine, current(engine))
         upgrade(engine)
@@ -78,6 +83,8 @@ def upgrade_command(database_url: str | None, data_dir: str, env_file: str | Non
 @database_options
 def current_command(database_url: str | None, data_dir: str, env_file: str | None) -> None:
     """Print the revision the database is at, and whether it is the head; exit 1 if it is not."""
+    from hub.store.schema import current, head
+
     with _engine(database_url, data_dir, env_file) as engine:
         revision = current(engine)
         described = _describe(engine, revision)

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import click
 
-from hub.cli.common import hub_of, hub_options, load_app, print_json, print_table, visible
-from hub.ingest.service import Rejected
-from hub.operations import NotFound, backlog, redeliver, replay_event, replay_quarantined
-from hub.retention import prune
-from hub.store import STATUSES
+from hub.cli.common import hub_of, hub_options, load_app, open_store, print_json, print_table, visible
+
+
+class DeliveryStatus(click.Choice):
+    """The store's delivery statuses as a choice, read when first needed: importing the store
+    (SQLAlchemy) would double the time `cxhub --help` takes."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property  # type: ignore[override]
+    def choices(self) -> Sequence[str]:
+        from hub.store.deliveries import STATUSES
+
+        return STATUSES
+
+    @choices.setter
+    def choices(self, value: Sequence[str]) -> None:
+        """click.Choice sets its choices when built; these come from the store instead."""
 
 
 def _short(text: str | None, width: int = 60) -> str:
@@ -34,8 +48,8 @@ def events() -> None:
 def list_events(settings: dict[str, Any], source: str | None, event_type: str | None, customer: str | None,
                 band: str | None, limit: int, as_json: bool) -> None:
     """List stored events, newest first."""
-    rows = hub_of(load_app(settings, read_only=True)).store.reads.events(source=source, type=event_type, customer=customer,
-                                                         band=band, limit=limit)
+    rows = open_store(settings).reads.events(source=source, type=event_type, customer=customer, band=band,
+                                             limit=limit)
     if as_json:
         print_json(rows)
         return
@@ -51,7 +65,7 @@ def deliveries() -> None:
 
 @deliveries.command("list")
 @hub_options
-@click.option("--status", type=click.Choice(STATUSES))
+@click.option("--status", type=DeliveryStatus())
 @click.option("--event", "event_id")
 @click.option("--connection")
 @click.option("--limit", default=50, show_default=True)
@@ -60,7 +74,7 @@ def deliveries() -> None:
 def list_deliveries(settings: dict[str, Any], status: str | None, event_id: str | None, connection: str | None,
                     limit: int, with_attempts: bool, as_json: bool) -> None:
     """List deliveries, most recently updated first."""
-    reads = hub_of(load_app(settings, read_only=True)).store.reads
+    reads = open_store(settings).reads
     rows = reads.deliveries(status=status, event_id=event_id, connection=connection, limit=limit)
     if as_json or with_attempts:
         print_json([{**vars(row), "attempts_made": reads.attempts(row.id)} if with_attempts else row
@@ -76,6 +90,8 @@ def list_deliveries(settings: dict[str, Any], status: str | None, event_id: str 
 @click.argument("event_id")
 def replay(settings: dict[str, Any], event_id: str) -> None:
     """Route a stored event again (deliveries that succeeded are not repeated)."""
+    from hub.operations import NotFound, replay_event
+
     try:
         outcome = replay_event(hub_of(load_app(settings)), event_id)
     except NotFound as error:
@@ -99,6 +115,8 @@ def redeliver_command(settings: dict[str, Any], delivery_ids: tuple[str, ...], a
         raise click.UsageError("give delivery ids, or --all-dead (optionally with --connection/--route)")
     if (connection or route) and not all_dead:
         raise click.UsageError("--connection and --route go with --all-dead")
+    from hub.operations import redeliver
+
     hub = hub_of(load_app(settings))
     if all_dead:
         delivery_ids = tuple(hub.store.reads.dead_ids(connection=connection, route=route))
@@ -125,14 +143,13 @@ def quarantine() -> None:
 @click.option("--all", "show_all", is_flag=True, help="Include replayed requests.")
 def list_quarantine(settings: dict[str, Any], show_all: bool) -> None:
     """List quarantined requests, newest first, and how many a full quarantine dropped."""
-    hub = hub_of(load_app(settings, read_only=True))
-    rows = hub.store.quarantine.requests(status=None if show_all else "open")
+    quarantined = open_store(settings).quarantine
+    rows = quarantined.requests(status=None if show_all else "open")
     print_table(((row.id, row.received_at.isoformat(timespec="seconds"), row.source, row.status,
                   _short(row.error, 80)) for row in rows), ("ID", "RECEIVED", "SOURCE", "STATUS", "ERROR"))
-    for dropped in hub.store.quarantine.dropped():
+    for dropped in quarantined.dropped():
         click.echo(f"dropped {dropped.dropped} requests from {dropped.source} because the quarantine was full "
-                   f"(hub.quarantine_max_rows: {hub.config.hub.quarantine_max_rows}); the last at "
-                   f"{dropped.last_dropped_at.isoformat(timespec='seconds')}")
+                   f"(hub.quarantine_max_rows); the last at {dropped.last_dropped_at.isoformat(timespec='seconds')}")
 
 
 @quarantine.command("replay")
@@ -140,6 +157,9 @@ def list_quarantine(settings: dict[str, Any], show_all: bool) -> None:
 @click.argument("quarantine_id")
 def replay_quarantine(settings: dict[str, Any], quarantine_id: str) -> None:
     """Parse a quarantined request again, after the plugin was fixed."""
+    from hub.ingest.service import Rejected
+    from hub.operations import NotFound, replay_quarantined
+
     try:
         outcome = replay_quarantined(hub_of(load_app(settings)), quarantine_id)
     except NotFound as error:
@@ -158,6 +178,8 @@ def prune_command(settings: dict[str, Any], older_than_days: float | None) -> No
 
     Workers do this hourly on their own; this runs it now.
     """
+    from hub.retention import prune
+
     hub = hub_of(load_app(settings))
     counts = prune(hub, older_than_days=older_than_days)
     if not counts:
@@ -171,6 +193,8 @@ def prune_command(settings: dict[str, Any], older_than_days: float | None) -> No
 @click.option("--json", "as_json", is_flag=True)
 def backlog_command(settings: dict[str, Any], as_json: bool) -> None:
     """What is waiting: webhooks in the intake log (accept_into: redis) and delivery jobs."""
+    from hub.operations import backlog
+
     waiting = backlog(hub_of(load_app(settings, read_only=True)))
     if as_json:
         print_json(waiting)

@@ -10,7 +10,6 @@ from typing import Any
 import click
 
 from hub.cli.common import hub_of, hub_options, load_app, setup_logging
-from hub.worker import WorkerThreads, recover_unfinished, run_worker
 
 log = logging.getLogger("cxhub")
 
@@ -26,8 +25,12 @@ def serve(settings: dict[str, Any], host: str, port: int, threads: int, workers:
     """Run the hub: webhooks in, and (in embedded mode) delivery workers in the same process."""
     import waitress
 
+    from hub.events.canonical import event_validator
+    from hub.worker import WorkerThreads, recover_unfinished
+
     setup_logging()
     app = load_app(settings)
+    event_validator()  # built now rather than on the first webhook
     hub = hub_of(app)
     embedded = not app.config["REDIS_URL"]
     count = (hub.config.hub.worker_threads if embedded else 0) if workers is None else workers
@@ -77,6 +80,10 @@ def worker(settings: dict[str, Any], burst: bool, intake_only: bool) -> None:
 
     Every worker also runs an intake consumer, which stores what `hub.accept_into: redis` accepted.
     """
+    from hub.events.canonical import event_validator
+    from hub.worker import run_worker
+
     setup_logging()
     app = load_app(settings)
+    event_validator()  # built now rather than on the first webhook
     run_worker(app, burst=burst, intake_only=intake_only)

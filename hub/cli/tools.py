@@ -8,26 +8,22 @@ import sys
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from typing import TYPE_CHECKING
+
 import click
 
-from marshmallow import ValidationError
-
 from hub.cli.common import env_file_option, print_json, print_table, visible
-from hub.config import ConfigError, load_config
-from hub.config.loader import SOURCE_API_TIMEOUT
-from hub.events.canonical import InvalidEvent
-from hub.ingest.service import parse_events
-from hub.plugin.errors import DeliveryError, MissingHeader, RequestRejected
-from hub.plugin.http import client_for
-from hub.plugin.request import InboundRequest
-from hub.plugin.settings import SecretField
-from hub.plugin.types import Source
-from hub.pluginhost import PluginError, PluginHost, build_plugin_manager
+
+if TYPE_CHECKING:
+    from hub.plugin.types import Source
+    from hub.pluginhost import PluginHost
 
 log = logging.getLogger("cxhub.cli")
 
 
 def _host() -> PluginHost:
+    from hub.pluginhost import PluginError, PluginHost, build_plugin_manager
+
     try:
         return PluginHost(build_plugin_manager())
     except PluginError as error:
@@ -60,6 +56,8 @@ def new_plugin(name: str, source: bool, action: bool, directory: Path) -> None:
 @env_file_option
 def check_config(path: str) -> None:
     """Check a config file: every problem is printed with its file, line and key; exit 1 if any."""
+    from hub.config import ConfigError, load_config
+
     try:
         config = load_config(path, _host(), os.environ)
     except ConfigError as error:
@@ -80,6 +78,12 @@ def _header(value: str) -> tuple[str, str]:
 
 def _source(host: PluginHost, plugin_name: str, config_path: str | None, source_name: str | None) -> Source:
     """The named source of a config file, or the plugin with default settings (secrets are not needed)."""
+    from hub.config import ConfigError, load_config
+    from hub.config.loader import SOURCE_API_TIMEOUT
+    from hub.plugin.http import client_for
+    from hub.plugin.settings import SecretField
+    from hub.plugin.types import Source
+
     if config_path:
         try:
             sources = load_config(config_path, host, os.environ).sources
@@ -135,6 +139,11 @@ def normalize(plugin_name: str, payload: BinaryIO, headers: tuple[str, ...], con
     The signature is not checked. The content type defaults to application/json; give another
     with -H 'Content-Type: ...'.
     """
+    from hub.events.canonical import InvalidEvent
+    from hub.ingest.service import parse_events
+    from hub.plugin.errors import DeliveryError, MissingHeader, RequestRejected
+    from hub.plugin.request import InboundRequest
+
     host = _host()
     source = _source(host, plugin_name, config_path, source_name)
     header_map = dict(_header(value) for value in headers)
@@ -146,7 +155,7 @@ def normalize(plugin_name: str, payload: BinaryIO, headers: tuple[str, ...], con
     try:
         events, _ = parse_events(host, source, request, verify=False)
     except MissingHeader as error:
-        click.echo(f"error: {name}: {error.message}; give it with -H '{error.header}: VALUE'", err=True)
+        click.echo(visible(f"error: {name}: {error.message}; give it with -H '{error.header}: VALUE'"), err=True)
         sys.exit(1)
     except MissingSetting as error:
         click.echo(f"error: {name}: the {plugin_name} plugin needs the setting {error.name!r}, which has no "
@@ -165,6 +174,8 @@ def normalize(plugin_name: str, payload: BinaryIO, headers: tuple[str, ...], con
 
 def _check(host: PluginHost) -> list[str]:
     """Problems a plugin's declarations have beyond loading: schemas that cannot be built or loaded."""
+    from marshmallow import ValidationError
+
     problems = []
     for plugin in host.plugins.values():
         info = plugin.info

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Protocol, Sequence
 
 from redis import Redis
@@ -79,13 +79,20 @@ class DeliveryQueue:
             raise RedisUnavailable.from_error("the job queue", error) from error
 
     def schedule(self, delivery_id: str, connection: str, delay: float) -> None:
-        """Queue a job again after `delay` seconds; under a second, at once and at the front (it has waited)."""
+        """Queue a job again once `delay` seconds have passed, never sooner; with no delay, at once.
+
+        RQ keeps a scheduled job's time in whole seconds, truncated, and releases it once the
+        current whole second reaches it: up to a second early. So the time is rounded up to
+        the next whole second instead. A job without delay goes to the front (it has waited).
+        """
         queue, options = self.queue_for(connection), self._options("retry", delivery_id, timeout_key="job_timeout")
         try:
-            if delay < 1:
+            if delay <= 0:
                 queue.enqueue(JOB, delivery_id, connection, at_front=True, **options)
             else:
-                queue.enqueue_in(timedelta(seconds=delay), JOB, delivery_id, connection, **options)
+                due = datetime.now(timezone.utc) + timedelta(seconds=delay)
+                due = due.replace(microsecond=0) + timedelta(seconds=1) if due.microsecond else due
+                queue.enqueue_at(due, JOB, delivery_id, connection, **options)
         except RedisError as error:
             raise RedisUnavailable.from_error("the job queue", error) from error
 

@@ -7,12 +7,13 @@ import uuid
 from datetime import timezone
 from functools import lru_cache
 from importlib import resources
-from typing import Any
-
-from jsonschema import Draft202012Validator, FormatChecker
+from typing import TYPE_CHECKING, Any
 
 from hub.events.storable import unstorable_field
 from hub.plugin.types import EventDraft
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 SCHEMA_ID = "urn:cxhub:schema:customer-event:1"
 SCHEMA_FILE = "customer-event.schema.json"
@@ -33,13 +34,18 @@ def event_schema() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def _validator() -> Draft202012Validator:
+def event_validator() -> Draft202012Validator:
+    """Built on first use: importing jsonschema with its format checkers takes a while, and only
+    the processes that validate events should pay for it. Serving processes call it at start-up,
+    so the first webhook does not wait for it."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
     return Draft202012Validator(event_schema(), format_checker=FormatChecker())
 
 
 def validate_event(event: dict[str, Any]) -> None:
     """Raise InvalidEvent naming the first offending field."""
-    error = next(iter(_validator().iter_errors(event)), None)
+    error = next(iter(event_validator().iter_errors(event)), None)
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "(root)"
         raise InvalidEvent(f"{where}: {error.message}")

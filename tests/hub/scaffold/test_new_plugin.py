@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from hub.cli import main
-from tests.conftest import pip_install
+from tests.conftest import pip_install, run
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "cxhub-acme"
 VARIANTS = {"both": ([], {"inbound.py", "actions.py"}), "src": (["--source"], {"inbound.py"}),
@@ -31,13 +30,11 @@ def test_every_variant_installs_is_listed_and_passes_its_own_tests(tmp_path, plu
         pip_install(plugin_venv, project)
         projects.append(project)
 
-    listed = subprocess.run([plugin_venv, "-m", "hub.cli", "plugins"], capture_output=True, text=True, check=True)
+    listed = run([plugin_venv, "-m", "hub.cli", "plugins"])
     names = {line.split()[0] for line in listed.stdout.splitlines()[1:]}
     assert {"gen_both", "gen_src", "gen_act"} <= names
     for project in projects:
-        tests = subprocess.run([plugin_venv, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
-                               capture_output=True, text=True, cwd=project)
-        assert tests.returncode == 0, tests.stdout + tests.stderr
+        tests = run([plugin_venv, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=project)
         assert " passed" in tests.stdout and "failed" not in tests.stdout
 
 
