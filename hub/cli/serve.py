@@ -19,7 +19,7 @@ from hub.worker import WorkerThreads, recover_unfinished, run_worker
               help="In-process delivery threads (default: hub.worker_threads with embedded Redis, 0 with REDIS_URL).")
 def serve(settings: dict[str, Any], host: str, port: int, threads: int, workers: int | None) -> None:
     """Run the hub: webhooks in, and (in embedded mode) delivery workers in the same process."""
-    import waitress
+    from hub.webserver import EmbeddedServer
 
     setup_logging()
     app = load_app(settings)
@@ -30,6 +30,8 @@ def serve(settings: dict[str, Any], host: str, port: int, threads: int, workers:
         recovered = recover_unfinished(hub)
         if recovered:
             click.echo(f"requeued {recovered} unfinished deliveries")
+    server = EmbeddedServer(app, host=host, port=port, max_body_bytes=hub.config.hub.max_body_bytes,
+                            threads=threads)  # binds now: a port in use fails before any thread starts
     background = WorkerThreads(app, count) if count else None
     if background:
         background.start()
@@ -39,7 +41,7 @@ def serve(settings: dict[str, Any], host: str, port: int, threads: int, workers:
     if hub.config.hub.accept_into == "redis" and not count:
         click.echo("accept_into: redis with no worker threads here: run `cxhub worker` to store what is accepted")
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="cxhub")
+        server.run()
     finally:
         if background:
             background.stop()
