@@ -172,6 +172,14 @@ def test_a_body_without_a_length_is_read_no_further_than_one_byte_past_the_limit
     assert counts(hub) == (0, 0, 0, 0)
 
 
+def test_a_body_that_ends_before_its_declared_length_is_refused(hub):
+    stream = CountingStream(100)  # the connection was cut after 100 of the 500 declared bytes
+    response = post_stream(hub, stream, {"CONTENT_LENGTH": "500"})
+    assert response.status_code == 400 and response.json["error"] == {
+        "code": "incomplete_body", "message": "the body ended after 100 of the 500 bytes its Content-Length declared"}
+    assert counts(hub) == (0, 0, 0, 0)
+
+
 def test_a_body_without_a_length_within_the_limit_is_taken(hub):
     body = orjson.dumps(PAYLOAD)
     response = hub.client.post("/hooks/app", input_stream=io.BytesIO(body), headers=signed(body),
