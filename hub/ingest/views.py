@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
+from werkzeug.exceptions import ClientDisconnected
 
 from hub.delivery.queue import QueueUnavailable
 from hub.errors import ApiError
@@ -62,12 +63,15 @@ def _read_body(limit: int) -> bytes:
     declared = request.content_length
     if (declared or 0) > limit:
         raise too_large
-    body = _read_at_most(limit + 1)
+    try:
+        body = _read_at_most(limit + 1)
+    except ClientDisconnected:  # werkzeug's word for a stream that ended before its declared length
+        body = b""
     if len(body) > limit:
         raise too_large
     if declared is not None and len(body) < declared:
-        raise ApiError(400, "incomplete_body", f"the body ended after {len(body)} of the {declared} bytes "
-                       "its Content-Length declared")
+        raise ApiError(400, "incomplete_body", f"the body ended before the {declared} bytes its Content-Length "
+                       "declared")
     return body
 
 

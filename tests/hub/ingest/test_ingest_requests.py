@@ -176,7 +176,7 @@ def test_a_body_that_ends_before_its_declared_length_is_refused(hub):
     stream = CountingStream(100)  # the connection was cut after 100 of the 500 declared bytes
     response = post_stream(hub, stream, {"CONTENT_LENGTH": "500"})
     assert response.status_code == 400 and response.json["error"] == {
-        "code": "incomplete_body", "message": "the body ended after 100 of the 500 bytes its Content-Length declared"}
+        "code": "incomplete_body", "message": "the body ended before the 500 bytes its Content-Length declared"}
     assert counts(hub) == (0, 0, 0, 0)
 
 
