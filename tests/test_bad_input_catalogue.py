@@ -10,20 +10,27 @@ refused by check-config, or fail the one delivery with a clear error.
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Callable
 
 import orjson
 import pytest
+import requests
 
 import plugins.jira as jira
 import plugins.slack as slack
 import plugins.typeform as typeform
 import plugins.webhook as webhook
 from hub.config import ConfigError, parse_config
+from hub.plugin import EventDraft, InvalidSignature, Link, PluginInfo, SourceInfo, UnrecognizedPayload, hookimpl
+from hub.plugin.request import MAX_XML_DEPTH
 from hub.pluginhost import PluginHost, build_plugin_manager
-from hub.testing import hmac_signature, sign_standard_webhook
+from hub.testing import hmac_signature, sign_standard_webhook, wait_for
 from tests.conftest import WHSEC, fixture_bytes
 
 TF_SECRET = "typeform-secret-for-tests"
@@ -41,6 +48,8 @@ sources:
       secret: {{$env: APP_SECRET}}
       mapping: {{object_id: response.id, score: response.score, customer_email: customer.email}}
       score_scale: {{type: nps, min: 0, max: 10}}
+  survey:
+    plugin: xmlsurvey
 connections:
   out:
     plugin: webhook
@@ -70,8 +79,46 @@ class Bad:
     status: int = 400
     code: str = "malformed_body"
     method: str = "POST"
+    environ: dict[str, str] = field(default_factory=dict)  # e.g. a CONTENT_LENGTH that lies
 
 
+class XmlSurvey:
+    """A source that takes XML (`<response><id>...</id></response>`), behind a shared token."""
+
+    TOKEN = {"X-Survey-Token": "catalogue-token"}
+
+    @staticmethod
+    @hookimpl
+    def cxhub_plugin_info() -> PluginInfo:
+        return PluginInfo(name="xmlsurvey", version="1.0", source=SourceInfo())
+
+    @staticmethod
+    @hookimpl
+    def cxhub_verify_request(source, request) -> None:
+        if request.header("X-Survey-Token") != "catalogue-token":
+            raise InvalidSignature("the X-Survey-Token header is missing or wrong")
+
+    @staticmethod
+    @hookimpl
+    def cxhub_parse_request(source, request) -> list[EventDraft]:
+        response_id = request.xml().findtext("id")
+        if not response_id:
+            raise UnrecognizedPayload("the XML has no <id>")
+        return [EventDraft(type="cx.survey.response", vendor_event_id=response_id,
+                           time=datetime.now(timezone.utc), link=Link(system="xmlsurvey", id=response_id))]
+
+
+def xml_case(body: bytes, **kwargs) -> Bad:
+    return Bad("survey", body, **{"headers": lambda body: XmlSurvey.TOKEN, "content_type": "application/xml",
+                                  **kwargs})
+
+
+XML_LAUGHS = b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">' + b"".join(
+    b'<!ENTITY %s "%s">' % (bytes([97 + level]), (b"&" + bytes([96 + level]) + b";") * 10) for level in range(1, 9)
+) + b"]><response><id>&i;</id></response>"
+XML_QUADRATIC = (b'<!DOCTYPE response [<!ENTITY x "' + b"x" * 20_000 + b'">]><response><id>'
+                 + b"&x;" * 10_000 + b"</id></response>")  # under the body limit, 200 MB once expanded
+XML_DEEP = b"<response>" + b"<a>" * (MAX_XML_DEPTH + 1) + b"</a>" * (MAX_XML_DEPTH + 1) + b"<id>1</id></response>"
 APP_GOOD = orjson.dumps({"response": {"id": 7, "score": 3}, "customer": {"email": "ann@example.com"}})
 DEEP = b"[" * 100_000 + b"]" * 100_000
 
@@ -109,12 +156,45 @@ HTTP_CASES = {
                                  code="unrecognized_payload"),
     "unknown-source": Bad("zendesk", SAMPLE, status=404, code="unknown_source"),
     "get-without-a-handshake": Bad("typeform", b"", method="GET"),  # GET reaches plugins, for handshakes
+    # --- declared lengths and XML (issue 16, items 3 and 8); over real sockets: tests/hub/test_webserver.py
+    "declared-length-200mb": Bad("typeform", SAMPLE, environ={"CONTENT_LENGTH": str(200 * 1024 * 1024)},
+                                 status=413, code="body_too_large"),
+    "declared-length-one-over-the-limit": Bad("typeform", SAMPLE, environ={"CONTENT_LENGTH": str(LIMIT + 1)},
+                                              status=413, code="body_too_large"),
+    "declared-length-shorter-than-sent": Bad("typeform", SAMPLE, environ={"CONTENT_LENGTH": str(len(SAMPLE) - 10)},
+                                             status=401, code="invalid_signature"),  # signed over all it sent
+    "declared-length-longer-than-sent": Bad("typeform", SAMPLE, environ={"CONTENT_LENGTH": str(len(SAMPLE) + 10)},
+                                            code="incomplete_body"),
+    "xml-billion-laughs": xml_case(XML_LAUGHS),
+    "xml-quadratic-blowup": xml_case(XML_QUADRATIC),
+    "xml-external-entity": xml_case(b'<!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/passwd">]><response><id>&e;</id>'
+                                    b"</response>"),
+    "xml-external-dtd": xml_case(b'<!DOCTYPE response SYSTEM "http://127.0.0.1:9/x.dtd"><response><id>1</id>'
+                                 b"</response>"),
+    "xml-parameter-entity": xml_case(b'<!DOCTYPE r [<!ENTITY % p SYSTEM "http://127.0.0.1:9/p.dtd"> %p;]>'
+                                     b"<response><id>1</id></response>"),
+    "xml-dtd-alone": xml_case(b"<!DOCTYPE response><response><id>1</id></response>"),
+    "xml-xinclude": xml_case(b'<response xmlns:xi="http://www.w3.org/2001/XInclude"><id>1</id>'
+                             b'<xi:include href="file:///etc/passwd" parse="text"/></response>'),
+    "xml-deep-nesting": xml_case(XML_DEEP),
+    "xml-deep-nesting-over-the-body-limit": xml_case(b"<a>" * 30_000 + b"</a>" * 30_000, status=413,
+                                                     code="body_too_large"),
+    "xml-undeclared-entity": xml_case(b"<response><id>&e;</id></response>"),
+    "xml-malformed": xml_case(b"<response><id>1</id>"),
+    "xml-to-a-json-source": Bad("typeform", b"<response/>", content_type="application/xml", status=415,
+                                code="unsupported_media_type"),
+    "json-to-the-xml-source": xml_case(b'{"id": 1}', content_type="application/json", status=415,
+                                       code="unsupported_media_type"),
+    "xml-without-the-token": xml_case(b"<response><id>1</id></response>", headers=lambda body: {}, status=401,
+                                      code="invalid_signature"),
+    "xml-unmappable": xml_case(b"<response><score>9</score></response>", status=422, code="unrecognized_payload"),
+    # --- end of issue 16, items 3 and 8
 }
 
 
 @pytest.fixture
 def hub(make_hub):
-    return make_hub(CONFIG, plugins=[typeform, webhook], env={"TF_SECRET": TF_SECRET, "APP_SECRET": WHSEC})
+    return make_hub(CONFIG, plugins=[typeform, webhook, XmlSurvey], env={"TF_SECRET": TF_SECRET, "APP_SECRET": WHSEC})
 
 
 def stored(hub) -> tuple[int, int, int]:
@@ -126,7 +206,7 @@ def stored(hub) -> tuple[int, int, int]:
 def test_bad_request_gets_a_clear_error_and_changes_nothing(hub, case):
     headers = case.headers(case.body)
     response = hub.client.open(f"/hooks/{case.source}", method=case.method, data=case.body, headers=headers,
-                               content_type=case.content_type)
+                               content_type=case.content_type, environ_overrides=case.environ)
     assert response.status_code == case.status, response.get_data(as_text=True)[:300]
     error = response.json["error"]
     assert error["code"] == case.code and len(error["message"]) > 10
@@ -146,8 +226,80 @@ def test_a_replayed_signed_message_is_acknowledged_but_not_routed_again(hub):
     assert stored(hub)[:2] == (1, 1)  # (its queued delivery gets a second job, which its claim makes harmless)
 
 
+# --- hostile text against catastrophic routes (issue 16, item 1) ---------------------------
+# Each route's pattern takes hours on a backtracking engine against RUNS; they run in a real
+# `cxhub serve`, so a hang shows as a request timeout instead of hanging the test run.
+
+RUNS = ("a" * 31 + "!") * 1800  # 57,600 characters: under the body limit, over any backtracker's patience
+CATASTROPHIC_ROUTES = {  # route name: (pattern, whether it matches RUNS)
+    "nested-plus": (r"(a+)+$", False),
+    "words-and-spaces": (r"^(\\w+\\s?)*$", False),
+    "x-plus-x-plus": (r"(x+x+)+y", False),
+    "repeated-dot-star": (r"(.*a){20}", True),
+    "nested-plus-then-bang": (r"(a+)+!", True),
+}
+REGEX_CONFIG = f"""
+hub: {{max_body_bytes: {LIMIT}}}
+sources:
+  app:
+    plugin: webhook
+    settings:
+      secret: {{$env: APP_SECRET}}
+      mapping: {{object_id: response.id, score: response.score, text: response.comment}}
+      score_scale: {{type: nps, min: 0, max: 10}}
+connections:
+  out:
+    plugin: webhook
+    settings: {{url: "http://127.0.0.1:9/unused", secret: {{$env: APP_SECRET}}}}
+routes:
+""" + "".join(f"""  - name: {name}
+    when: {{field: data.text, regex: "{pattern}"}}
+    actions: [{{connection: out, action: forward}}]
+""" for name, (pattern, _) in CATASTROPHIC_ROUTES.items())
+
+
+def served(hub, cxhub_redis_url: str, cxhub_database_url: str, tmp_path) -> tuple[subprocess.Popen, str]:
+    """`cxhub serve` on the test hub's config, Redis and database, on a free loopback port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {"REDIS_URL": cxhub_redis_url, "DATABASE_URL": cxhub_database_url, "APP_SECRET": WHSEC,
+           "CXHUB_DATA_DIR": str(tmp_path / "serve-data"), "PATH": ""}
+    with (tmp_path / "serve.log").open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--config", hub.app.config["CXHUB_CONFIG"],
+                                    "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    wait_for(lambda: process.poll() is not None or socket.socket().connect_ex(("127.0.0.1", port)) == 0, timeout=30,
+             what="cxhub serve listening")
+    assert process.poll() is None, (tmp_path / "serve.log").read_text()
+    return process, f"http://127.0.0.1:{port}"
+
+
+def test_hostile_text_against_catastrophic_routes_is_routed_and_the_hub_stays_up(make_hub, cxhub_redis_url,
+                                                                                  cxhub_database_url, tmp_path):
+    hub = make_hub(REGEX_CONFIG, plugins=[webhook], env={"APP_SECRET": WHSEC})
+    process, url = served(hub, cxhub_redis_url, cxhub_database_url, tmp_path)
+    try:
+        def send(response_id: int, comment: str) -> requests.Response:
+            body = orjson.dumps({"response": {"id": response_id, "score": 3, "comment": comment}})
+            return requests.post(f"{url}/hooks/app", data=body, timeout=20,  # a hang detector, not a speed limit
+                                 headers={**standard_webhook(body, f"msg_{response_id}"),
+                                          "Content-Type": "application/json"})
+
+        hostile = send(1, RUNS)
+        assert hostile.status_code == 202, hostile.text
+        [event_id] = hostile.json()["accepted"]
+        routed = sorted(d["route"] for d in hub.store.list_deliveries(event_id=event_id))
+        assert routed == sorted(name for name, (_, matches) in CATASTROPHIC_ROUTES.items() if matches)
+        assert len(hub.store.list_events()) == 1 and hub.store.list_quarantine(status=None) == []
+
+        assert send(2, "a normal comment").status_code == 202  # the next request is answered
+    finally:
+        process.kill()
+        process.wait()
+
+
 def test_admin_api_without_a_token_is_refused(make_hub):
-    hub = make_hub(CONFIG, plugins=[typeform, webhook], env={"TF_SECRET": TF_SECRET, "APP_SECRET": WHSEC})
+    hub = make_hub(CONFIG, plugins=[typeform, webhook, XmlSurvey], env={"TF_SECRET": TF_SECRET, "APP_SECRET": WHSEC})
     hub.app.config["CXHUB_ADMIN_TOKEN"] = "admin-token-for-tests"
     refused = hub.client.get("/admin/events", headers={"Authorization": "Bearer wrong"})
     assert refused.status_code == 401 and "admin-token-for-tests" not in refused.get_data(as_text=True)
@@ -193,6 +345,17 @@ CONFIG_CASES = {
     "template-syntax": ("{{ data.customer.email }}", "{{ data.customer.email ", "routes[0].actions[0].params.summary"),
     "bad-regex": ("    actions:", "    when: {field: data.text, regex: '(unclosed'}\n    actions:",
                   "routes[0].when"),
+    # --- regular expressions RE2 does not take (issue 16, item 1)
+    "regex-lookahead": ("    actions:", "    when: {field: data.text, regex: 'refund(?!ed)'}\n    actions:",
+                        "cxhub.yaml:11: routes[0].when.regex: negative lookahead (?!...) is not supported: "
+                        "route conditions use RE2, a linear-time engine"),
+    "regex-backreference": ("    actions:", "    when: {field: data.text, regex: '(\\w+) \\1'}\n    actions:",
+                            "cxhub.yaml:11: routes[0].when.regex: backreference \\1 is not supported"),
+    "regex-possessive": ("    actions:", "    when: {field: data.text, regex: 'a++b'}\n    actions:",
+                         "cxhub.yaml:11: routes[0].when.regex: possessive quantifier ++ is not supported"),
+    "regex-nested-in-any": ("    actions:", "    when: {any: [{field: data.text, regex: '(?<=x)y'}]}\n    actions:",
+                            "cxhub.yaml:11: routes[0].when.any[0].regex: lookbehind (?<=...) is not supported"),
+    # --- end of issue 16, item 1
 }
 
 
