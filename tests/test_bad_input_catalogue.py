@@ -258,6 +258,11 @@ routes:
 """ for name, (pattern, _) in CATASTROPHIC_ROUTES.items())
 
 
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def served(hub, cxhub_redis_url: str, cxhub_database_url: str, tmp_path) -> tuple[subprocess.Popen, str]:
     """`cxhub serve` on the test hub's config, Redis and database, on a free loopback port."""
     with socket.socket() as probe:
@@ -268,7 +273,7 @@ def served(hub, cxhub_redis_url: str, cxhub_database_url: str, tmp_path) -> tupl
     with (tmp_path / "serve.log").open("wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--config", hub.app.config["CXHUB_CONFIG"],
                                     "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    wait_for(lambda: process.poll() is not None or socket.socket().connect_ex(("127.0.0.1", port)) == 0, timeout=30,
+    wait_for(lambda: process.poll() is not None or listening(port), timeout=30,
              what="cxhub serve listening")
     assert process.poll() is None, (tmp_path / "serve.log").read_text()
     return process, f"http://127.0.0.1:{port}"
