@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import socket
 import threading
 import time
 from pathlib import Path
@@ -24,28 +23,10 @@ import orjson
 import requests
 
 from hub.plugin.signatures import hmac_signature
+from hub.testing.slow_clients import SlowClients
 
 SAMPLE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "typeform" / "form_response.json"
 DEMO_SECRET = "demo-typeform-secret"
-
-
-def hold_slow_connections(host: str, port: int, count: int, stop: threading.Event) -> list[socket.socket]:
-    sockets = []
-    for _ in range(count):
-        sock = socket.create_connection((host, port), timeout=10)
-        sock.sendall(b"POST /hooks/typeform HTTP/1.1\r\nHost: hub\r\nX-Slow: ")
-        sockets.append(sock)
-
-    def trickle() -> None:
-        while not stop.wait(1.0):
-            for sock in sockets:
-                try:
-                    sock.send(b"a")
-                except OSError:
-                    pass  # the server closed it
-
-    threading.Thread(target=trickle, daemon=True).start()
-    return sockets
 
 
 def signed_sample(number: int, secret: str) -> tuple[bytes, dict[str, str]]:
@@ -73,8 +54,9 @@ def main() -> None:
     args = parser.parse_args()
 
     stop = threading.Event()
-    threading.Timer(args.seconds, stop.set).start()
-    sockets = hold_slow_connections(args.host, args.port, args.slow, stop)
+    timer = threading.Timer(args.seconds, stop.set)
+    timer.start()
+    slow = SlowClients(args.host, args.port, args.slow)
     time.sleep(2)  # all of them are in and have trickled
     answers: dict[str, int] = {}
     latencies: list[float] = []
@@ -92,23 +74,12 @@ def main() -> None:
             latencies.append(time.perf_counter() - started)
             answers[status] = answers.get(status, 0) + 1
     finally:
-        stop.set()
-        open_still = sum(1 for sock in sockets if _open(sock))
-        for sock in sockets:
-            sock.close()
+        timer.cancel()
+        open_still = slow.open_count()
+        slow.close()
     print(f"{args.slow} slow connections ({open_still} still open at the end); {len(latencies)} webhooks: {answers}; "
           f"p50 {percentile(latencies, 0.5) * 1000:.1f} ms, p99 {percentile(latencies, 0.99) * 1000:.1f} ms, "
           f"max {max(latencies) * 1000:.1f} ms")
-
-
-def _open(sock: socket.socket) -> bool:
-    sock.setblocking(False)
-    try:
-        return sock.recv(1) != b""
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
 
 
 if __name__ == "__main__":

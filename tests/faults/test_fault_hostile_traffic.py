@@ -19,6 +19,7 @@ import requests
 
 import plugins.webhook as webhook
 from hub.testing import sign_standard_webhook, wait_for
+from hub.testing.slow_clients import SlowClients
 from tests.conftest import APP_SOURCE, WHSEC
 
 pytestmark = pytest.mark.faults
@@ -68,32 +69,19 @@ class Attack:
         self.port = port
         self.stop = threading.Event()
         self.deadline = time.monotonic() + ATTACK_SECONDS
-        self.slow: list[socket.socket] = []
-        self.counts = {"trickled": 0, "huge_refused": 0, "hostile_accepted": 0}
+        self.slow: SlowClients | None = None
+        self.counts = {"huge_refused": 0, "hostile_accepted": 0}
         self.hostile_ids: list[str] = []
         self.threads = [threading.Thread(target=target, daemon=True)
-                        for target in (self._trickle, self._huge_lengths, self._hostile_text)]
+                        for target in (self._huge_lengths, self._hostile_text)]
 
     def start(self) -> None:
-        for _ in range(SLOW_CLIENTS):
-            sock = socket.create_connection(("127.0.0.1", self.port), timeout=20)
-            sock.sendall(b"POST /hooks/app HTTP/1.1\r\nHost: hub\r\nX-Slow: ")
-            self.slow.append(sock)
+        self.slow = SlowClients("127.0.0.1", self.port, SLOW_CLIENTS)
         for thread in self.threads:
             thread.start()
 
     def running(self) -> bool:
         return not self.stop.is_set() and time.monotonic() < self.deadline
-
-    def _trickle(self) -> None:
-        while self.running():
-            for sock in self.slow:
-                try:
-                    sock.send(b"a")
-                    self.counts["trickled"] += 1
-                except OSError:
-                    pass
-            self.stop.wait(1.0)
 
     def _huge_lengths(self) -> None:
         while self.running():
@@ -120,8 +108,10 @@ class Attack:
         self.stop.set()
         for thread in self.threads:
             thread.join(timeout=30)
-        for sock in self.slow:
-            sock.close()
+        if self.slow is not None:
+            self.counts["trickled"] = self.slow.bytes_sent
+            self.counts["still_open"] = self.slow.open_count()
+            self.slow.close()
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -168,6 +158,6 @@ def test_normal_traffic_is_answered_while_the_web_process_is_attacked(make_hub, 
     assert statuses == [202] * NORMAL_REQUESTS
     assert len(set(accepted)) == NORMAL_REQUESTS
     assert attack.counts["huge_refused"] > 0 and attack.counts["hostile_accepted"] > 0
-    assert attack.counts["trickled"] >= SLOW_CLIENTS
+    assert attack.counts["trickled"] >= SLOW_CLIENTS and attack.counts["still_open"] == SLOW_CLIENTS
     stored = {event["id"] for event in hub.store.list_events(limit=10_000)}
     assert set(accepted) <= stored and set(attack.hostile_ids) <= stored

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import select
 import socket
-import threading
 import time
 from typing import Iterator
 
@@ -20,6 +19,7 @@ import requests
 
 import plugins.typeform as typeform
 from hub.testing import hmac_signature
+from hub.testing.slow_clients import SlowClients
 from hub.webserver import server_settings
 from tests.conftest import fixture_bytes
 
@@ -109,48 +109,10 @@ def head(content_length: int | None = None, extra: str = "", body_for_signature:
             f"Typeform-Signature: {signature(body_for_signature)}\r\n{length}{extra}\r\n").encode()
 
 
-class Tricklers:
-    """Connections that send a request one byte a second and never finish it."""
-
-    def __init__(self, url: str, count: int) -> None:
-        self.sockets = [raw(url, b"POST /hooks/typeform HTTP/1.1\r\nHost: hub\r\nX-Slow: ") for _ in range(count)]
-        self.stopped = threading.Event()
-        self.bytes_sent = 0
-        self.thread = threading.Thread(target=self._trickle, daemon=True)
-        self.thread.start()
-
-    def _trickle(self) -> None:
-        while not self.stopped.wait(1.0):
-            for sock in self.sockets:
-                try:
-                    sock.send(b"a")
-                    self.bytes_sent += 1
-                except OSError:
-                    pass  # closed by the server: fine, and counted by open_count
-
-    def open_count(self) -> int:
-        """How many are still open: a closed socket reads b"" (or fails) at once."""
-        still = 0
-        for sock in self.sockets:
-            sock.setblocking(False)
-            try:
-                still += sock.recv(1) != b""
-            except BlockingIOError:
-                still += 1
-            except OSError:
-                pass
-        return still
-
-    def close(self) -> None:
-        self.stopped.set()
-        self.thread.join(timeout=5)
-        for sock in self.sockets:
-            sock.close()
-
-
 @pytest.fixture
-def tricklers(url) -> Iterator[Tricklers]:
-    held = Tricklers(url, SLOW_CONNECTIONS)
+def tricklers(url) -> Iterator[SlowClients]:
+    host, port = url.removeprefix("http://").split(":")
+    held = SlowClients(host, int(port), SLOW_CONNECTIONS)
     yield held
     held.close()
 
