@@ -1,10 +1,11 @@
 """The bad-input catalogue: every kind of bad request or config, its clear answer, and proof that it
 changed nothing and left the hub up.
 
-HTTP cases go to a running hub with a Typeform source (HMAC over the raw body) and a Standard
-Webhooks source (timestamped). After each one: nothing stored (a 422 keeps exactly one
-quarantine entry, for replay), and a correct signed request still gets 202. Config cases go
-through the real loader and name file, line, key path and what is wrong. Template cases are
+HTTP cases go to a running hub with a Typeform source (HMAC over the raw body), a Standard
+Webhooks source (timestamped) and an XML source (a token). After each one: nothing stored (a
+422 keeps exactly one quarantine entry, for replay), and a correct signed request still gets
+202. Hostile text against catastrophic route patterns goes to a real `cxhub serve`, so a hang
+shows as a timeout. Config cases go through the real loader and name file, line, key path and what is wrong. Template cases are
 refused by check-config, or fail the one delivery with a clear error.
 """
 
