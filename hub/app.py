@@ -16,10 +16,12 @@ from hub.delivery.job import RUNNER
 from hub.delivery.queue import DeliveryQueue
 from hub.delivery.runner import DeliveryRunner
 from hub.errors import register_error_handlers
-from hub.ingest.intake import persistence_warning
+from hub.ingest.intake import IntakeLog, persistence_warning
+from hub.ingest.ratelimit import SourceLimiter
 from hub.ingest.views import blueprint as ingest_blueprint
 from hub.logs import redact_secrets
 from hub.pluginhost import PluginHost, build_plugin_manager
+from hub.routing.router import Router
 from hub.runtime import EXTENSION, Hub
 from hub.store import Store, StoreUnavailable
 
@@ -39,10 +41,13 @@ def settings_from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
 
 
 def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[object] = (),
-               discover_plugins: bool = True, environ: Mapping[str, str] | None = None) -> Flask:
+               discover_plugins: bool = True, environ: Mapping[str, str] | None = None,
+               with_settings: bool = True) -> Flask:
     """Build the hub: settings (defaults, then the environment, then `settings`), plugins, config, backends.
 
     `environ` (default: os.environ) also resolves the config's `{$env: NAME}` references.
+    `with_settings=False` builds a hub that can only read the store and the queues: no plugin
+    setting is resolved (so no secret is needed), and it has no sources and no routes.
     Raises ConfigError when the config file is invalid and PluginError when a plugin is broken.
     """
     environ = os.environ if environ is None else environ
@@ -54,17 +59,21 @@ def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[o
         raise ValueError("no config file: pass --config or set CXHUB_CONFIG")
 
     host = PluginHost(build_plugin_manager(plugins, discover=discover_plugins))
-    config = load_config(app.config["CXHUB_CONFIG"], host, environ)
-    redact_secrets(config, app.config["CXHUB_ADMIN_TOKEN"])
+    config = load_config(app.config["CXHUB_CONFIG"], host, environ, with_settings=with_settings)
+    redact_secrets(app, config, app.config["CXHUB_ADMIN_TOKEN"])
     data_dir = Path(app.config["CXHUB_DATA_DIR"])
     store = Store(database_url(app.config["DATABASE_URL"], data_dir))
     try:
-        store.create_tables()
+        store.upgrade()
     except StoreUnavailable as error:  # start anyway: ingest answers 503 and deliveries wait until it is back
-        log.warning("%s at start-up; tables will be created once it is back", error)
+        log.warning("%s at start-up; the schema will be upgraded once it is back", error)
     redis = open_redis(app.config["REDIS_URL"], data_dir)
-    queue = DeliveryQueue(redis, config.hub.queue, config.connections, lease_seconds=config.hub.delivery_lease_seconds)
-    hub = Hub(config=config, plugins=host, store=store, redis=redis, queue=queue)
+    hub = Hub(config=config, plugins=host, store=store, redis=redis,
+              queue=DeliveryQueue(redis, config.hub.queue, config.connections,
+                                  lease_seconds=config.hub.delivery_lease_seconds),
+              router=Router(config.routes),
+              limiter=SourceLimiter(redis, config.hub.queue),
+              intake=IntakeLog(redis, config.hub.queue, dedupe_seconds=config.hub.dedupe_seconds))
     if config.hub.accept_into == "redis" and (warning := persistence_warning(redis)):
         log.warning(warning)
     app.extensions[EXTENSION] = hub

@@ -1,14 +1,22 @@
-"""Admin operations shared by the CLI and the admin API: replay, redeliver, quarantine replay, backlog."""
+"""Admin operations shared by the CLI and the admin API: replay, redeliver, quarantine replay, backlog,
+connection states and resuming a paused connection."""
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
+from hub.delivery import gate
+from hub.events.storable import escape_unstorable
 from hub.ingest.service import Accepted, Rejected, ingest
 from hub.plugin.request import InboundRequest
 from hub.runtime import Hub
+
+log = logging.getLogger("cxhub")
 
 
 class NotFound(Exception):
@@ -19,6 +27,37 @@ class NotFound(Exception):
 class Replayed:
     queued: list[str]
     untouched: list[str]
+
+
+def connection_states(hub: Hub) -> list[dict[str, Any]]:
+    """Each connection's state: ok, paused by its breaker (until when), or held (why) until resumed."""
+    names = sorted(hub.config.connections)
+    states = gate.read_breakers(hub.redis, hub.config.hub.queue, names)
+    moment = time.time()
+    rows = []
+    for name in names:
+        state = states[name]
+        if state.paused(moment):
+            status = "paused"
+        elif state.open_until is not None:
+            status = "half-open"
+        else:
+            status = "ok"
+        rows.append({"connection": name, "plugin": hub.config.connections[name].plugin, "status": status,
+                     "until": None if state.held is not None else state.until(), "reason": state.held,
+                     "failures": state.failures})
+    return rows
+
+
+def resume_connection(hub: Hub, name: str) -> bool:
+    """Resume a paused connection (held, or paused by its breaker); False if it was not paused."""
+    if name not in hub.config.connections:
+        raise NotFound(f"no connection {name!r} (configured: {', '.join(sorted(hub.config.connections)) or 'none'})")
+    resumed = gate.resume_connection(hub.redis, hub.config.hub.queue, name)
+    if resumed:
+        log.warning("connection %s resumed by an admin", name)
+        hub.plugins.notify("cxhub_connection_resumed", connection=name)
+    return resumed
 
 
 def backlog(hub: Hub) -> dict[str, dict[str, int]]:
@@ -33,13 +72,13 @@ def replay_event(hub: Hub, event_id: str) -> Replayed:
     New matching actions get new deliveries; dead deliveries are queued again; deliveries that
     succeeded or are still under way are left alone, so no ticket is created twice.
     """
-    row = hub.store.get_event(event_id)
+    row = hub.store.reads.event(event_id)
     if row is None:
         raise NotFound(f"no event {event_id}")
-    planned = hub.router.deliveries_for(orjson.loads(row["body"]))
-    created = set(hub.store.add_deliveries(planned))
-    requeued = hub.store.requeue([item.id for item in planned if item.id not in created])
-    hub.queue.enqueue([item for item in planned if item.id in created] + requeued)
+    planned = hub.router.deliveries_for(orjson.loads(row.body))
+    created = set(hub.store.ingest.add_deliveries(planned))
+    requeued = hub.store.deliveries.requeue([item.id for item in planned if item.id not in created])
+    hub.queue.enqueue([*(item for item in planned if item.id in created), *requeued])
     queued = {item.id for item in requeued} | created
     return Replayed([item.id for item in planned if item.id in queued],
                     [item.id for item in planned if item.id not in queued])
@@ -47,7 +86,7 @@ def replay_event(hub: Hub, event_id: str) -> Replayed:
 
 def redeliver(hub: Hub, delivery_ids: list[str]) -> list[str]:
     """Queue dead-lettered deliveries again, each with a fresh retry budget; return those queued."""
-    requeued = hub.store.requeue(delivery_ids)
+    requeued = hub.store.deliveries.requeue(delivery_ids)
     hub.queue.enqueue(requeued)
     return [item.id for item in requeued]
 
@@ -58,19 +97,19 @@ def replay_quarantined(hub: Hub, quarantine_id: str) -> Accepted:
     Its signature was verified on arrival and is not checked again: timestamped schemes would
     reject it as stale. If it still fails, it stays in quarantine with the new error.
     """
-    row = hub.store.get_quarantined(quarantine_id)
-    if row is None or row["status"] != "open":
+    row = hub.store.quarantine.get(quarantine_id)
+    if row is None or row.status != "open":
         raise NotFound(f"no open quarantined request {quarantine_id}")
-    source = hub.config.sources.get(row["source"])
+    source = hub.config.sources.get(row.source)
     if source is None:
-        raise NotFound(f"source {row['source']!r} is no longer configured")
-    request = InboundRequest(method=row["method"], path=f"/hooks/{source.name}", body=row["body"],
-                             content_type=row["content_type"], headers=orjson.loads(row["headers"]),
-                             query=orjson.loads(row["query"]))
+        raise NotFound(f"source {row.source!r} is no longer configured")
+    request = InboundRequest(method=row.method, path=f"/hooks/{source.name}", body=row.body,
+                             content_type=row.content_type, headers=orjson.loads(row.headers),
+                             query=orjson.loads(row.query))
     try:
         outcome = ingest(hub, source, request, replay=True)
     except Rejected as error:
-        hub.store.set_quarantine_status(quarantine_id, "open", error=error.message)
+        hub.store.quarantine.set_status(quarantine_id, "open", error=escape_unstorable(error.message))
         raise
-    hub.store.set_quarantine_status(quarantine_id, "replayed")
+    hub.store.quarantine.set_status(quarantine_id, "replayed")
     return outcome

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import pluggy
 from marshmallow import Schema
@@ -88,10 +88,11 @@ def build_plugin_manager(plugins: Iterable[object] = (), *, discover: bool = Tru
 def enable_tracing(pm: pluggy.PluginManager) -> None:
     """Log every hook call with its arguments and results (set CXHUB_TRACE_PLUGINS=1)."""
 
-    def before(hook_name: str, impls: list[Any], kwargs: dict[str, Any]) -> None:
+    def before(hook_name: str, impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]) -> None:
         trace_log.info("call %s to %s with %r", hook_name, [impl.plugin_name for impl in impls], kwargs)
 
-    def after(outcome: Any, hook_name: str, impls: list[Any], kwargs: dict[str, Any]) -> None:
+    def after(outcome: pluggy.Result[Any], hook_name: str, impls: Sequence[pluggy.HookImpl],
+              kwargs: Mapping[str, Any]) -> None:
         if outcome.exception is not None:
             trace_log.info("%s raised %r", hook_name, outcome.exception)
         else:

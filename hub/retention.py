@@ -10,7 +10,7 @@ import logging
 from datetime import timedelta
 
 from hub.runtime import Hub
-from hub.store.store import now
+from hub.store import now
 
 log = logging.getLogger("cxhub.retention")
 PRUNE_EVERY_SECONDS = 3600
@@ -21,7 +21,7 @@ def prune(hub: Hub, *, older_than_days: float | None = None) -> dict[str, int]:
     days = hub.config.hub.retention_days if older_than_days is None else older_than_days
     if days <= 0:
         return {}
-    counts = hub.store.prune(now() - timedelta(days=days))
+    counts = hub.store.retention.prune(now() - timedelta(days=days))
     if any(counts.values()):
         log.info("retention (%g days): deleted %s", days, ", ".join(f"{n} {kind}" for kind, n in counts.items()))
     return counts

@@ -1,22 +1,27 @@
-"""The hub's parts for one application, kept in `app.extensions["cxhub"]`."""
+"""The hub's parts for one application, kept in `app.extensions["cxhub"]`.
+
+`Hub` only holds the parts; `hub.app.create_app` builds them. It sits below ingest and
+delivery, which take it as their context, so it names their classes for the type checker only.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flask import current_app
 
 from hub.config.model import HubConfig
-from hub.delivery.queue import DeliveryQueue
-from hub.ingest.intake import IntakeLog
-from hub.ingest.ratelimit import SourceLimiter
 from hub.pluginhost import PluginHost
-from hub.routing.router import Router
 from hub.store import Store
 
 if TYPE_CHECKING:
     from redis import Redis
+
+    from hub.delivery.queue import DeliveryQueue
+    from hub.ingest.intake import IntakeLog
+    from hub.ingest.ratelimit import SourceLimiter
+    from hub.routing.router import Router
 
 EXTENSION = "cxhub"
 
@@ -28,16 +33,11 @@ class Hub:
     store: Store
     redis: Redis
     queue: DeliveryQueue
-    router: Router = field(init=False)
-    limiter: SourceLimiter = field(init=False)
-    intake: IntakeLog = field(init=False)
-
-    def __post_init__(self) -> None:
-        settings = self.config.hub
-        self.router = Router(self.config.routes)
-        self.limiter = SourceLimiter(self.redis, settings.queue)
-        self.intake = IntakeLog(self.redis, settings.queue, dedupe_seconds=settings.dedupe_seconds)
+    router: Router
+    limiter: SourceLimiter
+    intake: IntakeLog
 
 
 def current_hub() -> Hub:
-    return current_app.extensions[EXTENSION]
+    hub: Hub = current_app.extensions[EXTENSION]
+    return hub

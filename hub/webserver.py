@@ -18,7 +18,7 @@ Waitress's own error answers (413, 400 for malformed HTTP, 431) carry the hub's 
 from __future__ import annotations
 
 import resource
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import orjson
 from waitress.channel import HTTPChannel
@@ -39,13 +39,13 @@ class JsonErrorTask(ErrorTask):
     """Waitress's error answer with the hub's body: `{"error": {"code": ..., "message": ...}}`."""
 
     def execute(self) -> None:
-        error = self.request.error
+        error: Any = cast(Any, self.request).error  # the parser's error: code, reason, body
         limit = self.channel.adj.max_request_body_size - 1
         message = (f"the body is over the {limit}-byte limit of this hub" if error.code == 413
                    else f"{error.reason}: {error.body}")
         body = orjson.dumps({"error": {"code": ERROR_CODES.get(error.code, "server_error"), "message": message}})
         self.status = f"{error.code} {error.reason}"
-        self.response_headers.append(("Content-Type", "application/json"))
+        cast("list[tuple[str, str]]", self.response_headers).append(("Content-Type", "application/json"))
         self.set_close_on_finish()
         self.content_length = len(body)
         self.write(body)
@@ -94,7 +94,7 @@ class EmbeddedServer:
                  **overrides: Any) -> None:
         self.sockets: dict[int, Any] = {}
         self.settings = server_settings(max_body_bytes, threads, host=host, port=port, **overrides)
-        self.server = create_server(app, map=self.sockets, **self.settings)
+        self.server: Any = create_server(app, map=self.sockets, **self.settings)  # one TcpWSGIServer here
         for dispatcher in self.sockets.values():
             if isinstance(dispatcher, BaseWSGIServer):
                 dispatcher.channel_class = HubChannel

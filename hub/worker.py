@@ -21,11 +21,14 @@ from flask import Flask
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker
+from rq.exceptions import DequeueTimeout
 from rq.scheduler import RQScheduler
 from rq.timeouts import TimerDeathPenalty
+from rq.worker import WorkerStatus
 
 from hub.delivery.gate import ConnectionGate
 from hub.delivery.job import RUNNER
+from hub.delivery.rq_compat import NoSignalHandlers
 from hub.delivery.sweeper import run_periodically
 from hub.ingest.consumer import IntakeConsumer
 from hub.runtime import EXTENSION, Hub
@@ -34,11 +37,13 @@ log = logging.getLogger("cxhub.worker")
 IDLE_SLICE = 1  # seconds a worker waits on its queues before looking at its gate again
 
 
-class HubWorker(SimpleWorker):
+class HubWorker(NoSignalHandlers, SimpleWorker):
     """RQ's non-forking worker, run in a thread, taking jobs only for connections that are open.
 
     Each dequeue listens on the queues of connections that are neither paused by their circuit
     breaker nor at this process's in-flight cap, in a rotating order so no connection starves.
+    It overrides RQ's public `dequeue_job_and_maintain_ttl` with a loop of its own around
+    `Queue.dequeue_any`; returning None from it is how RQ's work loop is told to stop.
     """
 
     death_penalty_class = TimerDeathPenalty
@@ -49,44 +54,51 @@ class HubWorker(SimpleWorker):
         self.queue_of = {queue.name: name for name, queue in hub.queue.by_connection.items()}
         self.gate = gate
         self.turn = 0
+        self.stopping = threading.Event()
 
     def execute_job(self, job: Any, queue: Any) -> None:
         self.jobs_run += 1
         super().execute_job(job, queue)
 
-    def _install_signal_handlers(self) -> None:
-        """Signals belong to the main thread, which stops the workers through `stop`."""
-
     def stop(self) -> None:
-        """Ask the worker to stop after its current job (RQ itself only stops on signals)."""
-        self._stop_requested = True
+        """Ask the worker to stop after its current job, from any thread (RQ itself stops on signals)."""
+        self.stopping.set()
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
-        """Wait for a job on the open queues, looking again every IDLE_SLICE seconds.
+        """Wait for a job on the open queues, looking again every IDLE_SLICE seconds; None once stopped.
 
         `timeout=None` is burst mode: one look, and None when nothing is there. With Redis
         unreachable the thread waits and looks again, as RQ's own dequeue does, rather than die.
+        `max_idle_time` is not supported (cxhub's workers run until stopped).
         """
-        while not self._stop_requested:
+        while not self.stopping.is_set():
             try:
-                self._ordered_queues = self.open_queues()
-                if timeout is not None and not self._ordered_queues:
-                    self.heartbeat()
+                result = self._dequeue_once(None if timeout is None else IDLE_SLICE)
+            except DequeueTimeout:
+                continue
             except (RedisConnectionError, RedisTimeoutError) as error:
                 if timeout is None:
                     raise
                 log.error("worker %s: Redis is unreachable (%s); looking again in %ds", self.name, error, IDLE_SLICE)
-                time.sleep(IDLE_SLICE)
+                self.stopping.wait(IDLE_SLICE)
                 continue
-            if timeout is None:
-                return super().dequeue_job_and_maintain_ttl(None, max_idle_time) if self._ordered_queues else None
-            if not self._ordered_queues:
-                time.sleep(IDLE_SLICE)
-                continue
-            result = super().dequeue_job_and_maintain_ttl(IDLE_SLICE, max_idle_time=IDLE_SLICE)
-            if result is not None:
+            if result is not None or timeout is None:
                 return result
         return None
+
+    def _dequeue_once(self, timeout: int | None) -> Any:
+        """One look at the open queues (waiting up to `timeout` seconds), with RQ's idle-time upkeep."""
+        self.set_state(WorkerStatus.IDLE)
+        self.heartbeat()
+        if self.should_run_maintenance_tasks:
+            self.run_maintenance_tasks()
+        queues = self.open_queues()
+        if not queues:
+            if timeout is not None:
+                self.stopping.wait(timeout)
+            return None
+        return self.queue_class.dequeue_any(queues, timeout, connection=self.connection, job_class=self.job_class,
+                                            serializer=self.serializer, death_penalty_class=self.death_penalty_class)
 
     def open_queues(self) -> list[Any]:
         # The base queue (no connection: None) is always open; its jobs fail fast with a clear error.
@@ -151,7 +163,8 @@ class WorkerThreads:
                 scheduler.enqueue_scheduled_jobs()
             except Exception:
                 log.exception("scheduler pass failed; trying again in %.0fs", self.SCHEDULER_INTERVAL)
-        scheduler.release_locks()
+        if scheduler.acquired_locks:  # RQ 2.0 sends an empty DEL, which Redis refuses, when it holds none
+            scheduler.release_locks()
 
 
 def run_worker(app: Flask, *, burst: bool = False, intake_only: bool = False) -> None:
@@ -189,8 +202,8 @@ def recover_unfinished(hub: Hub) -> int:
     running: a 'running' delivery was cut off mid-attempt and must run again. Retries wait in
     RQ's scheduled registry, which the embedded Redis keeps on disk.
     """
-    running = [item.id for item in hub.store.deliveries_in(("running",))]
-    requeued = hub.store.requeue(running, from_statuses=("running",), fresh_budget=False) if running else []
-    owed = sorted(set(hub.store.deliveries_in(("queued",))) | set(requeued))
+    running = [item.id for item in hub.store.deliveries.with_status(("running",))]
+    requeued = hub.store.deliveries.requeue(running, from_statuses=("running",), fresh_budget=False) if running else []
+    owed = sorted(set(hub.store.deliveries.with_status(("queued",))) | set(requeued))
     hub.queue.enqueue(owed)
     return len(owed)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import orjson
 import pytest
 
 from hub.testing import sign_standard_webhook
+from hub.testing.pytest_plugin import DATABASE_ENV, private_postgres_database
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -91,3 +94,14 @@ def fixture_bytes(relative: str) -> bytes:
 @pytest.fixture
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: Path) -> Iterator[str]:
+    """A database with nothing in it: a new SQLite file, or a new database on the PostgreSQL server under test."""
+    base = os.environ.get(DATABASE_ENV)
+    if not base:
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    with private_postgres_database(base, "cxhub_schema") as url:
+        yield url

@@ -54,9 +54,9 @@ def test_detractor_reaches_jira_slack_and_the_forward_target(running_hub, httpse
     response = post_typeform(base_url, body)
     assert response.status_code == 202, response.text
     [event_id] = response.json()["accepted"]
-    wait_for(lambda: [d["status"] for d in hub.store.list_deliveries()] == ["succeeded"] * 3)
+    wait_for(lambda: [d.status for d in hub.store.reads.deliveries()] == ["succeeded"] * 3)
 
-    event = orjson.loads(hub.store.get_event(event_id)["body"])
+    event = orjson.loads(hub.store.reads.event(event_id).body)
     [issue] = requests_to(httpserver, "/jira/rest/api/3/issue")
     fields = issue.get_json()["fields"]
     assert fields["project"] == {"key": "CX"} and fields["issuetype"] == {"name": "Task"}
@@ -84,7 +84,7 @@ def test_resending_the_webhook_creates_nothing_twice(running_hub, httpserver):
     httpserver.expect_request("/forward").respond_with_data("")
     body = fixture_bytes("typeform/form_response.json")
     assert post_typeform(base_url, body).status_code == 202
-    wait_for(lambda: [d["status"] for d in hub.store.list_deliveries()] == ["succeeded"] * 3)
+    wait_for(lambda: [d.status for d in hub.store.reads.deliveries()] == ["succeeded"] * 3)
     again = post_typeform(base_url, body)
     assert again.status_code == 200 and again.json()["accepted"] == []
     assert len(requests_to(httpserver, "/jira/rest/api/3/issue")) == 1
@@ -99,4 +99,4 @@ def test_bad_signature_over_real_http_changes_nothing(running_hub):
     assert response.status_code == 401
     assert response.json() == {"error": {"code": "invalid_signature",
                                          "message": "the Typeform-Signature signature does not match the body"}}
-    assert hub.store.list_events() == []
+    assert hub.store.reads.events() == []

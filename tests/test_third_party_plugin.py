@@ -40,7 +40,7 @@ SCRIPT = textwrap.dedent("""
     body = orjson.dumps({"id": 7, "stars": 1, "text": "Never again.", "email": "bo@example.com"})
     assert hub.post("app", body, sign_standard_webhook(whsec, "msg_1", body)).status_code == 202
     hub.drain()
-    print([(d["connection"], d["action"], d["status"]) for d in hub.store.list_deliveries()])
+    print([(d.connection, d.action, d.status) for d in hub.store.reads.deliveries()])
     hub.close()
 """)
 

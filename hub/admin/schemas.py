@@ -1,4 +1,4 @@
-"""Marshmallow schemas for the admin API's query strings and responses."""
+"""Marshmallow schemas for the admin API's query strings and responses (dumped from the store's row objects)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from hub.store.store import STATUSES
+from hub.store import STATUSES
 
 
 class StrictSchema(Schema):
@@ -84,6 +84,11 @@ class DeliverySchema(Schema):
     result = JsonText()
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
+
+
+class DeliveryDetailSchema(DeliverySchema):
+    """A delivery with its attempts (GET /admin/deliveries/ID)."""
+
     attempt_log = fields.List(fields.Nested(AttemptSchema))
 
 
@@ -94,3 +99,9 @@ class QuarantineSchema(Schema):
     content_type = fields.String()
     status = fields.String()
     error = fields.String()
+
+
+class DroppedSchema(Schema):
+    source = fields.String()
+    dropped = fields.Integer()
+    last_dropped_at = fields.AwareDateTime()

@@ -10,8 +10,10 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
 
 from hub.admin.schemas import (
+    DeliveryDetailSchema,
     DeliveryQuery,
     DeliverySchema,
+    DroppedSchema,
     EventQuery,
     EventSchema,
     QuarantineSchema,
@@ -19,7 +21,15 @@ from hub.admin.schemas import (
 )
 from hub.errors import ApiError
 from hub.ingest.service import Rejected
-from hub.operations import NotFound, backlog, redeliver, replay_event, replay_quarantined
+from hub.operations import (
+    NotFound,
+    backlog,
+    connection_states,
+    redeliver,
+    replay_event,
+    replay_quarantined,
+    resume_connection,
+)
 from hub.runtime import current_hub
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -45,16 +55,16 @@ def _load(schema: Schema, data: Any) -> dict[str, Any]:
 @blueprint.get("/events")
 def list_events() -> Response:
     query = _load(EventQuery(), request.args)
-    return jsonify({"events": EventSchema(many=True).dump(current_hub().store.list_events(**query))})
+    return jsonify({"events": EventSchema(many=True).dump(current_hub().store.reads.events(**query))})
 
 
 @blueprint.get("/events/<event_id>")
 def get_event(event_id: str) -> Response:
     hub = current_hub()
-    row = hub.store.get_event(event_id)
+    row = hub.store.reads.event(event_id)
     if row is None:
         raise ApiError(404, "not_found", f"no event {event_id}")
-    deliveries = hub.store.list_deliveries(event_id=event_id, limit=500)
+    deliveries = hub.store.reads.deliveries(event_id=event_id, limit=500)
     return jsonify({**EventSchema().dump(row), "deliveries": DeliverySchema(many=True).dump(deliveries)})
 
 
@@ -70,23 +80,23 @@ def replay(event_id: str) -> tuple[Response, int]:
 @blueprint.get("/deliveries")
 def list_deliveries() -> Response:
     query = _load(DeliveryQuery(), request.args)
-    return jsonify({"deliveries": DeliverySchema(many=True).dump(current_hub().store.list_deliveries(**query))})
+    return jsonify({"deliveries": DeliverySchema(many=True).dump(current_hub().store.reads.deliveries(**query))})
 
 
 @blueprint.get("/deliveries/<delivery_id>")
 def get_delivery(delivery_id: str) -> Response:
     hub = current_hub()
-    row = hub.store.get_delivery(delivery_id)
+    row = hub.store.reads.delivery(delivery_id)
     if row is None:
         raise ApiError(404, "not_found", f"no delivery {delivery_id}")
-    return jsonify(DeliverySchema().dump({**row, "attempt_log": hub.store.list_attempts(delivery_id)}))
+    return jsonify(DeliveryDetailSchema().dump({**vars(row), "attempt_log": hub.store.reads.attempts(delivery_id)}))
 
 
 @blueprint.post("/deliveries/redeliver")
 def redeliver_many() -> tuple[Response, int]:
     hub = current_hub()
     body = _load(RedeliverRequest(), request.get_json(silent=True) or {})
-    ids = body["ids"] if "ids" in body else hub.store.dead_ids(**body["all_dead"])
+    ids = body["ids"] if "ids" in body else hub.store.reads.dead_ids(**body["all_dead"])
     queued = redeliver(hub, ids)
     return jsonify({"queued": queued, "skipped": [i for i in ids if i not in queued]}), 202
 
@@ -96,9 +106,27 @@ def show_backlog() -> Response:
     return jsonify(backlog(current_hub()))
 
 
+@blueprint.get("/connections")
+def list_connections() -> Response:
+    rows = connection_states(current_hub())
+    return jsonify({"connections": [{**row, "until": row["until"].isoformat() if row["until"] else None}
+                                    for row in rows]})
+
+
+@blueprint.post("/connections/<name>/resume")
+def resume(name: str) -> Response:
+    try:
+        return jsonify({"connection": name, "resumed": resume_connection(current_hub(), name)})
+    except NotFound as error:
+        raise ApiError(404, "not_found", str(error)) from None
+
+
 @blueprint.get("/quarantine")
 def list_quarantine() -> Response:
-    return jsonify({"requests": QuarantineSchema(many=True).dump(current_hub().store.list_quarantine())})
+    """Open quarantined requests, and per source how many were dropped because the quarantine was full."""
+    kept = current_hub().store.quarantine
+    return jsonify({"requests": QuarantineSchema(many=True).dump(kept.requests()),
+                    "dropped": DroppedSchema(many=True).dump(kept.dropped())})
 
 
 @blueprint.post("/quarantine/<quarantine_id>/replay")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from hub import __version__
+from hub.cli.connections import connections
+from hub.cli.db import db
 from hub.cli.records import (
     backlog_command,
     deliveries,
@@ -25,5 +27,5 @@ def main() -> None:
 
 
 for command in (serve, worker, check_config, new_plugin, normalize, plugins, events, deliveries, replay,
-                redeliver_command, quarantine, prune_command, backlog_command):
+                redeliver_command, quarantine, prune_command, backlog_command, connections, db):
     main.add_command(command)

@@ -6,11 +6,11 @@ from typing import Any
 
 import click
 
-from hub.cli.common import hub_of, hub_options, load_app, print_json, print_table
+from hub.cli.common import hub_of, hub_options, load_app, print_json, print_table, visible
 from hub.ingest.service import Rejected
 from hub.operations import NotFound, backlog, redeliver, replay_event, replay_quarantined
 from hub.retention import prune
-from hub.store.store import STATUSES
+from hub.store import STATUSES
 
 
 def _short(text: str | None, width: int = 60) -> str:
@@ -27,20 +27,20 @@ def events() -> None:
 @hub_options
 @click.option("--source")
 @click.option("--type", "event_type")
-@click.option("--customer", help="Customer email.")
+@click.option("--customer", help="Customer email (any case).")
 @click.option("--band", type=click.Choice(["negative", "neutral", "positive"]))
 @click.option("--limit", default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print full events as JSON.")
 def list_events(settings: dict[str, Any], source: str | None, event_type: str | None, customer: str | None,
                 band: str | None, limit: int, as_json: bool) -> None:
     """List stored events, newest first."""
-    rows = hub_of(load_app(settings)).store.list_events(source=source, type=event_type, customer=customer,
-                                                        band=band, limit=limit)
+    rows = hub_of(load_app(settings, read_only=True)).store.reads.events(source=source, type=event_type, customer=customer,
+                                                         band=band, limit=limit)
     if as_json:
         print_json(rows)
         return
-    print_table(((row["id"], row["received_at"].isoformat(timespec="seconds"), row["source"], row["type"],
-                  row["score_band"], row["customer_email"]) for row in rows),
+    print_table(((row.id, row.received_at.isoformat(timespec="seconds"), row.source, row.type, row.score_band,
+                  row.customer_email) for row in rows),
                 ("ID", "RECEIVED", "SOURCE", "TYPE", "BAND", "CUSTOMER"))
 
 
@@ -60,14 +60,14 @@ def deliveries() -> None:
 def list_deliveries(settings: dict[str, Any], status: str | None, event_id: str | None, connection: str | None,
                     limit: int, with_attempts: bool, as_json: bool) -> None:
     """List deliveries, most recently updated first."""
-    store = hub_of(load_app(settings)).store
-    rows = store.list_deliveries(status=status, event_id=event_id, connection=connection, limit=limit)
+    reads = hub_of(load_app(settings, read_only=True)).store.reads
+    rows = reads.deliveries(status=status, event_id=event_id, connection=connection, limit=limit)
     if as_json or with_attempts:
-        print_json([dict(row, attempts_made=store.list_attempts(row["id"])) if with_attempts else row
+        print_json([{**vars(row), "attempts_made": reads.attempts(row.id)} if with_attempts else row
                     for row in rows])
         return
-    print_table(((row["id"], row["status"], row["attempts"], f"{row['connection']}.{row['action']}", row["route"],
-                  _short(row["last_error"])) for row in rows),
+    print_table(((row.id, row.status, row.attempts, f"{row.connection}.{row.action}", row.route,
+                  _short(row.last_error)) for row in rows),
                 ("ID", "STATUS", "ATTEMPTS", "ACTION", "ROUTE", "LAST ERROR"))
 
 
@@ -101,15 +101,15 @@ def redeliver_command(settings: dict[str, Any], delivery_ids: tuple[str, ...], a
         raise click.UsageError("--connection and --route go with --all-dead")
     hub = hub_of(load_app(settings))
     if all_dead:
-        delivery_ids = tuple(hub.store.dead_ids(connection=connection, route=route))
+        delivery_ids = tuple(hub.store.reads.dead_ids(connection=connection, route=route))
         click.echo(f"{len(delivery_ids)} dead-lettered deliveries match")
     queued = redeliver(hub, list(delivery_ids))
     for delivery_id in delivery_ids:
         if delivery_id in queued:
             click.echo(f"queued {delivery_id}")
         else:
-            row = hub.store.get_delivery(delivery_id)
-            status = row["status"] if row else "not found"
+            row = hub.store.reads.delivery(delivery_id)
+            status = row.status if row else "not found"
             click.echo(f"skipped {delivery_id}: only dead deliveries can be redelivered (status: {status})", err=True)
     if len(queued) < len(delivery_ids):
         raise SystemExit(1)
@@ -124,9 +124,15 @@ def quarantine() -> None:
 @hub_options
 @click.option("--all", "show_all", is_flag=True, help="Include replayed requests.")
 def list_quarantine(settings: dict[str, Any], show_all: bool) -> None:
-    rows = hub_of(load_app(settings)).store.list_quarantine(status=None if show_all else "open")
-    print_table(((row["id"], row["received_at"].isoformat(timespec="seconds"), row["source"], row["status"],
-                  _short(row["error"], 80)) for row in rows), ("ID", "RECEIVED", "SOURCE", "STATUS", "ERROR"))
+    """List quarantined requests, newest first, and how many a full quarantine dropped."""
+    hub = hub_of(load_app(settings, read_only=True))
+    rows = hub.store.quarantine.requests(status=None if show_all else "open")
+    print_table(((row.id, row.received_at.isoformat(timespec="seconds"), row.source, row.status,
+                  _short(row.error, 80)) for row in rows), ("ID", "RECEIVED", "SOURCE", "STATUS", "ERROR"))
+    for dropped in hub.store.quarantine.dropped():
+        click.echo(f"dropped {dropped.dropped} requests from {dropped.source} because the quarantine was full "
+                   f"(hub.quarantine_max_rows: {hub.config.hub.quarantine_max_rows}); the last at "
+                   f"{dropped.last_dropped_at.isoformat(timespec='seconds')}")
 
 
 @quarantine.command("replay")
@@ -139,7 +145,7 @@ def replay_quarantine(settings: dict[str, Any], quarantine_id: str) -> None:
     except NotFound as error:
         raise click.ClickException(str(error)) from None
     except Rejected as error:
-        raise click.ClickException(f"still rejected ({error.status}): {error.message}") from None
+        raise click.ClickException(visible(f"still rejected ({error.status}): {error.message}")) from None
     click.echo(f"accepted {len(outcome.accepted)} events, {len(outcome.duplicates)} already known")
 
 
@@ -165,7 +171,7 @@ def prune_command(settings: dict[str, Any], older_than_days: float | None) -> No
 @click.option("--json", "as_json", is_flag=True)
 def backlog_command(settings: dict[str, Any], as_json: bool) -> None:
     """What is waiting: webhooks in the intake log (accept_into: redis) and delivery jobs."""
-    waiting = backlog(hub_of(load_app(settings)))
+    waiting = backlog(hub_of(load_app(settings, read_only=True)))
     if as_json:
         print_json(waiting)
         return

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import signal
+import time
 from typing import Any
 
 import click
 
 from hub.cli.common import hub_of, hub_options, load_app, setup_logging
 from hub.worker import WorkerThreads, recover_unfinished, run_worker
+
+log = logging.getLogger("cxhub")
 
 
 @click.command()
@@ -40,11 +45,28 @@ def serve(settings: dict[str, Any], host: str, port: int, threads: int, workers:
                f"{backends}; accepting into the {hub.config.hub.accept_into}; {count} worker thread(s)")
     if hub.config.hub.accept_into == "redis" and not count:
         click.echo("accept_into: redis with no worker threads here: run `cxhub worker` to store what is accepted")
+    stopped_by = _stop_on_signals()
+    started = time.monotonic()
     try:
         server.run()
     finally:
         if background:
             background.stop()
+        log.info("cxhub serve stopped (%s) after %.0fs; %d worker thread(s) stopped",
+                 stopped_by.get("signal", "the server returned"), time.monotonic() - started, count)
+
+
+def _stop_on_signals() -> dict[str, str]:
+    """Make SIGTERM stop waitress as Ctrl-C does (it closes on SystemExit); record which signal it was."""
+    stopped_by: dict[str, str] = {}
+
+    def stop(number: int, frame: Any) -> None:
+        stopped_by["signal"] = signal.Signals(number).name
+        raise SystemExit(0)
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, stop)
+    return stopped_by
 
 
 @click.command()

@@ -6,17 +6,18 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import click
 
 from marshmallow import ValidationError
 
-from hub.cli.common import print_json, print_table
+from hub.cli.common import env_file_option, print_json, print_table, visible
 from hub.config import ConfigError, load_config
 from hub.config.loader import SOURCE_API_TIMEOUT
 from hub.events.canonical import InvalidEvent
 from hub.ingest.service import parse_events
-from hub.plugin.errors import DeliveryError, RequestRejected
+from hub.plugin.errors import DeliveryError, MissingHeader, RequestRejected
 from hub.plugin.http import client_for
 from hub.plugin.request import InboundRequest
 from hub.plugin.settings import SecretField
@@ -56,6 +57,7 @@ def new_plugin(name: str, source: bool, action: bool, directory: Path) -> None:
 
 @click.command("check-config")
 @click.argument("path", type=click.Path(dir_okay=False))
+@env_file_option
 def check_config(path: str) -> None:
     """Check a config file: every problem is printed with its file, line and key; exit 1 if any."""
     try:
@@ -92,15 +94,30 @@ def _source(host: PluginHost, plugin_name: str, config_path: str | None, source_
         raise click.ClickException(f"no source plugin named {plugin_name!r} (installed: {', '.join(host.sources())})")
     schema = plugin.info.source.settings() if plugin.info.source.settings else None
     if schema is None:
-        return Source(plugin_name, plugin_name, {})
+        return Source(plugin_name, plugin_name, _Defaults())
     required = [name for name, field in schema.load_fields.items() if field.required]
     needed = [name for name in required if not isinstance(schema.load_fields[name], SecretField)]
     if needed:
         raise click.ClickException(f"plugin {plugin_name!r} needs settings ({', '.join(needed)}): "
                                    "pass --config FILE and --source NAME")
-    settings = schema.load({}, partial=required)
+    settings = _Defaults(schema.load({}, partial=required))
     api = client_for(settings, plugin.info.source.api_url_setting, timeout=SOURCE_API_TIMEOUT)
     return Source(plugin_name, plugin_name, settings, api)
+
+
+class MissingSetting(KeyError):
+    """The plugin read a setting that only a config gives."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+class _Defaults(dict[str, Any]):
+    """A plugin's default settings; reading one that is not there says which it was."""
+
+    def __missing__(self, name: str) -> Any:
+        raise MissingSetting(name)
 
 
 @click.command()
@@ -110,7 +127,8 @@ def _source(host: PluginHost, plugin_name: str, config_path: str | None, source_
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Take the source's settings from "
               "this config file.")
 @click.option("--source", "source_name", help="The source's name in --config (default: the plugin's name).")
-def normalize(plugin_name: str, payload: click.utils.LazyFile, headers: tuple[str, ...], config_path: str | None,
+@env_file_option
+def normalize(plugin_name: str, payload: BinaryIO, headers: tuple[str, ...], config_path: str | None,
               source_name: str | None) -> None:
     """Print the canonical events a payload file becomes, as JSON; nothing is stored or routed.
 
@@ -124,15 +142,23 @@ def normalize(plugin_name: str, payload: click.utils.LazyFile, headers: tuple[st
     request = InboundRequest(method="POST", path=f"/hooks/{plugin_name}", body=payload.read(),
                              content_type=header_map["content-type"].split(";")[0].strip().lower(),
                              headers=header_map)
+    name = Path(payload.name).name
     try:
         events, _ = parse_events(host, source, request, verify=False)
+    except MissingHeader as error:
+        click.echo(f"error: {name}: {error.message}; give it with -H '{error.header}: VALUE'", err=True)
+        sys.exit(1)
+    except MissingSetting as error:
+        click.echo(f"error: {name}: the {plugin_name} plugin needs the setting {error.name!r}, which has no "
+                   "default: pass --config FILE (and --source NAME) to take it from a config", err=True)
+        sys.exit(1)
     except (RequestRejected, DeliveryError, InvalidEvent) as error:  # DeliveryError: a failed follow-up API call
-        click.echo(f"error: {Path(payload.name).name}: {getattr(error, 'message', error)}", err=True)
+        click.echo(visible(f"error: {name}: {getattr(error, 'message', error)}"), err=True)
         sys.exit(1)
     except Exception as error:  # noqa: BLE001 - a plugin bug, or a setting only --config provides
         log.exception("plugin %r failed on %s", plugin_name, payload.name)
-        click.echo(f"error: {Path(payload.name).name}: the {plugin_name} plugin raised {type(error).__name__}: "
-                   f"{error} (if it needs settings, pass --config FILE)", err=True)
+        click.echo(visible(f"error: {name}: the {plugin_name} plugin raised {type(error).__name__}: "
+                           f"{error} (if it needs settings, pass --config FILE)"), err=True)
         sys.exit(1)
     print_json(events)
 
@@ -142,8 +168,8 @@ def _check(host: PluginHost) -> list[str]:
     problems = []
     for plugin in host.plugins.values():
         info = plugin.info
-        schemas = [("source settings", info.source and info.source.settings),
-                   ("connection settings", info.connection and info.connection.settings)]
+        schemas = [("source settings", info.source.settings if info.source else None),
+                   ("connection settings", info.connection.settings if info.connection else None)]
         schemas += [(f"action {action!r} params", spec.params) for action, spec in info.actions.items()]
         for what, schema in schemas:
             if schema is None:

@@ -9,7 +9,15 @@ from marshmallow import Schema, ValidationError
 
 from hub.config.model import ActionSpec, ConnectionConfig, HubConfig, HubSettings, Route
 from hub.config.problems import ConfigError, Path, Problem, flatten_errors
-from hub.config.schema import NAME, ConfigSchema, ConnectionSchema, HubSettingsSchema, RouteSchema, SourceSchema
+from hub.config.schema import (
+    NAME,
+    ActionSchema,
+    ConfigSchema,
+    ConnectionSchema,
+    HubSettingsSchema,
+    RouteSchema,
+    SourceSchema,
+)
 from hub.config.yamlfile import LineIndex, read_yaml
 from hub.plugin.http import client_for
 from hub.plugin.types import Source
@@ -20,32 +28,52 @@ from hub.routing.templates import TemplateProblem, compile_params
 SOURCE_API_TIMEOUT = 5.0  # a follow-up call made while the vendor waits for our answer must be quick
 
 
-def load_config(path: str, plugins: PluginHost, environ: Mapping[str, str] | None = None) -> HubConfig:
-    """Read and validate the config at `path`; raise ConfigError listing every problem."""
+def load_config(path: str, plugins: PluginHost, environ: Mapping[str, str] | None = None, *,
+                with_settings: bool = True) -> HubConfig:
+    """Read and validate the config at `path`; raise ConfigError listing every problem.
+
+    With `with_settings=False` only the hub section and each connection's name, plugin and
+    policies are read: no plugin setting is resolved, so no secret is needed. That is all the
+    commands that only read what the hub stored need (no sources, no routes).
+    """
     try:
         with open(path, encoding="utf-8") as file:
             text = file.read()
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError([Problem(path, None, (), f"cannot read the config file: {error}")]) from None
-    return parse_config(text, path, plugins, os.environ if environ is None else environ)
+    return parse_config(text, path, plugins, os.environ if environ is None else environ, with_settings=with_settings)
 
 
-def parse_config(text: str, filename: str, plugins: PluginHost, environ: Mapping[str, str]) -> HubConfig:
+def parse_config(text: str, filename: str, plugins: PluginHost, environ: Mapping[str, str], *,
+                 with_settings: bool = True) -> HubConfig:
     data, index, problems = read_yaml(text, filename, environ)
-    builder = _Builder(filename, index, plugins, problems)
+    if not with_settings:
+        problems = [problem for problem in problems if not _needs_settings(problem.path)]
+    builder = _Builder(filename, index, plugins, problems, with_settings)
     config = builder.build({} if data is None and not problems else data)
     if builder.problems:
-        raise ConfigError(builder.problems)
+        raise ConfigError(sorted(builder.problems, key=lambda problem: problem.line or 0))
     return config
 
 
+def _needs_settings(path: Path) -> bool:
+    """Whether a key path lies in a part of the config that only a load with settings reads."""
+    return path[:1] in (("sources",), ("routes",)) or (path[:1] == ("connections",) and path[2:3] == ("settings",))
+
+
 class _Builder:
-    def __init__(self, filename: str, index: LineIndex, plugins: PluginHost, problems: list[Problem]) -> None:
+    def __init__(self, filename: str, index: LineIndex, plugins: PluginHost, problems: list[Problem],
+                 with_settings: bool = True) -> None:
         self.filename = filename
         self.index = index
         self.plugins = plugins
         self.problems = problems
-        self.broken_connections: set[str] = set()
+        self.with_settings = with_settings
+        # Values left unset because their environment variable is missing: what depends on them is unknown.
+        self.unresolved = [problem.path for problem in problems if problem.path]
+        # Every declared connection, with its plugin, or None when the plugin cannot be used. Routes
+        # are checked against these, so a connection whose settings fail is still a known one.
+        self.connection_plugins: dict[str, str | None] = {}
 
     def problem(self, path: Path, message: str) -> None:
         """Record a problem, once per key: a missing variable should not also be reported as a null value."""
@@ -54,12 +82,22 @@ class _Builder:
         self.problems.append(Problem(self.filename, self.index.line_of(path), path, message))
 
     def load(self, schema: Schema, data: Any, path: Path) -> Any:
+        value, ok = self.load_partly(schema, data, path)
+        return value if ok else None
+
+    def load_partly(self, schema: Schema, data: Any, path: Path) -> tuple[Any, bool]:
+        """Load `data`, reporting its problems; on failure return what did load, so its checks can go on."""
         try:
-            return schema.load(data)
+            return schema.load(data), True
         except ValidationError as error:
-            for where, message in flatten_errors(error.messages, path):
-                self.problem(where, message)
-            return None
+            for where, message, whole in flatten_errors(error.messages, path):
+                if not (whole and self.depends_on_unresolved(where)):
+                    self.problem(where, message)
+            return (error.valid_data if isinstance(error.valid_data, dict) else {}), False
+
+    def depends_on_unresolved(self, path: Path) -> bool:
+        """A judgement of the mapping at `path` as a whole cannot be trusted when one of its values is unknown."""
+        return any(unset[:len(path)] == path for unset in self.unresolved)
 
     def build(self, data: Any) -> HubConfig:
         if data is None and self.problems:  # the YAML itself did not parse
@@ -73,13 +111,13 @@ class _Builder:
                 self.problem((key,), f"unknown key; expected one of {', '.join(sorted(known))}")
         hub = self.load(HubSettingsSchema(), data.get("hub", {}), ("hub",)) or HubSettings()
         self.rate_limits: dict[str, Any] = {}
+        connections = {name: connection for name, raw in self.section(data, "connections").items()
+                       if (connection := self.connection(name, raw)) is not None}
+        if not self.with_settings:
+            return HubConfig(hub=hub, connections=connections, path=self.filename)
         sources = {name: source for name, raw in self.section(data, "sources").items()
                    if (source := self.source(name, raw)) is not None}
-        declared = self.section(data, "connections")
-        connections = {name: connection for name, raw in declared.items()
-                       if (connection := self.connection(name, raw)) is not None}
-        self.broken_connections = set(declared) - set(connections)
-        routes = self.routes(data.get("routes", []), connections)
+        routes = self.routes(data.get("routes", []))
         return HubConfig(hub=hub, sources=sources, rate_limits=self.rate_limits, connections=connections,
                          routes=routes, path=self.filename)
 
@@ -98,20 +136,24 @@ class _Builder:
             valid[name] = raw
         return valid
 
-    def plugin_settings(self, kind: str, plugin_name: str, settings: Any, path: Path) -> Any:
-        """Resolve the plugin and validate `settings` with the schema it declares for `kind`."""
+    def plugin_for(self, kind: str, plugin_name: str, path: Path) -> Any:
+        """The installed plugin named `plugin_name` if it provides a `kind`; else report why and return None."""
         plugin = self.plugins.get(plugin_name)
         if plugin is None:
             known = ", ".join(getattr(self.plugins, kind + "s")()) or "none installed"
             self.problem(path + ("plugin",), f"unknown {kind} plugin {plugin_name!r} (known: {known})")
             return None
-        declared = getattr(plugin.info, kind)
-        if declared is None:
+        if getattr(plugin.info, kind) is None:
             self.problem(path + ("plugin",), f"plugin {plugin_name!r} provides no {kind}")
             return None
+        return plugin
+
+    def plugin_settings(self, kind: str, plugin: Any, settings: Any, path: Path) -> Any:
+        """Validate `settings` with the schema the plugin declares for `kind`; None if they are invalid."""
+        declared = getattr(plugin.info, kind)
         if declared.settings is None:
             if settings:
-                self.problem(path + ("settings",), f"plugin {plugin_name!r} takes no settings")
+                self.problem(path + ("settings",), f"plugin {plugin.info.name!r} takes no settings")
             return {}
         return self.load(declared.settings(), settings, path + ("settings",))
 
@@ -120,68 +162,85 @@ class _Builder:
         entry = self.load(SourceSchema(), raw, path)
         if entry is None:
             return None
-        settings = self.plugin_settings("source", entry["plugin"], entry["settings"], path)
         if entry["rate_limit"] is not None:
             self.rate_limits[name] = entry["rate_limit"]
+        plugin = self.plugin_for("source", entry["plugin"], path)
+        settings = self.plugin_settings("source", plugin, entry["settings"], path) if plugin else None
         if settings is None:
             return None
-        api_url_setting = self.plugins.get(entry["plugin"]).info.source.api_url_setting
+        source_info = self.plugins.plugins[entry["plugin"]].info.source  # settings loaded: the plugin has a source
+        api_url_setting = source_info.api_url_setting if source_info else None
         return Source(name, entry["plugin"], settings, client_for(settings, api_url_setting, timeout=SOURCE_API_TIMEOUT))
 
     def connection(self, name: str, raw: Any) -> ConnectionConfig | None:
         path = ("connections", name)
-        entry = self.load(ConnectionSchema(), raw, path)
-        if entry is None:
+        if not self.with_settings and isinstance(raw, dict):
+            raw = {key: value for key, value in raw.items() if key != "settings"}  # not read, not checked
+        entry, ok = self.load_partly(ConnectionSchema(), raw, path)
+        if not self.with_settings:
+            return ConnectionConfig(name, entry["plugin"], {}, entry["retry"], entry["timeout"],
+                                    entry["circuit_breaker"], entry["max_in_flight"]) if ok else None
+        plugin = self.plugin_for("connection", entry["plugin"], path) if isinstance(entry.get("plugin"), str) else None
+        self.connection_plugins[name] = entry["plugin"] if plugin else None
+        if plugin is None or not ok:
             return None
-        settings = self.plugin_settings("connection", entry["plugin"], entry["settings"], path)
+        settings = self.plugin_settings("connection", plugin, entry["settings"], path)
         if settings is None:
             return None
         return ConnectionConfig(name, entry["plugin"], settings, entry["retry"], entry["timeout"],
                                 entry["circuit_breaker"], entry["max_in_flight"])
 
-    def routes(self, raw: Any, connections: Mapping[str, ConnectionConfig]) -> tuple[Route, ...]:
+    def routes(self, raw: Any) -> tuple[Route, ...]:
+        """Every route is checked through: a bad `when` or a bad action hides nothing about the rest."""
         if not isinstance(raw, list):
             self.problem(("routes",), "'routes' must be a list")
             return ()
-        routes = []
+        routes, names = [], []
         for position, item in enumerate(raw):
             path: Path = ("routes", position)
-            entry = self.load(RouteSchema(), item, path)
-            if entry is None:
-                continue
-            actions = tuple(self.action(spec, path + ("actions", number), connections)
-                            for number, spec in enumerate(entry["actions"]))
-            routes.append(Route(entry["name"], entry["when"], actions))
-        names = [route.name for route in routes]
+            entry, ok = self.load_partly(RouteSchema(), item, path)
+            names.append(entry.get("name"))
+            raw_actions = entry.get("actions")
+            actions = [self.action(spec, path + ("actions", number))
+                       for number, spec in enumerate(raw_actions if isinstance(raw_actions, list) else [])]
+            if ok and None not in actions:
+                routes.append(Route(entry["name"], entry["when"], tuple(actions)))  # type: ignore[arg-type]
         for position, name in enumerate(names):
-            if name in names[:position]:
+            if name is not None and name in names[:position]:
                 self.problem(("routes", position, "name"), f"route name {name!r} is used twice")
         return tuple(routes)
 
-    def action(self, spec: ActionSpec, path: Path, connections: Mapping[str, ConnectionConfig]) -> ActionSpec:
-        connection = connections.get(spec.connection)
-        if connection is None and spec.connection in self.broken_connections:
-            return spec  # its own problems are already reported
-        if connection is None:
-            known = ", ".join(sorted(connections)) or "none configured"
-            self.problem(path + ("connection",), f"unknown connection {spec.connection!r} (known: {known})")
-            return spec
-        plugin = self.plugins.get(connection.plugin)
-        action_info = plugin.info.actions.get(spec.action) if plugin else None
+    def action(self, raw: Any, path: Path) -> ActionSpec | None:
+        """Check one action as far as it goes: its connection, then its action, then its parameters."""
+        entry, ok = self.load_partly(ActionSchema(), raw, path)
+        name = entry.get("connection")
+        if name is None:
+            return None
+        if name not in self.connection_plugins:
+            known = ", ".join(sorted(self.connection_plugins)) or "none configured"
+            self.problem(path + ("connection",), f"unknown connection {name!r} (known: {known})")
+            return None
+        plugin_name = self.connection_plugins[name]
+        action_name = entry.get("action")
+        if plugin_name is None or action_name is None:
+            return None  # the connection's own problem, or the missing action, is reported already
+        plugin = self.plugins.plugins[plugin_name]  # the connection was loaded: its plugin is there
+        action_info = plugin.info.actions.get(action_name)
         if action_info is None:
-            known = ", ".join(sorted(plugin.info.actions)) if plugin else ""
-            self.problem(path + ("action",),
-                         f"connection {spec.connection!r} ({connection.plugin}) has no action {spec.action!r} "
-                         f"(known: {known or 'none'})")
-            return spec
+            known = ", ".join(sorted(plugin.info.actions))
+            self.problem(path + ("action",), f"connection {name!r} ({plugin_name}) has no action {action_name!r} "
+                                             f"(known: {known or 'none'})")
+            return None
+        if "params" not in entry:
+            return None
         if action_info.params is not None:
-            self.check_param_keys(action_info.params(), spec.params, path + ("params",))
-        params = unwrap_env(spec.params)
+            self.check_param_keys(action_info.params(), entry["params"], path + ("params",))
+        params = unwrap_env(entry["params"])
         try:
             compile_params(params)
         except TemplateProblem as error:
             self.problem(path + ("params",) + error.path, error.message)
-        return ActionSpec(spec.connection, spec.action, params)
+        return ActionSpec(name, action_name, params) if ok else None
 
     def check_param_keys(self, schema: Schema, params: Mapping[str, Any], path: Path) -> None:
         """Parameters are templates until rendered, so only their keys can be checked here."""

@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
 from hub.plugin.types import Source
+from hub.routing.routes import ActionSpec, Route
 
 if TYPE_CHECKING:
     from limits import RateLimitItem
 
-    from hub.routing.conditions import Condition
+__all__ = ["ActionSpec", "BreakerPolicy", "ConnectionConfig", "HubConfig", "HubSettings", "RetryPolicy", "Route"]
 
 
 @dataclass(frozen=True)
@@ -43,22 +44,6 @@ class ConnectionConfig:
 
 
 @dataclass(frozen=True)
-class ActionSpec:
-    """One action of a route. `params` holds the raw templates, rendered per event in the worker."""
-
-    connection: str
-    action: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Route:
-    name: str
-    when: Condition
-    actions: tuple[ActionSpec, ...]
-
-
-@dataclass(frozen=True)
 class HubSettings:
     max_body_bytes: int = 1024 * 1024
     queue: str = "cxhub"
@@ -71,6 +56,7 @@ class HubSettings:
     accept_into: str = "database"  # where a webhook is durable before its 202: "database" or "redis"
     dedupe_seconds: int = 86400  # with accept_into: redis, how long a resend is answered 200 at once
     intake_claim_seconds: float = 60.0  # an intake entry held this long by a consumer is taken over by another
+    quarantine_max_rows: int = 10000  # open quarantined requests kept at most; past it new ones are dropped, counted
 
 
 @dataclass(frozen=True)

@@ -40,13 +40,20 @@ def format_path(path: Path) -> str:
     return text
 
 
-def flatten_errors(errors: Any, prefix: Path = ()) -> Iterable[tuple[Path, str]]:
-    """Turn marshmallow's nested error dict into (path, message) pairs."""
+def flatten_errors(errors: Any, prefix: Path = (), whole: bool = False) -> Iterable[tuple[Path, str, bool]]:
+    """Turn marshmallow's nested error dict into (path, message, whole) triples.
+
+    `whole` is true for a schema-level error (marshmallow's `_schema`), which judges the
+    mapping at `path` as a whole rather than one of its keys.
+    """
     if isinstance(errors, Mapping):
         for key, value in errors.items():
-            yield from flatten_errors(value, prefix if key == "_schema" else prefix + (key,))
+            if key == "_schema":
+                yield from flatten_errors(value, prefix, True)
+            else:
+                yield from flatten_errors(value, prefix + (key,))
     elif isinstance(errors, list):
         for item in errors:
-            yield from flatten_errors(item, prefix)
+            yield from flatten_errors(item, prefix, whole)
     else:
-        yield prefix, str(errors)
+        yield prefix, str(errors), whole

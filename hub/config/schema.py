@@ -8,7 +8,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 
 from limits import RateLimitItem, parse
 
-from hub.config.model import ActionSpec, BreakerPolicy, HubSettings, RetryPolicy
+from hub.config.model import BreakerPolicy, HubSettings, RetryPolicy
 from hub.routing.conditions import MATCH_ALL, Condition, compile_condition
 
 NAME = validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,63}$", error="names use a-z, 0-9, '-' and '_' (at most 64 characters)")
@@ -38,6 +38,8 @@ class HubSettingsSchema(StrictSchema):
                                     validate=validate.Range(min=60, max=90 * 86400))
     intake_claim_seconds = fields.Float(load_default=HubSettings.intake_claim_seconds,
                                         validate=validate.Range(min=1, max=86400))
+    quarantine_max_rows = fields.Integer(load_default=HubSettings.quarantine_max_rows,
+                                         validate=validate.Range(min=1, max=10_000_000))
 
     @post_load
     def build(self, data: dict[str, Any], **kwargs: Any) -> HubSettings:
@@ -105,15 +107,12 @@ class ActionSchema(StrictSchema):
     action = fields.String(required=True)
     params = fields.Dict(keys=fields.String(), load_default=dict)
 
-    @post_load
-    def build(self, data: dict[str, Any], **kwargs: Any) -> ActionSpec:
-        return ActionSpec(**data)
-
 
 class RouteSchema(StrictSchema):
     name = fields.String(required=True, validate=NAME)
     when = ConditionField(load_default=MATCH_ALL)
-    actions = fields.List(fields.Nested(ActionSchema), required=True, validate=validate.Length(min=1))
+    # Each action is loaded on its own (ActionSchema), so one bad action hides nothing about the others.
+    actions = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1))
 
 
 class ConfigSchema(StrictSchema):

@@ -10,6 +10,9 @@ Isolation works at two depths:
   `pause_seconds`. Workers leave its queue alone while paused, so deliveries wait there without
   spending attempts. Then one trial delivery goes through (half-open): success resumes the
   connection, failure pauses it again. A 4xx answer counts as success here: the destination is up.
+* Hold (shared through Redis too): a destination that says to stop (410 Gone; a plugin raising
+  PauseConnection) pauses its connection with that reason until an admin resumes it
+  (`cxhub connections resume NAME`). Its deliveries wait in its queue meanwhile.
 
 Why not pybreaker: its `call` holds a per-breaker lock for the whole guarded call, which would
 serialize a worker's threads on one connection, and its Redis storage costs several round trips
@@ -30,6 +33,7 @@ from redis import Redis, RedisError
 from hub.config.model import ConnectionConfig
 
 TRIAL_SECONDS = 60  # a half-open trial that never reports back frees the slot after this long
+HELD_RECHECK_SECONDS = 60  # a delivery that meets a held connection comes back to its queue after this long
 
 # KEYS[1]: the breaker hash. ARGV: now, threshold, pause seconds. Returns "paused" when this failure tripped it.
 RECORD_FAILURE = """
@@ -66,9 +70,10 @@ class BreakerState:
     failures: int = 0
     open_until: float | None = None  # a Unix time; set while paused or half-open
     trial_until: float | None = None  # set while a half-open trial delivery runs
+    held: str | None = None  # why the connection is paused until an admin resumes it
 
     def paused(self, moment: float) -> bool:
-        return self.open_until is not None and moment < self.open_until
+        return self.held is not None or (self.open_until is not None and moment < self.open_until)
 
     def blocked(self, moment: float) -> bool:
         """Paused, or half-open with its one trial under way."""
@@ -82,14 +87,35 @@ def breaker_key(prefix: str, connection: str) -> str:
     return f"cxhub:{prefix}:breaker:{connection}"
 
 
+def hold_key(prefix: str, connection: str) -> str:
+    return f"cxhub:{prefix}:held:{connection}"
+
+
 def read_breakers(redis: Redis, prefix: str, connections: Sequence[str]) -> dict[str, BreakerState]:
-    """Every connection's breaker state in one round trip."""
+    """Every connection's breaker state and hold in one round trip."""
     with redis.pipeline(transaction=False) as pipeline:
         for name in connections:
             pipeline.hmget(breaker_key(prefix, name), "failures", "open_until", "trial")
+            pipeline.get(hold_key(prefix, name))
         answers = pipeline.execute()
-    return {name: BreakerState(int(failures or 0), _time(open_until), _time(trial))
-            for name, (failures, open_until, trial) in zip(connections, answers)}
+    return {name: BreakerState(int(failures or 0), _time(open_until), _time(trial),
+                               held.decode("utf-8", "replace") if held is not None else None)
+            for name, (failures, open_until, trial), held in zip(connections, answers[::2], answers[1::2])}
+
+
+def hold_connection(redis: Redis, prefix: str, connection: str, reason: str) -> bool:
+    """Pause a connection until `resume_connection`; True if this call paused it (it was not held yet)."""
+    return bool(redis.set(hold_key(prefix, connection), reason, nx=True))
+
+
+def resume_connection(redis: Redis, prefix: str, connection: str) -> bool:
+    """Lift a hold and reset the breaker; True if the connection was paused (held or by its breaker)."""
+    with redis.pipeline() as pipeline:
+        pipeline.delete(hold_key(prefix, connection))
+        pipeline.hexists(breaker_key(prefix, connection), "open_until")
+        pipeline.delete(breaker_key(prefix, connection))
+        held, was_open, _ = pipeline.execute()
+    return bool(held or was_open)
 
 
 def _time(value: bytes | None) -> float | None:
@@ -102,7 +128,8 @@ class Transition:
 
     connection: str
     paused: bool  # True: just paused; False: just resumed
-    until: datetime | None = None
+    until: datetime | None = None  # None with `held`: until an admin resumes it
+    held: bool = False
 
 
 class ConnectionGate:
@@ -144,6 +171,8 @@ class ConnectionGate:
             return None  # no longer configured: let the runner give up on it
         moment = self.clock()
         state = self._states(moment)[connection]
+        if state.held is not None:
+            return HELD_RECHECK_SECONDS
         if state.paused(moment):
             return state.open_until - moment  # type: ignore[operator]
         if state.open_until is not None and not self._take_trial(connection):
@@ -177,6 +206,12 @@ class ConnectionGate:
         resumed = self.record_success([key], [])
         self.read_at = float("-inf")
         return Transition(connection, False) if resumed == b"resumed" else None
+
+    def hold(self, connection: str, reason: str) -> Transition | None:
+        """Pause the connection for every worker until an admin resumes it (the destination said to stop)."""
+        held = hold_connection(self.redis, self.prefix, connection, reason)
+        self.read_at = float("-inf")
+        return Transition(connection, True, None, held=True) if held else None
 
     def _states(self, moment: float) -> dict[str, BreakerState]:
         with self.read_lock:

@@ -11,25 +11,28 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from datetime import timedelta
-from typing import Iterable, Protocol, Sequence
+from typing import Any, Iterable, Protocol, Sequence
 
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
+from rq.queue import EnqueueData
+
+from hub.delivery.rq_compat import take_job_ids
+from hub.redis_errors import RedisUnavailable
 
 JOB = "hub.delivery.job.deliver"
 FAILED_JOB_TTL = 7 * 24 * 3600
 
 
-class QueueUnavailable(Exception):
-    """Redis cannot be reached; the caller answers 503 and the client retries."""
-
-
 class Owed(Protocol):
     """A delivery to queue: a planned one, or a stored row."""
 
-    id: str
-    connection: str
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def connection(self) -> str: ...
 
 
 class DeliveryQueue:
@@ -73,7 +76,7 @@ class DeliveryQueue:
                     self.queue_for(connection).enqueue_many(jobs, pipeline=pipeline)
                 pipeline.execute()
         except RedisError as error:
-            raise QueueUnavailable(f"the job queue is unavailable: {type(error).__name__}") from error
+            raise RedisUnavailable.from_error("the job queue", error) from error
 
     def schedule(self, delivery_id: str, connection: str, delay: float) -> None:
         """Queue a job again after `delay` seconds; under a second, at once and at the front (it has waited)."""
@@ -84,28 +87,26 @@ class DeliveryQueue:
             else:
                 queue.enqueue_in(timedelta(seconds=delay), JOB, delivery_id, connection, **options)
         except RedisError as error:
-            raise QueueUnavailable(f"the job queue is unavailable: {type(error).__name__}") from error
+            raise RedisUnavailable.from_error("the job queue", error) from error
 
     def take(self, connection: str, count: int) -> list[str]:
         """Take up to `count` more waiting jobs off a connection's queue; return their delivery ids.
 
         A worker runs them in the job it is already running, which spares RQ's per-job
         bookkeeping (a dozen Redis round trips) for all but the first delivery of a batch.
-        Taken jobs are deleted; if the worker dies before running them, their deliveries are
-        still queued in the store and the sweeper queues them again.
+        Taken jobs are deleted, in the same single round trip (`hub.delivery.rq_compat`); if
+        the worker dies before running them, their deliveries are still queued in the store and
+        the sweeper queues them again.
         """
         queue = self.by_connection.get(connection)
         if queue is None or count < 1:
             return []
-        job_ids = [job_id.decode() for job_id in self.redis.lpop(queue.key, count) or []]
-        if job_ids:
-            self.redis.delete(*(queue.job_class.key_for(job_id) for job_id in job_ids))
-        return [delivery_of(job_id) for job_id in job_ids]
+        return [delivery_of(job_id) for job_id in take_job_ids(queue, count)]
 
-    def _job(self, delivery_id: str, connection: str, verb: str) -> object:
+    def _job(self, delivery_id: str, connection: str, verb: str) -> EnqueueData:
         return Queue.prepare_data(JOB, args=(delivery_id, connection), **self._options(verb, delivery_id))
 
-    def _options(self, verb: str, delivery_id: str, *, timeout_key: str = "timeout") -> dict[str, object]:
+    def _options(self, verb: str, delivery_id: str, *, timeout_key: str = "timeout") -> dict[str, Any]:
         return {timeout_key: self.job_timeout, "result_ttl": 0, "failure_ttl": FAILED_JOB_TTL,
                 "description": f"{verb} {delivery_id}", "job_id": job_id_for(delivery_id)}
 

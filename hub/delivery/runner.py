@@ -14,12 +14,13 @@ from marshmallow import ValidationError
 from hub.config.model import ConnectionConfig
 from hub.delivery.backoff import backoff_delay
 from hub.delivery.gate import ConnectionGate, Transition
-from hub.plugin.errors import DeliveryError, GiveUp, RetryLater
+from hub.events.storable import escape_unstorable
+from hub.plugin.errors import DeliveryError, GiveUp, PauseConnection, RetryLater
 from hub.plugin.http import HttpClient, client_for
 from hub.plugin.types import ActionResult, Connection, Delivery
 from hub.routing.templates import TemplateProblem, compile_params, render_params
 from hub.runtime import Hub
-from hub.store.store import FinishedAttempt, now
+from hub.store import ClaimedDelivery, FinishedAttempt, now
 
 log = logging.getLogger("cxhub.delivery")
 
@@ -38,10 +39,13 @@ class Outcome:
     status_code: int | None = None
     retry_after: float | None = None
     result: ActionResult | None = None
+    pause: bool = False  # the destination said to stop: hold the connection, this delivery waits
 
     @property
     def breaker_outcome(self) -> str:
         """What this attempt tells the circuit breaker about the destination."""
+        if self.pause:
+            return "neutral"  # the hold takes over
         if self.ok or (self.status_code is not None and not self.retry):
             return "succeeded"  # it answered (a 4xx too): the destination is up
         return "failed" if self.retry else "neutral"
@@ -51,7 +55,7 @@ class Outcome:
 class Finished:
     """An attempt made and not stored yet."""
 
-    delivery: Mapping[str, Any]
+    delivery: ClaimedDelivery
     attempt: dict[str, Any]
     outcome: Outcome
 
@@ -82,7 +86,7 @@ class DeliveryRunner:
            retryable failure with attempts left: retrying, after the backoff. Otherwise: dead.
         """
         lease = timedelta(seconds=self.hub.config.hub.delivery_lease_seconds)
-        claimed = self.hub.store.claim(delivery_ids, lease)
+        claimed = self.hub.store.deliveries.claim(delivery_ids, lease)
         started = flushed = time.monotonic()
         finished: list[Finished] = []
         for index, delivery in enumerate(claimed):
@@ -97,28 +101,37 @@ class DeliveryRunner:
                 finished, flushed = [], time.monotonic()
         self.conclude(finished)
 
-    def attempt_entered(self, delivery: Mapping[str, Any], connection: str) -> Finished:
+    def attempt_entered(self, delivery: ClaimedDelivery, connection: str) -> Finished:
         """One attempt, made after the gate let it in; the gate hears how it went."""
         outcome = None
         try:
             started, clock = now(), time.perf_counter()
             outcome = self.attempt(delivery)
-            attempt = {"number": delivery["attempts"], "started_at": started, "status_code": outcome.status_code,
+            attempt = {"number": delivery.attempts, "started_at": started, "status_code": outcome.status_code,
                        "duration_ms": (time.perf_counter() - clock) * 1000, "error": outcome.error}
             return Finished(delivery, attempt, outcome)
         finally:
-            self.announce(self.gate.leave(connection, outcome.breaker_outcome if outcome else "neutral"), outcome)
+            transition = self.gate.leave(connection, outcome.breaker_outcome if outcome else "neutral")
+            if outcome is not None and outcome.pause:
+                transition = self.gate.hold(connection, outcome.error or "the destination asked to stop")
+            self.announce(transition, outcome)
 
-    def give_back(self, claimed: Sequence[Mapping[str, Any]], connection: str, wait: float) -> None:
+    def give_back(self, claimed: Sequence[ClaimedDelivery], connection: str, wait: float) -> None:
         """Release claimed deliveries unattempted and queue them again after `wait` seconds."""
-        for ref in self.hub.store.release([delivery["id"] for delivery in claimed]):
+        for ref in self.hub.store.deliveries.release([delivery.id for delivery in claimed]):
             self.hub.queue.schedule(ref.id, connection, wait)
 
     def announce(self, transition: Transition | None, outcome: Outcome | None) -> None:
         """Tell the lifecycle hooks (and the log) that a connection was just paused or resumed."""
         if transition is None:
             return
-        if transition.paused:
+        if transition.held:
+            error = outcome.error if outcome and outcome.error else "the destination asked to stop"
+            log.warning("connection %s paused until resumed (cxhub connections resume %s): %s",
+                        transition.connection, transition.connection, error)
+            self.hub.plugins.notify("cxhub_connection_paused", connection=transition.connection, until=None,
+                                    error=error)
+        elif transition.paused:
             error = outcome.error if outcome and outcome.error else "repeated failures"
             log.warning("connection %s paused until %s after repeated failures: %s", transition.connection,
                         transition.until, error)
@@ -128,45 +141,49 @@ class DeliveryRunner:
             log.warning("connection %s resumed", transition.connection)
             self.hub.plugins.notify("cxhub_connection_resumed", connection=transition.connection)
 
-    def attempt(self, delivery: Mapping[str, Any]) -> Outcome:
+    def attempt(self, delivery: ClaimedDelivery) -> Outcome:
+        """Run one attempt. Its error is stored, and may quote the destination: NUL is escaped for PostgreSQL."""
         try:
             result = self.call_action(delivery)
         except RetryLater as error:
-            return Outcome(False, True, error.message, error.status_code, error.after)
+            return Outcome(False, True, escape_unstorable(error.message), error.status_code, error.after)
+        except PauseConnection as error:
+            return Outcome(False, False, escape_unstorable(error.message), error.status_code, pause=True)
         except DeliveryError as error:
-            return Outcome(False, False, error.message, error.status_code)
+            return Outcome(False, False, escape_unstorable(error.message), error.status_code)
         except Exception as error:  # a plugin bug fails this delivery only, never the worker
-            log.exception("connection %s: action %s raised unexpectedly", delivery["connection"], delivery["action"])
-            return Outcome(False, False, f"plugin error: {type(error).__name__}: {error}")
+            log.exception("connection %s: action %s raised unexpectedly", delivery.connection, delivery.action)
+            return Outcome(False, False, escape_unstorable(f"plugin error: {type(error).__name__}: {error}"))
         return Outcome(True, result=result)
 
-    def call_action(self, delivery: Mapping[str, Any]) -> ActionResult | None:
-        config = self.hub.config.connections.get(delivery["connection"])
+    def call_action(self, delivery: ClaimedDelivery) -> ActionResult | None:
+        config = self.hub.config.connections.get(delivery.connection)
         if config is None:
-            raise GiveUp(f"connection {delivery['connection']!r} is no longer configured")
+            raise GiveUp(f"connection {delivery.connection!r} is no longer configured")
         plugin = self.hub.plugins.get(config.plugin)
-        action_info = plugin.info.actions.get(delivery["action"]) if plugin else None
+        action_info = plugin.info.actions.get(delivery.action) if plugin else None
         if plugin is None or action_info is None:
-            raise GiveUp(f"plugin {config.plugin!r} no longer provides action {delivery['action']!r}")
-        event = orjson.loads(delivery["event_body"])
+            raise GiveUp(f"plugin {config.plugin!r} no longer provides action {delivery.action!r}")
+        event = orjson.loads(delivery.event_body)
         params = self.params(delivery, event, action_info.params)
+        url_setting = plugin.info.connection.url_setting if plugin.info.connection else None
         return plugin.call(
-            "cxhub_run_action", connection=self.connection(config, plugin.info.connection.url_setting),
-            action=delivery["action"], params=params, event=event,
-            delivery=Delivery(id=delivery["id"], attempt=delivery["attempts"], route=delivery["route"]),
+            "cxhub_run_action", connection=self.connection(config, url_setting),
+            action=delivery.action, params=params, event=event,
+            delivery=Delivery(id=delivery.id, attempt=delivery.attempts, route=delivery.route),
         )
 
-    def params(self, delivery: Mapping[str, Any], event: Mapping[str, Any], schema: Any) -> Any:
+    def params(self, delivery: ClaimedDelivery, event: Mapping[str, Any], schema: Any) -> Any:
         try:
-            rendered = render_params(compile_params(orjson.loads(delivery["params"])), event)
+            rendered = render_params(compile_params(orjson.loads(delivery.params)), event)
         except TemplateProblem as error:
-            raise GiveUp(f"route {delivery['route']!r}: {error}") from None
+            raise GiveUp(f"route {delivery.route!r}: {error}") from None
         if schema is None:
             return rendered
         try:
             return schema().load(rendered)
         except ValidationError as error:
-            raise GiveUp(f"route {delivery['route']!r}: invalid parameters after rendering: {error.messages}") from None
+            raise GiveUp(f"route {delivery.route!r}: invalid parameters after rendering: {error.messages}") from None
 
     def connection(self, config: ConnectionConfig, url_setting: str | None) -> Connection:
         """The connection with its HTTP client, made once per process (None if it has no URL)."""
@@ -183,39 +200,64 @@ class DeliveryRunner:
     def conclude(self, finished: Sequence[Finished]) -> None:
         """Store the attempts and new statuses, then schedule retries and tell the hooks."""
         verdicts = [self.verdict(item) for item in finished]
-        self.hub.store.finish_attempts(verdicts)
+        self.hub.store.deliveries.finish_attempts(verdicts)
         for item, verdict in zip(finished, verdicts):
             delivery = item.delivery
+            delay = 0.0
             if verdict.status == "succeeded":
                 self.hub.plugins.notify("cxhub_delivery_succeeded", delivery=_public(delivery, "succeeded"),
                                         result=item.outcome.result)
             elif verdict.status == "retrying":
                 delay = max(0.0, (verdict.next_attempt_at - now()).total_seconds())  # type: ignore[operator]
-                self.hub.queue.schedule(delivery["id"], delivery["connection"], delay)
-                log.info("delivery %s failed (%s); retry in %.1fs", delivery["id"], verdict.error, delay)
+                self.hub.queue.schedule(delivery.id, delivery.connection, delay)
             else:
-                log.warning("delivery %s dead-lettered after %d attempts: %s", delivery["id"],
-                            delivery["attempts"] - delivery["budget_start"], verdict.error)
                 self.hub.plugins.notify("cxhub_delivery_dead_lettered", delivery=_public(delivery, "dead"),
                                         error=verdict.error or "")
+            log_attempt(item, verdict.status, delay)
 
     def verdict(self, item: Finished) -> FinishedAttempt:
         """What an attempt makes of its delivery: succeeded, retrying after a backoff, or dead."""
         delivery, attempt, outcome = item.delivery, item.attempt, item.outcome
+        if outcome.pause:  # not a failure of this delivery: it waits for the connection to be resumed
+            return FinishedAttempt(delivery.id, {**attempt, "outcome": "paused"}, "retrying", error=outcome.error,
+                                   next_attempt_at=now())
         if outcome.ok:
             result = outcome.result
             stored = {"external_id": result.external_id, "url": result.url, "detail": dict(result.detail)} \
                 if result else {}
-            return FinishedAttempt(delivery["id"], {**attempt, "outcome": "succeeded"}, "succeeded", result=stored)
-        config = self.hub.config.connections.get(delivery["connection"])
-        used = delivery["attempts"] - delivery["budget_start"]
+            return FinishedAttempt(delivery.id, {**attempt, "outcome": "succeeded"}, "succeeded", result=stored)
+        config = self.hub.config.connections.get(delivery.connection)
+        used = delivery.attempts - delivery.budget_start
         if outcome.retry and config is not None and used < config.retry.max_attempts:
             delay = backoff_delay(used, config.retry, retry_after=outcome.retry_after)
-            return FinishedAttempt(delivery["id"], {**attempt, "outcome": "retry"}, "retrying", error=outcome.error,
+            return FinishedAttempt(delivery.id, {**attempt, "outcome": "retry"}, "retrying", error=outcome.error,
                                    next_attempt_at=now() + timedelta(seconds=delay))
-        return FinishedAttempt(delivery["id"], {**attempt, "outcome": "failed"}, "dead", error=outcome.error)
+        return FinishedAttempt(delivery.id, {**attempt, "outcome": "failed"}, "dead", error=outcome.error)
 
 
-def _public(delivery: Mapping[str, Any], status: str) -> dict[str, Any]:
+def log_attempt(item: Finished, status: str, delay: float) -> None:
+    """One line per finished attempt: what was delivered where, how it went, and what it created.
+
+    Only ids, names, the status code and the error are logged: never a secret, never the payload.
+    """
+    delivery, outcome, attempt = item.delivery, item.outcome, item.attempt
+    if outcome.pause:
+        verdict = "waiting: the connection is paused until resumed"
+    elif status == "retrying":
+        verdict = f"retrying in {delay:.1f}s"
+    elif status == "dead":
+        verdict = f"dead-lettered after {delivery.attempts - delivery.budget_start} attempts"
+    else:
+        verdict = "succeeded"
+    code = f"status {outcome.status_code}" if outcome.status_code is not None else "no status"
+    result = outcome.result
+    created = " ".join(part for part in (result.external_id, result.url) if part) if result else ""
+    tail = f"; created {created}" if created else f": {outcome.error}" if outcome.error else ""
+    level = logging.INFO if status != "dead" and not outcome.pause else logging.WARNING
+    log.log(level, "delivery %s to %s.%s (route %s): %s, %s, %.0f ms%s", delivery.id, delivery.connection,
+            delivery.action, delivery.route, verdict, code, attempt["duration_ms"], tail)
+
+
+def _public(delivery: ClaimedDelivery, status: str) -> dict[str, Any]:
     """The delivery row as lifecycle hooks see it: its new status, without the event body read with it."""
-    return {**{key: value for key, value in delivery.items() if key != "event_body"}, "status": status}
+    return {**delivery.as_dict(), "status": status}

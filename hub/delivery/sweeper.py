@@ -4,8 +4,8 @@ A job is lost when its worker dies mid-attempt (SIGKILL, OOM, a machine gone), w
 without the job, or when queuing failed. The store knows every delivery still owed; the sweeper
 compares that with time: a running delivery past its lease, or a queued or retrying one idle past
 the grace period, gets a new job. A job that turns out to be a duplicate is harmless: only one
-run can claim the delivery. Deliveries of a paused connection (circuit breaker open) are not
-stalled but held on purpose, so they are left alone until it resumes.
+run can claim the delivery. Deliveries of a paused connection (circuit breaker open, or held
+until an admin resumes it) are not stalled but waiting on purpose, so they are left alone.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from datetime import timedelta
 from redis.exceptions import LockError, RedisError
 
 from hub.delivery.gate import read_breakers
-from hub.delivery.queue import QueueUnavailable
+from hub.redis_errors import RedisUnavailable
 from hub.retention import prune_when_due
 from hub.runtime import Hub
 from hub.store import StoreUnavailable
@@ -33,14 +33,14 @@ def sweep(hub: Hub) -> int:
     if not lock.acquire(blocking=False):
         return 0
     try:
-        expired, stalled = hub.store.overdue(timedelta(seconds=settings.sweep_grace_seconds))
-        revived = hub.store.requeue([item.id for item in expired], from_statuses=("running",),
-                                    fresh_budget=False) if expired else []
+        expired, stalled = hub.store.deliveries.overdue(timedelta(seconds=settings.sweep_grace_seconds))
+        revived = hub.store.deliveries.requeue([item.id for item in expired], from_statuses=("running",),
+                                               fresh_budget=False) if expired else []
         held = _paused_connections(hub)
         owed = revived + [item for item in stalled if item.connection not in held]
         if owed:
             hub.queue.enqueue(owed)
-            hub.store.touch([item.id for item in owed])
+            hub.store.deliveries.touch([item.id for item in owed])
             log.warning("queued %d deliveries again (%d past their lease, %d whose job was lost)",
                         len(owed), len(revived), len(stalled))
         return len(owed)
@@ -65,7 +65,7 @@ def run_periodically(hub: Hub, stopping: threading.Event) -> threading.Thread:
             try:
                 sweep(hub)
                 prune_when_due(hub)
-            except (StoreUnavailable, QueueUnavailable, RedisError) as error:
+            except (StoreUnavailable, RedisUnavailable, RedisError) as error:
                 log.warning("sweep skipped: %s", error)
 
     thread = threading.Thread(target=loop, name="cxhub-sweeper", daemon=True)

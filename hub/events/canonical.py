@@ -11,6 +11,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
+from hub.events.storable import unstorable_field
 from hub.plugin.types import EventDraft
 
 SCHEMA_ID = "urn:cxhub:schema:customer-event:1"
@@ -20,6 +21,10 @@ EVENT_ID_NAMESPACE = uuid.UUID("6f1d6c1e-8f63-4f7e-9f55-0c8e1a3b7d21")
 
 class InvalidEvent(Exception):
     """An event does not follow the canonical schema: a plugin bug, never the sender's fault."""
+
+
+class UnstorableEvent(InvalidEvent):
+    """An event holds what some backend cannot store (a NUL, an over-long id): the sender's data, not a bug."""
 
 
 @lru_cache(maxsize=1)
@@ -46,7 +51,19 @@ def event_id(source_name: str, vendor_event_id: str) -> str:
 
 
 def build_event(source_name: str, draft: EventDraft) -> dict[str, Any]:
-    """Wrap a draft in its CloudEvents 1.0 envelope."""
+    """Wrap a draft in its CloudEvents 1.0 envelope; raise UnstorableEvent if a backend could not keep it.
+
+    The storability check runs here, on the web side, under either `hub.accept_into`: a request
+    whose event cannot be stored is answered 422 and quarantined at once, never accepted first.
+    """
+    event = _envelope(source_name, draft)
+    problem = unstorable_field(event)
+    if problem:
+        raise UnstorableEvent(problem)
+    return event
+
+
+def _envelope(source_name: str, draft: EventDraft) -> dict[str, Any]:
     link = draft.link
     return {
         "specversion": "1.0",

@@ -16,16 +16,16 @@ import uuid
 
 from redis.exceptions import RedisError
 
-from hub.delivery.queue import QueueUnavailable
 from hub.events.canonical import InvalidEvent, validate_event
 from hub.ingest.intake import Entry, consumer_name
 from hub.ingest.service import invalid_event_message, quarantine_request, take_in
+from hub.redis_errors import RedisUnavailable
 from hub.runtime import Hub
 from hub.store import StoreUnavailable
 
 log = logging.getLogger("cxhub.intake")
 QUARANTINE_NAMESPACE = uuid.UUID("0b3f7f55-3d0e-4a43-9a0c-7f1f1f9b6a51")
-OUTAGES = (StoreUnavailable, QueueUnavailable, RedisError)  # wait and try again; anything else is a bug
+OUTAGES = (StoreUnavailable, RedisUnavailable, RedisError)  # wait and try again; anything else is a bug
 
 
 def take_in_entries(hub: Hub, entries: list[Entry]) -> None:
@@ -64,9 +64,9 @@ def _take_in_batch(hub: Hub, entries: list[Entry]) -> None:
             received_at.extend([entry.appended_at] * len(entry.events))
     if valid:
         take_in(hub, valid, received_at)
-    for entry, error in invalid:
+    for entry, problem in invalid:
         source = hub.config.sources.get(entry.source)
-        message = invalid_event_message(source, error) if source else f"invalid event: {error}"
+        message = invalid_event_message(source, problem) if source else f"invalid event: {problem}"
         log.error("source %s: %s", entry.source, message)
         _quarantine(hub, entry, message)
     hub.intake.done([entry.id for entry in entries])

@@ -28,15 +28,14 @@ import orjson
 from redis import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from hub.delivery.queue import QueueUnavailable
 from hub.plugin.request import InboundRequest
+from hub.redis_errors import RedisUnavailable
 
 log = logging.getLogger("cxhub.intake")
 
 GROUP = "intake"
 BATCH = 500  # entries a consumer takes in at once: one SQL statement and one Redis pipeline for all
 FORGET_CONSUMER_IDLE_MS = 3_600_000  # consumers idle this long, holding nothing, leave the group
-UNSTORED_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 
 # Mark each event id seen (for `dedupe_seconds`) and append the request once if any is new: one
 # round trip, atomic. Returns the positions (1-based) of the events that were new.
@@ -86,16 +85,17 @@ class IntakeLog:
     # --- the web side -------------------------------------------------------
 
     def append(self, source: str, request: InboundRequest, events: Sequence[Mapping[str, Any]]) -> Logged:
-        """Append a request's events unless every one was seen before; raise QueueUnavailable on a Redis error."""
+        """Append a request's events unless every one was seen before; raise RedisUnavailable on a Redis error."""
         ids = [event["id"] for event in events]
-        meta = {"method": request.method, "path": request.path, "content_type": request.content_type,
-                "headers": headers_to_keep(request), "query": dict(request.query)}
+        kept = request.without_credentials()
+        meta = {"method": kept.method, "path": kept.path, "content_type": kept.content_type,
+                "headers": dict(kept.headers), "query": dict(kept.query)}
         try:
             fresh = self._append(keys=[self.key, *(self.seen_prefix + i for i in ids)],
                                  args=[self.dedupe_seconds, source, orjson.dumps(list(events)),
                                        orjson.dumps(meta), request.body])
         except RedisError as error:
-            raise QueueUnavailable(f"the intake log is unavailable: {type(error).__name__}") from error
+            raise RedisUnavailable.from_error("the intake log", error) from error
         new = {ids[position - 1] for position in fresh}
         return Logged([i for i in ids if i in new], [i for i in ids if i not in new])
 
@@ -104,7 +104,7 @@ class IntakeLog:
     def read(self, consumer: str, *, block_ms: int | None, pending: bool = False) -> list[Entry]:
         """Up to BATCH entries for `consumer`: new ones (waiting up to `block_ms`), or its own unacked ones."""
         try:
-            answer = self.redis.xreadgroup(GROUP, consumer, {self.key: "0" if pending else ">"},
+            answer: Any = self.redis.xreadgroup(GROUP, consumer, {self.key: "0" if pending else ">"},
                                            count=BATCH, block=None if pending else block_ms)
         except ResponseError as error:
             if "NOGROUP" not in str(error):
@@ -162,11 +162,6 @@ def _entry(entry_id: bytes | str, fields: Mapping[bytes, bytes]) -> Entry:
                              content_type=meta["content_type"], headers=meta["headers"], query=meta["query"])
     identifier = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     return Entry(identifier, fields[b"source"].decode(), orjson.loads(fields[b"events"]), request)
-
-
-def headers_to_keep(request: InboundRequest) -> dict[str, str]:
-    """The request's headers without credentials: what the hub keeps in the log and in quarantine."""
-    return {name: value for name, value in request.headers.items() if name not in UNSTORED_HEADERS}
 
 
 def consumer_name() -> str:

@@ -12,7 +12,7 @@ from limits.strategies import FixedWindowRateLimiter
 from redis import Redis
 from redis.exceptions import RedisError
 
-from hub.delivery.queue import QueueUnavailable
+from hub.redis_errors import RedisUnavailable
 
 
 @dataclass(frozen=True)
@@ -33,5 +33,5 @@ class SourceLimiter:
                 return Verdict(True)
             reset = self.limiter.get_window_stats(rate, source).reset_time
         except RedisError as error:
-            raise QueueUnavailable(f"the rate limiter's Redis is unavailable: {type(error).__name__}") from error
+            raise RedisUnavailable.from_error("the rate limiter's Redis", error) from error
         return Verdict(False, max(1, math.ceil(reset - time.time())))

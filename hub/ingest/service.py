@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Sequence
 
-from hub.events.canonical import InvalidEvent, build_event, validate_event
-from hub.ingest.intake import headers_to_keep
+from hub.events.canonical import InvalidEvent, UnstorableEvent, build_event, validate_event
+from hub.events.storable import escape_unstorable
 from hub.plugin.errors import GiveUp, RequestRejected, RetryLater, UnrecognizedPayload
-from hub.plugin.request import InboundRequest
+from hub.plugin.request import MAX_MEDIA_TYPE, InboundRequest
 from hub.plugin.types import EventDraft, Parsed, Reply, Source
 from hub.pluginhost import PluginHost
 from hub.runtime import Hub
@@ -39,7 +39,7 @@ class Rejected(Exception):
 def parse_events(plugins: PluginHost, source: Source, request: InboundRequest, *,
                  verify: bool = True, validate: bool = True) -> tuple[list[dict[str, Any]], Reply | None]:
     """Verify and parse a request into CloudEvents (no storing, no routing), validated unless told not to."""
-    plugin = plugins.get(source.plugin)
+    plugin = plugins.plugins[source.plugin]  # the config names only installed plugins
     if verify:
         plugin.call("cxhub_verify_request", source=source, request=request)
     parsed = plugin.call("cxhub_parse_request", source=source, request=request)
@@ -57,7 +57,7 @@ def parse_events(plugins: PluginHost, source: Source, request: InboundRequest, *
 
 
 def ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool = False) -> Accepted:
-    """Run the whole pipeline; raise Rejected, StoreUnavailable or QueueUnavailable.
+    """Run the whole pipeline; raise Rejected, StoreUnavailable or RedisUnavailable.
 
     `replay=True` is for a request taken from quarantine: its signature was checked on arrival
     and is not checked again, and if it fails again it is not quarantined a second time.
@@ -87,10 +87,10 @@ def take_in(hub: Hub, events: Sequence[dict[str, Any]],
     resend completes a request whose jobs could not be queued the first time.
     """
     deliveries = [delivery for event in events for delivery in hub.router.deliveries_for(event)]
-    recorded = hub.store.record(events, deliveries, received_at)
+    recorded = hub.store.ingest.record(events, deliveries, received_at)
     accepted = set(recorded.accepted)
-    waiting = hub.store.queued_for_events(recorded.duplicates) if recorded.duplicates else []
-    hub.queue.enqueue([delivery for delivery in deliveries if delivery.event_id in accepted] + waiting)
+    waiting = hub.store.ingest.queued_for_events(recorded.duplicates) if recorded.duplicates else []
+    hub.queue.enqueue([*(delivery for delivery in deliveries if delivery.event_id in accepted), *waiting])
     for event in events:
         if event["id"] in accepted:
             hub.plugins.notify("cxhub_event_accepted", event=event)
@@ -113,6 +113,10 @@ def _parse_or_reject(hub: Hub, source: Source, request: InboundRequest, *, repla
         kept = None if replay else _quarantine(hub, source, request, message)
         raise Rejected(503 if retry else 422, "vendor_api_unavailable" if retry else "vendor_api_refused",
                        f"{message}; the request is kept in quarantine for replay", kept) from None
+    except UnstorableEvent as error:
+        message = f"this request's event cannot be stored: {error}"
+        kept = None if replay else _quarantine(hub, source, request, message)
+        raise Rejected(422, "unstorable_event", f"{message}; the request is kept in quarantine", kept) from None
     except InvalidEvent as error:
         message = invalid_event_message(source, error)
         log.error("source %s: %s", source.name, message)
@@ -129,13 +133,26 @@ def invalid_event_message(source: Source, error: InvalidEvent) -> str:
     return f"plugin {source.plugin!r} produced an invalid event: {error}"
 
 
-def _quarantine(hub: Hub, source: Source, request: InboundRequest, error: str) -> str:
+def _quarantine(hub: Hub, source: Source, request: InboundRequest, error: str) -> str | None:
     return quarantine_request(hub, source.name, request, error)
 
 
 def quarantine_request(hub: Hub, source: str, request: InboundRequest, error: str,
-                       quarantine_id: str | None = None) -> str:
-    """Keep a request for replay, without its credentials; an id given twice is kept once."""
-    return hub.store.quarantine(source=source, method=request.method, content_type=request.content_type,
-                                headers=headers_to_keep(request), query=request.query, body=request.body, error=error,
-                                quarantine_id=quarantine_id)
+                       quarantine_id: str | None = None) -> str | None:
+    """Keep a request for replay, without its credentials, and return its id (None: the quarantine is full).
+
+    An identical request kept before is not kept again (its id is returned), nor is an id given
+    twice. What the hub writes itself is made storable: the error (which may quote the payload)
+    with NUL and lone surrogates escaped, the content type cut to its column. Headers and query
+    are stored as JSON, whose escapes every backend keeps; the body as bytes.
+    """
+    request = request.without_credentials()
+    content_type = escape_unstorable(request.content_type)[:MAX_MEDIA_TYPE]
+    kept = hub.store.quarantine.keep(source=source, method=request.method, content_type=content_type,
+                                     headers=request.headers, query=request.query, body=request.body,
+                                     error=escape_unstorable(error), max_rows=hub.config.hub.quarantine_max_rows,
+                                     quarantine_id=quarantine_id)
+    if kept is None:
+        log.warning("source %s: the quarantine is full (hub.quarantine_max_rows: %d); request dropped: %s",
+                    source, hub.config.hub.quarantine_max_rows, error)
+    return kept

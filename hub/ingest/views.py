@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import ClientDisconnected
 
-from hub.delivery.queue import QueueUnavailable
 from hub.errors import ApiError
 from hub.ingest.service import Accepted, Rejected, ingest
 from hub.plugin.request import InboundRequest
+from hub.redis_errors import RedisUnavailable
 from hub.runtime import Hub, current_hub
 from hub.store import StoreUnavailable
 
@@ -31,9 +33,9 @@ def receive(name: str) -> Response | tuple[Response, int]:
     try:
         outcome = ingest(hub, source, inbound)
     except Rejected as error:
-        extra = {"quarantine_id": error.quarantine_id} if error.quarantine_id else {}
+        extra: dict[str, Any] = {"quarantine_id": error.quarantine_id} if error.quarantine_id else {}
         raise ApiError(error.status, error.code, error.message, **extra) from None
-    except (StoreUnavailable, QueueUnavailable) as error:
+    except (StoreUnavailable, RedisUnavailable) as error:
         raise ApiError(503, "unavailable", f"{error}; nothing was lost, send the request again later") from None
     return _answer(outcome)
 
@@ -45,7 +47,7 @@ def _check_rate(hub: Hub, name: str) -> None:
         return
     try:
         verdict = hub.limiter.hit(name, rate)
-    except QueueUnavailable as error:
+    except RedisUnavailable as error:
         raise ApiError(503, "unavailable", f"{error}; send the request again later") from None
     if not verdict.allowed:
         raise ApiError(429, "rate_limited", f"source {name!r} takes at most {rate}; retry after "

@@ -1,10 +1,20 @@
-"""The public API for cxhub plugins: everything a plugin imports comes from here."""
+"""The public API for cxhub plugins: everything a plugin imports comes from here.
+
+Plugins import `hub.plugin` itself, never its submodules (an import-linter contract in
+setup.cfg holds them to it), so the submodules can be rearranged without breaking a plugin.
+`fields` and `ValidationError` are marshmallow's, for settings schemas.
+"""
+
+from marshmallow import ValidationError, fields
 
 from hub.plugin.errors import (
+    ConnectionGone,
     DeliveryError,
     GiveUp,
     InvalidSignature,
     MalformedBody,
+    MissingHeader,
+    PauseConnection,
     RequestRejected,
     RetryLater,
     UnrecognizedPayload,
@@ -12,9 +22,10 @@ from hub.plugin.errors import (
 )
 from hub.plugin.hookspecs import hookimpl
 from hub.plugin.http import HttpClient, paginate
+from hub.plugin.mapping import as_email, as_id, as_list, as_text, as_url, dig, parse_time, require, require_id
 from hub.plugin.request import InboundRequest
-from hub.plugin.score import Score, score_band
-from hub.plugin.settings import Secret, SecretField, SettingsSchema, active_secrets
+from hub.plugin.score import SCORE_TYPES, Score, score_band
+from hub.plugin.settings import Secret, SecretField, SecretList, SettingsSchema, active_secrets
 from hub.plugin.signatures import (
     check_timestamp,
     hmac_signature,
@@ -22,6 +33,7 @@ from hub.plugin.signatures import (
     verify_hmac,
     verify_standard_webhook,
 )
+from hub.plugin.text import fit_text, full_text_location, text_length
 from hub.plugin.types import (
     EVENT_TYPES,
     ActionInfo,
@@ -41,9 +53,11 @@ from hub.plugin.types import (
 
 __all__ = [
     "EVENT_TYPES",
+    "SCORE_TYPES",
     "ActionInfo",
     "ActionResult",
     "Connection",
+    "ConnectionGone",
     "ConnectionInfo",
     "Customer",
     "Delivery",
@@ -56,7 +70,9 @@ __all__ = [
     "InvalidSignature",
     "Link",
     "MalformedBody",
+    "MissingHeader",
     "Parsed",
+    "PauseConnection",
     "PluginInfo",
     "Reply",
     "RequestRejected",
@@ -64,17 +80,32 @@ __all__ = [
     "Score",
     "Secret",
     "SecretField",
+    "SecretList",
     "SettingsSchema",
     "Source",
     "SourceInfo",
     "UnrecognizedPayload",
     "UnsupportedMediaType",
+    "ValidationError",
     "active_secrets",
+    "as_email",
+    "as_id",
+    "as_list",
+    "as_text",
+    "as_url",
     "check_timestamp",
+    "dig",
+    "fields",
+    "fit_text",
+    "full_text_location",
     "hmac_signature",
     "hookimpl",
+    "parse_time",
+    "require",
+    "require_id",
     "score_band",
     "sign_standard_webhook",
+    "text_length",
     "verify_hmac",
     "verify_standard_webhook",
 ]

@@ -51,6 +51,17 @@ class UnrecognizedPayload(RequestRejected):
     code = "unrecognized_payload"
 
 
+class MissingHeader(UnrecognizedPayload):
+    """A header the plugin reads the payload's meaning from is missing (422, quarantined).
+
+    `header` names it, so tools such as `cxhub normalize` can say how to give it.
+    """
+
+    def __init__(self, header: str, what: str | None = None) -> None:
+        super().__init__(f"the {header} header is missing" + (f": it gives the {what}" if what else ""))
+        self.header = header
+
+
 class DeliveryError(Exception):
     """An action failed; subclasses say whether to retry."""
 
@@ -72,3 +83,18 @@ class RetryLater(DeliveryError):
 
 class GiveUp(DeliveryError):
     """A permanent failure (4xx, bad parameters): retrying cannot help."""
+
+
+class PauseConnection(DeliveryError):
+    """The destination says to stop sending to it: the connection is paused until an admin resumes it.
+
+    Raise it (or a subclass) when retrying is pointless for every delivery of the connection,
+    not just this one: a receiver that answers 410 Gone, credentials that were revoked. The
+    delivery is not dead-lettered: it waits, with the connection's other deliveries, until
+    `cxhub connections resume NAME`. `message` is the reason the log, the hook and
+    `cxhub connections` show.
+    """
+
+
+class ConnectionGone(PauseConnection):
+    """The receiver answered 410 Gone: it no longer wants these deliveries."""

@@ -78,14 +78,18 @@ def cxhub_delivery_dead_lettered(delivery: Mapping[str, Any], error: str) -> Non
 
 
 @hookspec
-def cxhub_connection_paused(connection: str, until: datetime, error: str) -> None:
-    """Called on every plugin, in the worker that tripped it, when a connection's circuit breaker opens.
+def cxhub_connection_paused(connection: str, until: datetime | None, error: str) -> None:
+    """Called on every plugin, in the worker that paused it, when a connection is paused.
 
-    Deliveries to the connection wait in its queue, spending no attempts, until `until`; then
-    one trial delivery decides whether it resumes. Use it to raise an alert.
+    Either its circuit breaker opened: deliveries wait in its queue, spending no attempts, until
+    `until`, then one trial delivery decides whether it resumes. Or the destination said to stop
+    (an action raised `PauseConnection`, such as a webhook receiver's 410 Gone): `until` is None
+    and the connection stays paused until an admin resumes it. `error` says why. Use it to
+    raise an alert.
     """
 
 
 @hookspec
 def cxhub_connection_resumed(connection: str) -> None:
-    """Called on every plugin, in the worker whose delivery succeeded, when a paused connection works again."""
+    """Called on every plugin when a paused connection works again: in the worker whose delivery
+    succeeded, or in the process of the admin who resumed it (`cxhub connections resume`)."""

@@ -30,6 +30,13 @@ def require(payload: Any, path: str, what: str | None = None) -> Any:
     return value
 
 
+def require_id(payload: Any, path: str, what: str | None = None) -> str:
+    """`require` then `as_id`: the id at `path` as a string, which a payload must have."""
+    identifier = as_id(require(payload, path, what))
+    assert identifier is not None  # require() refused None
+    return identifier
+
+
 def as_id(value: Any) -> str | None:
     """Ids become strings (so 64-bit ids keep every digit); None stays None."""
     if value is None or isinstance(value, bool):

@@ -48,7 +48,7 @@ class Secret:
         return hash(self._value)
 
 
-class SecretField(fields.Field):
+class SecretField(fields.Field[Secret]):
     """A setting that must be written `{$env: NAME}` and loads as a `Secret`."""
 
     default_error_messages = {
@@ -67,6 +67,38 @@ class SecretField(fields.Field):
         return "********"
 
 
+class SecretList(fields.Field[list[Secret]]):
+    """One secret or a list of them, each `{$env: NAME}`, loaded as a list of `Secret`.
+
+    For a secret that is rotated with no downtime: the new one is added beside the old one,
+    then the old one is removed.
+    """
+
+    default_error_messages = {"empty": "give at least one secret"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.inner = SecretField()
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> list[Secret]:
+        if not isinstance(value, list):
+            return [self.inner.deserialize(value)]
+        if not value:
+            raise self.make_error("empty")
+        secrets, errors = [], {}
+        for index, item in enumerate(value):
+            try:
+                secrets.append(self.inner.deserialize(item))
+            except ValidationError as error:
+                errors[index] = error.messages
+        if errors:
+            raise ValidationError(errors)
+        return secrets
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str:
+        return "********"
+
+
 def active_secrets(settings: Mapping[str, Any], *names: str) -> list[str]:
     """The revealed values of the named secret settings that are set (default: secret, previous_secret).
 
@@ -76,9 +108,9 @@ def active_secrets(settings: Mapping[str, Any], *names: str) -> list[str]:
             if isinstance(value := settings.get(name), Secret)]
 
 
-def _plain(value: Any, field: fields.Field | None) -> Any:
+def _plain(value: Any, field: fields.Field[Any] | None) -> Any:
     """Unwrap `EnvValue`s for every field that is not a secret."""
-    if isinstance(field, SecretField):
+    if isinstance(field, (SecretField, SecretList)):
         return value
     if isinstance(value, EnvValue):
         return value.value
@@ -113,4 +145,5 @@ class SettingsSchema(Schema):
         return {key: _plain(value, by_key.get(key)) for key, value in data.items()}
 
 
-__all__ = ["active_secrets", "EnvValue", "Secret", "SecretField", "SettingsSchema", "ValidationError", "fields"]
+__all__ = ["active_secrets", "EnvValue", "Secret", "SecretField", "SecretList", "SettingsSchema", "ValidationError",
+           "fields"]

@@ -12,7 +12,7 @@ import hmac
 import math
 import time
 from datetime import datetime, timezone
-from typing import Literal, Mapping
+from typing import Literal, Mapping, Sequence
 
 from standardwebhooks import Webhook, WebhookVerificationError
 
@@ -29,7 +29,7 @@ def hmac_signature(secret: str | bytes, message: bytes, *, encoding: Encoding = 
 
 
 def verify_hmac(
-    secrets: str | bytes | list[str | bytes],
+    secrets: str | bytes | Sequence[str | bytes],
     message: bytes,
     signature: str | None,
     *,
@@ -48,7 +48,7 @@ def verify_hmac(
     if not signature.startswith(prefix):
         raise InvalidSignature(f"the {header} header must start with {prefix!r}")
     given = signature[len(prefix):].strip()
-    candidates = secrets if isinstance(secrets, list) else [secrets]
+    candidates = [secrets] if isinstance(secrets, (str, bytes)) else list(secrets)
     matches = [
         hmac.compare_digest(hmac_signature(secret, message, encoding=encoding, algorithm=algorithm).encode(),
                             given.encode("utf-8", "replace"))
@@ -97,12 +97,21 @@ def verify_standard_webhook(secrets: str | list[str], body: bytes, headers: Mapp
     raise InvalidSignature(f"Standard Webhooks verification failed: {reasons[0]}")
 
 
-def sign_standard_webhook(secret: str, msg_id: str, body: bytes, timestamp: float | None = None) -> dict[str, str]:
-    """Return the three Standard Webhooks headers for `body`, signed with a `whsec_` secret."""
+def sign_standard_webhook(secrets: str | Sequence[str], msg_id: str, body: bytes,
+                          timestamp: float | None = None) -> dict[str, str]:
+    """Return the three Standard Webhooks headers for `body`, signed with each `whsec_` secret given.
+
+    Several secrets give a space-separated `webhook-signature` list (`v1,<a> v1,<b>`), which
+    receivers accept if any one matches: that is how a secret is rotated with no downtime.
+    """
     moment = datetime.fromtimestamp(time.time() if timestamp is None else timestamp, tz=timezone.utc)
-    signature = Webhook(secret).sign(msg_id, moment, body.decode("utf-8"))
+    text = body.decode("utf-8")
+    signatures = [Webhook(secret).sign(msg_id, moment, text) for secret in ([secrets] if isinstance(secrets, str)
+                                                                            else secrets)]
+    if not signatures:
+        raise ValueError("sign_standard_webhook needs at least one secret")
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(int(moment.timestamp())),
-        "webhook-signature": signature,
+        "webhook-signature": " ".join(signatures),
     }

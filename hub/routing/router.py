@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Mapping, Sequence
 
-from hub.config.model import Route
+from hub.routing.routes import Route
 from hub.store import NewDelivery
 
 DELIVERY_ID_NAMESPACE = uuid.UUID("0b6f3c52-2a1e-4c1b-8f7e-5d1a9e3c4b70")

@@ -2,7 +2,10 @@
 
 Jinja's sandbox already stops access to internals. On top of it this bounds the work a
 template may do: `range` stops at 1,000 items, `*` and `**` refuse results that would be huge,
-each render may make at most 10,000 calls, and rendering stops past the output or time limit.
+each render may make at most 10,000 calls, and rendering stops past the time limit. Past the
+output limit rendering stops too, and the output is cut there with a marker instead of failing:
+what reaches the limit is most often a customer's long text (`{{ data.text }}` of a 1 MB review),
+which the destination's own limit would cut further anyway.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from contextvars import ContextVar
 from typing import Any, Iterator
 
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from hub.plugin.text import fit_text
 
 MAX_RANGE = 1_000
 MAX_CALLS = 10_000
@@ -59,18 +64,22 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         return super().call(__context, __obj, *args, **kwargs)
 
 
-def render_bounded(chunks: Iterator[str]) -> str:
-    """Join a template's output as it is generated, stopping at the size or time limit."""
+def render_bounded(chunks: Iterator[str], *, full_text_at: str | None = None) -> str:
+    """Join a template's output as it is generated; past the size limit, cut it with a marker naming `full_text_at`.
+
+    Raises SecurityError past the time limit.
+    """
     token = _calls_left.set(MAX_CALLS)
     started, size, parts = time.monotonic(), 0, []
     try:
         for chunk in chunks:
             size += len(chunk)
+            parts.append(chunk)
             if size > MAX_RENDERED_CHARS:
-                raise SecurityError(f"output is over the {MAX_RENDERED_CHARS}-character limit")
+                break  # the rest is never generated
             if time.monotonic() - started > MAX_RENDER_SECONDS:
                 raise SecurityError(f"rendering took over {MAX_RENDER_SECONDS:.0f}s")
-            parts.append(chunk)
     finally:
         _calls_left.reset(token)
-    return "".join(parts)
+    output = "".join(parts)
+    return fit_text(output, MAX_RENDERED_CHARS, full_text_at=full_text_at) if size > MAX_RENDERED_CHARS else output

@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from jinja2 import StrictUndefined, Template, TemplateError
 
+from hub.plugin.text import full_text_location
 from hub.routing.sandbox import BoundedSandbox, render_bounded
 
 
@@ -64,7 +65,8 @@ def render_params(params: Any, event: Mapping[str, Any], path: tuple[Any, ...] =
         return [render_params(item, event, path + (position,)) for position, item in enumerate(params)]
     if isinstance(params, Template):
         try:
-            return render_bounded(params.generate(event=event, data=event.get("data", {})))
+            return render_bounded(params.generate(event=event, data=event.get("data", {})),
+                                  full_text_at=full_text_location(event))
         except Exception as error:  # data-dependent errors too (TypeError, ZeroDivisionError, OverflowError)
             raise TemplateProblem(path, f"{type(error).__name__}: {error}") from None
     return params

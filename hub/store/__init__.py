@@ -1,5 +1,20 @@
 """Durable records of events, deliveries, attempts and quarantined requests."""
 
-from hub.store.store import NewDelivery, Recorded, Store, StoreUnavailable
+from hub.store.database import StoreUnavailable, now
+from hub.store.deliveries import STATUSES
+from hub.store.rows import (
+    AttemptRow,
+    ClaimedDelivery,
+    DeliveryRef,
+    DeliveryRow,
+    DroppedRequests,
+    EventRow,
+    FinishedAttempt,
+    NewDelivery,
+    QuarantinedRequest,
+    Recorded,
+)
+from hub.store.store import Store
 
-__all__ = ["NewDelivery", "Recorded", "Store", "StoreUnavailable"]
+__all__ = ["STATUSES", "AttemptRow", "ClaimedDelivery", "DeliveryRef", "DeliveryRow", "DroppedRequests", "EventRow",
+           "FinishedAttempt", "NewDelivery", "QuarantinedRequest", "Recorded", "Store", "StoreUnavailable", "now"]

@@ -1,4 +1,8 @@
-"""Table definitions. Timestamps are UTC; bodies are JSON text written with orjson."""
+"""Table definitions. Timestamps are UTC; bodies are JSON text written with orjson.
+
+These are the models; the schema a database actually has comes from the migrations in
+hub/store/migrations/versions/. A change here needs a new revision there (a test checks).
+"""
 
 from __future__ import annotations
 
@@ -86,4 +90,15 @@ quarantine = Table(
     Column("body", LargeBinary, nullable=False),
     Column("error", Text, nullable=False),
     Column("status", String(16), nullable=False),
+    Column("digest", String(64)),  # sha256 of source, method, content type, query and body
+    Index("ux_quarantine_digest", "digest", unique=True),
+)
+
+# How many requests the quarantine dropped, per source, because it was full (hub.quarantine_max_rows).
+quarantine_dropped = Table(
+    "quarantine_dropped",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("dropped", Integer, nullable=False),
+    Column("last_dropped_at", DateTime(timezone=True), nullable=False),
 )

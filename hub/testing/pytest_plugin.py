@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -47,6 +48,22 @@ def cxhub_redis_url(_cxhub_redis_server: str) -> str:
     return _cxhub_redis_server
 
 
+@contextmanager
+def private_postgres_database(base: str, prefix: str = "cxhub_test") -> Iterator[str]:
+    """A new, empty database on the PostgreSQL server `base` points at; dropped afterwards."""
+    url = make_url(normalize_url(base))
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as db:
+        db.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as db:
+            db.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def _cxhub_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
     """Create a private database on the PostgreSQL server for this test session."""
@@ -54,15 +71,8 @@ def _cxhub_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | 
     if not base:
         yield None
         return
-    url = make_url(normalize_url(base))
-    name = f"cxhub_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as db:
-        db.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as db:
-        db.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with private_postgres_database(base) as url:
+        yield url
 
 
 @pytest.fixture

@@ -22,6 +22,6 @@ def cxhub_plugin_info() -> PluginInfo:
 
 
 @hookimpl
-def cxhub_run_action(connection: Connection, action: str, params: Mapping[str, Any],
+def cxhub_run_action(connection: Connection, action: str, params: Mapping[str, Any], event: Mapping[str, Any],
                      delivery: Delivery) -> ActionResult:
-    return actions.create_issue(connection, params, delivery)
+    return actions.create_issue(connection, params, event, delivery)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from hub.plugin import SecretField, SettingsSchema
-from hub.plugin.settings import fields
+from hub.plugin import SecretField, SettingsSchema, fields
 from marshmallow import validate
 
 
@@ -19,9 +18,11 @@ NO_SPACES = validate.Regexp(r"^\S+$", error="Jira labels cannot contain spaces")
 
 class CreateIssueParams(SettingsSchema):
     project = fields.String(required=True, validate=validate.Length(min=1), metadata={"doc": "project key"})
-    summary = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    summary = fields.String(required=True, validate=validate.Length(min=1),
+                            metadata={"doc": "one line; cut to Jira's 255 characters with '…'"})
     description = fields.String(load_default="", metadata={"doc": "plain text; blank lines separate "
-                                                                  "paragraphs, lines starting '> ' are quoted"})
+                                                                  "paragraphs, lines starting '> ' are quoted; "
+                                                                  "cut to Jira's 32,767 characters with a link"})
     issue_type = fields.String(load_default="Task")
     priority = fields.String(load_default=None)
     labels = fields.List(fields.String(validate=NO_SPACES), load_default=list)

@@ -22,5 +22,6 @@ def cxhub_plugin_info() -> PluginInfo:
 
 
 @hookimpl
-def cxhub_run_action(connection: Connection, action: str, params: Mapping[str, Any]) -> ActionResult:
-    return actions.post_message(connection, params)
+def cxhub_run_action(connection: Connection, action: str, params: Mapping[str, Any],
+                     event: Mapping[str, Any]) -> ActionResult:
+    return actions.post_message(connection, params, event)

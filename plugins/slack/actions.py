@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from hub.plugin import ActionResult, Connection, GiveUp, RetryLater
-from plugins.slack.blocks import message_blocks
+from hub.plugin import ActionResult, Connection, GiveUp, RetryLater, full_text_location
+from plugins.slack.blocks import message_blocks, message_text
 
 TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
                               "request_timeout"})
 
 
-def post_message(connection: Connection, params: Mapping[str, Any]) -> ActionResult:
-    message: dict[str, Any] = {"text": params["text"], "blocks": message_blocks(params)}
+def post_message(connection: Connection, params: Mapping[str, Any], event: Mapping[str, Any]) -> ActionResult:
+    assert connection.http is not None  # the plugin declares a url_setting, so the core always gives a client
+    full_text_at = full_text_location(event)
+    message: dict[str, Any] = {"text": message_text(params, full_text_at),
+                               "blocks": message_blocks(params, full_text_at)}
     token = connection.settings["bot_token"]
     if token is None:
         connection.http.post(json=message)

@@ -1,11 +1,22 @@
-"""Block Kit for a message: header, section, optional button, context; all user text escaped."""
+"""Block Kit for a message: header, section, optional button, context; all user text escaped and fitted.
+
+Slack's documented limits: a header's text 150 characters, a section's text 3,000, a context
+element's text 3,000, a button's text 75 and its URL 3,000, and a message's `text` 40,000 (Slack
+cuts past that). Longer customer text is cut with a marker pointing to the full text.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
+from hub.plugin import fit_text, text_length
+
 HEADER_LIMIT = 150
 SECTION_LIMIT = 3000
+CONTEXT_LIMIT = 3000
+BUTTON_TEXT_LIMIT = 75
+BUTTON_URL_LIMIT = 3000
+MESSAGE_TEXT_LIMIT = 40_000
 
 
 def escape(text: str) -> str:
@@ -13,22 +24,35 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def fit_mrkdwn(text: str, limit: int, *, full_text_at: str | None = None) -> str:
+    """`text` escaped for mrkdwn and fitted to `limit` after escaping (an entity is never cut in half)."""
+    budget = limit
+    while True:
+        fitted = escape(fit_text(text, budget, full_text_at=full_text_at))
+        length = text_length(fitted)
+        if length <= limit:
+            return fitted
+        budget = min(budget - 1, budget * limit // length)  # shrinks by how much escaping grew the text
 
 
-def message_blocks(params: Mapping[str, Any]) -> list[dict[str, Any]]:
+def message_blocks(params: Mapping[str, Any], full_text_at: str | None = None) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     if params["title"]:
-        blocks.append({"type": "header",
-                       "text": {"type": "plain_text", "text": _clip(params["title"], HEADER_LIMIT), "emoji": True}})
-    section: dict[str, Any] = {"type": "section",
-                               "text": {"type": "mrkdwn", "text": _clip(escape(params["body"] or params["text"]),
-                                                                        SECTION_LIMIT)}}
-    if params["link_url"]:
-        section["accessory"] = {"type": "button", "text": {"type": "plain_text", "text": params["link_text"]},
-                                "url": params["link_url"]}
+        blocks.append({"type": "header", "text": {"type": "plain_text", "emoji": True,
+                                                  "text": fit_text(params["title"], HEADER_LIMIT, short=True)}})
+    body = fit_mrkdwn(params["body"] or params["text"], SECTION_LIMIT, full_text_at=full_text_at)
+    section: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": body}}
+    if params["link_url"] and text_length(params["link_url"]) <= BUTTON_URL_LIMIT:  # a URL cannot be cut
+        section["accessory"] = {"type": "button", "url": params["link_url"],
+                                "text": {"type": "plain_text",
+                                         "text": fit_text(params["link_text"], BUTTON_TEXT_LIMIT, short=True)}}
     blocks.append(section)
     if params["context"]:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(params["context"])}]})
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn",
+                                                        "text": fit_mrkdwn(params["context"], CONTEXT_LIMIT)}]})
     return blocks
+
+
+def message_text(params: Mapping[str, Any], full_text_at: str | None = None) -> str:
+    """The plain-text fallback shown in notifications, within Slack's 40,000 characters."""
+    return fit_text(params["text"], MESSAGE_TEXT_LIMIT, full_text_at=full_text_at)

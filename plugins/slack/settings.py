@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.plugin import SecretField, SettingsSchema
-from hub.plugin.settings import ValidationError, fields
+from hub.plugin import SecretField, SettingsSchema, ValidationError, fields
 from marshmallow import post_load, validate, validates_schema
 
 SLACK_API = "https://slack.com/api/"
@@ -32,7 +31,7 @@ class SlackConnectionSettings(SettingsSchema):
 class PostMessageParams(SettingsSchema):
     text = fields.String(required=True, validate=validate.Length(min=1),
                          metadata={"doc": "plain-text fallback, shown in notifications"})
-    title = fields.String(load_default=None, metadata={"doc": "header block (150 characters at most)"})
+    title = fields.String(load_default=None, metadata={"doc": "header block (cut to 150 characters)"})
     body = fields.String(load_default=None, metadata={"doc": "main section; defaults to text"})
     context = fields.String(load_default=None, metadata={"doc": "small print under the message"})
     link_url = fields.Url(load_default=None, metadata={"doc": "a button linking to the vendor object"})

@@ -8,7 +8,7 @@ order the form defines its fields.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 from hub.plugin import (
     Customer,
@@ -19,9 +19,15 @@ from hub.plugin import (
     Source,
     UnrecognizedPayload,
     active_secrets,
+    as_email,
+    as_id,
+    as_list,
+    as_text,
+    parse_time,
+    require,
+    require_id,
     verify_hmac,
 )
-from hub.plugin.mapping import as_email, as_id, as_list, as_text, parse_time, require
 
 SIGNATURE_HEADER = "Typeform-Signature"
 SCORE_FIELDS = ("nps", "opinion_scale", "rating")
@@ -42,14 +48,14 @@ def parse(source: Source, request: InboundRequest) -> list[EventDraft]:
     if not isinstance(response, dict):
         raise UnrecognizedPayload("form_response must be an object")
     answers = [answer for answer in as_list(response.get("answers")) if isinstance(answer, dict)]
-    hidden = response.get("hidden") if isinstance(response.get("hidden"), dict) else {}
-    definition = response.get("definition") if isinstance(response.get("definition"), dict) else {}
-    form_id = as_id(require(response, "form_id", "form_response.form_id"))
+    hidden = _object(response.get("hidden"))
+    definition = _object(response.get("definition"))
+    form_id = require_id(response, "form_id", "form_response.form_id")
     return [EventDraft(
         type="cx.survey.response",
-        vendor_event_id=as_id(require(payload, "event_id")),
+        vendor_event_id=require_id(payload, "event_id"),
         time=parse_time(require(response, "submitted_at", "form_response.submitted_at"), "submitted_at"),
-        link=Link(system="typeform", id=as_id(require(response, "token", "form_response.token")),
+        link=Link(system="typeform", id=require_id(response, "token", "form_response.token"),
                   url=RESULTS_URL.format(form_id=form_id), type="form_response"),
         customer=_customer(answers, hidden, as_list(definition.get("fields")), source.settings),
         score=_score(answers, as_list(definition.get("fields"))),
@@ -87,15 +93,16 @@ def _text(answers: list[dict[str, Any]]) -> str | None:
 def _score(answers: list[dict[str, Any]], fields: list[Any]) -> Score | None:
     """The first scored answer in the form's own field order (answers may come in another order)."""
     by_field = {_id(_field(answer)): answer for answer in answers}
-    ordered = [field for field in fields if isinstance(field, dict)] or [_field(answer) for answer in answers]
+    ordered: list[Mapping[str, Any]] = ([field for field in fields if isinstance(field, dict)]
+                                        or [_field(answer) for answer in answers])
     for field in ordered:
         answer = by_field.get(_id(field)) if _id(field) else None
         number = answer.get("number") if answer else None
         if field.get("type") in SCORE_FIELDS and isinstance(number, (int, float)) and not isinstance(number, bool):
             low, high = _scale(field)
-            kind = "nps" if field["type"] == "nps" else "rating"
+            kind: Literal["nps", "rating"] = "nps" if field["type"] == "nps" else "rating"
             try:
-                return Score(kind, answer["number"], low, high)
+                return Score(kind, number, low, high)
             except ValueError as error:
                 raise UnrecognizedPayload(f"field {field.get('ref') or field.get('id')}: {error}") from None
     return None
@@ -103,7 +110,7 @@ def _score(answers: list[dict[str, Any]], fields: list[Any]) -> Score | None:
 
 def _scale(field: Mapping[str, Any]) -> tuple[int, int]:
     """NPS is 0-10; opinion scales 0-10 and ratings 1-5 unless the field's properties say otherwise."""
-    properties = field.get("properties") if isinstance(field.get("properties"), dict) else {}
+    properties = _object(field.get("properties"))
     steps = properties.get("steps")
     steps = steps if isinstance(steps, int) and not isinstance(steps, bool) and 2 <= steps <= 100 else None
     if field["type"] == "nps":
@@ -120,8 +127,12 @@ def _id(field: Mapping[str, Any]) -> str | None:
 
 
 def _field(answer: Mapping[str, Any]) -> Mapping[str, Any]:
-    field = answer.get("field")
-    return field if isinstance(field, dict) else {}
+    return _object(answer.get("field"))
+
+
+def _object(value: Any) -> Mapping[str, Any]:
+    """A JSON object of the payload, or an empty one in place of anything else."""
+    return value if isinstance(value, dict) else {}
 
 
 def _attributes(form_id: str, definition: Mapping[str, Any], hidden: Mapping[str, Any]) -> dict[str, str]:

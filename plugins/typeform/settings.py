@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from hub.plugin import SecretField, SettingsSchema
-from hub.plugin.settings import fields
+from hub.plugin import SecretField, SettingsSchema, fields
 
 
 class HiddenFieldsSchema(SettingsSchema):

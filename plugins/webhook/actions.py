@@ -6,13 +6,25 @@ from typing import Any, Mapping
 
 import orjson
 
-from hub.plugin import ActionResult, Connection, Delivery, sign_standard_webhook
+from hub.plugin import ActionResult, Connection, ConnectionGone, Delivery, GiveUp, sign_standard_webhook
 
 
 def forward(connection: Connection, event: Mapping[str, Any], delivery: Delivery) -> ActionResult:
-    """The webhook-id is the delivery's idempotency key: the same on every retry, so receivers can dedupe."""
+    """The webhook-id is the delivery's idempotency key: the same on every retry, so receivers can dedupe.
+
+    Each configured secret signs the body; during a rotation receivers accept either signature.
+    A 410 Gone pauses the connection until an admin resumes it, rather than dead-lettering
+    every delivery after it.
+    """
     body = orjson.dumps(event)
-    headers = sign_standard_webhook(connection.settings["secret"].reveal(), delivery.idempotency_key, body)
+    secrets = [secret.reveal() for secret in connection.settings["secret"]]
+    headers = sign_standard_webhook(secrets, delivery.idempotency_key, body)
     headers["Content-Type"] = "application/cloudevents+json"
-    response = connection.http.post(data=body, headers=headers)
+    assert connection.http is not None  # the plugin declares a url_setting, so the core always gives a client
+    try:
+        response = connection.http.post(data=body, headers=headers)
+    except GiveUp as error:
+        if error.status_code == 410:  # Standard Webhooks: the receiver wants nothing more from this sender
+            raise ConnectionGone(f"the receiver answered 410 Gone: {error.message}", status_code=410) from None
+        raise
     return ActionResult(detail={"status": response.status_code})

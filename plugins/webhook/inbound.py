@@ -13,9 +13,15 @@ from hub.plugin import (
     Source,
     UnrecognizedPayload,
     active_secrets,
+    as_email,
+    as_id,
+    as_text,
+    as_url,
+    dig,
+    parse_time,
+    require_id,
     verify_standard_webhook,
 )
-from hub.plugin.mapping import as_email, as_id, as_text, as_url, dig, parse_time, require
 
 
 def verify(source: Source, request: InboundRequest) -> None:
@@ -27,13 +33,19 @@ def parse(source: Source, request: InboundRequest) -> list[EventDraft]:
     if not isinstance(payload, dict):
         raise UnrecognizedPayload("the body must be a JSON object")
     settings, mapping = source.settings, source.settings["mapping"]
-    event_id = dig(payload, mapping["event_id"]) if mapping["event_id"] else request.header("webhook-id")
-    moment = dig(payload, mapping["time"]) if mapping["time"] else int(request.header("webhook-timestamp") or 0)
+    if mapping["event_id"]:
+        event_id = require_id(payload, mapping["event_id"], "event id")
+    else:
+        event_id = request.require_header("webhook-id", "event id (or set mapping.event_id)")
+    if mapping["time"]:
+        moment = dig(payload, mapping["time"])
+    else:
+        moment = _unix(request.require_header("webhook-timestamp", "event time (or set mapping.time)"))
     return [EventDraft(
         type=settings["event_type"],
-        vendor_event_id=as_id(require({"id": event_id}, "id", "event id")),
+        vendor_event_id=event_id,
         time=parse_time(moment),
-        link=Link(system=settings["system"], id=as_id(require(payload, mapping["object_id"])),
+        link=Link(system=settings["system"], id=require_id(payload, mapping["object_id"]),
                   url=as_url(_optional(payload, mapping["object_url"])), type=mapping["object_type"]),
         customer=Customer(id=as_id(_optional(payload, mapping["customer_id"])),
                           email=as_email(_optional(payload, mapping["customer_email"])),
@@ -43,6 +55,14 @@ def parse(source: Source, request: InboundRequest) -> list[EventDraft]:
         attributes={key: str(value) for key, path in mapping["attributes"].items()
                     if (value := dig(payload, path)) is not None},
     )]
+
+
+def _unix(value: str) -> float | str:
+    """A webhook-timestamp header's Unix seconds (anything else is left for parse_time to refuse)."""
+    try:
+        return float(value)
+    except ValueError:
+        return value
 
 
 def _optional(payload: Any, path: str | None) -> Any:

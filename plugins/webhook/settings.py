@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.plugin import EVENT_TYPES, SecretField, SettingsSchema
-from hub.plugin.score import SCORE_TYPES
-from hub.plugin.settings import Secret, ValidationError, fields
+from hub.plugin import EVENT_TYPES, SCORE_TYPES, Secret, SecretField, SecretList, SettingsSchema, ValidationError, fields
 from marshmallow import validate, validates
 from standardwebhooks import Webhook
 
@@ -61,8 +59,10 @@ class WebhookSourceSettings(SettingsSchema):
 
 class ForwardConnectionSettings(SettingsSchema):
     url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
-    secret = SecretField(required=True)
+    # One secret, or several while rotating: each signs, and webhook-signature lists them all.
+    secret = SecretList(required=True)
 
     @validates("secret")
-    def _secret(self, value: Secret, **kwargs: Any) -> None:
-        check_whsec(value)
+    def _secret(self, value: list[Secret], **kwargs: Any) -> None:
+        for secret in value:
+            check_whsec(secret)

@@ -47,10 +47,10 @@ def test_database_down(proxied_database, tmp_path, httpserver, cxhub_redis_url, 
 
         proxy.restore()
         assert send(hub, detractor(response_id=99), msg_id="msg_99").status_code == 202  # the vendor resends
-        wait_for(lambda: [d["status"] for d in hub.store.list_deliveries()] == ["succeeded"] * 4, timeout=30,
+        wait_for(lambda: [d.status for d in hub.store.reads.deliveries()] == ["succeeded"] * 4, timeout=30,
                  interval=0.2)
-        assert [d["attempts"] for d in hub.store.list_deliveries()] == [1] * 4  # the outage cost no attempt
+        assert [d.attempts for d in hub.store.reads.deliveries()] == [1] * 4  # the outage cost no attempt
         received = [orjson.loads(request.data)["id"] for request, _ in httpserver.log]
-        assert sorted(received) == sorted(e["id"] for e in hub.store.list_events()) and len(received) == 4
+        assert sorted(received) == sorted(e.id for e in hub.store.reads.events()) and len(received) == 4
     finally:
         hub.close()

@@ -44,7 +44,7 @@ def destination(httpserver):
 
 
 def statuses(hub) -> Counter[str]:
-    return Counter(d["status"] for d in hub.store.list_deliveries(limit=1000))
+    return Counter(d.status for d in hub.store.reads.deliveries(limit=1000))
 
 
 def test_dead_letters_then_bulk_redeliver(make_hub, httpserver, destination, start_process):
@@ -63,7 +63,7 @@ def test_dead_letters_then_bulk_redeliver(make_hub, httpserver, destination, sta
                                env=start_process.environment({"APP_SECRET": WHSEC}), timeout=60)
     assert f"{EVENTS} dead-lettered deliveries match" in redeliver.stdout, redeliver.stderr
     wait_for(lambda: statuses(hub) == {"succeeded": EVENTS}, timeout=40, interval=0.2)
-    assert sorted(destination.accepted) == sorted(d["id"] for d in hub.store.list_deliveries(limit=1000))
+    assert sorted(destination.accepted) == sorted(d.id for d in hub.store.reads.deliveries(limit=1000))
     assert set(destination.accepted.values()) == {1}  # lost: 0, duplicates: 0
 
 
@@ -82,8 +82,8 @@ def test_breaker_pauses_the_connection_and_resumes_without_losing_anything(make_
 
     destination.up = True
     wait_for(lambda: statuses(hub) == {"succeeded": EVENTS}, timeout=40, interval=0.2)
-    assert sorted(destination.accepted) == sorted(d["id"] for d in hub.store.list_deliveries(limit=1000))
+    assert sorted(destination.accepted) == sorted(d.id for d in hub.store.reads.deliveries(limit=1000))
     assert set(destination.accepted.values()) == {1}
     assert not hub.hub.redis.exists(key), hub.hub.redis.hgetall(key)  # resumed
-    attempts = sum(d["attempts"] for d in hub.store.list_deliveries(limit=1000))
+    attempts = sum(d.attempts for d in hub.store.reads.deliveries(limit=1000))
     assert attempts == destination.refused + EVENTS  # a paused delivery spends no attempt

@@ -159,5 +159,5 @@ def test_normal_traffic_is_answered_while_the_web_process_is_attacked(make_hub, 
     assert len(set(accepted)) == NORMAL_REQUESTS
     assert attack.counts["huge_refused"] > 0 and attack.counts["hostile_accepted"] > 0
     assert attack.counts["trickled"] >= SLOW_CLIENTS and attack.counts["still_open"] == SLOW_CLIENTS
-    stored = {event["id"] for event in hub.store.list_events(limit=10_000)}
+    stored = {event.id for event in hub.store.reads.events(limit=10_000)}
     assert set(accepted) <= stored and set(attack.hostile_ids) <= stored

@@ -37,7 +37,7 @@ def test_redis_killed_with_accepted_webhooks_in_the_log(tmp_path, httpserver, cx
 
         start_process("worker", "--config", hub.app.config["CXHUB_CONFIG"],
                       env={"REDIS_URL": redis_url, "APP_SECRET": WHSEC})
-        wait_for(lambda: [d["status"] for d in hub.store.list_deliveries()] == ["succeeded"] * 3, timeout=40,
+        wait_for(lambda: [d.status for d in hub.store.reads.deliveries()] == ["succeeded"] * 3, timeout=40,
                  interval=0.2, what="three deliveries")
         assert len(httpserver.log) == 3
         assert hub.hub.intake.backlog() == 0
@@ -65,9 +65,9 @@ def test_intake_worker_killed_mid_batch(make_hub, start_process):
     start_process("worker", "--intake-only", "--config", config, env={"APP_SECRET": WHSEC})
     wait_for(lambda: hub.hub.intake.backlog() == 0, 60, interval=0.2, what="the log taken in")
     assert stored_events(hub) == count
-    rows = hub.store.list_deliveries(limit=10 * count)
-    assert len(rows) == count and len({row["event_id"] for row in rows}) == count  # each event routed once
+    rows = hub.store.reads.deliveries(limit=10 * count)
+    assert len(rows) == count and len({row.event_id for row in rows}) == count  # each event routed once
 
 
 def stored_events(hub) -> int:
-    return len(hub.store.list_events(limit=10**6))
+    return len(hub.store.reads.events(limit=10**6))

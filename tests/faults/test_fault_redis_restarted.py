@@ -56,7 +56,7 @@ def test_redis_restart(persistent, tmp_path, httpserver, cxhub_database_url, sta
 
         start_process("worker", "--config", hub.app.config["CXHUB_CONFIG"],
                       env={"REDIS_URL": redis_url, "APP_SECRET": WHSEC})
-        wait_for(lambda: [d["status"] for d in hub.store.list_deliveries()] == ["succeeded"] * 3, timeout=40,
+        wait_for(lambda: [d.status for d in hub.store.reads.deliveries()] == ["succeeded"] * 3, timeout=40,
                  interval=0.2)
         assert len(httpserver.log) == 3
     finally:

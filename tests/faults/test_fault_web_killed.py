@@ -36,9 +36,9 @@ def test_web_killed_after_202(make_hub, httpserver, start_process):
     kill(web)  # no worker ran yet, and the web process is gone
 
     [event_id] = answer.json()["accepted"]
-    assert hub.store.get_event(event_id) is not None
+    assert hub.store.reads.event(event_id) is not None
     start_process("worker", "--config", config, env={"APP_SECRET": WHSEC})
-    wait_for(lambda: [d["status"] for d in hub.store.list_deliveries()] == ["succeeded"], timeout=30, interval=0.2)
+    wait_for(lambda: [d.status for d in hub.store.reads.deliveries()] == ["succeeded"], timeout=30, interval=0.2)
     assert len(httpserver.log) == 1
 
 

@@ -37,11 +37,11 @@ def test_worker_killed_mid_delivery(make_hub, httpserver, start_process):
     assert first_attempt_arrived.wait(30), worker.log.read_text()
     kill(worker)
     release.set()
-    [delivery] = hub.store.list_deliveries()
-    assert delivery["status"] == "running"  # claimed by the dead worker
+    [delivery] = hub.store.reads.deliveries()
+    assert delivery.status == "running"  # claimed by the dead worker
 
     start_process("worker", "--config", config, env={"APP_SECRET": WHSEC})
-    wait_for(lambda: hub.store.get_delivery(delivery["id"])["status"] == "succeeded", timeout=40, interval=0.2)
-    finished = hub.store.get_delivery(delivery["id"])
-    assert finished["attempts"] == 2
-    assert seen == [delivery["id"], delivery["id"]]  # the same idempotency key on both attempts
+    wait_for(lambda: hub.store.reads.delivery(delivery.id).status == "succeeded", timeout=40, interval=0.2)
+    finished = hub.store.reads.delivery(delivery.id)
+    assert finished.attempts == 2
+    assert seen == [delivery.id, delivery.id]  # the same idempotency key on both attempts

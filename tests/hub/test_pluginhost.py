@@ -101,7 +101,7 @@ def test_lifecycle_hooks_and_a_crashing_action_failing_only_its_delivery(make_hu
     response = send(hub, detractor())
     assert response.status_code == 202  # the noisy observer's ZeroDivisionError is logged, not raised
     hub.drain()
-    statuses = {d["connection"]: (d["status"], d["last_error"]) for d in hub.store.list_deliveries()}
+    statuses = {d.connection: (d.status, d.last_error) for d in hub.store.reads.deliveries()}
     assert statuses["out"] == ("succeeded", None)
     assert statuses["crash"] == ("dead", "plugin error: KeyError: 'oops'")
     assert ("accepted", response.json["accepted"][0]) in seen
@@ -129,7 +129,7 @@ def test_a_crashing_parser_answers_500_and_keeps_the_request(make_hub, caplog):
     response = hub.post("b", b"{}")
     assert response.status_code == 500
     assert response.json["error"] == {
-        "code": "plugin_error", "quarantine_id": hub.store.list_quarantine()[0]["id"],
+        "code": "plugin_error", "quarantine_id": hub.store.quarantine.requests()[0].id,
         "message": "the broken plugin failed on this request; it is kept in quarantine for replay"}
-    assert hub.store.list_quarantine()[0]["error"] == "plugin error: KeyError: 'missing'"
+    assert hub.store.quarantine.requests()[0].error == "plugin error: KeyError: 'missing'"
     assert "plugin 'broken' raised while verifying or parsing" in caplog.text

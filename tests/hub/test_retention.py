@@ -1,4 +1,4 @@
-"""hub/retention.py and Store.prune: finished events older than the retention period go, the rest stays."""
+"""hub/retention.py and the store's retention: finished events older than the retention period go, the rest stays."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 import plugins.webhook as webhook
 from hub.retention import prune, prune_when_due
-from hub.store.store import now
+from hub.store import now
 from hub.store.tables import events, quarantine
 from tests.conftest import WHSEC, detractor, forward_everything, send
 
@@ -22,7 +22,7 @@ def hub(make_hub, httpserver):
 
 
 def age_everything(hub, days: float) -> None:
-    with hub.store.engine.begin() as db:
+    with hub.store.database.engine.begin() as db:
         db.execute(update(events).values(received_at=now() - timedelta(days=days)))
         db.execute(update(quarantine).values(received_at=now() - timedelta(days=days)))
 
@@ -33,18 +33,23 @@ def test_finished_events_older_than_the_retention_period_are_deleted(hub):
     [waiting] = send(hub, detractor(response_id=2), msg_id="msg_2").json["accepted"]  # its delivery is still queued
     age_everything(hub, 31)
     assert prune(hub.hub) == {"events": 1, "deliveries": 1, "attempts": 1, "quarantine": 0}
-    assert hub.store.get_event(finished) is None
-    assert hub.store.get_event(waiting) is not None and len(hub.store.list_deliveries()) == 1
+    assert hub.store.reads.event(finished) is None
+    assert hub.store.reads.event(waiting) is not None and len(hub.store.reads.deliveries()) == 1
 
 
-def test_recent_events_and_open_quarantine_entries_are_kept(hub):
+def test_recent_events_and_quarantine_entries_are_kept(hub):
     send(hub, detractor(response_id=1), msg_id="msg_1")
     hub.drain()
     assert send(hub, {"unexpected": True}, msg_id="msg_2").status_code == 422  # kept in quarantine, open
     assert prune(hub.hub) == {"events": 0, "deliveries": 0, "attempts": 0, "quarantine": 0}
-    age_everything(hub, 31)
-    assert prune(hub.hub)["quarantine"] == 0 and len(hub.store.list_quarantine()) == 1
     assert prune(hub.hub, older_than_days=0) == {}  # 0 turns retention off
+    assert len(hub.store.quarantine.requests()) == 1
+
+
+def test_quarantine_entries_past_retention_go_even_if_nobody_replayed_them(hub):
+    assert send(hub, {"unexpected": True}, msg_id="msg_1").status_code == 422  # open, never replayed
+    age_everything(hub, 31)
+    assert prune(hub.hub)["quarantine"] == 1 and hub.store.quarantine.requests(status=None) == []
 
 
 def test_pruning_runs_at_most_hourly_across_processes(hub):

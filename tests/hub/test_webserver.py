@@ -65,7 +65,7 @@ def post_normal(url: str, number: int) -> requests.Response:
 
 
 def stored(hub) -> tuple[int, int]:
-    return len(hub.store.list_events()), len(hub.store.list_quarantine(status=None))
+    return len(hub.store.reads.events()), len(hub.store.quarantine.requests(status=None))
 
 
 def raw(url: str, data: bytes) -> socket.socket:

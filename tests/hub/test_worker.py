@@ -13,7 +13,7 @@ from redis.retry import Retry
 
 from hub.config.model import ConnectionConfig
 from hub.delivery.gate import ConnectionGate
-from hub.worker import HubWorker
+from hub.worker import HubWorker, make_worker
 from tests.hub.plugin.test_plugin_http import closed_port
 
 
@@ -42,3 +42,17 @@ def test_a_worker_waits_for_redis_and_stops_when_asked(worker_without_redis, cap
 def test_a_burst_worker_reports_redis_unreachable(worker_without_redis):
     with pytest.raises(RedisConnectionError):
         worker_without_redis.dequeue_job_and_maintain_ttl(None)
+
+
+def test_a_working_worker_stops_when_asked_from_another_thread(make_hub):
+    """RQ's own work loop, run in a thread on a real Redis, ends once `stop` is called elsewhere."""
+    app = make_hub("{}").app
+    worker = make_worker(app)
+    thread = threading.Thread(target=lambda: worker.work(logging_level="WARNING"))
+    thread.start()
+    thread.join(0.5)
+    assert thread.is_alive()  # idle, looking at its queues
+    worker.stop()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert worker.connection.hget(worker.key, "death")  # RQ's teardown ran: the loop ended, not the thread

@@ -11,9 +11,12 @@ from hub.plugin import (
     Source,
     UnrecognizedPayload,
     active_secrets,
+    as_id,
+    parse_time,
+    require,
+    require_id,
     verify_hmac,
 )
-from hub.plugin.mapping import as_id, parse_time, require
 
 SIGNATURE_HEADER = "X-Acme-Signature"
 
@@ -34,9 +37,9 @@ def parse(source: Source, request: InboundRequest) -> list[EventDraft]:
         raise UnrecognizedPayload(f"review.stars: {error}") from None
     return [EventDraft(
         type="cx.review.created",
-        vendor_event_id=as_id(require(payload, "id")),
+        vendor_event_id=require_id(payload, "id"),
         time=parse_time(require(payload, "created_at"), "created_at"),
-        link=Link(system="acme", id=as_id(require(review, "id")), url=review.get("url"), type="review"),
+        link=Link(system="acme", id=require_id(review, "id"), url=review.get("url"), type="review"),
         customer=Customer(id=as_id(review.get("customer_id")), email=review.get("email"), name=review.get("name")),
         score=score,
         text=review.get("text"),

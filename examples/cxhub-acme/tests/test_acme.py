@@ -48,7 +48,7 @@ def test_sample_becomes_a_canonical_event(hub):
     response = post(hub, SAMPLE)
     assert response.status_code == 202
     [event_id] = response.json["accepted"]
-    event = orjson.loads(hub.store.get_event(event_id)["body"])
+    event = orjson.loads(hub.store.reads.event(event_id).body)
     assert_valid_event(event)
     assert event["type"] == "cx.review.created"
     assert event["data"]["score"] == {"type": "rating", "value": 2, "min": 1, "max": 5, "band": "negative"}
@@ -58,13 +58,13 @@ def test_sample_becomes_a_canonical_event(hub):
 def test_bad_signature_is_refused(hub):
     response = post(hub, SAMPLE, secret="wrong")
     assert response.status_code == 401
-    assert hub.store.list_events() == []
+    assert hub.store.reads.events() == []
 
 
 def test_unknown_payload_is_quarantined(hub):
     response = post(hub, b'{"type": "review.deleted"}')
     assert response.status_code == 422
-    assert len(hub.store.list_quarantine()) == 1
+    assert len(hub.store.quarantine.requests()) == 1
 
 
 @pytest.fixture
@@ -79,15 +79,15 @@ def test_negative_review_adds_one_note(action_hub, httpserver):
         .respond_with_json({"id": 501}, status=201)
     post(action_hub, SAMPLE)
     action_hub.drain()
-    [delivery] = action_hub.store.list_deliveries()
-    assert delivery["status"] == "succeeded"
+    [delivery] = action_hub.store.reads.deliveries()
+    assert delivery.status == "succeeded"
     [(request, _)] = httpserver.log
-    assert request.headers["Idempotency-Key"] == delivery["id"]
+    assert request.headers["Idempotency-Key"] == delivery.id
 
 
 def test_server_errors_are_retried_then_dead_lettered(action_hub, httpserver):
     httpserver.expect_request("/v1/notes").respond_with_data("unavailable", status=503)
     post(action_hub, SAMPLE)
     action_hub.drain()
-    [delivery] = action_hub.store.list_deliveries()
-    assert (delivery["status"], delivery["attempts"]) == ("dead", 2)
+    [delivery] = action_hub.store.reads.deliveries()
+    assert (delivery.status, delivery.attempts) == ("dead", 2)

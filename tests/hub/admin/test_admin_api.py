@@ -82,3 +82,18 @@ def test_bulk_redelivery_through_the_api(hub, httpserver):
     assert both.status_code == 400
     answer = hub.client.post("/admin/deliveries/redeliver", json={"all_dead": {"route": "everything"}}, headers=AUTH)
     assert answer.status_code == 202 and len(answer.json["queued"]) == 1
+
+
+def test_connections_are_listed_and_a_paused_one_resumed(hub):
+    from hub.delivery.gate import hold_connection
+
+    assert hub.client.get("/admin/connections", headers=AUTH).json == {"connections": [
+        {"connection": "out", "plugin": "webhook", "status": "ok", "until": None, "reason": None, "failures": 0}]}
+    hold_connection(hub.hub.redis, hub.hub.config.hub.queue, "out", "the receiver answered 410 Gone")
+    [row] = hub.client.get("/admin/connections", headers=AUTH).json["connections"]
+    assert (row["status"], row["reason"]) == ("paused", "the receiver answered 410 Gone")
+    assert hub.client.post("/admin/connections/out/resume", headers=AUTH).json == {"connection": "out",
+                                                                                   "resumed": True}
+    assert hub.client.post("/admin/connections/out/resume", headers=AUTH).json["resumed"] is False
+    assert hub.client.post("/admin/connections/nope/resume", headers=AUTH).status_code == 404
+    assert hub.client.post("/admin/connections/out/resume").status_code == 401

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import orjson
+import pytest
 from click.testing import CliRunner
 
 from hub.cli import main, tools
@@ -41,6 +43,44 @@ def test_check_config_reports_every_problem_with_file_and_line(tmp_path):
     assert f"error: {broken}:20: connections.jira.settings.email: environment variable JIRA_EMAIL is not set" in output
     assert f"error: {broken}:55: routes[0].actions[1].connection: unknown connection 'slak'" in output
     assert "2 problem(s) found" in output
+
+
+@pytest.fixture
+def restored_environ():
+    """--env-file writes to os.environ in this process: put it back for the tests that follow."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def test_check_config_reads_an_env_file(restored_environ):
+    code, output = run("check-config", str(EXAMPLE), "--env-file", str(DEMO_ENV))
+    assert code == 0, output
+    assert "OK — 1 source(s), 3 connection(s), 2 route(s)" in output
+
+
+def test_check_config_reports_each_problem_once_and_no_false_one(tmp_path):
+    env = {name: value for name, value in demo_env().items() if name not in ("JIRA_API_TOKEN", "SLACK_WEBHOOK_URL")}
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(EXAMPLE.read_text()
+                      .replace("      equals: negative", "      equal: negative")
+                      .replace("action: create_issue", "action: create_ticket")
+                      .replace("connection: forward", "connection: forwrd"))
+    code, output = run("check-config", str(broken), env=env)
+    assert code == 1
+    assert output.splitlines() == [
+        f"error: {broken}:21: connections.jira.settings.api_token: environment variable JIRA_API_TOKEN is not set",
+        f"error: {broken}:26: connections.slack.settings.webhook_url: environment variable SLACK_WEBHOOK_URL "
+        "is not set",
+        f"error: {broken}:35: routes[0].when: a field test needs exactly one operator out of contains, equals, "
+        "exists, gt, gte, in, lt, lte, not_equals, regex; got ['equal']",
+        f"error: {broken}:40: routes[0].actions[0].action: connection 'jira' (jira) has no action 'create_ticket' "
+        "(known: create_issue)",
+        f"error: {broken}:69: routes[1].actions[0].connection: unknown connection 'forwrd' "
+        "(known: forward, jira, slack)",
+        "5 problem(s) found",
+    ]
 
 
 def test_check_config_on_a_missing_file(tmp_path):
@@ -117,4 +157,26 @@ def test_normalize_names_the_plugin_when_it_fails(tmp_path, monkeypatch):
     payload.write_text('{"object_id": "1"}')
     code, output = run("normalize", "thin", str(payload))
     assert code == 1
-    assert "note.json: the thin plugin raised KeyError: 'token' (if it needs settings, pass --config FILE)" in output
+    assert ("note.json: the thin plugin needs the setting 'token', which has no default: pass --config FILE "
+            "(and --source NAME) to take it from a config") in output
+
+
+def test_normalize_names_a_missing_header_and_how_to_give_it(tmp_path):
+    config = tmp_path / "cxhub.yaml"
+    config.write_text("sources:\n  app:\n    plugin: webhook\n    settings:\n      secret: {$env: APP_SECRET}\n"
+                      "      mapping: {object_id: response.id}\n")
+    payload = tmp_path / "response.json"
+    payload.write_text('{"response": {"id": 7}}')
+    env = {"APP_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+    code, output = run("normalize", "webhook", str(payload), "--config", str(config), "--source", "app", env=env)
+    assert code == 1
+    assert output == ("error: response.json: the webhook-id header is missing: it gives the event id (or set "
+                      "mapping.event_id); give it with -H 'webhook-id: VALUE'\n")
+    code, output = run("normalize", "webhook", str(payload), "--config", str(config), "--source", "app",
+                       "-H", "webhook-id: msg_1", env=env)
+    assert code == 1 and "the webhook-timestamp header is missing: it gives the event time" in output
+    code, output = run("normalize", "webhook", str(payload), "--config", str(config), "--source", "app",
+                       "-H", "webhook-id: msg_1", "-H", "webhook-timestamp: 1764583200", env=env)
+    assert code == 0, output
+    [event] = orjson.loads(output)
+    assert (event["data"]["vendor_event_id"], event["time"]) == ("msg_1", "2025-12-01T10:00:00Z")

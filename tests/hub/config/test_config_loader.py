@@ -133,3 +133,86 @@ def test_secret_values_never_appear_in_problems(host):
     text = VALID.replace("base_url: https://example.atlassian.net", "base_url: {$env: JIRA_TOKEN}")
     found = problems(text, host)
     assert found and not any("jira-token-value" in line for line in found)
+
+
+def test_a_bad_when_does_not_hide_the_problems_of_the_routes_actions(host):
+    text = VALID.replace("equals: negative", "equal: negative").replace("connection: jira\n", "connection: jra\n")
+    found = problems(text, host)
+    assert [line.split(":")[1] for line in found] == ["21", "24"], found
+    assert found[1] == "cxhub.yaml:24: routes[0].actions[0].connection: unknown connection 'jra' (known: jira, slack)"
+
+
+def test_a_connection_missing_a_variable_is_still_known_to_the_routes(host):
+    text = VALID.replace("action: create_issue", "action: create_ticket")
+    found = problems(text, host, env={"TF_SECRET": "x" * 8, "HOOK": "https://h.example.com"})
+    assert found == [
+        "cxhub.yaml:12: connections.jira.settings.api_token: environment variable JIRA_TOKEN is not set",
+        "cxhub.yaml:25: routes[0].actions[0].action: connection 'jira' (jira) has no action 'create_ticket' "
+        "(known: create_issue)",
+    ]
+
+
+def test_a_missing_variable_is_not_also_reported_as_a_missing_setting(host):
+    # Slack's settings need exactly one of webhook_url or bot_token: webhook_url is there, just unresolved.
+    found = problems(VALID, host, env={"TF_SECRET": "x" * 8, "JIRA_TOKEN": "t" * 8})
+    assert found == ["cxhub.yaml:16: connections.slack.settings.webhook_url: environment variable HOOK is not set"]
+
+
+def test_a_connection_with_a_bad_policy_still_has_its_actions_checked(host):
+    text = VALID.replace("      api_token: {$env: JIRA_TOKEN}\n",
+                         "      api_token: {$env: JIRA_TOKEN}\n    retry: {max_attempts: 0}\n")
+    found = problems(text.replace("          project: CX\n", ""), host)
+    assert [problem.split(": ")[1] for problem in found] == [
+        "connections.jira.retry.max_attempts", "routes[0].actions[0].params.project"], found
+
+
+SEVERAL_PROBLEMS = VALID[:VALID.index("routes:")] + """\
+routes:
+  - name: detractors
+    when: {field: data.score.band, eqals: negative}
+    actions:
+      - connection: jra
+        action: create_issue
+      - connection: jira
+        action: create_issue
+        params: {project: CX, summary: "{{ oops", assignee: bob}
+      - connection: slack
+  - name: detractors
+    actions:
+      - connection: slack
+        action: post_message
+        params: {text: hi}
+"""
+
+
+def test_several_problems_are_each_reported_exactly_once(host):
+    found = problems(SEVERAL_PROBLEMS, host, env={"TF_SECRET": "x" * 8})
+    assert found == [
+        "cxhub.yaml:12: connections.jira.settings.api_token: environment variable JIRA_TOKEN is not set",
+        "cxhub.yaml:16: connections.slack.settings.webhook_url: environment variable HOOK is not set",
+        "cxhub.yaml:19: routes[0].when: a field test needs exactly one operator out of contains, equals, exists, "
+        "gt, gte, in, lt, lte, not_equals, regex; got ['eqals']",
+        "cxhub.yaml:21: routes[0].actions[0].connection: unknown connection 'jra' (known: jira, slack)",
+        "cxhub.yaml:25: routes[0].actions[1].params.assignee: unknown parameter; expected one of description, "
+        "issue_type, labels, priority, project, summary",
+        "cxhub.yaml:25: routes[0].actions[1].params.summary: template does not compile: unexpected end of "
+        "template, expected 'end of print statement'.",
+        "cxhub.yaml:26: routes[0].actions[2].action: Missing data for required field.",
+        "cxhub.yaml:27: routes[1].name: route name 'detractors' is used twice",
+    ]
+
+
+def test_a_load_without_settings_needs_no_secret(host):
+    text = SEVERAL_PROBLEMS.replace("settings:\n      webhook_url: {$env: HOOK}", "settings: {$env: SLACK_SETTINGS}")
+    assert "SLACK_SETTINGS" in text
+    config = parse_config(text, "cxhub.yaml", host, {}, with_settings=False)
+    assert sorted(config.connections) == ["jira", "slack"]
+    assert config.connections["jira"].settings == {} and config.sources == {} and config.routes == ()
+
+
+def test_a_load_without_settings_still_checks_the_hub_section_and_policies(host):
+    text = "hub:\n  queue: Bad Queue\nconnections:\n  jira:\n    plugin: jira\n    retry: {max_attempts: 0}\n"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "cxhub.yaml", host, {}, with_settings=False)
+    assert [problem.path for problem in caught.value.problems] == [
+        ("hub", "queue"), ("connections", "jira", "retry", "max_attempts")]

@@ -7,7 +7,13 @@ import threading
 import pytest
 
 from hub.config.model import BreakerPolicy, ConnectionConfig
-from hub.delivery.gate import ConnectionGate, breaker_key, read_breakers
+from hub.delivery.gate import (
+    HELD_RECHECK_SECONDS,
+    ConnectionGate,
+    breaker_key,
+    read_breakers,
+    resume_connection,
+)
 from hub.delivery.runner import Outcome
 
 
@@ -155,3 +161,27 @@ def test_threads_starting_together_all_see_every_connection(make_hub, connection
             thread.join()
         assert errors == []
         assert seen == [["jira", "slack"]] * 12
+
+
+def test_a_hold_pauses_a_connection_for_every_process_until_resumed(gates, clock):
+    first, second = gates
+    transition = first.hold("jira", "the receiver answered 410 Gone")
+    assert (transition.connection, transition.paused, transition.held, transition.until) == ("jira", True, True, None)
+    assert first.hold("jira", "again") is None  # already held: no second announcement, the first reason stays
+    clock.now += 86400  # a hold does not run out
+    for gate in gates:
+        assert gate.open_connections() == ["slack"]
+        assert gate.enter("jira") == HELD_RECHECK_SECONDS
+    gate_state = read_breakers(first.redis, "cxhub", ["jira"])["jira"]
+    assert gate_state.held == "the receiver answered 410 Gone" and gate_state.paused(clock.now)
+    assert resume_connection(first.redis, "cxhub", "jira") is True
+    assert second.enter("jira") is None and "jira" in first.open_connections()
+    assert resume_connection(first.redis, "cxhub", "jira") is False
+
+
+def test_resuming_also_closes_an_open_breaker(gates):
+    first, _ = gates
+    trip(first)
+    assert "jira" not in first.open_connections()
+    assert resume_connection(first.redis, "cxhub", "jira") is True
+    assert "jira" in first.open_connections()

@@ -63,11 +63,11 @@ def test_a_slow_destination_does_not_hold_up_the_others(make_hub, httpserver, sl
         wait_for(lambda: slow_statuses(hub) == ["queued"] * 6 + ["running"] * 2, timeout=5)
         assert slow_server.held == 2
         slow_server.release.set()
-        wait_for(lambda: {d["status"] for d in hub.store.list_deliveries(limit=100)} == {"succeeded"}, timeout=15)
+        wait_for(lambda: {d.status for d in hub.store.reads.deliveries(limit=100)} == {"succeeded"}, timeout=15)
     finally:
         slow_server.release.set()
     assert slow_server.held == 8
 
 
 def slow_statuses(hub) -> list[str]:
-    return sorted(d["status"] for d in hub.store.list_deliveries(connection="slow", limit=100))
+    return sorted(d.status for d in hub.store.reads.deliveries(connection="slow", limit=100))

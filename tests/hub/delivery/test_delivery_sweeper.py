@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 import plugins.webhook as webhook
+from hub.delivery.gate import hold_connection, resume_connection
 from hub.delivery.job import deliver
 from hub.delivery.sweeper import sweep
 from hub.store.engine import make_engine
@@ -29,20 +30,20 @@ def hub(make_hub, httpserver):
 def test_a_delivery_whose_worker_died_mid_attempt_runs_again(hub, httpserver):
     send(hub, detractor())
     empty_queues(hub)  # the job was taken by a worker...
-    [delivery] = hub.store.list_deliveries()
-    [claimed] = hub.store.claim([delivery["id"]], timedelta(seconds=-1))
-    assert claimed["status"] == "running"  # ...which then died
+    [delivery] = hub.store.reads.deliveries()
+    [claimed] = hub.store.deliveries.claim([delivery.id], timedelta(seconds=-1))
+    assert claimed.status == "running"  # ...which then died
     assert sweep(hub.hub) == 1
-    assert hub.store.get_delivery(delivery["id"])["status"] == "queued"
+    assert hub.store.reads.delivery(delivery.id).status == "queued"
     hub.drain()
-    finished = hub.store.get_delivery(delivery["id"])
-    assert (finished["status"], finished["attempts"], len(httpserver.log)) == ("succeeded", 2, 1)
+    finished = hub.store.reads.delivery(delivery.id)
+    assert (finished.status, finished.attempts, len(httpserver.log)) == ("succeeded", 2, 1)
 
 
 def test_a_running_delivery_inside_its_lease_is_left_alone(hub):
     send(hub, detractor())
-    [delivery] = hub.store.list_deliveries()
-    hub.store.claim([delivery["id"]], timedelta(minutes=10))
+    [delivery] = hub.store.reads.deliveries()
+    hub.store.deliveries.claim([delivery.id], timedelta(minutes=10))
     time.sleep(1.1)
     assert sweep(hub.hub) == 0
 
@@ -55,7 +56,7 @@ def test_a_queued_delivery_whose_job_vanished_is_queued_again(hub, httpserver):
     assert sweep(hub.hub) == 1
     assert sweep(hub.hub) == 0  # the new job gets its own grace period
     hub.drain()
-    assert hub.store.list_deliveries()[0]["status"] == "succeeded" and len(httpserver.log) == 1
+    assert hub.store.reads.deliveries()[0].status == "succeeded" and len(httpserver.log) == 1
 
 
 def test_only_one_process_sweeps_at_a_time(hub):
@@ -69,17 +70,17 @@ def test_only_one_process_sweeps_at_a_time(hub):
 
 def test_a_job_that_cannot_reach_the_database_comes_back_later(hub):
     send(hub, detractor())
-    [delivery] = hub.store.list_deliveries()
-    working = hub.store.engine
-    hub.store.engine = make_engine("postgresql://cxhub@127.0.0.1:1/none")
+    [delivery] = hub.store.reads.deliveries()
+    working = hub.store.database.engine
+    hub.store.database.engine = make_engine("postgresql://cxhub@127.0.0.1:1/none")
     try:
         with hub.app.app_context():
-            deliver(delivery["id"], delivery["connection"])
+            deliver(delivery.id, delivery.connection)
     finally:
-        hub.store.engine.dispose()
-        hub.store.engine = working
+        hub.store.database.engine.dispose()
+        hub.store.database.engine = working
     assert hub.hub.queue.scheduled_count() == 1
-    assert hub.store.get_delivery(delivery["id"])["status"] == "queued"
+    assert hub.store.reads.delivery(delivery.id).status == "queued"
 
 
 def test_deliveries_held_by_a_paused_connection_are_not_swept(hub):
@@ -89,4 +90,14 @@ def test_deliveries_held_by_a_paused_connection_are_not_swept(hub):
     hub.hub.redis.hset("cxhub:cxhub:breaker:out", mapping={"failures": 5, "open_until": time.time() + 60})
     assert sweep(hub.hub) == 0
     hub.hub.redis.delete("cxhub:cxhub:breaker:out")
+    assert sweep(hub.hub) == 1
+
+
+def test_deliveries_of_a_held_connection_are_not_swept(hub):
+    send(hub, detractor())
+    empty_queues(hub)
+    time.sleep(1.1)
+    hold_connection(hub.hub.redis, "cxhub", "out", "the receiver answered 410 Gone")
+    assert sweep(hub.hub) == 0
+    resume_connection(hub.hub.redis, "cxhub", "out")
     assert sweep(hub.hub) == 1

@@ -12,6 +12,7 @@ from hub.events.canonical import (
     EVENT_ID_NAMESPACE,
     SCHEMA_ID,
     InvalidEvent,
+    UnstorableEvent,
     build_event,
     event_id,
     event_schema,
@@ -241,3 +242,16 @@ def test_draft_rejects_naive_datetime():
     with pytest.raises(ValueError) as caught:
         draft(time=datetime(2024, 5, 1, 12, 30))
     assert str(caught.value) == "event time must be timezone-aware"
+
+
+@pytest.mark.parametrize(("overrides", "named"), [
+    ({"customer": Customer("c1", "ann\x00@example.com", None)}, "data.customer.email contains U+0000"),
+    ({"vendor_event_id": "resp\x00-1"}, "data.vendor_event_id contains U+0000"),
+    ({"text": "broken \ud83d half"}, "data.text contains U+D83D"),
+    ({"link": Link("surveys", "9" * 600)}, "subject is 600 characters long"),
+])
+def test_build_event_refuses_what_a_backend_cannot_store(overrides, named):
+    with pytest.raises(UnstorableEvent) as caught:
+        build_event("app", draft(**overrides))
+    assert named in str(caught.value)
+    assert isinstance(caught.value, InvalidEvent)

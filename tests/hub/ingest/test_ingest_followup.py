@@ -73,8 +73,8 @@ def test_the_follow_up_call_completes_the_event(hub, httpserver):
     httpserver.expect_request(DETAILS_PATH, method="GET").respond_with_json(DETAILS)
     response = hub.post("thin", NOTIFICATION)
     assert response.status_code == 202, response.json
-    [event] = hub.store.list_events()
-    assert (event["customer_email"], event["score_band"]) == ("ann@example.com", "negative")
+    [event] = hub.store.reads.events()
+    assert (event.customer_email, event.score_band) == ("ann@example.com", "negative")
     assert httpserver.log[0][0].headers["User-Agent"] == "cxhub"
 
 
@@ -82,13 +82,13 @@ def test_a_vendor_api_outage_is_503_and_the_request_is_kept(hub, httpserver):
     httpserver.expect_request(DETAILS_PATH).respond_with_data("busy", status=503, headers={"Retry-After": "5"})
     refused = hub.post("thin", NOTIFICATION)
     assert refused.status_code == 503 and refused.json["error"]["code"] == "vendor_api_unavailable"
-    assert hub.store.list_events() == []
-    [kept] = hub.store.list_quarantine()
+    assert hub.store.reads.events() == []
+    [kept] = hub.store.quarantine.requests()
 
     httpserver.clear()
     httpserver.expect_request(DETAILS_PATH).respond_with_json(DETAILS)
-    assert replay_quarantined(hub.hub, kept["id"]).accepted  # the vendor did not resend: an admin replays it
-    assert len(hub.store.list_events()) == 1
+    assert replay_quarantined(hub.hub, kept.id).accepted  # the vendor did not resend: an admin replays it
+    assert len(hub.store.reads.events()) == 1
 
 
 def test_an_object_the_vendor_no_longer_has_is_422(hub, httpserver):
@@ -96,4 +96,4 @@ def test_an_object_the_vendor_no_longer_has_is_422(hub, httpserver):
     refused = hub.post("thin", NOTIFICATION)
     assert refused.status_code == 422 and refused.json["error"]["code"] == "vendor_api_refused"
     assert "answered 404" in refused.json["error"]["message"]
-    assert len(hub.store.list_quarantine()) == 1 and hub.store.list_events() == []
+    assert len(hub.store.quarantine.requests()) == 1 and hub.store.reads.events() == []

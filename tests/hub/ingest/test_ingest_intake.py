@@ -43,7 +43,7 @@ def take_in(hub, name: str = "consumer-1") -> int:
 
 def stored(hub) -> tuple[int, int, int]:
     """Events and deliveries in the store, and jobs on the queues."""
-    return len(hub.store.list_events()), len(hub.store.list_deliveries()), hub.hub.queue.count()
+    return len(hub.store.reads.events()), len(hub.store.reads.deliveries()), hub.hub.queue.count()
 
 
 def test_202_comes_from_the_log_and_the_consumer_stores_routes_and_queues(hub):
@@ -53,7 +53,7 @@ def test_202_comes_from_the_log_and_the_consumer_stores_routes_and_queues(hub):
     assert (hub.hub.intake.backlog(), stored(hub)) == (1, (0, 0, 0))  # accepted, not yet stored
 
     assert take_in(hub) == 1
-    event = orjson.loads(hub.store.get_event(event_id)["body"])
+    event = orjson.loads(hub.store.reads.event(event_id).body)
     assert event["data"]["customer"]["email"] == "ann@example.com"
     assert event["data"]["link"]["id"] == "1001"
     assert stored(hub) == (1, 1, 1)
@@ -92,7 +92,7 @@ def test_refused_requests_leave_nothing_in_the_log(hub, body, headers, status):
     assert hub.hub.intake.backlog() == 0
     assert take_in(hub) == 0
     assert stored(hub) == (0, 0, 0)
-    assert len(hub.store.list_quarantine()) == (1 if status == 422 else 0)
+    assert len(hub.store.quarantine.requests()) == (1 if status == 422 else 0)
 
 
 def test_unreachable_redis_is_503(tmp_path, cxhub_database_url):
@@ -138,10 +138,10 @@ def test_an_invalid_event_is_quarantined_by_the_consumer_once(make_hub):
     with hub.app.app_context():
         take_in_entries(hub.hub, entries)
         take_in_entries(hub.hub, entries)  # a batch tried again keeps the request once
-    [kept] = hub.store.list_quarantine()
-    assert "plugin 'broken' produced an invalid event: data/customer/email" in kept["error"]
-    assert orjson.loads(kept["body"]) == {"ids": [1]}
-    assert "authorization" not in orjson.loads(kept["headers"])  # credentials are never kept
+    [kept] = hub.store.quarantine.requests()
+    assert "plugin 'broken' produced an invalid event: data/customer/email" in kept.error
+    assert orjson.loads(kept.body) == {"ids": [1]}
+    assert "authorization" not in orjson.loads(kept.headers)  # credentials are never kept
     assert stored(hub) == (0, 0, 0)
     assert hub.hub.intake.backlog() == 0
 
@@ -150,14 +150,14 @@ def test_entries_wait_out_a_database_outage(hub):
     post(hub, detractor(1))
     post(hub, detractor(2), "msg_2")
     consumer = IntakeConsumer(hub.hub, "consumer-1")
-    working = hub.store.engine
-    hub.store.engine = make_engine("postgresql://cxhub@127.0.0.1:1/none")  # nothing listens on port 1
+    working = hub.store.database.engine
+    hub.store.database.engine = make_engine("postgresql://cxhub@127.0.0.1:1/none")  # nothing listens on port 1
     try:
         with hub.app.app_context(), pytest.raises(StoreUnavailable):
             consumer.step(block_ms=None)
     finally:
-        hub.store.engine.dispose()
-        hub.store.engine = working
+        hub.store.database.engine.dispose()
+        hub.store.database.engine = working
     assert hub.hub.intake.backlog() == 2  # still pending for this consumer
     with hub.app.app_context():
         assert consumer.step(block_ms=None) == 2  # its own pending entries first
@@ -178,9 +178,9 @@ def test_an_entry_that_breaks_its_batch_is_quarantined_and_the_rest_are_taken_in
     monkeypatch.setattr(hub.hub.router, "deliveries_for", route_but_fail_on_the_second)
     assert take_in(hub) == 3
     assert stored(hub) == (2, 2, 2)
-    [kept] = hub.store.list_quarantine()
-    assert kept["error"] == "the hub failed to take this request in: ValueError: boom"
-    assert orjson.loads(kept["body"])["response"]["id"] == 1
+    [kept] = hub.store.quarantine.requests()
+    assert kept.error == "the hub failed to take this request in: ValueError: boom"
+    assert orjson.loads(kept.body)["response"]["id"] == 1
     assert hub.hub.intake.backlog() == 0
 
 
@@ -221,7 +221,7 @@ def test_worker_threads_take_in_and_deliver_over_http(make_hub, httpserver):
     request, _ = httpserver.log[0]
     assert request.headers["webhook-id"]
     assert orjson.loads(request.data)["id"] == event_id
-    wait_for(lambda: hub.store.list_deliveries()[0]["status"] == "succeeded", 10, what="delivery succeeded")
+    wait_for(lambda: hub.store.reads.deliveries()[0].status == "succeeded", 10, what="delivery succeeded")
 
 
 def test_accept_into_takes_only_database_or_redis(make_hub):
@@ -257,6 +257,6 @@ def test_an_event_is_received_when_the_log_took_it_not_when_it_was_stored(hub):
     [(entry_id, _)] = hub.hub.redis.xrange(hub.hub.intake.key)
     time.sleep(0.3)
     take_in(hub)
-    received = hub.store.get_event(event_id)["received_at"]
+    received = hub.store.reads.event(event_id).received_at
     assert received.timestamp() == int(entry_id.split(b"-")[0]) / 1000
     assert (datetime.now(timezone.utc) - received).total_seconds() >= 0.3

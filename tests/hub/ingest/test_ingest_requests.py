@@ -51,7 +51,7 @@ def signed(body: bytes, msg_id: str = "msg_1", secret: str = WHSEC, timestamp: f
 
 def counts(hub) -> tuple[int, int, int, int]:
     store = hub.store
-    return (len(store.list_events()), len(store.list_deliveries()), len(store.list_quarantine()),
+    return (len(store.reads.events()), len(store.reads.deliveries()), len(store.quarantine.requests()),
             hub.hub.queue.count())
 
 
@@ -60,11 +60,11 @@ def test_signed_event_is_stored_routed_and_queued(hub):
     response = hub.post("app", body, signed(body))
     assert response.status_code == 202
     [event_id] = response.json["accepted"]
-    stored = orjson.loads(hub.store.get_event(event_id)["body"])
+    stored = orjson.loads(hub.store.reads.event(event_id).body)
     assert stored["data"]["link"]["id"] == "9007199254740993"  # above 2**53, every digit kept
     assert stored["data"]["score"] == {"type": "nps", "value": 3, "min": 0, "max": 10, "band": "negative"}
-    [delivery] = hub.store.list_deliveries()
-    assert (delivery["event_id"], delivery["status"], delivery["connection"]) == (event_id, "queued", "out")
+    [delivery] = hub.store.reads.deliveries()
+    assert (delivery.event_id, delivery.status, delivery.connection) == (event_id, "queued", "out")
     assert hub.hub.queue.count() == 1
 
 
@@ -190,14 +190,14 @@ def test_a_body_without_a_length_within_the_limit_is_taken(hub):
 
 
 def test_unreachable_database_is_503_and_nothing_is_accepted(hub):
-    working = hub.store.engine
-    hub.store.engine = make_engine("postgresql://cxhub@127.0.0.1:1/none")  # nothing listens on port 1
+    working = hub.store.database.engine
+    hub.store.database.engine = make_engine("postgresql://cxhub@127.0.0.1:1/none")  # nothing listens on port 1
     body = orjson.dumps(PAYLOAD)
     try:
         response = hub.post("app", body, signed(body))
     finally:
-        hub.store.engine.dispose()
-        hub.store.engine = working
+        hub.store.database.engine.dispose()
+        hub.store.database.engine = working
     assert response.status_code == 503
     assert "send the request again" in response.json["error"]["message"]
     assert counts(hub) == (0, 0, 0, 0)
@@ -217,8 +217,8 @@ def test_unreachable_queue_is_503_and_the_resend_delivers(hub, tmp_path):
     resent = hub.post("app", body, signed(body))
     assert resent.status_code == 200
     assert hub.hub.queue.count() == 1
-    [delivery] = hub.store.list_deliveries()
-    assert delivery["status"] == "queued"
+    [delivery] = hub.store.reads.deliveries()
+    assert delivery.status == "queued"
 
 
 def test_a_source_over_its_rate_gets_429_with_retry_after(make_hub):
@@ -233,7 +233,7 @@ def test_a_source_over_its_rate_gets_429_with_retry_after(make_hub):
     assert [answer.status_code for answer in answers] == [202, 202, 429]
     assert answers[2].json["error"]["code"] == "rate_limited"
     assert 1 <= int(answers[2].headers["Retry-After"]) <= 60
-    assert len(limited.store.list_events()) == 2
+    assert len(limited.store.reads.events()) == 2
 
 
 def test_a_malformed_rate_is_a_config_error(make_hub):

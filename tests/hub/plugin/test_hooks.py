@@ -158,7 +158,7 @@ def test_hook_cxhub_verify_request(hub):
 def test_hook_cxhub_parse_request(hub):
     batch = hub.post("demo", {"items": [{"id": 9007199254740993, "rating": 1}, {"id": 2, "rating": 5}]}, TOKEN)
     assert batch.status_code == 202 and len(batch.json["accepted"]) == 2
-    linked = {orjson.loads(hub.store.get_event(i)["body"])["data"]["link"]["id"] for i in batch.json["accepted"]}
+    linked = {orjson.loads(hub.store.reads.event(i).body)["data"]["link"]["id"] for i in batch.json["accepted"]}
     assert linked == {"9007199254740993", "2"}
 
     handshake = hub.post("demo", {"type": "url_verification", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}, TOKEN)
@@ -169,11 +169,11 @@ def test_hook_cxhub_parse_request(hub):
            b"<Notification><Id>04l6</Id></Notification></notifications></Body></Envelope>"
     acked = hub.post("demo", soap, TOKEN, content_type="text/xml")
     assert (acked.status_code, acked.data, acked.content_type) == (200, SOAP_ACK, "text/xml; charset=utf-8")
-    assert len(hub.store.list_events()) == 4  # the acknowledgement came after the events were stored
+    assert len(hub.store.reads.events()) == 4  # the acknowledgement came after the events were stored
 
     form = hub.post("demo", "id=cmd-1&text=still+broken", TOKEN, content_type="application/x-www-form-urlencoded")
     assert form.status_code == 202
-    assert len(hub.store.list_events()) == 5
+    assert len(hub.store.reads.events()) == 5
 
 
 def test_hook_cxhub_run_action(hub):
@@ -181,8 +181,8 @@ def test_hook_cxhub_run_action(hub):
     hub.drain()
     [(connection, action, params, seen_event, delivery)] = calls("run")
     assert (connection, action, params, seen_event) == ("notes", "note", {"body": "7@example.com: broken"}, event_id)
-    assert delivery.attempt == 1 and delivery.idempotency_key == hub.store.list_deliveries()[0]["id"]
-    assert '"external_id":"note-7"' in hub.store.list_deliveries()[0]["result"]
+    assert delivery.attempt == 1 and delivery.idempotency_key == hub.store.reads.deliveries()[0].id
+    assert '"external_id":"note-7"' in hub.store.reads.deliveries()[0].result
 
 
 def test_hook_cxhub_event_accepted(hub):
@@ -194,8 +194,8 @@ def test_hook_cxhub_event_accepted(hub):
 def test_hook_cxhub_delivery_succeeded(hub):
     hub.post("demo", {"items": [{"id": 3, "rating": 1}]}, TOKEN)
     hub.drain()
-    [delivery] = hub.store.list_deliveries()
-    assert calls("succeeded") == [(delivery["id"], "note-3")]
+    [delivery] = hub.store.reads.deliveries()
+    assert calls("succeeded") == [(delivery.id, "note-3")]
     [row] = calls("succeeded_row")
     assert row["status"] == "succeeded" and "event_body" not in row  # the row, not what the worker read with it
 
@@ -205,9 +205,9 @@ def test_hook_cxhub_delivery_dead_lettered(make_hub):
     broken = make_hub(CONFIG.replace("{{ data.customer.email }}", "{{ data.no_such_field }}"), plugins=[Demo])
     broken.post("demo", {"items": [{"id": 4, "rating": 1}]}, TOKEN)
     broken.drain()
-    [delivery] = broken.store.list_deliveries()
+    [delivery] = broken.store.reads.deliveries()
     [(delivery_id, error)] = calls("dead")
-    assert delivery_id == delivery["id"] and delivery["status"] == "dead"
+    assert delivery_id == delivery.id and delivery.status == "dead"
     assert error.startswith("route 'low-ratings': params.body: UndefinedError")
 
 
@@ -226,8 +226,8 @@ def test_hook_cxhub_connection_paused(make_hub):
     [(connection, until, error)] = calls("paused")
     assert (connection, error) == ("notes", "the notes service answered 503")
     assert 1.5 < (until - before).total_seconds() < 3
-    [delivery] = hub.store.list_deliveries()
-    assert (delivery["status"], delivery["attempts"]) == ("retrying", 2)
+    [delivery] = hub.store.reads.deliveries()
+    assert (delivery.status, delivery.attempts) == ("retrying", 2)
     assert hub.hub.queue.count() == 1  # held in the connection's queue, no attempt spent
 
 
@@ -240,5 +240,5 @@ def test_hook_cxhub_connection_resumed(make_hub):
     time.sleep(2.1)
     hub.drain()  # the pause is over: one trial delivery, which succeeds
     assert calls("resumed") == ["notes"]
-    [delivery] = hub.store.list_deliveries()
-    assert (delivery["status"], delivery["attempts"]) == ("succeeded", 3)
+    [delivery] = hub.store.reads.deliveries()
+    assert (delivery.status, delivery.attempts) == ("succeeded", 3)

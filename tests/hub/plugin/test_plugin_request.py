@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.plugin.errors import MalformedBody, UnsupportedMediaType
+from hub.plugin.errors import MalformedBody, MissingHeader, UnsupportedMediaType
 from hub.plugin.request import MAX_XML_DEPTH, InboundRequest
 
 
@@ -79,6 +79,64 @@ def test_json_big_integers_keep_exact_value(number):
     value = make(b'{"id": %d}' % number).json()["id"]
     assert type(value) is int
     assert value == number
+
+
+@pytest.mark.parametrize("number", [2**53, 2**53 + 1, 2**63, 2**64, 2**64 + 1, 2**128, -(2**63) - 1, -(2**128),
+                                    10**300])
+def test_json_integers_beyond_64_bits_keep_every_digit(number):
+    value = make(b'{"id": %d, "stars": 4.5, "ratio": 1e2, "small": 7}' % number).json()
+    assert type(value["id"]) is int and value["id"] == number
+    assert value["stars"] == 4.5 and type(value["ratio"]) is float and type(value["small"]) is int
+
+
+def test_json_big_integers_inside_nesting_and_next_to_long_digit_strings():
+    body = b'{"a": [{"b": 340282366920938463463374607431768211457}], "c": "12345678901234567890123"}'
+    assert make(body).json() == {"a": [{"b": 2**128 + 1}], "c": "12345678901234567890123"}
+
+
+def test_json_big_integers_in_a_document_nested_past_the_standard_librarys_recursion_is_400():
+    body = b"[" * 1000 + b"18446744073709551616" + b"]" * 1000  # orjson takes it; exact integers need recursion
+    with pytest.raises(MalformedBody) as caught:
+        make(body).json()
+    assert "nests too deeply" in caught.value.message
+
+
+def test_json_ignores_a_leading_byte_order_mark():
+    assert make(b'\xef\xbb\xbf{"id": 18446744073709551617}').json() == {"id": 18446744073709551617}
+    assert make(b'{"text": "\xef\xbb\xbfkept"}').json() == {"text": "\ufeffkept"}  # inside a string it is text
+
+
+def test_json_a_bom_alone_is_an_empty_body():
+    with pytest.raises(MalformedBody) as caught:
+        make(b"\xef\xbb\xbf").json()
+    assert "empty" in caught.value.message
+
+
+@pytest.mark.parametrize("body", [b'{"text": "\\ud800"}', b'{"text": "\\udfff x"}', b'{"n": NaN}', b'{"n": Infinity}',
+                                  b'{"n": 1e400}', b'{"text": "\xc0\x80"}', b'{"text": "\xe0\x80\xaf"}',
+                                  b'{"id": 18446744073709551616, "text": "\\ud800"}'])
+def test_json_refuses_lone_surrogates_non_numbers_and_overlong_utf8(body):
+    with pytest.raises(MalformedBody):
+        make(body).json()
+
+
+def test_json_keeps_nul_escapes_and_non_characters():
+    assert make(b'{"a": "x\\u0000y", "b": "\\uffff\xef\xbf\xbe"}').json() == {"a": "x\x00y", "b": "\uffff\ufffe"}
+
+
+def test_content_type_longer_than_any_media_type_is_415():
+    with pytest.raises(UnsupportedMediaType):
+        make(b"{}", "application/" + "x" * 250 + "+json").json()
+
+
+def test_without_credentials_and_repr_drop_what_authenticates():
+    request = InboundRequest(method="POST", path="/hooks/app", body=b"{}", content_type="application/json",
+                             headers={"authorization": "Bearer s3cret", "x-api-key": "k3y", "webhook-id": "msg_1"},
+                             query={"token": "t0ken", "form": "f1"})
+    kept = request.without_credentials()
+    assert (kept.headers, kept.query, kept.body) == ({"webhook-id": "msg_1"}, {"form": "f1"}, b"{}")
+    assert not any(secret in repr(request) for secret in ("s3cret", "k3y", "t0ken"))
+    assert "msg_1" in repr(request) and "f1" in repr(request)
 
 
 def test_json_top_level_scalar_and_array():
@@ -253,3 +311,13 @@ def test_request_defaults():
     assert request.content_type == ""
     assert dict(request.headers) == {}
     assert dict(request.query) == {}
+
+
+def test_require_header_names_the_missing_header():
+    request = make(b"{}", headers={"webhook-id": "msg_1", "empty": ""})
+    assert request.require_header("Webhook-Id") == "msg_1"
+    for name in ("webhook-timestamp", "empty"):
+        with pytest.raises(MissingHeader) as caught:
+            request.require_header(name, "event time")
+        assert (caught.value.header, caught.value.message, caught.value.status) == (
+            name, f"the {name} header is missing: it gives the event time", 422)

@@ -63,22 +63,22 @@ def test_creates_one_issue_with_documented_fields(hub, httpserver):
     send(hub, detractor())
     hub.drain()
     [request] = issue_requests(httpserver)
-    [delivery] = hub.store.list_deliveries()
+    [delivery] = hub.store.reads.deliveries()
     fields = request.get_json()["fields"]
     assert fields == {
         "project": {"key": "CX"},
         "summary": "Ann Lee scored 2/10",
         "issuetype": {"name": "Bug"},
         "priority": {"name": "High"},
-        "labels": ["cx-detractor", f"cxhub-{delivery['id']}"],
+        "labels": ["cx-detractor", f"cxhub-{delivery.id}"],
         "description": {"type": "doc", "version": 1, "content": [
             {"type": "paragraph", "content": [{"type": "text", "text": "Ann Lee (ann@example.com) is unhappy."}]},
             {"type": "blockquote", "content": [
                 {"type": "paragraph", "content": [{"type": "text", "text": "The export keeps failing."}]}]},
         ]},
     }
-    assert delivery["status"] == "succeeded"
-    assert orjson.loads(delivery["result"]) == {"external_id": "ED-24", "detail": {"id": "10000"},
+    assert delivery.status == "succeeded"
+    assert orjson.loads(delivery.result) == {"external_id": "ED-24", "detail": {"id": "10000"},
                                                  "url": httpserver.url_for("/browse/ED-24")}
 
 
@@ -90,10 +90,10 @@ def test_retries_5xx_then_succeeds(hub, httpserver):
     expect_create(httpserver).respond_with_json(CREATED, status=201)
     send(hub, detractor())
     hub.drain()
-    [delivery] = hub.store.list_deliveries()
-    attempts = hub.store.list_attempts(delivery["id"])
-    assert [(a["status_code"], a["outcome"]) for a in attempts] == [(503, "retry"), (503, "retry"), (None, "succeeded")]
-    assert delivery["status"] == "succeeded"
+    [delivery] = hub.store.reads.deliveries()
+    attempts = hub.store.reads.attempts(delivery.id)
+    assert [(a.status_code, a.outcome) for a in attempts] == [(503, "retry"), (503, "retry"), (None, "succeeded")]
+    assert delivery.status == "succeeded"
     assert len(issue_requests(httpserver)) == 3
 
 
@@ -101,10 +101,10 @@ def test_4xx_fails_at_once_with_jiras_message(hub, httpserver):
     expect_create(httpserver).respond_with_json(REFUSED, status=400)
     send(hub, detractor())
     hub.drain()
-    [delivery] = hub.store.list_deliveries()
-    assert delivery["status"] == "dead"
-    assert "answered 400" in delivery["last_error"] and "Field 'priority' is required" in delivery["last_error"]
-    assert len(hub.store.list_attempts(delivery["id"])) == 1
+    [delivery] = hub.store.reads.deliveries()
+    assert delivery.status == "dead"
+    assert "answered 400" in delivery.last_error and "Field 'priority' is required" in delivery.last_error
+    assert len(hub.store.reads.attempts(delivery.id)) == 1
 
 
 def test_retry_after_a_timeout_finds_the_issue_instead_of_creating_another(hub, httpserver):
@@ -120,10 +120,10 @@ def test_retry_after_a_timeout_finds_the_issue_instead_of_creating_another(hub, 
                               headers={"Authorization": BASIC}).respond_with_handler(search)
     send(hub, detractor())
     hub.drain()
-    [delivery] = hub.store.list_deliveries()
-    assert delivery["status"] == "succeeded"
-    assert orjson.loads(delivery["result"])["external_id"] == "ED-1"
-    assert orjson.loads(delivery["result"])["detail"] == {"id": "10002", "reused": True}
+    [delivery] = hub.store.reads.deliveries()
+    assert delivery.status == "succeeded"
+    assert orjson.loads(delivery.result)["external_id"] == "ED-1"
+    assert orjson.loads(delivery.result)["detail"] == {"id": "10002", "reused": True}
     assert len(issue_requests(httpserver)) == 1
 
 
@@ -140,6 +140,45 @@ def test_token_never_stored_or_reported(hub, httpserver):
     expect_create(httpserver).respond_with_data("unauthorized", status=401)
     send(hub, detractor())
     hub.drain()
-    [delivery] = hub.store.list_deliveries()
-    stored = str(delivery) + str(hub.store.list_attempts(delivery["id"]))
+    [delivery] = hub.store.reads.deliveries()
+    stored = str(delivery) + str(hub.store.reads.attempts(delivery.id))
     assert TOKEN not in stored and base64.b64encode(TOKEN.encode()).decode() not in stored
+
+
+def _adf_text(node) -> str:
+    """The characters of an ADF document, as Jira counts them against a field's limit (a break is one)."""
+    if node.get("type") == "text":
+        return node["text"]
+    if node.get("type") == "hardBreak":
+        return "\n"
+    return "\n".join(_adf_text(child) for child in node.get("content", []))
+
+
+def jira_limits(request: Request) -> Response:
+    """A stand-in that refuses what Jira Cloud refuses: a summary over 255 characters, a field over 32,767."""
+    fields = request.get_json()["fields"]
+    if len(fields["summary"]) > 255:
+        return Response(orjson.dumps({"errors": {"summary": "Summary must be less than 255 characters."}}), 400)
+    if len(_adf_text(fields["description"])) > 32_767:
+        return Response(orjson.dumps({"errors": {"description": "The entered text is too long. It exceeds the "
+                                                                "allowed limit of 32,767 characters."}}), 400)
+    return Response(orjson.dumps(CREATED), 201, content_type="application/json")
+
+
+def test_a_megabyte_review_opens_a_ticket_cut_to_jiras_limits_with_a_link(make_hub, httpserver):
+    config = ("hub: {max_body_bytes: 2097152}\n" + CONFIG % httpserver.url_for("/")).replace(
+        '"{{ data.customer.name }} scored {{ data.score.value }}/{{ data.score.max }}"', '"{{ data.text }}"')
+    hub = make_hub(config, plugins=[webhook, jira], env={"APP_SECRET": WHSEC, "JIRA_TOKEN": TOKEN})
+    expect_create(httpserver).respond_with_handler(jira_limits)
+    review = "The export fails again and again. " * 30_000  # about 1 MB of one customer's words
+    assert send(hub, detractor(comment=review)).status_code == 202
+    hub.drain()
+    [delivery] = hub.store.reads.deliveries()
+    assert delivery.status == "succeeded", delivery.last_error
+    [request] = issue_requests(httpserver)
+    fields = request.get_json()["fields"]
+    assert len(fields["summary"]) == 255 and fields["summary"].endswith("The export fails…")
+    description = _adf_text(fields["description"])
+    assert 32_000 < len(description) <= 32_767
+    assert description.startswith("Ann Lee (ann@example.com) is unhappy.\nThe export fails again")
+    assert description.endswith("… [truncated; full text: https://surveys.example.com/r/1001]")

@@ -39,7 +39,7 @@ def post(hub, payload: dict | bytes, secret: str = SECRET, signature: str | None
 def event_of(hub, response) -> dict:
     assert response.status_code == 202, response.json
     [event_id] = response.json["accepted"]
-    return orjson.loads(hub.store.get_event(event_id)["body"])
+    return orjson.loads(hub.store.reads.event(event_id).body)
 
 
 def test_documented_sample_becomes_a_canonical_event(hub):
@@ -115,7 +115,7 @@ def test_previous_secret_is_accepted_while_rotating(hub):
 def test_bad_signatures(hub, signature, message):
     response = post(hub, SAMPLE, signature=signature)
     assert response.status_code == 401 and message in response.json["error"]["message"]
-    assert hub.store.list_events() == []
+    assert hub.store.reads.events() == []
 
 
 @pytest.mark.parametrize("payload, message", [
@@ -129,7 +129,7 @@ def test_bad_signatures(hub, signature, message):
 def test_payloads_it_does_not_understand_are_quarantined(hub, payload, message):
     response = post(hub, payload)
     assert response.status_code == 422 and message in response.json["error"]["message"]
-    assert len(hub.store.list_quarantine()) == 1 and hub.store.list_events() == []
+    assert len(hub.store.quarantine.requests()) == 1 and hub.store.reads.events() == []
 
 
 def test_typeforms_own_signature_vector():

@@ -21,7 +21,7 @@ def hub(make_hub, httpserver):
 def test_mapping_builds_the_canonical_event(hub):
     response = send(hub, detractor(response_id=18446744073709551615))
     [event_id] = response.json["accepted"]
-    event = orjson.loads(hub.store.get_event(event_id)["body"])
+    event = orjson.loads(hub.store.reads.event(event_id).body)
     assert_valid_event(event)
     assert event["data"]["customer"] == {"id": None, "email": "ann@example.com", "name": "Ann Lee"}
     assert event["data"]["link"] == {"system": "webhook", "id": "18446744073709551615",
@@ -35,12 +35,12 @@ def test_forward_posts_the_event_signed_per_standard_webhooks(hub, httpserver):
     [event_id] = send(hub, detractor()).json["accepted"]
     hub.drain()
     [(request, _)] = httpserver.log
-    [delivery] = hub.store.list_deliveries()
+    [delivery] = hub.store.reads.deliveries()
     forwarded = Webhook(OTHER_WHSEC).verify(request.get_data(), dict(request.headers))  # raises if unsigned
-    assert forwarded == orjson.loads(hub.store.get_event(event_id)["body"])
-    assert request.headers["webhook-id"] == delivery["id"]  # the idempotency key, stable across retries
+    assert forwarded == orjson.loads(hub.store.reads.event(event_id).body)
+    assert request.headers["webhook-id"] == delivery.id  # the idempotency key, stable across retries
     assert request.headers["Content-Type"] == "application/cloudevents+json"
-    assert delivery["status"] == "succeeded"
+    assert delivery.status == "succeeded"
 
 
 def test_retried_forward_keeps_the_same_webhook_id(hub, httpserver):

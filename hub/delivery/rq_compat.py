@@ -1,0 +1,52 @@
+"""The two places cxhub relies on RQ beyond its public API, kept here and checked by a test.
+
+Written for RQ 2.x and 3.0 (`rq>=2.0,<4` in setup.cfg; the delivery, worker and ingest tests pass on
+RQ 2.0.0, 2.12.0 and 3.0.0).
+`tests/hub/delivery/test_rq_compat.py` fails when an RQ release changes what this module
+assumes, so an upgrade shows up as one failing test instead of jobs that go missing.
+
+1. `BaseWorker.work()` calls `self._install_signal_handlers()`, which calls `signal.signal`:
+   that raises ValueError outside the main thread, where cxhub's delivery threads run RQ
+   workers. `NoSignalHandlers` turns it into nothing; the main thread handles the signals and
+   stops the workers (`HubWorker.stop`).
+2. RQ takes one job per dequeue, through public calls that cost about a dozen round trips. A
+   worker that takes a batch (`DeliveryQueue.take`) pops the ids off the queue and deletes
+   their job hashes itself, in one atomic script: that relies on RQ's key layout, a queue
+   being a Redis list of job ids at `Queue.key` (next job on the left) and a job being a hash
+   at `Job.key_for(id)`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rq import Queue
+
+SUPPORTED_RQ = ">=2.0,<4"
+
+# Pop up to ARGV[1] job ids off the queue KEYS[1] and delete their job hashes (key prefix
+# ARGV[2]), atomically: no job is left popped but not deleted if the caller dies in between.
+TAKE = """
+local ids = redis.call('LPOP', KEYS[1], ARGV[1])
+if not ids then return {} end
+for _, id in ipairs(ids) do redis.call('DEL', ARGV[2] .. id) end
+return ids
+"""
+
+
+class NoSignalHandlers:
+    """A worker mixin that leaves signals alone, so RQ's work loop can run in any thread."""
+
+    def _install_signal_handlers(self) -> None:
+        """Overrides RQ's private hook; the caller stops the worker instead (see the docstring above)."""
+
+
+def take_job_ids(queue: Queue, count: int) -> list[str]:
+    """Take up to `count` waiting jobs off the front of `queue` in one round trip; return their ids.
+
+    The jobs are gone from RQ (queue and job hash) once this returns; the caller runs them itself.
+    """
+    take = queue.connection.register_script(TAKE)  # EVALSHA: the script is sent once per server
+    ids = take(keys=[queue.key], args=[count, queue.job_class.key_for("")])
+    return [job_id.decode() if isinstance(job_id, bytes) else job_id for job_id in ids]

@@ -1,0 +1,137 @@
+"""The delivery state machine: claim (with a lease), finish, release, requeue, and what is overdue.
+
+    queued -> running -> succeeded
+                      -> retrying -> running -> ...
+                      -> dead      (requeue gives it a fresh retry budget)
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Sequence
+
+import orjson
+from sqlalchemy import bindparam, case, func, insert, select, update
+
+from hub.store.database import Database, now
+from hub.store.rows import ClaimedDelivery, DeliveryRef, FinishedAttempt, from_row
+from hub.store.tables import attempts, deliveries, events
+
+CLAIMABLE = ("queued", "retrying")
+STATUSES = ("queued", "running", "retrying", "succeeded", "dead")
+REF = (deliveries.c.id, deliveries.c.connection)
+
+
+def _refs(rows: Any) -> list[DeliveryRef]:
+    return [DeliveryRef(*row) for row in rows]
+
+
+class Deliveries:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def claim(self, delivery_ids: Sequence[str], lease: timedelta) -> list[ClaimedDelivery]:
+        """Mark queued or retrying deliveries running and count an attempt for each, in one transaction.
+
+        Returns the rows claimed, in the order asked (each once), each with its event's body.
+        The conditional update makes a job that runs twice harmless: only one run gets a row, and
+        on PostgreSQL rows another worker is claiming right now are skipped, not waited for.
+        The lease says until when the claim holds: past it, the sweeper queues the delivery again.
+        """
+        moment = now()
+        claimable = (select(deliveries.c.id)
+                     .where(deliveries.c.id.in_(delivery_ids), deliveries.c.status.in_(CLAIMABLE))
+                     .with_for_update(skip_locked=True))
+        body = select(events.c.body).where(events.c.id == deliveries.c.event_id).scalar_subquery()
+        statement = (
+            update(deliveries)
+            .where(deliveries.c.id.in_(claimable.scalar_subquery()))
+            .values(status="running", attempts=deliveries.c.attempts + 1, updated_at=moment,
+                    lease_until=moment + lease)
+            .returning(*deliveries.c, body.label("event_body"))
+        )
+        with self.database.connect(write=True) as db:
+            rows = {row.id: from_row(ClaimedDelivery, row) for row in db.execute(statement)}
+        return [rows[i] for i in dict.fromkeys(delivery_ids) if i in rows]
+
+    def finish_attempts(self, finished: Sequence[FinishedAttempt]) -> None:
+        """Store attempts with their deliveries' new statuses, all in one transaction (and round trip)."""
+        if not finished:
+            return
+        moment = now()
+        attempt_rows = [{"delivery_id": item.delivery_id, **item.attempt} for item in finished]
+        status_rows = [{"b_id": item.delivery_id, "b_status": item.status, "b_next": item.next_attempt_at,
+                        "b_error": item.error,
+                        "b_result": orjson.dumps(item.result).decode() if item.result is not None else None}
+                       for item in finished]
+        statement = (
+            update(deliveries)
+            .where(deliveries.c.id == bindparam("b_id"))
+            .values(status=bindparam("b_status"), next_attempt_at=bindparam("b_next"),
+                    last_error=bindparam("b_error"), updated_at=moment, lease_until=None,
+                    result=func.coalesce(bindparam("b_result", type_=deliveries.c.result.type),
+                                         deliveries.c.result))
+        )
+        with self.database.connect(write=True) as db:
+            db.execute(insert(attempts), attempt_rows)
+            db.execute(statement, status_rows)
+
+    def release(self, delivery_ids: Sequence[str]) -> list[DeliveryRef]:
+        """Give claimed deliveries back unattempted: the attempt is uncounted and they wait again.
+
+        A delivery with earlier attempts in its current budget goes back to retrying, any other to queued.
+        """
+        moment = now()
+        previous = case((deliveries.c.attempts - 1 > deliveries.c.budget_start, "retrying"), else_="queued")
+        statement = (
+            update(deliveries)
+            .where(deliveries.c.id.in_(delivery_ids), deliveries.c.status == "running")
+            .values(status=previous, attempts=deliveries.c.attempts - 1, lease_until=None, updated_at=moment,
+                    next_attempt_at=moment)
+            .returning(*REF)
+        )
+        with self.database.connect(write=True) as db:
+            return _refs(db.execute(statement))
+
+    def requeue(self, delivery_ids: Sequence[str], *, from_statuses: Sequence[str] = ("dead",),
+                fresh_budget: bool = True) -> list[DeliveryRef]:
+        """Mark deliveries queued again (by default dead ones, with a fresh retry budget); return those requeued."""
+        values: dict[str, Any] = {"status": "queued", "next_attempt_at": None, "updated_at": now()}
+        if fresh_budget:
+            values["budget_start"] = deliveries.c.attempts
+        statement = (
+            update(deliveries)
+            .where(deliveries.c.id.in_(delivery_ids), deliveries.c.status.in_(from_statuses))
+            .values(**values)
+            .returning(*REF)
+        )
+        with self.database.connect(write=True) as db:
+            return _refs(db.execute(statement))
+
+    def overdue(self, grace: timedelta) -> tuple[list[DeliveryRef], list[DeliveryRef]]:
+        """Deliveries a job should be running for but may not be: (expired leases, stalled waits).
+
+        Expired: running past their lease (the worker died mid-attempt). Stalled: queued, or due
+        to retry, for longer than `grace` (their job was lost, as when Redis restarts empty).
+        """
+        moment = now()
+        expired = select(*REF).where(deliveries.c.status == "running", deliveries.c.lease_until < moment)
+        stalled = select(*REF).where(
+            ((deliveries.c.status == "queued") & (deliveries.c.updated_at < moment - grace))
+            | ((deliveries.c.status == "retrying") & (deliveries.c.next_attempt_at < moment - grace)))
+        with self.database.connect() as db:
+            return _refs(db.execute(expired)), _refs(db.execute(stalled))
+
+    def touch(self, delivery_ids: Sequence[str]) -> None:
+        """Mark deliveries as just queued again, so the next sweep gives their new jobs time to run."""
+        moment = now()
+        statement = (update(deliveries).where(deliveries.c.id.in_(delivery_ids), deliveries.c.status.in_(CLAIMABLE))
+                     .values(updated_at=moment, next_attempt_at=moment))
+        with self.database.connect(write=True) as db:
+            db.execute(statement)
+
+    def with_status(self, statuses: Sequence[str]) -> list[DeliveryRef]:
+        """Every delivery in one of these statuses (what a worker starting alone takes over)."""
+        query = select(*REF).where(deliveries.c.status.in_(statuses))
+        with self.database.connect() as db:
+            return _refs(db.execute(query))

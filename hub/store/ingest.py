@@ -1,0 +1,104 @@
+"""Ingest writes: events with their deliveries (the hot path of every webhook), and deliveries added on replay."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Mapping, Sequence
+
+import orjson
+from sqlalchemy import insert, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+
+from hub.store.database import Database, now
+from hub.store.rows import DeliveryRef, NewDelivery, Recorded
+from hub.store.tables import deliveries, events
+
+REF = (deliveries.c.id, deliveries.c.connection)
+
+
+class Ingest:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def record(self, new_events: Sequence[Mapping[str, Any]], new_deliveries: Sequence[NewDelivery],
+               received_at: Sequence[datetime] | None = None) -> Recorded:
+        """Store events and their deliveries atomically; events seen before are left alone.
+
+        Deliveries are written only for events that are new, so a resent webhook routes nothing.
+        On PostgreSQL that is one statement in one round trip (against four for BEGIN, two
+        INSERTs and COMMIT): this is the hot path of every webhook. `received_at` gives each
+        event the moment the hub accepted it, when that was earlier than now (the intake log).
+        """
+        moment = now()
+        rows = [_event_row(event, received) for event, received in
+                zip(new_events, received_at or [moment] * len(new_events), strict=True)]
+        planned = [_delivery_row(item, moment) for item in new_deliveries]
+        if self.database.is_postgresql:
+            with self.database.connect(autocommit=True) as db:
+                parameters = {"events": orjson.dumps(rows).decode(), "deliveries": orjson.dumps(planned).decode()}
+                accepted = set(db.execute(RECORD_IN_ONE_STATEMENT, parameters).scalars())
+        else:
+            with self.database.connect(write=True) as db:
+                statement = sqlite.insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id)
+                accepted = set(db.execute(statement, rows).scalars())
+                fresh = [row for row in planned if row["event_id"] in accepted]
+                if fresh:
+                    db.execute(insert(deliveries), fresh)
+        ordered = [row["id"] for row in rows]
+        return Recorded([i for i in ordered if i in accepted], [i for i in ordered if i not in accepted])
+
+    def queued_for_events(self, event_ids: Sequence[str]) -> list[DeliveryRef]:
+        """Deliveries of these events still waiting for a worker (re-enqueued when a vendor resends)."""
+        query = select(*REF).where(deliveries.c.event_id.in_(event_ids), deliveries.c.status == "queued")
+        with self.database.connect() as db:
+            return [DeliveryRef(*row) for row in db.execute(query)]
+
+    def add_deliveries(self, new_deliveries: Sequence[NewDelivery]) -> list[str]:
+        """Insert deliveries that do not exist yet; return the ids inserted."""
+        if not new_deliveries:
+            return []
+        rows = [_delivery_row(item, now()) for item in new_deliveries]
+        statement = self.database.insert(deliveries).values(rows).on_conflict_do_nothing(index_elements=["id"])
+        with self.database.connect(write=True) as db:
+            return list(db.execute(statement.returning(deliveries.c.id)).scalars())
+
+
+def _event_row(event: Mapping[str, Any], received: datetime) -> dict[str, Any]:
+    data = event["data"]
+    score = data.get("score") or {}
+    return {
+        "id": event["id"], "source": event["source"].rsplit("/", 1)[-1], "type": event["type"],
+        "vendor_event_id": data["vendor_event_id"], "subject": event["subject"],
+        "customer_email": data["customer"]["email"], "customer_id": data["customer"]["id"],
+        "score_band": score.get("band"), "time": datetime.fromisoformat(event["time"].replace("Z", "+00:00")),
+        "received_at": received, "body": orjson.dumps(event).decode(),
+    }
+
+
+def _delivery_row(item: NewDelivery, created: datetime) -> dict[str, Any]:
+    return {
+        "id": item.id, "event_id": item.event_id, "route": item.route, "connection": item.connection,
+        "action": item.action, "params": orjson.dumps(item.params).decode(), "status": "queued",
+        "attempts": 0, "budget_start": 0, "created_at": created, "updated_at": created,
+    }
+
+
+def _insert_from_json(table: Any, columns: Sequence[str], parameter: str) -> str:
+    """INSERT INTO table (columns) SELECT them FROM a JSON array parameter of row objects (PostgreSQL)."""
+    names = ", ".join(f'"{name}"' for name in columns)
+    types = ", ".join(f'"{name}" {table.c[name].type.compile(dialect=postgresql.dialect())}' for name in columns)
+    return (f"INSERT INTO {table.name} ({names}) SELECT {names} "
+            f"FROM jsonb_to_recordset(CAST(:{parameter} AS jsonb)) AS r({types})")
+
+
+EVENT_COLUMNS = ("id", "source", "type", "vendor_event_id", "subject", "customer_email", "customer_id",
+                 "score_band", "time", "received_at", "body")
+DELIVERY_COLUMNS = ("id", "event_id", "route", "connection", "action", "params", "status", "attempts",
+                    "budget_start", "created_at", "updated_at")
+
+# One statement, so one round trip in autocommit, compiled once: the rows travel as two JSON parameters.
+RECORD_IN_ONE_STATEMENT = text(f"""
+WITH new_events AS ({_insert_from_json(events, EVENT_COLUMNS, "events")} ON CONFLICT (id) DO NOTHING RETURNING id),
+     new_deliveries AS ({_insert_from_json(deliveries, DELIVERY_COLUMNS, "deliveries")}
+                        WHERE r.event_id IN (SELECT id FROM new_events))
+SELECT id FROM new_events""")

@@ -1,0 +1,16 @@
+"""Alembic's environment: migrations run on the connection hub.store.schema hands over, in its transaction."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from hub.store.tables import metadata
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through hub.store.schema (cxhub db upgrade), not the alembic command")
+
+context.configure(connection=connection, target_metadata=metadata, render_as_batch=True,
+                  compare_type=True)
+with context.begin_transaction():
+    context.run_migrations()

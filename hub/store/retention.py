@@ -1,0 +1,41 @@
+"""Retention: deleting what is finished with and older than a moment, in batches."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+
+from hub.store.database import Database
+from hub.store.tables import attempts, deliveries, events, quarantine
+
+
+class Retention:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def prune(self, before: datetime, *, batch: int = 1000) -> dict[str, int]:
+        """Delete what was received before `before` and is finished with; return the counts deleted.
+
+        An event goes (with its deliveries and their attempts) once every delivery has succeeded
+        or is dead; an event with a delivery still under way is kept whatever its age. Quarantined
+        requests go whatever their status: one nobody replayed within the retention period is
+        not waiting for anything. Deletes run in batches so no transaction holds its locks for long.
+        """
+        counts = {"events": 0, "deliveries": 0, "attempts": 0, "quarantine": 0}
+        unfinished = select(deliveries.c.id).where(deliveries.c.event_id == events.c.id,
+                                                   deliveries.c.status.notin_(("succeeded", "dead")))
+        expired = select(events.c.id).where(events.c.received_at < before, ~unfinished.exists()).limit(batch)
+        while True:
+            with self.database.connect(write=True) as db:
+                event_ids = list(db.execute(expired).scalars())
+                if not event_ids:
+                    break
+                owned = select(deliveries.c.id).where(deliveries.c.event_id.in_(event_ids))
+                for table, statement in (("attempts", delete(attempts).where(attempts.c.delivery_id.in_(owned))),
+                                         ("deliveries", delete(deliveries).where(deliveries.c.event_id.in_(event_ids))),
+                                         ("events", delete(events).where(events.c.id.in_(event_ids)))):
+                    counts[table] += db.execute(statement).rowcount
+        with self.database.connect(write=True) as db:
+            counts["quarantine"] = db.execute(delete(quarantine).where(quarantine.c.received_at < before)).rowcount
+        return counts

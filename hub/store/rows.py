@@ -1,0 +1,140 @@
+"""The rows the store hands out: one frozen dataclass per table, with its columns.
+
+Timestamps are UTC-aware (SQLite hands back naive ones; `from_row` fixes that). Bodies,
+parameters, results, headers and queries stay the JSON text they are stored as.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+from typing import Any, Mapping, NamedTuple, TypeVar
+
+Row = TypeVar("Row")
+
+
+def from_row(cls: type[Row], row: Any) -> Row:
+    """Build a row object from a SQLAlchemy result row (whose keys are the column names)."""
+    return cls(**{str(key): _utc(value) for key, value in row._mapping.items()})
+
+
+def _utc(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: str
+    source: str
+    type: str
+    vendor_event_id: str
+    subject: str
+    customer_email: str | None
+    customer_id: str | None
+    score_band: str | None
+    time: datetime
+    received_at: datetime
+    body: str  # the CloudEvent, as JSON
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    id: str
+    event_id: str
+    route: str
+    connection: str
+    action: str
+    params: str  # the route's parameter templates, as JSON
+    status: str  # queued -> running -> succeeded | retrying -> ... | dead
+    attempts: int
+    budget_start: int  # attempts made before the current retry budget (redeliver starts a new one)
+    next_attempt_at: datetime | None
+    lease_until: datetime | None
+    last_error: str | None
+    result: str | None  # what the destination created, as JSON
+    created_at: datetime
+    updated_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        """The columns as a dict (what lifecycle hooks receive)."""
+        return {field.name: getattr(self, field.name) for field in fields(DeliveryRow)}
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery(DeliveryRow):
+    """A delivery just claimed for an attempt, with its event's body read in the same statement."""
+
+    event_body: str
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    id: int
+    delivery_id: str
+    number: int
+    started_at: datetime
+    duration_ms: float
+    status_code: int | None
+    outcome: str
+    error: str | None
+
+
+@dataclass(frozen=True)
+class QuarantinedRequest:
+    id: str
+    source: str
+    received_at: datetime
+    method: str
+    content_type: str
+    headers: str  # JSON, credentials removed
+    query: str  # JSON
+    body: bytes
+    error: str
+    status: str  # open, replayed
+    digest: str | None  # what identical requests share, kept once (None: kept before dedupe, a duplicate)
+
+
+@dataclass(frozen=True)
+class DroppedRequests:
+    """Quarantine entries not kept for one source because the quarantine was full."""
+
+    source: str
+    dropped: int
+    last_dropped_at: datetime
+
+
+class DeliveryRef(NamedTuple):
+    """A delivery still owed, with what the queue needs to know about it."""
+
+    id: str
+    connection: str
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    id: str
+    event_id: str
+    route: str
+    connection: str
+    action: str
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class FinishedAttempt:
+    """One attempt to store, with the status its delivery moves to."""
+
+    delivery_id: str
+    attempt: Mapping[str, Any]  # number, started_at, status_code, duration_ms, error, outcome
+    status: str
+    next_attempt_at: datetime | None = None
+    error: str | None = None
+    result: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    accepted: list[str]
+    duplicates: list[str]

@@ -1,0 +1,111 @@
+"""hub/store/schema.py: migrations upgrade a store made by the previous release, with its data intact.
+
+The previous release made its tables with create_all and kept no revision (tests/hub/store/legacy.py).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, select
+
+from hub.store import Store, StoreUnavailable
+from hub.store.engine import make_engine
+from hub.store.quarantine import request_digest
+from hub.store.schema import BASELINE, current, head, upgrade
+from hub.store.tables import metadata
+from tests.hub.store.legacy import ATTEMPTS, DELIVERIES, EVENT, QUARANTINE, legacy_store
+
+
+def rows(engine, table: str) -> list[dict]:
+    with engine.connect() as db:
+        found = db.execute(select(metadata.tables[table]).order_by(metadata.tables[table].c.id)).mappings()
+        return [{key: value.replace(tzinfo=timezone.utc) if isinstance(value, datetime) and not value.tzinfo
+                 else value for key, value in row.items()} for row in found]
+
+
+def test_a_store_from_the_previous_release_is_upgraded_with_its_data_intact(empty_database_url):
+    legacy_store(empty_database_url)
+    engine = make_engine(empty_database_url)
+    assert current(engine) is None
+    upgrade(engine)
+    assert current(engine) == head() != BASELINE
+    assert rows(engine, "events") == [EVENT]
+    assert rows(engine, "deliveries") == DELIVERIES
+    assert rows(engine, "attempts") == ATTEMPTS
+    kept = rows(engine, "quarantine")
+    assert [{key: value for key, value in row.items() if key != "digest"} for row in kept] == QUARANTINE
+    same, other = (request_digest("app", "POST", "application/json", {"a": "1", "b": "2"}, body)
+                   for body in (b'{"same": 1}', b'{"other": 2}'))
+    assert [row["digest"] for row in kept] == [same, None, other]  # the first of two identical ones has it
+    assert inspect(engine).has_table("quarantine_dropped")
+    engine.dispose()
+
+
+def test_an_upgraded_legacy_store_dedupes_against_what_it_kept(empty_database_url):
+    legacy_store(empty_database_url)
+    store = Store(empty_database_url)
+    again = store.quarantine.keep(source="app", method="POST", content_type="application/json", headers={},
+                                  query={"a": "1", "b": "2"}, body=b'{"same": 1}', error="again", max_rows=10)
+    assert again == "q-1"
+    assert store.reads.event("ev-1").customer_email == "ann@example.com"
+    store.dispose()
+
+
+def test_the_models_and_the_head_migration_agree(empty_database_url):
+    """A change to hub/store/tables.py without a migration fails here."""
+    engine = make_engine(empty_database_url)
+    upgrade(engine)
+    with engine.connect() as db:
+        differences = compare_metadata(MigrationContext.configure(db, opts={"compare_type": True}), metadata)
+    engine.dispose()
+    assert differences == []
+
+
+def test_upgrading_a_database_at_the_head_changes_nothing(empty_database_url):
+    engine = make_engine(empty_database_url)
+    upgrade(engine)
+    upgrade(engine)
+    assert current(engine) == head()
+    engine.dispose()
+
+
+def test_processes_starting_together_upgrade_once(empty_database_url):
+    """Without the lock, the second one creates tables that already exist and fails."""
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        store = Store(empty_database_url)
+        try:
+            store.upgrade()
+        except BaseException as error:  # collected: a thread's exception would be lost
+            errors.append(error)
+        finally:
+            store.dispose()
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)  # a guard against a deadlock, not a measurement
+    assert errors == [] and not any(thread.is_alive() for thread in threads)
+    engine = make_engine(empty_database_url)
+    assert current(engine) == head()
+    engine.dispose()
+
+
+def test_a_store_whose_database_is_down_at_first_upgrades_once_it_is_back(tmp_path):
+    folder = tmp_path / "not-yet"  # SQLite cannot open a file in a folder that does not exist: the database is down
+    store = Store(f"sqlite:///{folder / 'cxhub.db'}")
+    with pytest.raises(StoreUnavailable):
+        store.upgrade()
+    with pytest.raises(StoreUnavailable):
+        store.reads.events()
+    folder.mkdir()
+    assert store.reads.events() == []  # the first use after it is back upgrades
+    assert current(store.database.engine) == head()
+    store.dispose()

@@ -1,0 +1,51 @@
+"""Every plugin folder has the README docs/plugins.md promises, naming each setting and parameter."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from marshmallow import Schema, fields
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGINS = sorted(path.name for path in (ROOT / "plugins").iterdir() if (path / "__init__.py").exists())
+
+
+def setting_names(schema: type[Schema] | None) -> Iterator[str]:
+    """Every key a config can write in `schema`, nested schemas included."""
+    if schema is None:
+        return
+    for name, field in schema().fields.items():
+        yield name
+        if isinstance(field, fields.Nested) and isinstance(field.nested, type):
+            yield from setting_names(field.nested)
+
+
+def documented_names(plugin: str) -> set[str]:
+    info = importlib.import_module(f"plugins.{plugin}").cxhub_plugin_info()
+    names = set()
+    if info.source:
+        names |= set(setting_names(info.source.settings))
+    if info.connection:
+        names |= set(setting_names(info.connection.settings)) - {"endpoint"}  # derived, not written
+    for action, action_info in info.actions.items():
+        names |= {action, *setting_names(action_info.params)}
+    return names
+
+
+@pytest.mark.parametrize("plugin", PLUGINS)
+def test_the_readme_names_every_setting_and_parameter(plugin: str) -> None:
+    readme = (ROOT / "plugins" / plugin / "README.md").read_text(encoding="utf-8")
+    written = set(re.findall(r"`([a-z_]+)`", readme)) | set(re.findall(r"^\s*#?\s*([a-z_]+):", readme, re.M))
+    assert documented_names(plugin) - written == set()
+
+
+@pytest.mark.parametrize("plugin", PLUGINS)
+def test_the_readme_links_to_where_the_samples_came_from(plugin: str) -> None:
+    readme = (ROOT / "plugins" / plugin / "README.md").read_text(encoding="utf-8")
+    link = f"../../tests/fixtures/{plugin}/SOURCES.md"
+    assert f"]({link})" in readme
+    assert (ROOT / "plugins" / plugin / link).resolve().is_file()
