@@ -1,24 +1,30 @@
 """The bad-input catalogue: every kind of bad request or config, its clear answer, and proof that it
 changed nothing and left the hub up.
 
-HTTP cases go to a running hub with a Typeform source (HMAC over the raw body) and a Standard
-Webhooks source (timestamped). After each one: nothing stored (a 422 keeps exactly one
-quarantine entry, for replay), and a correct signed request still gets 202. Floods of bad
-requests leave the quarantine bounded: a resent request is kept once, and past
-hub.quarantine_max_rows new ones are dropped and counted. Config cases go
-through the real loader and name file, line, key path and what is wrong. Template cases are
-refused by check-config, or fail the one delivery with a clear error.
+HTTP cases go to a running hub with a Typeform source (HMAC over the raw body), a Standard
+Webhooks source (timestamped) and an XML source (a token). After each one: nothing stored (a
+422 keeps exactly one quarantine entry, for replay), and a correct signed request still gets
+202. Floods of bad requests leave the quarantine bounded: a resent request is kept once, and
+past hub.quarantine_max_rows new ones are dropped and counted. Hostile text against
+catastrophic route patterns goes to a real `cxhub serve`, so a hang shows as a timeout.
+Config cases go through the real loader and name file, line, key path and what is wrong.
+Template cases are refused by check-config, or fail the one delivery with a clear error.
 """
 
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Callable
 
 import orjson
 import pytest
+import requests
 from click.testing import CliRunner
 
 import plugins.jira as jira
@@ -27,9 +33,11 @@ import plugins.typeform as typeform
 import plugins.webhook as webhook
 from hub.cli import main
 from hub.config import ConfigError, parse_config
+from hub.plugin import EventDraft, InvalidSignature, Link, PluginInfo, SourceInfo, UnrecognizedPayload, hookimpl
+from hub.plugin.request import MAX_XML_DEPTH
 from hub.pluginhost import PluginHost, build_plugin_manager
 from hub.plugin import signed_message
-from hub.testing import build_test_hub, hmac_signature, sign_standard_webhook
+from hub.testing import build_test_hub, hmac_signature, sign_standard_webhook, wait_for
 from tests.conftest import WHSEC, detractor, fixture_bytes, forward_everything, send
 
 TF_SECRET = "typeform-secret-for-tests"
@@ -101,8 +109,46 @@ class Bad:
     status: int = 400
     code: str = "malformed_body"
     method: str = "POST"
+    environ: dict[str, str] = field(default_factory=dict)  # e.g. a CONTENT_LENGTH that lies
 
 
+class XmlSurvey:
+    """A source that takes XML (`<response><id>...</id></response>`), behind a shared token."""
+
+    TOKEN = {"X-Survey-Token": "catalogue-token"}
+
+    @staticmethod
+    @hookimpl
+    def cxhub_plugin_info() -> PluginInfo:
+        return PluginInfo(name="xmlsurvey", version="1.0", source=SourceInfo())
+
+    @staticmethod
+    @hookimpl
+    def cxhub_verify_request(source, request) -> None:
+        if request.header("X-Survey-Token") != "catalogue-token":
+            raise InvalidSignature("the X-Survey-Token header is missing or wrong")
+
+    @staticmethod
+    @hookimpl
+    def cxhub_parse_request(source, request) -> list[EventDraft]:
+        response_id = request.xml().findtext("id")
+        if not response_id:
+            raise UnrecognizedPayload("the XML has no <id>")
+        return [EventDraft(type="cx.survey.response", vendor_event_id=response_id,
+                           time=datetime.now(timezone.utc), link=Link(system="xmlsurvey", id=response_id))]
+
+
+def xml_case(body: bytes, **kwargs) -> Bad:
+    return Bad("survey", body, **{"headers": lambda body: XmlSurvey.TOKEN, "content_type": "application/xml",
+                                  **kwargs})
+
+
+XML_LAUGHS = b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">' + b"".join(
+    b'<!ENTITY %s "%s">' % (bytes([97 + level]), (b"&" + bytes([96 + level]) + b";") * 10) for level in range(1, 9)
+) + b"]><response><id>&i;</id></response>"
+XML_QUADRATIC = (b'<!DOCTYPE response [<!ENTITY x "' + b"x" * 20_000 + b'">]><response><id>'
+                 + b"&x;" * 10_000 + b"</id></response>")  # under the body limit, 200 MB once expanded
+XML_DEEP = b"<response>" + b"<a>" * (MAX_XML_DEPTH + 1) + b"</a>" * (MAX_XML_DEPTH + 1) + b"<id>1</id></response>"
 APP_GOOD = orjson.dumps({"response": {"id": 7, "score": 3}, "customer": {"email": "ann@example.com"}})
 DEEP = b"[" * 100_000 + b"]" * 100_000
 
@@ -167,6 +213,39 @@ HTTP_CASES = {
     "malformed-form-body": Bad("vendorform", b"response[id]=%zz&&=",
                                headers=lambda body: {"X-Signature": hmac_signature(VENDOR_SECRET, body)},
                                content_type="application/x-www-form-urlencoded"),
+    # --- declared lengths and XML (issue 16, items 3 and 8); over real sockets: tests/hub/test_webserver.py
+    "declared-length-200mb": Bad("typeform", SAMPLE, environ={"CONTENT_LENGTH": str(200 * 1024 * 1024)},
+                                 status=413, code="body_too_large"),
+    "declared-length-one-over-the-limit": Bad("typeform", SAMPLE, environ={"CONTENT_LENGTH": str(LIMIT + 1)},
+                                              status=413, code="body_too_large"),
+    "declared-length-shorter-than-sent": Bad("typeform", SAMPLE, environ={"CONTENT_LENGTH": str(len(SAMPLE) - 10)},
+                                             status=401, code="invalid_signature"),  # signed over all it sent
+    "declared-length-longer-than-sent": Bad("typeform", SAMPLE, environ={"CONTENT_LENGTH": str(len(SAMPLE) + 10)},
+                                            code="incomplete_body"),
+    "xml-billion-laughs": xml_case(XML_LAUGHS),
+    "xml-quadratic-blowup": xml_case(XML_QUADRATIC),
+    "xml-external-entity": xml_case(b'<!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/passwd">]><response><id>&e;</id>'
+                                    b"</response>"),
+    "xml-external-dtd": xml_case(b'<!DOCTYPE response SYSTEM "http://127.0.0.1:9/x.dtd"><response><id>1</id>'
+                                 b"</response>"),
+    "xml-parameter-entity": xml_case(b'<!DOCTYPE r [<!ENTITY % p SYSTEM "http://127.0.0.1:9/p.dtd"> %p;]>'
+                                     b"<response><id>1</id></response>"),
+    "xml-dtd-alone": xml_case(b"<!DOCTYPE response><response><id>1</id></response>"),
+    "xml-xinclude": xml_case(b'<response xmlns:xi="http://www.w3.org/2001/XInclude"><id>1</id>'
+                             b'<xi:include href="file:///etc/passwd" parse="text"/></response>'),
+    "xml-deep-nesting": xml_case(XML_DEEP),
+    "xml-deep-nesting-over-the-body-limit": xml_case(b"<a>" * 30_000 + b"</a>" * 30_000, status=413,
+                                                     code="body_too_large"),
+    "xml-undeclared-entity": xml_case(b"<response><id>&e;</id></response>"),
+    "xml-malformed": xml_case(b"<response><id>1</id>"),
+    "xml-to-a-json-source": Bad("typeform", b"<response/>", content_type="application/xml", status=415,
+                                code="unsupported_media_type"),
+    "json-to-the-xml-source": xml_case(b'{"id": 1}', content_type="application/json", status=415,
+                                       code="unsupported_media_type"),
+    "xml-without-the-token": xml_case(b"<response><id>1</id></response>", headers=lambda body: {}, status=401,
+                                      code="invalid_signature"),
+    "xml-unmappable": xml_case(b"<response><score>9</score></response>", status=422, code="unrecognized_payload"),
+    # --- end of issue 16, items 3 and 8
 }
 
 
@@ -175,7 +254,8 @@ HTTP_ENV = {"TF_SECRET": TF_SECRET, "APP_SECRET": WHSEC, "VENDOR_SECRET": VENDOR
 
 @pytest.fixture
 def hub(make_hub):
-    return make_hub(CONFIG, plugins=[typeform, webhook], env=HTTP_ENV)
+    config = CONFIG.replace("connections:", "  survey:\n    plugin: xmlsurvey\nconnections:", 1)  # for xml_case
+    return make_hub(config, plugins=[typeform, webhook, XmlSurvey], env=HTTP_ENV)
 
 
 def stored(hub) -> tuple[int, int, int]:
@@ -187,7 +267,7 @@ def stored(hub) -> tuple[int, int, int]:
 def test_bad_request_gets_a_clear_error_and_changes_nothing(hub, case):
     headers = case.headers(case.body)
     response = hub.client.open(f"/hooks/{case.source}", method=case.method, data=case.body, headers=headers,
-                               content_type=case.content_type)
+                               content_type=case.content_type, environ_overrides=case.environ)
     assert response.status_code == case.status, response.get_data(as_text=True)[:300]
     error = response.json["error"]
     assert error["code"] == case.code and len(error["message"]) > 10
@@ -207,6 +287,82 @@ def test_a_replayed_signed_message_is_acknowledged_but_not_routed_again(hub):
     assert again.json["duplicates"] == first.json["accepted"]
     assert stored(hub)[:2] == (1, 1)  # (its queued delivery gets a second job, which its claim makes harmless)
 
+
+# --- hostile text against catastrophic routes (issue 16, item 1) ---------------------------
+# Each route's pattern takes hours on a backtracking engine against RUNS; they run in a real
+# `cxhub serve`, so a hang shows as a request timeout instead of hanging the test run.
+
+RUNS = ("a" * 31 + "!") * 1800  # 57,600 characters: under the body limit, over any backtracker's patience
+CATASTROPHIC_ROUTES = {  # route name: (pattern, whether it matches RUNS)
+    "nested-plus": (r"(a+)+$", False),
+    "words-and-spaces": (r"^(\\w+\\s?)*$", False),
+    "x-plus-x-plus": (r"(x+x+)+y", False),
+    "repeated-dot-star": (r"(.*a){20}", True),
+    "nested-plus-then-bang": (r"(a+)+!", True),
+}
+REGEX_CONFIG = f"""
+hub: {{max_body_bytes: {LIMIT}}}
+sources:
+  app:
+    plugin: webhook
+    settings:
+      secret: {{$env: APP_SECRET}}
+      mapping: {{object_id: response.id, score: response.score, text: response.comment}}
+      score_scale: {{type: nps, min: 0, max: 10}}
+connections:
+  out:
+    plugin: webhook
+    settings: {{url: "http://127.0.0.1:9/unused", secret: {{$env: APP_SECRET}}}}
+routes:
+""" + "".join(f"""  - name: {name}
+    when: {{field: data.text, regex: "{pattern}"}}
+    actions: [{{connection: out, action: forward}}]
+""" for name, (pattern, _) in CATASTROPHIC_ROUTES.items())
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def served(hub, cxhub_redis_url: str, cxhub_database_url: str, tmp_path) -> tuple[subprocess.Popen, str]:
+    """`cxhub serve` on the test hub's config, Redis and database, on a free loopback port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {"REDIS_URL": cxhub_redis_url, "DATABASE_URL": cxhub_database_url, "APP_SECRET": WHSEC,
+           "CXHUB_DATA_DIR": str(tmp_path / "serve-data"), "PATH": ""}
+    with (tmp_path / "serve.log").open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--config", hub.app.config["CXHUB_CONFIG"],
+                                    "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    wait_for(lambda: process.poll() is not None or listening(port), timeout=30,
+             what="cxhub serve listening")
+    assert process.poll() is None, (tmp_path / "serve.log").read_text()
+    return process, f"http://127.0.0.1:{port}"
+
+
+def test_hostile_text_against_catastrophic_routes_is_routed_and_the_hub_stays_up(make_hub, cxhub_redis_url,
+                                                                                  cxhub_database_url, tmp_path):
+    hub = make_hub(REGEX_CONFIG, plugins=[webhook], env={"APP_SECRET": WHSEC})
+    process, url = served(hub, cxhub_redis_url, cxhub_database_url, tmp_path)
+    try:
+        def send(response_id: int, comment: str) -> requests.Response:
+            body = orjson.dumps({"response": {"id": response_id, "score": 3, "comment": comment}})
+            return requests.post(f"{url}/hooks/app", data=body, timeout=20,  # a hang detector, not a speed limit
+                                 headers={**standard_webhook(body, f"msg_{response_id}"),
+                                          "Content-Type": "application/json"})
+
+        hostile = send(1, RUNS)
+        assert hostile.status_code == 202, hostile.text
+        [event_id] = hostile.json()["accepted"]
+        routed = sorted(d.route for d in hub.store.reads.deliveries(event_id=event_id))
+        assert routed == sorted(name for name, (_, matches) in CATASTROPHIC_ROUTES.items() if matches)
+        assert len(hub.store.reads.events()) == 1 and hub.store.quarantine.requests(status=None) == []
+
+        assert send(2, "a normal comment").status_code == 202  # the next request is answered
+    finally:
+        process.kill()
+        process.wait()
 
 # --- quarantine floods --------------------------------------------------------
 
@@ -532,6 +688,17 @@ CONFIG_CASES = {
                             "cxhub.yaml:4: sources.typeform.token: secrets must come from the environment"),
     "source-token-env-missing": ("    plugin: typeform\n", "    plugin: typeform\n    token: {$env: TF_TOKEN}\n",
                                  "cxhub.yaml:4: sources.typeform.token: environment variable TF_TOKEN is not set"),
+    # --- regular expressions RE2 does not take (issue 16, item 1)
+    "regex-lookahead": ("    actions:", "    when: {field: data.text, regex: 'refund(?!ed)'}\n    actions:",
+                        "cxhub.yaml:11: routes[0].when.regex: negative lookahead (?!...) is not supported: "
+                        "route conditions use RE2, a linear-time engine"),
+    "regex-backreference": ("    actions:", "    when: {field: data.text, regex: '(\\w+) \\1'}\n    actions:",
+                            "cxhub.yaml:11: routes[0].when.regex: backreference \\1 is not supported"),
+    "regex-possessive": ("    actions:", "    when: {field: data.text, regex: 'a++b'}\n    actions:",
+                         "cxhub.yaml:11: routes[0].when.regex: possessive quantifier ++ is not supported"),
+    "regex-nested-in-any": ("    actions:", "    when: {any: [{field: data.text, regex: '(?<=x)y'}]}\n    actions:",
+                            "cxhub.yaml:11: routes[0].when.any[0].regex: lookbehind (?<=...) is not supported"),
+    # --- end of issue 16, item 1
 }
 
 

@@ -23,7 +23,7 @@ log = logging.getLogger("cxhub")
               help="In-process delivery threads (default: hub.worker_threads with embedded Redis, 0 with REDIS_URL).")
 def serve(settings: dict[str, Any], host: str, port: int, threads: int, workers: int | None) -> None:
     """Run the hub: webhooks in, and (in embedded mode) delivery workers in the same process."""
-    import waitress
+    from hub.webserver import EmbeddedServer
 
     from hub.events.canonical import event_validator
     from hub.worker import WorkerThreads, recover_unfinished
@@ -38,6 +38,8 @@ def serve(settings: dict[str, Any], host: str, port: int, threads: int, workers:
         recovered = recover_unfinished(hub)
         if recovered:
             click.echo(f"requeued {recovered} unfinished deliveries")
+    server = EmbeddedServer(app, host=host, port=port, max_body_bytes=hub.config.hub.max_body_bytes,
+                            threads=threads)  # binds now: a port in use fails before any thread starts
     background = WorkerThreads(app, count) if count else None
     if background:
         background.start()
@@ -49,7 +51,7 @@ def serve(settings: dict[str, Any], host: str, port: int, threads: int, workers:
     stopped_by = _stop_on_signals()
     started = time.monotonic()
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="cxhub")
+        server.run()
     finally:
         if background:
             background.stop()

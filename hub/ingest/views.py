@@ -6,6 +6,7 @@ import hmac
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from werkzeug.exceptions import ClientDisconnected
 
 from hub.errors import ApiError
 from hub.ingest.service import Accepted, Rejected, ingest
@@ -72,14 +73,36 @@ def _check_rate(hub: Hub, name: str) -> None:
 
 
 def _read_body(limit: int) -> bytes:
-    """The raw body, refused with 413 past `limit` bytes, whether or not Content-Length announced it."""
+    """The raw body, refused with 413 past `limit` bytes, whether or not Content-Length announced it.
+
+    A declared length over the limit is refused before a byte is read; without one, at most
+    `limit + 1` bytes are read. A body that ends before its declared length (the connection was
+    cut) is refused too: it is not the request the client meant to send.
+    """
     too_large = ApiError(413, "body_too_large", f"the body is over the {limit}-byte limit of this hub")
-    if (request.content_length or 0) > limit:
+    declared = request.content_length
+    if (declared or 0) > limit:
         raise too_large
-    body = request.stream.read(limit + 1)
+    try:
+        body = _read_at_most(limit + 1)
+    except ClientDisconnected:  # werkzeug's word for a stream that ended before its declared length
+        body = b""
     if len(body) > limit:
         raise too_large
+    if declared is not None and len(body) < declared:
+        raise ApiError(400, "incomplete_body", f"the body ended before the {declared} bytes its Content-Length "
+                       "declared")
     return body
+
+
+def _read_at_most(size: int) -> bytes:
+    """Up to `size` bytes of the body: a stream may return less than asked before its end."""
+    chunks: list[bytes] = []
+    left = size
+    while left > 0 and (chunk := request.stream.read(left)):
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def _answer(outcome: Accepted) -> Response | tuple[Response, int]:

@@ -7,7 +7,6 @@ one operator: equals, not_equals, gt, gte, lt, lte, in, contains, regex or exist
 from __future__ import annotations
 
 import operator
-import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol
 
@@ -15,6 +14,7 @@ from marshmallow import ValidationError
 
 from hub.plugin.mapping import dig
 from hub.plugin.settings import unwrap_env
+from hub.routing import regex
 
 MISSING = object()
 
@@ -59,7 +59,7 @@ OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "lte": _ordered(operator.le),
     "in": lambda actual, expected: any(_equals(actual, item) for item in expected),
     "contains": _contains,
-    "regex": lambda actual, pattern: isinstance(actual, str) and pattern.search(actual) is not None,
+    "regex": lambda actual, pattern: isinstance(actual, str) and regex.search(pattern, actual),
 }
 
 
@@ -153,9 +153,9 @@ def _field_test(raw: Mapping[str, Any]) -> FieldTest:
         if not isinstance(value, str):
             raise ValidationError({op: ["regex takes a string"]})
         try:
-            value = re.compile(value)
-        except re.error as error:
-            raise ValidationError({op: [f"invalid regular expression: {error}"]}) from None
+            value = regex.compile_pattern(value)
+        except regex.UnsupportedPattern as error:
+            raise ValidationError({op: [str(error)]}) from None
     elif op == "in" and not isinstance(value, list):
         raise ValidationError({op: ["'in' takes a list of values"]})
     elif op == "exists" and not isinstance(value, bool):

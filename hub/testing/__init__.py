@@ -22,6 +22,7 @@ from hub.events.canonical import validate_event
 from hub.ingest.consumer import IntakeConsumer
 from hub.plugin.signatures import hmac_signature, sign_standard_webhook
 from hub.runtime import EXTENSION, Hub
+from hub.webserver import EmbeddedServer
 from hub.worker import WorkerThreads, make_worker
 
 __all__ = ["TestHub", "assert_valid_event", "hmac_signature", "sign_standard_webhook", "wait_for"]
@@ -54,6 +55,7 @@ class TestHub:
         self.hub: Hub = app.extensions[EXTENSION]
         self.client: FlaskClient = app.test_client()
         self._server: BaseWSGIServer | None = None
+        self._embedded: EmbeddedServer | None = None
         self._workers: WorkerThreads | None = None
 
     @property
@@ -104,6 +106,17 @@ class TestHub:
         self._server = server
         return f"http://127.0.0.1:{server.server_port}"
 
+    def serve_embedded(self, threads: int = 4, **overrides: Any) -> str:
+        """Serve the app as `cxhub serve` does (waitress, the hub's limits) on a free loopback port.
+
+        `overrides` replace any of the server's settings (see `hub.webserver.server_settings`).
+        """
+        server = EmbeddedServer(self.app, host="127.0.0.1", port=0, threads=threads,
+                                max_body_bytes=self.hub.config.hub.max_body_bytes, **overrides)
+        threading.Thread(target=server.run, name="cxhub-test-waitress", daemon=True).start()
+        self._embedded = server
+        return f"http://127.0.0.1:{server.port}"
+
     def start_workers(self, threads: int | None = None) -> None:
         """Run worker threads and the retry scheduler, as `cxhub worker` and embedded `cxhub serve` do."""
         self._workers = WorkerThreads(self.app, threads)
@@ -112,6 +125,8 @@ class TestHub:
     def close(self) -> None:
         if self._server is not None:
             self._server.shutdown()
+        if self._embedded is not None:
+            self._embedded.close()
         if self._workers is not None:
             self._workers.stop()
         close_app(self.app)

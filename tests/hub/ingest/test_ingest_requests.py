@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import time
 
 import orjson
@@ -133,6 +134,59 @@ def test_oversized_body_is_413(hub):
     assert response.status_code == 413
     assert "2048-byte limit" in response.json["error"]["message"]
     assert counts(hub) == (0, 0, 0, 0)
+
+
+class CountingStream:
+    """A request body of `size` bytes (endless if None) that counts what the hub reads of it."""
+
+    def __init__(self, size: int | None = None) -> None:
+        self.size = size
+        self.bytes_read = 0
+
+    def read(self, wanted: int = -1) -> bytes:
+        left = (self.size - self.bytes_read) if self.size is not None else 1 << 30
+        count = min(left, wanted if wanted >= 0 else left, 1 << 20)
+        self.bytes_read += count
+        return b"x" * count
+
+
+
+def post_stream(hub, stream: CountingStream, environ: dict) -> object:
+    return hub.client.post("/hooks/app", headers=signed(b"{}"), content_type="application/json",
+                           environ_overrides={"wsgi.input": stream, **environ})
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_a_byte_is_read(hub):
+    stream = CountingStream(200 * 1024 * 1024)
+    response = post_stream(hub, stream, {"CONTENT_LENGTH": str(200 * 1024 * 1024)})
+    assert response.status_code == 413 and response.json["error"]["code"] == "body_too_large"
+    assert stream.bytes_read == 0
+    assert counts(hub) == (0, 0, 0, 0)
+
+
+def test_a_body_without_a_length_is_read_no_further_than_one_byte_past_the_limit(hub):
+    stream = CountingStream(None)  # chunked, or a server that does not know the length: it never ends
+    response = post_stream(hub, stream, {"CONTENT_LENGTH": "", "wsgi.input_terminated": True})
+    assert response.status_code == 413 and "2048-byte limit" in response.json["error"]["message"]
+    assert stream.bytes_read == 2049
+    assert counts(hub) == (0, 0, 0, 0)
+
+
+def test_a_body_that_ends_before_its_declared_length_is_refused(hub):
+    stream = CountingStream(100)  # the connection was cut after 100 of the 500 declared bytes
+    response = post_stream(hub, stream, {"CONTENT_LENGTH": "500"})
+    assert response.status_code == 400 and response.json["error"] == {
+        "code": "incomplete_body", "message": "the body ended before the 500 bytes its Content-Length declared"}
+    assert counts(hub) == (0, 0, 0, 0)
+
+
+def test_a_body_without_a_length_within_the_limit_is_taken(hub):
+    body = orjson.dumps(PAYLOAD)
+    response = hub.client.post("/hooks/app", input_stream=io.BytesIO(body), headers=signed(body),
+                               content_type="application/json",
+                               environ_overrides={"CONTENT_LENGTH": "", "wsgi.input_terminated": True})
+    assert response.status_code == 202
+    assert counts(hub)[:2] == (1, 1)
 
 
 def test_unreachable_database_is_503_and_nothing_is_accepted(hub):

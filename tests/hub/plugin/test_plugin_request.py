@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import pyexpat
-
 import pytest
 
 from hub.plugin.errors import MalformedBody, MissingHeader, UnsupportedMediaType
-from hub.plugin.request import InboundRequest
+from hub.plugin.request import MAX_XML_DEPTH, InboundRequest
 
 
 def make(body: bytes, content_type: str = "application/json", headers: dict | None = None) -> InboundRequest:
@@ -220,21 +218,65 @@ def test_xml_malformed(body, detail):
     assert detail in caught.value.message
 
 
-def test_xml_external_entity_is_not_fetched():
-    body = b'<!DOCTYPE a [<!ENTITY e SYSTEM "file:///etc/passwd">]><a>&e;</a>'
-    with pytest.raises(MalformedBody, match="undefined entity &e;"):
-        make(body, "application/xml").xml()
+BILLION_LAUGHS = b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">' + b"".join(
+    b'<!ENTITY %s "%s">' % (bytes([97 + level]), (b"&" + bytes([96 + level]) + b";") * 10) for level in range(1, 9)
+) + b"]><l>&i;</l>"
+QUADRATIC = b'<!DOCTYPE q [<!ENTITY x "' + b"x" * 50_000 + b'">]><q>' + b"&x;" * 10_000 + b"</q>"
+DOCTYPE = "a document type declaration (<!DOCTYPE ...>)"
 
 
-@pytest.mark.skipif(pyexpat.version_info < (2, 4, 1), reason="expat without amplification limits")
-def test_xml_entity_expansion_bomb_is_refused():
-    entities = [b'<!ENTITY a "aaaaaaaaaa">']
-    for level in range(1, 9):
-        name, previous = bytes([97 + level]), bytes([96 + level])
-        entities.append(b'<!ENTITY %s "%s">' % (name, (b"&" + previous + b";") * 10))
-    body = b'<?xml version="1.0"?><!DOCTYPE l [' + b"".join(entities) + b"]><l>&i;</l>"
-    with pytest.raises(MalformedBody, match="amplification"):
+@pytest.mark.parametrize(("body", "refused"), [
+    (BILLION_LAUGHS, DOCTYPE),
+    (QUADRATIC, DOCTYPE),
+    (b'<!DOCTYPE a [<!ENTITY e SYSTEM "file:///etc/passwd">]><a>&e;</a>', DOCTYPE),
+    (b'<!DOCTYPE a SYSTEM "http://127.0.0.1:9/evil.dtd"><a/>', DOCTYPE),
+    (b'<!DOCTYPE a [<!ENTITY % p SYSTEM "http://127.0.0.1:9/p.dtd"> %p;]><a/>', DOCTYPE),
+    (b"<!DOCTYPE a><a/>", DOCTYPE),  # a DTD alone, declaring nothing
+    (b'<?xml version="1.0"?>\n<!DOCTYPE a []>\n<a>1</a>', DOCTYPE),
+], ids=["billion-laughs", "quadratic-blowup", "external-entity", "external-dtd", "parameter-entity", "dtd-alone",
+        "empty-internal-subset"])
+def test_xml_with_a_dtd_is_refused_before_anything_expands(body, refused):
+    with pytest.raises(MalformedBody) as caught:
         make(body, "application/xml").xml()
+    assert caught.value.message == (f"the body is refused: XML with {refused} is not accepted: it could expand or "
+                                    "fetch what the request does not carry")
+
+
+def test_an_undeclared_entity_is_malformed():
+    with pytest.raises(MalformedBody, match="not valid XML: undefined entity: line 1, column 3"):
+        make(b"<a>&e;</a>", "application/xml").xml()
+
+
+def test_predefined_and_character_entities_still_decode():
+    root = make(b"<a>&lt;&amp;&#233;&#x263A;</a>", "application/xml").xml()
+    assert root.text == "<&\u00e9\u263a"
+
+
+def test_xinclude_is_refused():
+    body = (b'<a xmlns:xi="http://www.w3.org/2001/XInclude"><b><xi:include href="file:///etc/passwd" '
+            b'parse="text"/></b></a>')
+    with pytest.raises(MalformedBody) as caught:
+        make(body, "application/xml").xml()
+    assert caught.value.message == "the body is refused: XML with XInclude elements is not accepted"
+
+
+@pytest.mark.parametrize("depth", [MAX_XML_DEPTH + 1, 300_000])
+def test_xml_nested_too_deep_is_refused(depth):
+    body = b"<a>" * depth + b"</a>" * depth
+    with pytest.raises(MalformedBody) as caught:
+        make(body, "application/xml").xml()
+    assert caught.value.message == f"the body is refused: XML nested deeper than {MAX_XML_DEPTH} elements"
+
+
+def test_xml_nested_to_the_limit_decodes():
+    body = b"<a>" * MAX_XML_DEPTH + b"deep" + b"</a>" * MAX_XML_DEPTH
+    root = make(body, "application/xml").xml()
+    assert [node.text for node in root.iter()][-1] == "deep" and len(list(root.iter())) == MAX_XML_DEPTH
+
+
+def test_xml_siblings_do_not_count_as_depth():
+    body = b"<r>" + b"<i>1</i>" * (MAX_XML_DEPTH * 4) + b"</r>"
+    assert len(make(body, "application/xml").xml()) == MAX_XML_DEPTH * 4
 
 
 def test_xml_unknown_encoding_is_malformed():
