@@ -152,7 +152,7 @@ class _Builder:
                 continue
             actions = tuple(self.action(spec, path + ("actions", number), connections)
                             for number, spec in enumerate(entry["actions"]))
-            routes.append(Route(entry["name"], entry["when"], actions))
+            routes.append(Route(entry["name"], entry["when"], actions, entry["run_on_updates"]))
         names = [route.name for route in routes]
         for position, name in enumerate(names):
             if name in names[:position]:

@@ -114,6 +114,8 @@ class RouteSchema(StrictSchema):
     name = fields.String(required=True, validate=NAME)
     when = ConditionField(load_default=MATCH_ALL)
     actions = fields.List(fields.Nested(ActionSchema), required=True, validate=validate.Length(min=1))
+    # true or false only: YAML's yes/no/on/off are already booleans, and a quoted "yes" is a typo
+    run_on_updates = fields.Boolean(load_default=False, truthy={True}, falsy={False})
 
 
 class ConfigSchema(StrictSchema):

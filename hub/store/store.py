@@ -6,10 +6,10 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator, Mapping, NamedTuple, Sequence
+from typing import Any, Collection, Iterator, Mapping, NamedTuple, Sequence
 
 import orjson
-from sqlalchemy import Connection, Engine, and_, bindparam, case, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, and_, bindparam, case, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -73,6 +73,16 @@ class FinishedAttempt:
     next_attempt_at: datetime | None = None
     error: str | None = None
     result: Mapping[str, Any] | None = None
+
+
+class ObjectEventRow(NamedTuple):
+    """A stored event about an object, and one route that delivered for it (None: no delivery)."""
+
+    source: str
+    type: str
+    subject: str
+    event_id: str
+    route: str | None
 
 
 @dataclass(frozen=True)
@@ -145,6 +155,23 @@ class Store:
                     db.execute(insert(deliveries), fresh)
         ordered = [row["id"] for row in rows]
         return Recorded([i for i in ordered if i in accepted], [i for i in ordered if i not in accepted])
+
+    def events_about(self, subjects: Mapping[str, Collection[str]]) -> list[ObjectEventRow]:
+        """Every stored event about these subjects (source name -> subjects), with each route that delivered for it.
+
+        One indexed query (events by source and subject, deliveries by event): the ingest path
+        asks it once per batch to tell updates from first events. An event without deliveries
+        comes back once, with `route` None.
+        """
+        if not subjects:
+            return []
+        about = or_(*(and_(events.c.source == source, events.c.subject.in_(sorted(names)))
+                      for source, names in subjects.items()))
+        query = (select(events.c.source, events.c.type, events.c.subject, events.c.id, deliveries.c.route)
+                 .select_from(events.outerjoin(deliveries, deliveries.c.event_id == events.c.id))
+                 .where(about).distinct())
+        with self._connection() as db:
+            return [ObjectEventRow(*row) for row in db.execute(query)]
 
     def queued_for_events(self, event_ids: Sequence[str]) -> list[DeliveryRef]:
         """Deliveries of these events still waiting for a worker (re-enqueued when a vendor resends)."""

@@ -34,6 +34,7 @@ events = Table(
     Column("body", Text, nullable=False),
     Index("ix_events_received_at", "received_at"),
     Index("ix_events_customer_email", "customer_email"),
+    Index("ix_events_source_subject", "source", "subject"),  # events about one object (updates)
 )
 
 # status: queued -> running -> succeeded | retrying -> ... | dead
