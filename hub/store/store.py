@@ -170,7 +170,7 @@ class Store:
         query = (select(events.c.source, events.c.type, events.c.subject, events.c.id, deliveries.c.route)
                  .select_from(events.outerjoin(deliveries, deliveries.c.event_id == events.c.id))
                  .where(about).distinct())
-        with self._connection() as db:
+        with self._connection(autocommit=True) as db:  # one statement: no BEGIN and ROLLBACK round trips
             return [ObjectEventRow(*row) for row in db.execute(query)]
 
     def queued_for_events(self, event_ids: Sequence[str]) -> list[DeliveryRef]:

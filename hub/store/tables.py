@@ -34,7 +34,7 @@ events = Table(
     Column("body", Text, nullable=False),
     Index("ix_events_received_at", "received_at"),
     Index("ix_events_customer_email", "customer_email"),
-    Index("ix_events_source_subject", "source", "subject"),  # events about one object (updates)
+    Index("ix_events_subject_source", "subject", "source"),  # events about one object; the selective column leads
 )
 
 # status: queued -> running -> succeeded | retrying -> ... | dead

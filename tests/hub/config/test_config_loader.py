@@ -112,7 +112,8 @@ def route_problem(host, replace: str, by: str) -> list[str]:
                                           "required field."),
     ("      webhook_url: {$env: HOOK}", "      webhook_url: {$env: HOOK}\n      bot_token: {$env: HOOK}",
      "cxhub.yaml:15: connections.slack.settings: set exactly one of webhook_url"),
-    ("    actions:", '    run_on_updates: "yes"\n    actions:', "cxhub.yaml:23: routes[0].run_on_updates: Not a valid boolean."),
+    ("    actions:", '    run_on_updates: "yes"\n    actions:',
+     "cxhub.yaml:23: routes[0].run_on_updates: Not a valid boolean."),
 ])
 def test_route_and_connection_problems(host, replace, by, expected):
     found = route_problem(host, replace, by)

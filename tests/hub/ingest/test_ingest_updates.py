@@ -78,8 +78,9 @@ def test_other_responses_and_resends_are_not_updates(hub):
 
 
 def test_the_same_subject_on_another_source_is_another_object(make_hub):
-    second_source = APP_SOURCE.replace("sources:\n  app:", "sources:\n  app2:\n    plugin: webhook\n    settings:\n"
-                                       "      secret: {$env: APP_SECRET}\n      mapping: {object_id: response.id}\n  app:")
+    app2 = ("  app2:\n    plugin: webhook\n"
+            "    settings: {secret: {$env: APP_SECRET}, mapping: {object_id: response.id}}\n")
+    second_source = APP_SOURCE.replace("sources:\n", "sources:\n" + app2)
     hub = make_hub(second_source + ROUTES, plugins=[webhook], env={"APP_SECRET": WHSEC})
     send(hub, detractor(7), "msg_1")
     body = orjson.dumps(detractor(7))
