@@ -14,6 +14,7 @@ from hub.delivery import gate
 from hub.events.storable import escape_unstorable
 from hub.ingest.service import Accepted, Rejected, ingest
 from hub.plugin.request import InboundRequest
+from hub.routing.objects import ObjectLedger, subjects_by_source
 from hub.runtime import Hub
 
 log = logging.getLogger("cxhub")
@@ -70,12 +71,16 @@ def replay_event(hub: Hub, event_id: str) -> Replayed:
     """Route a stored event again with the current routes.
 
     New matching actions get new deliveries; dead deliveries are queued again; deliveries that
-    succeeded or are still under way are left alone, so no ticket is created twice.
+    succeeded or are still under way are left alone, so no ticket is created twice. A route that
+    delivered for another event about the same object is not run for this one either, unless it
+    has `run_on_updates` (the rule at take-in).
     """
     row = hub.store.reads.event(event_id)
     if row is None:
         raise NotFound(f"no event {event_id}")
-    planned = hub.router.deliveries_for(orjson.loads(row.body))
+    event = orjson.loads(row.body)
+    ledger = ObjectLedger(hub.store.ingest.events_about(subjects_by_source([event])))
+    planned = hub.router.deliveries_for(event, ledger.routed(event))
     created = set(hub.store.ingest.add_deliveries(planned))
     requeued = hub.store.deliveries.requeue([item.id for item in planned if item.id not in created])
     hub.queue.enqueue([*(item for item in planned if item.id in created), *requeued])

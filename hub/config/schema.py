@@ -115,6 +115,8 @@ class RouteSchema(StrictSchema):
     when = ConditionField(load_default=MATCH_ALL)
     # Each action is loaded on its own (ActionSchema), so one bad action hides nothing about the others.
     actions = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1))
+    # true or false only: YAML's yes/no/on/off are already booleans, and a quoted "yes" is a typo
+    run_on_updates = fields.Boolean(load_default=False, truthy={True}, falsy={False})
 
 
 class ConfigSchema(StrictSchema):

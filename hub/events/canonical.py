@@ -7,7 +7,7 @@ import uuid
 from datetime import timezone
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from hub.events.storable import unstorable_field
 from hub.plugin.types import EventDraft
@@ -87,5 +87,24 @@ def _envelope(source_name: str, draft: EventDraft) -> dict[str, Any]:
             "link": {"system": link.system, "id": link.id, "url": link.url, "type": link.type},
             "vendor_event_id": draft.vendor_event_id,
             "attributes": dict(draft.attributes),
+            "update": draft.update,
         },
     }
+
+
+ObjectKey = tuple[str, str, str]
+
+
+def object_key(event: Mapping[str, Any]) -> ObjectKey:
+    """The object an event is about: its source, its kind and its subject (the vendor object's id).
+
+    The kind is the event type without its last part, so `cx.review.created` and
+    `cx.review.updated` are about the same review, and a contact and a survey response that
+    share an id in the vendor's system are still two objects.
+    """
+    return event["source"].rsplit("/", 1)[-1], object_kind(event["type"]), event["subject"]
+
+
+def object_kind(event_type: str) -> str:
+    """`cx.review` for `cx.review.created` and `cx.review.updated`; `cx.survey` for `cx.survey.response`."""
+    return event_type.rsplit(".", 1)[0]

@@ -13,8 +13,9 @@ from hub.plugin.errors import GiveUp, RequestRejected, RetryLater, UnrecognizedP
 from hub.plugin.request import MAX_MEDIA_TYPE, InboundRequest
 from hub.plugin.types import EventDraft, Parsed, Reply, Source
 from hub.pluginhost import PluginHost
+from hub.routing.objects import ObjectLedger, subjects_by_source
 from hub.runtime import Hub
-from hub.store import Recorded
+from hub.store import NewDelivery, Recorded
 
 log = logging.getLogger("cxhub.ingest")
 
@@ -86,7 +87,7 @@ def take_in(hub: Hub, events: Sequence[dict[str, Any]],
     Deliveries of events seen before that are still waiting are queued again: that is how a
     resend completes a request whose jobs could not be queued the first time.
     """
-    deliveries = [delivery for event in events for delivery in hub.router.deliveries_for(event)]
+    deliveries = route_events(hub, events)
     recorded = hub.store.ingest.record(events, deliveries, received_at)
     accepted = set(recorded.accepted)
     waiting = hub.store.ingest.queued_for_events(recorded.duplicates) if recorded.duplicates else []
@@ -95,6 +96,23 @@ def take_in(hub: Hub, events: Sequence[dict[str, Any]],
         if event["id"] in accepted:
             hub.plugins.notify("cxhub_event_accepted", event=event)
     return recorded
+
+
+def route_events(hub: Hub, events: Sequence[dict[str, Any]]) -> list[NewDelivery]:
+    """Mark each event an update or not (`data.update`), then name its deliveries.
+
+    An event is an update when the plugin says so or when the store or this batch holds another
+    event about the same object; a route that delivered for such another event does not run
+    again unless it has `run_on_updates`. The store is asked once for the whole batch.
+    """
+    ledger = ObjectLedger(hub.store.ingest.events_about(subjects_by_source(events)))
+    deliveries: list[NewDelivery] = []
+    for event in events:
+        event["data"]["update"] = bool(event["data"].get("update")) or ledger.is_update(event)
+        planned = hub.router.deliveries_for(event, ledger.routed(event))
+        ledger.add(event, planned)
+        deliveries.extend(planned)
+    return deliveries
 
 
 def _parse_or_reject(hub: Hub, source: Source, request: InboundRequest, *, replay: bool,

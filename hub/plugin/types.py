@@ -142,7 +142,9 @@ class EventDraft:
 
     `vendor_event_id` is the vendor's own id for this delivery of the event: the
     core derives the CloudEvent id from it, which is what makes a resent webhook
-    a duplicate.
+    a duplicate. `link` names the object the event is about; `update=True` says the vendor
+    sent this event because an object it told of before changed (the core also marks an
+    event an update when it holds an earlier event about the same object).
     """
 
     type: str
@@ -153,6 +155,7 @@ class EventDraft:
     score: Score | None = None
     text: str | None = None
     attributes: Mapping[str, str] = field(default_factory=dict)
+    update: bool = False
 
     def __post_init__(self) -> None:
         if self.type not in EVENT_TYPES:

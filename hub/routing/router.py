@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
 from hub.routing.routes import Route
 from hub.store import NewDelivery
@@ -23,13 +23,19 @@ class Router:
     def __init__(self, routes: Sequence[Route]) -> None:
         self.routes = tuple(routes)
 
-    def deliveries_for(self, event: Mapping[str, Any]) -> list[NewDelivery]:
+    def deliveries_for(self, event: Mapping[str, Any], routed: Collection[str] = ()) -> list[NewDelivery]:
+        """One delivery per action of each matching route, but none for a route in `routed`.
+
+        `routed` names the routes that already delivered for an earlier event about the same
+        object: they run again only if they ask to (`run_on_updates`).
+        """
         return [
             NewDelivery(
                 id=delivery_id(event["id"], route.name, index, spec.connection, spec.action),
                 event_id=event["id"], route=route.name, connection=spec.connection, action=spec.action,
                 params=spec.params,
             )
-            for route in self.routes if route.when.matches(event)
+            for route in self.routes
+            if (route.run_on_updates or route.name not in routed) and route.when.matches(event)
             for index, spec in enumerate(route.actions)
         ]

@@ -23,6 +23,9 @@ class ActionSpec:
 
 @dataclass(frozen=True)
 class Route:
+    """A route; with `run_on_updates` it runs for every matching event, not once per object."""
+
     name: str
     when: Condition
     actions: tuple[ActionSpec, ...]
+    run_on_updates: bool = False

@@ -11,10 +11,11 @@ from hub.store.rows import (
     EventRow,
     FinishedAttempt,
     NewDelivery,
+    ObjectEventRow,
     QuarantinedRequest,
     Recorded,
 )
 from hub.store.store import Store
 
 __all__ = ["STATUSES", "AttemptRow", "ClaimedDelivery", "DeliveryRef", "DeliveryRow", "DroppedRequests", "EventRow",
-           "FinishedAttempt", "NewDelivery", "QuarantinedRequest", "Recorded", "Store", "StoreUnavailable", "now"]
+           "FinishedAttempt", "NewDelivery", "ObjectEventRow", "QuarantinedRequest", "Recorded", "Store", "StoreUnavailable", "now"]

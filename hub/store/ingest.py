@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
 import orjson
-from sqlalchemy import insert, select, text
+from sqlalchemy import and_, insert, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.store.database import Database, now
-from hub.store.rows import DeliveryRef, NewDelivery, Recorded
+from hub.store.rows import DeliveryRef, NewDelivery, ObjectEventRow, Recorded
 from hub.store.tables import deliveries, events
 
 REF = (deliveries.c.id, deliveries.c.connection)
@@ -46,6 +46,23 @@ class Ingest:
                     db.execute(insert(deliveries), fresh)
         ordered = [row["id"] for row in rows]
         return Recorded([i for i in ordered if i in accepted], [i for i in ordered if i not in accepted])
+
+    def events_about(self, subjects: Mapping[str, Collection[str]]) -> list[ObjectEventRow]:
+        """Every stored event about these subjects (source name -> subjects), with each route that delivered for it.
+
+        One indexed query (events by subject and source, deliveries by event): the ingest path
+        asks it once per batch to tell updates from first events. An event without deliveries
+        comes back once, with `route` None.
+        """
+        if not subjects:
+            return []
+        about = or_(*(and_(events.c.source == source, events.c.subject.in_(sorted(names)))
+                      for source, names in subjects.items()))
+        query = (select(events.c.source, events.c.type, events.c.subject, events.c.id, deliveries.c.route)
+                 .select_from(events.outerjoin(deliveries, deliveries.c.event_id == events.c.id))
+                 .where(about).distinct())
+        with self.database.connect(autocommit=True) as db:  # one statement: no BEGIN and ROLLBACK round trips
+            return [ObjectEventRow(*row) for row in db.execute(query)]
 
     def queued_for_events(self, event_ids: Sequence[str]) -> list[DeliveryRef]:
         """Deliveries of these events still waiting for a worker (re-enqueued when a vendor resends)."""

@@ -138,3 +138,13 @@ class FinishedAttempt:
 class Recorded:
     accepted: list[str]
     duplicates: list[str]
+
+
+class ObjectEventRow(NamedTuple):
+    """A stored event about an object, and one route that delivered for it (None: no delivery)."""
+
+    source: str
+    type: str
+    subject: str
+    event_id: str
+    route: str | None

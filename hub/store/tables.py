@@ -38,6 +38,7 @@ events = Table(
     Column("body", Text, nullable=False),
     Index("ix_events_received_at", "received_at"),
     Index("ix_events_customer_email", "customer_email"),
+    Index("ix_events_subject_source", "subject", "source"),  # events about one object; the selective column leads
 )
 
 # status: queued -> running -> succeeded | retrying -> ... | dead

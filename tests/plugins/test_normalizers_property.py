@@ -13,11 +13,13 @@ import orjson
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+import plugins.delighted as delighted
 import plugins.typeform as typeform
 import plugins.webhook as webhook
 from hub.events.canonical import build_event, validate_event
 from hub.plugin import InboundRequest, RequestRejected, Source
 from hub.plugin.settings import Secret
+from plugins.delighted.settings import DelightedSourceSettings
 from plugins.typeform.settings import TypeformSourceSettings
 from plugins.webhook.settings import MappingSchema, ScaleSchema, SignatureSchema
 from tests.conftest import fixture_bytes
@@ -36,6 +38,9 @@ WEBHOOK = Source("app", "webhook", {
     "mapping": MappingSchema().load({"object_id": "a.id", "score": "a.score", "text": "a.text", "object_url": "a.url",
                                      "customer_email": "a.email", "time": "a.time", "event_id": "a.event"}),
 })
+DELIGHTED_SAMPLE = orjson.loads(fixture_bytes("delighted/survey_response_updated.json"))
+DELIGHTED = Source("delighted", "delighted", {**DelightedSourceSettings().load({}, partial=["secret"]),
+                                             "secret": Secret("x" * 8, "X")})
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -99,3 +104,23 @@ def test_typeform_documented_sample_with_any_field_replaced(path, value):
     "id": JSON, "score": JSON, "text": JSON, "email": JSON, "url": JSON, "time": JSON, "event": JSON})}) | JSON)
 def test_webhook_mapping_any_json(payload):
     outcome(webhook, WEBHOOK, payload)
+
+
+DELIGHTED_PATHS = [["event_id"], ["event_type"], ["event_data"], *(["event_data", key] for key in (
+    "id", "person", "survey_type", "score", "comment", "permalink", "created_at", "updated_at", "person_properties",
+    "tags", "additional_answers", "person_id", "unsubscribed_at")), ["event_data", "person", "email"],
+    ["event_data", "person", "id"], ["event_data", "additional_answers", 0, "value"],
+    ["event_data", "additional_answers", 0, "question"]]
+
+
+@PROPERTY
+@given(st.sampled_from(DELIGHTED_PATHS), JSON)
+@example(["event_type"], "unsubscribe.created")
+@example(["event_data", "score"], 9.5)
+@example(["event_data", "survey_type"], "thumbs")
+@example(["event_data", "created_at"], 2**63)
+@example(["event_data", "person"], 2**64 - 1)
+@example(["event_data", "tags"], [{"name": ["x"]}, None, 3])
+@example(["event_data", "additional_answers", 0, "value"], {"select_one": {"text": 1}, "scale": True})
+def test_delighted_documented_sample_with_any_field_replaced(path, value):
+    outcome(delighted, DELIGHTED, _mutate(DELIGHTED_SAMPLE, path, value))

@@ -112,6 +112,8 @@ def route_problem(host, replace: str, by: str) -> list[str]:
                                           "required field."),
     ("      webhook_url: {$env: HOOK}", "      webhook_url: {$env: HOOK}\n      bot_token: {$env: HOOK}",
      "cxhub.yaml:15: connections.slack.settings: set exactly one of webhook_url"),
+    ("    actions:", '    run_on_updates: "yes"\n    actions:',
+     "cxhub.yaml:23: routes[0].run_on_updates: Not a valid boolean."),
 ])
 def test_route_and_connection_problems(host, replace, by, expected):
     found = route_problem(host, replace, by)
@@ -216,3 +218,12 @@ def test_a_load_without_settings_still_checks_the_hub_section_and_policies(host)
         parse_config(text, "cxhub.yaml", host, {}, with_settings=False)
     assert [problem.path for problem in caught.value.problems] == [
         ("hub", "queue"), ("connections", "jira", "retry", "max_attempts")]
+
+
+def test_a_route_runs_once_per_object_unless_it_asks_for_updates(host):
+    def routes(text: str):
+        return parse_config(text, "cxhub.yaml", host, ENV).routes
+
+    assert [route.run_on_updates for route in routes(VALID)] == [False]
+    asking = VALID.replace("    actions:", "    run_on_updates: true\n    actions:")
+    assert [route.run_on_updates for route in routes(asking)] == [True]

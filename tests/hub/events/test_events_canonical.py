@@ -55,6 +55,7 @@ EXPECTED = {
         "link": {"system": "surveys", "id": "1001", "url": "https://surveys.example.com/r/1001", "type": "response"},
         "vendor_event_id": "resp-1001",
         "attributes": {"form": "f1"},
+        "update": False,
     },
 }
 
