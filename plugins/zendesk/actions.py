@@ -14,7 +14,7 @@ from plugins.zendesk.api import agent_url, call, json_object
 from plugins.zendesk.comment import comment_object
 
 TICKETS_PATH = "api/v2/tickets.json"
-SUBJECT_LIMIT = 255  # Zendesk's ticket subject
+SUBJECT_LIMIT = 255  # one line; Zendesk documents no subject limit that we found
 
 
 def create_ticket(connection: Connection, params: Mapping[str, Any], event: Mapping[str, Any],
