@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from hub.plugin import ActionResult, Connection, Delivery, as_email, as_text, fit_text, full_text_location
+from hub.plugin import ActionResult, Connection, Delivery, GiveUp, as_email, as_id, as_text, fit_text, full_text_location
 from plugins.zendesk.api import agent_url, call, json_object
 from plugins.zendesk.comment import comment_object
 
@@ -22,9 +22,11 @@ def create_ticket(connection: Connection, params: Mapping[str, Any], event: Mapp
     ticket = ticket_fields(params, event)
     response = call(connection.http, connection.settings, "POST", TICKETS_PATH, what="the new ticket",
                     json={"ticket": ticket}, headers={"Idempotency-Key": delivery.idempotency_key})
-    created = json_object(response, "ticket")
+    ticket_id = as_id(json_object(response, "ticket").get("id"))
+    if not ticket_id:
+        raise GiveUp(f"Zendesk answered {response.status_code} with a ticket without an id")
     lookup = response.headers.get("x-idempotency-lookup")
-    return ActionResult(external_id=str(created["id"]), url=agent_url(connection.settings, created["id"]),
+    return ActionResult(external_id=ticket_id, url=agent_url(connection.settings, ticket_id),
                         detail={"idempotency_lookup": lookup} if lookup else {})
 
 

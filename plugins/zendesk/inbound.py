@@ -13,7 +13,7 @@ quarantine with a message saying so.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from hub.plugin import (
@@ -62,9 +62,10 @@ def _unix_seconds(timestamp: str | None) -> str | None:
     if not timestamp or timestamp.strip().replace(".", "", 1).isdigit():
         return timestamp
     try:
-        return str(datetime.fromisoformat(timestamp.strip().replace("Z", "+00:00")).timestamp())
+        moment = datetime.fromisoformat(timestamp.strip().replace("Z", "+00:00"))
     except ValueError:
         raise InvalidSignature(f"the {TIMESTAMP_HEADER} header is not an ISO 8601 timestamp") from None
+    return str((moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp())
 
 
 def parse(source: Source, request: InboundRequest) -> list[EventDraft]:

@@ -135,9 +135,14 @@ def test_the_previous_secret_is_accepted_while_rotating(hub):
     assert post(hub, body, signed_headers(body, secret=OLD_SECRET)).status_code == 202
 
 
-def test_unix_seconds_timestamps_are_read_too(hub):
+@pytest.mark.parametrize("timestamp", [
+    lambda: str(int(time.time())),  # Unix seconds
+    lambda: iso_now().rstrip("Z"),  # ISO 8601 without a zone: UTC
+    lambda: datetime.now(timezone.utc).isoformat(),  # with an offset and microseconds
+])
+def test_other_timestamp_forms_are_read_too(hub, timestamp):
     body = fixture_bytes("zendesk/ticket_created.json")
-    assert post(hub, body, signed_headers(body, timestamp=str(int(time.time())))).status_code == 202
+    assert post(hub, body, signed_headers(body, timestamp=timestamp())).status_code == 202
 
 
 def _bad_headers(body: bytes) -> list[tuple[str, dict[str, str], str]]:
