@@ -1,0 +1,33 @@
+"""Settings of a Teams connection (a Workflows or connector webhook URL) and of `post_card`."""
+
+from __future__ import annotations
+
+from hub.plugin import SecretField, SettingsSchema, fields
+from marshmallow import validate
+
+FORMATS = ("adaptive_card", "message_card")
+STYLES = ("default", "emphasis", "good", "attention", "warning", "accent")
+
+
+class TeamsConnectionSettings(SettingsSchema):
+    webhook_url = SecretField(required=True, metadata={"doc": "the Workflows (or connector) webhook URL; a secret"})
+    format = fields.String(load_default="adaptive_card", validate=validate.OneOf(FORMATS),
+                           metadata={"doc": "adaptive_card (Workflows and connectors) or message_card "
+                                            "(legacy connectors only)"})
+
+
+class FactParams(SettingsSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    value = fields.String(required=True)
+
+
+class PostCardParams(SettingsSchema):
+    text = fields.String(required=True, validate=validate.Length(min=1),
+                         metadata={"doc": "the card's main text, in Teams' Markdown subset"})
+    title = fields.String(load_default=None, metadata={"doc": "a bold heading (cut to 200 characters)"})
+    facts = fields.List(fields.Nested(FactParams), load_default=list, validate=validate.Length(max=30),
+                        metadata={"doc": "name/value pairs shown as a table"})
+    link_url = fields.Url(load_default=None, metadata={"doc": "a button linking to the vendor object"})
+    link_title = fields.String(load_default="Open")
+    style = fields.String(load_default=None, validate=validate.OneOf(STYLES),
+                          metadata={"doc": "the heading's colour; default: from the event's score band"})
