@@ -2,8 +2,8 @@
 
 - The server refuses a recipient or the message for good (5xx): give up; for now (4xx): retry.
 - The server is down, slow or drops the connection: retry.
-- It refuses the username and password (535), will not do STARTTLS, or shows a certificate
-  that is not trusted: no delivery of the connection can succeed, so the connection is paused
+- It refuses the username and password (535), will not do STARTTLS or AUTH, or shows a
+  certificate that is not trusted: no delivery of the connection can succeed, so the connection is paused
   with the reason until an admin fixes its settings and resumes it.
 """
 
@@ -46,8 +46,8 @@ def send(settings: Mapping[str, Any], message: EmailMessage, to_addrs: list[str]
     except smtplib.SMTPResponseException as error:  # sender refused, data refused, ...
         raise by_code(error.smtp_code, f"{server(settings)} answered {error.smtp_code} "
                                        f"{_text(error.smtp_error)}") from None
-    except smtplib.SMTPNotSupportedError as error:
-        raise PauseConnection(f"{server(settings)}: {error}") from None
+    except smtplib.SMTPNotSupportedError as error:  # this message needs an extension (SMTPUTF8 addresses)
+        raise GiveUp(f"{server(settings)}: {error}") from None
     except ssl.SSLCertVerificationError as error:
         raise PauseConnection(f"{server(settings)} showed a certificate that is not trusted "
                               f"({error.verify_message}); set ca_file for a private CA") from None
@@ -68,11 +68,14 @@ def open_session(settings: Mapping[str, Any]) -> smtplib.SMTP:
         session.ehlo()
         if settings["security"] == "starttls":
             if not session.has_extn("starttls"):
-                raise smtplib.SMTPNotSupportedError("the server does not offer STARTTLS: nothing was sent in the "
-                                                    "clear (set security: none only for a trusted relay)")
+                raise PauseConnection(f"{server(settings)} does not offer STARTTLS: nothing was sent in the clear "
+                                      "(set security: none only for a trusted relay)")
             session.starttls(context=context)
             session.ehlo()
         if settings["username"] is not None:
+            if not session.has_extn("auth"):
+                raise PauseConnection(f"{server(settings)} does not offer AUTH: remove username and password "
+                                      "for a relay that needs none")
             session.login(settings["username"], settings["password"].reveal())
     except BaseException:
         session.close()

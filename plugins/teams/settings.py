@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hub.plugin import SecretField, SettingsSchema, fields
-from marshmallow import validate
+from marshmallow import pre_load, validate
 
 FORMATS = ("adaptive_card", "message_card")
 STYLES = ("default", "emphasis", "good", "attention", "warning", "accent")
@@ -22,12 +24,19 @@ class FactParams(SettingsSchema):
 
 
 class PostCardParams(SettingsSchema):
+    @pre_load
+    def blank_link_is_no_link(self, data: Any, **kwargs: Any) -> Any:
+        """An event without a link renders `link_url` blank: the card goes without its button."""
+        if isinstance(data, dict) and data.get("link_url") == "":
+            return {**data, "link_url": None}
+        return data
+
     text = fields.String(required=True, validate=validate.Length(min=1),
                          metadata={"doc": "the card's main text, in Teams' Markdown subset"})
     title = fields.String(load_default=None, metadata={"doc": "a bold heading (cut to 200 characters)"})
     facts = fields.List(fields.Nested(FactParams), load_default=list, validate=validate.Length(max=30),
                         metadata={"doc": "name/value pairs shown as a table"})
-    link_url = fields.Url(load_default=None, metadata={"doc": "a button linking to the vendor object"})
+    link_url = fields.Url(load_default=None, allow_none=True, metadata={"doc": "a button linking to the vendor object"})
     link_title = fields.String(load_default="Open")
     style = fields.String(load_default=None, validate=validate.OneOf(STYLES),
                           metadata={"doc": "the heading's colour; default: from the event's score band"})

@@ -29,6 +29,12 @@ class Recorder:
     refuse: dict[str, str] = field(default_factory=dict)
     data_replies: list[str] = field(default_factory=list)
     received: list[Envelope] = field(default_factory=list)
+    offer_auth: bool = True
+
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Envelope, hostname: str,  # noqa: N802
+                          responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        return [line for line in responses if self.offer_auth or not line.startswith("250-AUTH")]
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Envelope, address: str,  # noqa: N802
                           rcpt_options: list[str]) -> str:

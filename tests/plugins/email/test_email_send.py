@@ -124,27 +124,18 @@ def test_a_customer_name_with_a_line_break_cannot_add_a_header(make_hub, smtp_se
     assert "must be one line" in delivery["last_error"]
 
 
-def test_a_recipient_the_server_refuses_for_good_gives_up(make_hub, smtp_server):
+@pytest.mark.parametrize("reply, attempts", [("550 5.1.1 User unknown", 1),  # refused for good: given up
+                                            ("450 4.2.1 Mailbox busy", 2)])  # for now: retried to max_attempts
+def test_a_refused_recipient_gives_up_or_is_retried_as_its_reply_code_says(make_hub, smtp_server, reply, attempts):
     route = ROUTE.replace('cc: ["leads@example.com", "{{ data.customer.email }}"]', "cc: []")
-    server = smtp_server(users={"bot": PASSWORD}, refuse={"cx-team@example.com": "550 5.1.1 User unknown"})
+    server = smtp_server(users={"bot": PASSWORD}, refuse={"cx-team@example.com": reply})
     hub = mail_hub(make_hub, server.port, ca_file=server.ca_file, route=route)
     send(hub, detractor())
     hub.drain()
     delivery, attempt_log = only_delivery(hub)
-    assert delivery["status"] == "dead" and len(attempt_log) == 1
-    assert "cx-team@example.com: 550 5.1.1 User unknown" in delivery["last_error"]
+    assert delivery["status"] == "dead" and len(attempt_log) == attempts
+    assert f"refused every recipient: cx-team@example.com: {reply}" in delivery["last_error"]
     assert server.recorder.received == []
-
-
-def test_a_recipient_refused_for_now_is_retried(make_hub, smtp_server):
-    route = ROUTE.replace('cc: ["leads@example.com", "{{ data.customer.email }}"]', "cc: []")
-    server = smtp_server(users={"bot": PASSWORD}, refuse={"cx-team@example.com": "450 4.2.1 Mailbox busy"})
-    hub = mail_hub(make_hub, server.port, ca_file=server.ca_file, route=route)
-    send(hub, detractor())
-    hub.drain()
-    delivery, attempt_log = only_delivery(hub)
-    assert delivery["status"] == "dead" and len(attempt_log) == 2  # retried up to max_attempts
-    assert "450 4.2.1 Mailbox busy" in delivery["last_error"]
 
 
 def test_when_some_recipients_are_refused_the_others_get_it_and_the_refusals_are_kept(make_hub, smtp_server):
@@ -209,3 +200,13 @@ def test_a_server_without_starttls_pauses_the_connection_rather_than_send_in_the
     hub.drain()
     error, _ = pause_reason(hub)
     assert "does not offer STARTTLS" in error and server.recorder.received == []
+
+
+def test_a_server_without_auth_pauses_the_connection_rather_than_send_unauthenticated(make_hub, smtp_server):
+    server = smtp_server(users={"bot": PASSWORD}, offer_auth=False)
+    hub = mail_hub(make_hub, server.port, ca_file=server.ca_file)
+    send(hub, detractor(response_id=1), msg_id="msg_1")
+    send(hub, detractor(response_id=2), msg_id="msg_2")
+    hub.drain()
+    error, _ = pause_reason(hub)
+    assert "does not offer AUTH" in error and server.recorder.received == []

@@ -195,3 +195,9 @@ def test_a_megabyte_review_is_cut_to_fit_teams_with_a_link_to_the_full_text(make
     assert text["text"].endswith("… [truncated; full text: https://surveys.example.com/r/1001]")
     assert facts["facts"][0]["value"].endswith("… [truncated; full text: https://surveys.example.com/r/1001]")
     assert heading["items"][0]["text"].endswith("…") and len(heading["items"][0]["text"]) <= 200
+
+
+def test_an_event_without_a_link_gets_a_card_without_a_button():
+    from plugins.teams.settings import PostCardParams
+
+    assert PostCardParams().load({"text": "hello", "link_url": ""})["link_url"] is None
