@@ -84,7 +84,9 @@ class EmailConnectionSettings(SettingsSchema):
     def resolved(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """Keyed `from` as written, with the port the security mode implies when none is given."""
         settings = {key: value for key, value in data.items() if key != "from_"}
-        return {**settings, "from": data["from_"], "port": data["port"] or SECURITY_PORTS[data["security"]]}
+        if "from_" in data:  # absent only in a partial load (`cxhub plugins --check`)
+            settings["from"] = data["from_"]
+        return {**settings, "port": data.get("port") or SECURITY_PORTS[data.get("security", "starttls")]}
 
 
 class SendParams(SettingsSchema):

@@ -76,3 +76,7 @@ def test_the_port_follows_the_security_mode(settings, port):
 def test_bad_settings_are_refused_with_the_reason(settings, problem):
     with pytest.raises(ValidationError, match=problem):
         EmailConnectionSettings().load({**SERVER, **settings})
+
+
+def test_a_partial_load_works_as_cxhub_plugins_check_does_it():
+    assert EmailConnectionSettings().load({}, partial=True) == {"port": 587}  # no KeyError on missing keys
