@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
-from hub.plugin import SecretField, SettingsSchema, fields
-from marshmallow import pre_load, validate
+from hub.plugin import SecretField, SettingsSchema, ValidationError, fields
+from marshmallow import pre_load, validate, validates_schema
 
 FORMATS = ("adaptive_card", "message_card")
 STYLES = ("default", "emphasis", "good", "attention", "warning", "accent")
@@ -16,6 +17,16 @@ class TeamsConnectionSettings(SettingsSchema):
     format = fields.String(load_default="adaptive_card", validate=validate.OneOf(FORMATS),
                            metadata={"doc": "adaptive_card (Workflows and connectors) or message_card "
                                             "(legacy connectors only)"})
+
+    @validates_schema
+    def webhook_url_is_a_url(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """Checked when the config loads, not at the first delivery; the message names only the variable."""
+        secret = data.get("webhook_url")
+        if secret is None:
+            return
+        parts = urlsplit(secret.reveal())
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValidationError({"webhook_url": [f"{secret!r} is not an https:// URL"]})
 
 
 class FactParams(SettingsSchema):

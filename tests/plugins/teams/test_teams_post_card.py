@@ -201,3 +201,14 @@ def test_an_event_without_a_link_gets_a_card_without_a_button():
     from plugins.teams.settings import PostCardParams
 
     assert PostCardParams().load({"text": "hello", "link_url": ""})["link_url"] is None
+
+
+@pytest.mark.parametrize("url", ["not a url", "ftp://example.webhook.office.com/webhookb2/x", "https:///nohost"])
+def test_a_webhook_url_that_is_not_a_url_is_refused_when_the_config_loads_without_quoting_it(url):
+    from hub.plugin import ValidationError
+    from hub.plugin.settings import EnvValue
+    from plugins.teams.settings import TeamsConnectionSettings
+
+    with pytest.raises(ValidationError) as refused:
+        TeamsConnectionSettings().load({"webhook_url": EnvValue("TEAMS_WEBHOOK_URL", url)})
+    assert refused.value.messages == {"webhook_url": ["Secret($TEAMS_WEBHOOK_URL) is not an https:// URL"]}
