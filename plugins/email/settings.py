@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from email.headerregistry import Address
 from email.utils import getaddresses
 from typing import Any, Mapping
@@ -12,6 +13,7 @@ from marshmallow import post_load, validate, validates_schema
 
 SECURITY_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 LINE_BREAKS = ("\r", "\n")
+ONE_NAMED_ADDRESS = re.compile(r"^(?P<name>[^<>]*)<(?P<address>[^<>\s]+)>\s*$")
 
 
 def one_line(value: str, what: str) -> str:
@@ -27,7 +29,7 @@ def parse_addresses(value: str, what: str) -> list[Address]:
     if not value.strip():
         return []
     addresses = []
-    for name, addr_spec in getaddresses([value]):
+    for name, addr_spec in _pairs(value):
         local, at, domain = addr_spec.rpartition("@")
         if not (at and local and domain) or any(char.isspace() or char in "<>,;\"" for char in addr_spec):
             raise ValidationError(f"{what}: {addr_spec or name!r} is not an email address")
@@ -36,6 +38,15 @@ def parse_addresses(value: str, what: str) -> list[Address]:
         except (ValueError, IndexError, TypeError) as error:
             raise ValidationError(f"{what}: {addr_spec!r} is not an email address ({error})") from None
     return addresses
+
+
+def _pairs(value: str) -> list[tuple[str, str]]:
+    """(name, address) pairs. `Name <address>` is one address whatever the name holds: a template's
+    `{{ data.customer.name }} <...>` must work for "Lee, Ann" and for names with quotes too."""
+    single = ONE_NAMED_ADDRESS.match(value)
+    if single and "@" not in single["name"]:
+        return [(single["name"].strip().strip('"').strip(), single["address"])]
+    return getaddresses([value])
 
 
 class Addresses(fields.Field[list[Address]]):

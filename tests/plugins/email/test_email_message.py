@@ -33,6 +33,19 @@ def test_a_value_that_is_not_an_address_is_refused(value):
         SendParams().load({**PARAMS, "to": value})
 
 
+@pytest.mark.parametrize("value, name", [("Lee, Ann <ann@example.com>", "Lee, Ann"),
+                                         ('Ann "The Boss" Lee <ann@example.com>', 'Ann "The Boss" Lee'),
+                                         ('"Ann Lee" <ann@example.com>', "Ann Lee")])
+def test_a_customer_name_with_a_comma_or_quotes_is_one_display_name(value, name):
+    [address] = SendParams().load({**PARAMS, "reply_to": value})["reply_to"]
+    assert (address.display_name, address.addr_spec) == (name, "ann@example.com")
+    message = build_message(SETTINGS, SendParams().load({**PARAMS, "reply_to": value}),
+                            Delivery(id="d1", attempt=1, route="r"))
+    parsed = message_from_bytes(message.as_bytes(), policy=policy.default)
+    [(parsed_name, parsed_address)] = [(a.display_name, a.addr_spec) for a in parsed["Reply-To"].addresses]
+    assert (parsed_name, parsed_address) == (name, "ann@example.com")
+
+
 def test_blank_addresses_are_skipped_but_a_mail_needs_a_recipient():
     loaded = SendParams().load({**PARAMS, "to": ["", "Mary Smith <mary@example.net>, bob@example.org"], "cc": ""})
     assert [address.addr_spec for address in loaded["to"]] == ["mary@example.net", "bob@example.org"]
