@@ -19,7 +19,7 @@ def setting_names(schema: type[Schema] | None) -> Iterator[str]:
     if schema is None:
         return
     for name, field in schema().fields.items():
-        yield name
+        yield field.data_key or name  # what YAML says (`from`), not the attribute (`from_`)
         if isinstance(field, fields.Nested) and isinstance(field.nested, type):
             yield from setting_names(field.nested)
 
