@@ -15,6 +15,7 @@ from hub.cli.records import (
     redeliver_command,
     replay,
 )
+from hub.cli.poll import poll
 from hub.cli.serve import serve, worker
 from hub.cli.tools import check_config, new_plugin, normalize, plugins
 
@@ -26,5 +27,5 @@ def main() -> None:
 
 
 for command in (serve, worker, check_config, new_plugin, normalize, plugins, events, deliveries, replay,
-                redeliver_command, quarantine, prune_command, backlog_command, connections):
+                redeliver_command, quarantine, prune_command, backlog_command, connections, poll):
     main.add_command(command)

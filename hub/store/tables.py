@@ -87,3 +87,12 @@ quarantine = Table(
     Column("error", Text, nullable=False),
     Column("status", String(16), nullable=False),
 )
+
+# Where each polled source's next poll starts (hub/store/cursors.py). One row per source.
+poll_cursors = Table(
+    "poll_cursors",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("cursor", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
