@@ -7,7 +7,8 @@ Both are read newest first (`orderBy=createdat.desc`, 100 a page, `page=1, 2, ..
 page reaches reviews older than the cursor. Newest first makes page numbers safe: a review
 written during the poll pushes the others one place later, so a page repeats a review rather
 than skipping one. The cursor is the newest `createdAt` seen; each poll looks back
-`OVERLAP` before it, for reviews the API lists late.
+`OVERLAP` before it, for reviews the API lists late. An edit is found when its review is on a
+page the poll reads (`updatedAt` after the cursor); edits of older reviews come by webhook.
 """
 
 from __future__ import annotations
@@ -52,15 +53,14 @@ def poll(source: Source, cursor: str | None) -> PollResult:
         for review in items:
             try:
                 written = parse_time(review.get("createdAt") if isinstance(review, dict) else None, "createdAt")
-                if written < start:
-                    reached_the_cursor = True
-                    continue
-                events.append(reviews.created(review))
-                if reviews.was_edited(review):
-                    events.append(reviews.updated(review))
+                found = [] if written < start else [reviews.created(review)]
+                if reviews.edited_since(review, start):
+                    found.append(reviews.updated(review))
             except UnrecognizedPayload as error:  # one unreadable review does not stop the poll
                 log.warning("source %s: skipped a review the API listed: %s", source.name, error.message)
                 continue
+            reached_the_cursor = reached_the_cursor or written < start
+            events.extend(found)
             newest = max(newest, written)
         if reached_the_cursor or len(items) < PER_PAGE:
             break

@@ -60,11 +60,12 @@ def deleted(review: Mapping[str, Any]) -> EventDraft:
                       link=_link(review_id), customer=_customer(review), attributes=_attributes(review))
 
 
-def was_edited(review: Mapping[str, Any]) -> bool:
-    """Whether the API's copy of a review says it changed after it was written."""
+def edited_since(review: Mapping[str, Any], moment: datetime) -> bool:
+    """Whether the API's copy of a review says it was changed after it was written, and after `moment`."""
     if not review.get("updatedAt"):
         return False
-    return parse_time(review["updatedAt"], "updatedAt") != parse_time(require(review, "createdAt"), "createdAt")
+    changed = parse_time(review["updatedAt"], "updatedAt")
+    return changed >= moment and changed != parse_time(require(review, "createdAt"), "createdAt")
 
 
 def stars_of(review: Mapping[str, Any]) -> int:
