@@ -8,6 +8,8 @@ import click
 
 from hub.cli.common import hub_of, hub_options, load_app, print_json, print_table, visible
 from hub.polling import PollFailed, poll_source
+from hub.redis_errors import RedisUnavailable
+from hub.store import StoreUnavailable
 
 
 @click.command()
@@ -27,6 +29,9 @@ def poll(settings: dict[str, Any], source_name: str, as_json: bool) -> None:
     except PollFailed as error:
         wait = f"; try again in {error.retry_after:.0f}s" if error.retry_after else ""
         click.echo(visible(f"error: poll of {source_name}: {error.message}{wait}"), err=True)
+        raise SystemExit(1) from None
+    except (StoreUnavailable, RedisUnavailable) as error:
+        click.echo(f"error: poll of {source_name}: {error}; nothing was stored and the cursor did not move", err=True)
         raise SystemExit(1) from None
     new = set(outcome.accepted)
     if as_json:
