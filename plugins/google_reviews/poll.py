@@ -9,10 +9,10 @@ reviews last updated before the cursor (at most 50 pages). The cursor is the new
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
-from hub.plugin import EventDraft, GiveUp, PollResult, Source, UnrecognizedPayload, parse_time
+from hub.plugin import EventDraft, GiveUp, PollResult, Source, UnrecognizedPayload, parse_time, poll_window
 from plugins.google_reviews import reviews
 
 log = logging.getLogger("cxhub.plugins.google_reviews")
@@ -25,9 +25,8 @@ def poll(source: Source, cursor: str | None) -> PollResult:
     settings = source.settings
     if source.api is None:
         raise GiveUp(f"source {source.name!r} has no api_url")
-    since = parse_time(cursor, "cursor") if cursor else \
-        datetime.now(timezone.utc) - timedelta(hours=settings.get("backfill_hours", 24))
-    start = since - OVERLAP
+    since, start = poll_window(cursor, first_look_back=timedelta(hours=settings.get("backfill_hours", 24)),
+                               overlap=OVERLAP)
     path = f"v4/accounts/{settings['account_id']}/locations/{settings['location_id']}/reviews"
     headers = {"Authorization": f"Bearer {settings['access_token'].reveal()}"}
     params: dict[str, Any] = {"pageSize": PAGE_SIZE, "orderBy": "updateTime desc"}

@@ -9,11 +9,20 @@ Event ids, the same from both paths so a review is routed once:
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any, Mapping
 
-from hub.plugin import Customer, EventDraft, Link, Score, UnrecognizedPayload, as_text, parse_time, require, require_id
+from hub.plugin import (
+    Customer,
+    EventDraft,
+    Link,
+    Score,
+    UnrecognizedPayload,
+    as_text,
+    content_digest,
+    parse_time,
+    require,
+    require_id,
+)
 
 STARS = {"ONE": 1, "TWO": 2, "THREE": 3, "FOUR": 4, "FIVE": 5}
 MAPS_URL = "https://search.google.com/local/reviews?placeid={location}"
@@ -27,8 +36,7 @@ def created(review: Mapping[str, Any]) -> EventDraft:
 
 def updated(review: Mapping[str, Any]) -> EventDraft:
     review_id = require_id(review, "reviewId")
-    digest = hashlib.sha256(json.dumps([stars_of(review), as_text(review.get("comment"))],
-                                       ensure_ascii=False).encode()).hexdigest()[:16]
+    digest = content_digest(stars_of(review), as_text(review.get("comment")))
     return _draft("cx.review.updated", f"review:{review_id}:updated:{digest}", review, review_id,
                   review.get("updateTime") or require(review, "createTime"))
 

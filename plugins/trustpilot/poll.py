@@ -14,10 +14,10 @@ page the poll reads (`updatedAt` after the cursor); edits of older reviews come 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from typing import Any
 
-from hub.plugin import EventDraft, GiveUp, PollResult, Source, UnrecognizedPayload, parse_time
+from hub.plugin import EventDraft, GiveUp, PollResult, Source, UnrecognizedPayload, parse_time, poll_window
 from plugins.trustpilot import reviews
 
 log = logging.getLogger("cxhub.plugins.trustpilot")
@@ -31,9 +31,8 @@ def poll(source: Source, cursor: str | None) -> PollResult:
     unit, api_key, token = settings.get("business_unit_id"), settings.get("api_key"), settings.get("access_token")
     if not unit or api_key is None or source.api is None:
         raise GiveUp(f"source {source.name!r} needs business_unit_id and api_key to poll")
-    since = parse_time(cursor, "cursor") if cursor else \
-        datetime.now(timezone.utc) - timedelta(hours=settings.get("backfill_hours", 24))
-    start = since - OVERLAP
+    since, start = poll_window(cursor, first_look_back=timedelta(hours=settings.get("backfill_hours", 24)),
+                               overlap=OVERLAP)
     headers = {"apikey": api_key.reveal(), "Accept": "application/json"}
     params: dict[str, Any] = {"orderBy": "createdat.desc", "perPage": PER_PAGE}
     if token is not None:

@@ -12,8 +12,6 @@ The event ids are what make a review seen by both one event:
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
@@ -27,6 +25,7 @@ from hub.plugin import (
     as_id,
     as_list,
     as_text,
+    content_digest,
     parse_time,
     require,
     require_id,
@@ -44,8 +43,7 @@ def created(review: Mapping[str, Any]) -> EventDraft:
 def updated(review: Mapping[str, Any]) -> EventDraft:
     review_id = require_id(review, "id", "eventData.id")
     stars = stars_of(review)
-    digest = hashlib.sha256(json.dumps([stars, as_text(review.get("title")), as_text(review.get("text"))],
-                                       ensure_ascii=False).encode()).hexdigest()[:16]
+    digest = content_digest(stars, as_text(review.get("title")), as_text(review.get("text")))
     moment = review.get("updatedAt") or review.get("createdAt")
     time = parse_time(moment, "updatedAt") if moment else datetime.now(timezone.utc)
     return _draft("cx.review.updated", f"service-review:{review_id}:updated:{digest}", review, review_id, time)
