@@ -29,10 +29,15 @@ class LoadedPlugin:
     info: PluginInfo
     obj: object
     call: Callable[..., Any]
+    hooks: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:
         return self.info.name
+
+    def implements(self, hook: str) -> bool:
+        """Whether this plugin has an implementation of `hook` (optional hooks such as cxhub_poll)."""
+        return hook in self.hooks
 
 
 class PluginHost:
@@ -127,7 +132,8 @@ def _load(pm: pluggy.PluginManager, obj: object) -> LoadedPlugin:
             callers[hook] = pm.subset_hook_caller(hook, others)
         return callers[hook](**kwargs)
 
-    return LoadedPlugin(info=info, obj=obj, call=call)
+    hooks = frozenset(name for name in pm.hook.__dict__ if _implements(pm, obj, name))
+    return LoadedPlugin(info=info, obj=obj, call=call, hooks=hooks)
 
 
 def _check_declaration(pm: pluggy.PluginManager, obj: object, info: PluginInfo) -> None:

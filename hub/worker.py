@@ -2,7 +2,8 @@
 
 A worker process runs `hub.worker_threads` delivery threads (`WorkerThreads`), each an RQ worker
 that takes jobs only from the queues of connections its gate lets through (`HubWorker`), plus
-a scheduler thread that moves due retries onto the queues, the sweeper, and an intake consumer
+a scheduler thread that moves due retries onto the queues, the sweeper, the poller of sources with
+`poll:` (hub/polling), and an intake consumer
 that stores what `accept_into: redis` accepted (it runs whatever the setting, so nothing a
 previous setting left in the log is stranded). `cxhub worker` runs that in its own process
 until SIGTERM; `cxhub serve` in embedded mode runs it inside the web process. Threads let a
@@ -31,6 +32,7 @@ from hub.delivery.job import RUNNER
 from hub.delivery.rq_compat import NoSignalHandlers
 from hub.delivery.sweeper import run_periodically
 from hub.ingest.consumer import IntakeConsumer
+from hub.polling import run_polls_periodically
 from hub.runtime import EXTENSION, Hub
 
 log = logging.getLogger("cxhub.worker")
@@ -114,7 +116,7 @@ def make_worker(app: Flask, **options: Any) -> HubWorker:
 
 
 class WorkerThreads:
-    """Delivery threads, a scheduler thread and the sweeper, in this process."""
+    """Delivery threads, a scheduler thread, the sweeper and the poller, in this process."""
 
     SCHEDULER_INTERVAL = 0.25  # RQ's schedule is in whole seconds: a due retry waits at most this much more
 
@@ -132,6 +134,8 @@ class WorkerThreads:
         self._spawn(self._schedule, name="cxhub-scheduler")
         self._spawn(self._take_in, name="cxhub-intake")
         self.threads.append(run_periodically(self.hub, self.stopping))
+        if (poller := run_polls_periodically(self.hub, self.stopping)) is not None:
+            self.threads.append(poller)
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stopping.set()

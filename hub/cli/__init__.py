@@ -17,6 +17,7 @@ from hub.cli.records import (
     redeliver_command,
     replay,
 )
+from hub.cli.poll import poll
 from hub.cli.serve import serve, worker
 from hub.cli.tools import check_config, new_plugin, normalize, plugins
 
@@ -30,5 +31,5 @@ def main(context: click.Context) -> None:
 
 
 for command in (serve, worker, check_config, new_plugin, normalize, plugins, events, deliveries, replay,
-                redeliver_command, quarantine, prune_command, backlog_command, connections, db):
+                redeliver_command, quarantine, prune_command, backlog_command, connections, db, poll):
     main.add_command(command)

@@ -153,7 +153,7 @@ def normalize(plugin_name: str, payload: BinaryIO, headers: tuple[str, ...], con
                              headers=header_map)
     name = Path(payload.name).name
     try:
-        events, _ = parse_events(host, source, request, verify=False)
+        events, _, rejected = parse_events(host, source, request, verify=False)
     except MissingHeader as error:
         click.echo(visible(f"error: {name}: {error.message}; give it with -H '{error.header}: VALUE'"), err=True)
         sys.exit(1)
@@ -169,6 +169,8 @@ def normalize(plugin_name: str, payload: BinaryIO, headers: tuple[str, ...], con
         click.echo(visible(f"error: {name}: the {plugin_name} plugin raised {type(error).__name__}: "
                            f"{error} (if it needs settings, pass --config FILE)"), err=True)
         sys.exit(1)
+    for item in rejected:
+        click.echo(visible(f"error: {name}: a batch element would be quarantined: {item.reason}"), err=True)
     print_json(events)
 
 

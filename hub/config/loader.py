@@ -111,6 +111,7 @@ class _Builder:
                 self.problem((key,), f"unknown key; expected one of {', '.join(sorted(known))}")
         hub = self.load(HubSettingsSchema(), data.get("hub", {}), ("hub",)) or HubSettings()
         self.rate_limits: dict[str, Any] = {}
+        self.polls: dict[str, Any] = {}
         connections = {name: connection for name, raw in self.section(data, "connections").items()
                        if (connection := self.connection(name, raw)) is not None}
         if not self.with_settings:
@@ -120,6 +121,7 @@ class _Builder:
                    if (source := self.source(name, raw)) is not None}
         routes = self.routes(data.get("routes", []))
         return HubConfig(hub=hub, sources=sources, rate_limits=self.rate_limits, source_tokens=self.source_tokens,
+                         polls=self.polls,
                          connections=connections, routes=routes, path=self.filename)
 
     def section(self, data: dict[str, Any], key: str) -> dict[str, Any]:
@@ -168,6 +170,12 @@ class _Builder:
         if entry["token"] is not None:
             self.source_tokens[name] = entry["token"]
         plugin = self.plugin_for("source", entry["plugin"], path)
+        if plugin and entry["poll"] is not None:
+            if plugin.implements("cxhub_poll"):
+                self.polls[name] = entry["poll"]
+            else:
+                self.problem(path + ("poll",), f"plugin {entry['plugin']!r} cannot poll: it does not implement "
+                                               "cxhub_poll (remove poll:, or use a plugin that reads the vendor's API)")
         settings = self.plugin_settings("source", plugin, entry["settings"], path) if plugin else None
         if settings is None:
             return None

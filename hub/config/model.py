@@ -12,7 +12,8 @@ from hub.routing.routes import ActionSpec, Route
 if TYPE_CHECKING:
     from limits import RateLimitItem
 
-__all__ = ["ActionSpec", "BreakerPolicy", "ConnectionConfig", "HubConfig", "HubSettings", "RetryPolicy", "Route"]
+__all__ = ["ActionSpec", "BreakerPolicy", "ConnectionConfig", "HubConfig", "HubSettings", "PollSchedule", "RetryPolicy",
+           "Route"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,13 @@ class BreakerPolicy:
 
     failure_threshold: int = 5  # 0 turns the breaker off
     pause_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class PollSchedule:
+    """`sources.<name>.poll`: read the vendor's API every `every_seconds`, besides taking its webhooks."""
+
+    every_seconds: float
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,7 @@ class HubConfig:
     sources: Mapping[str, Source] = field(default_factory=dict)
     rate_limits: Mapping[str, RateLimitItem] = field(default_factory=dict)  # by source name
     source_tokens: Mapping[str, Secret] = field(default_factory=dict)  # by source name: its `?token=`
+    polls: Mapping[str, PollSchedule] = field(default_factory=dict)  # by source name
     connections: Mapping[str, ConnectionConfig] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
     path: str = "<config>"

@@ -8,7 +8,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 
 from limits import RateLimitItem, parse
 
-from hub.config.model import BreakerPolicy, HubSettings, RetryPolicy
+from hub.config.model import BreakerPolicy, HubSettings, PollSchedule, RetryPolicy
 from hub.plugin.settings import SecretField
 from hub.routing.conditions import MATCH_ALL, Condition, compile_condition
 
@@ -83,11 +83,36 @@ class RateField(fields.Field):
             raise ValidationError(f"{value!r} is not a rate; write it like 100/second or 6000 per minute") from None
 
 
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MIN_POLL_SECONDS, MAX_POLL_SECONDS = 60, 86400
+
+
+class DurationField(fields.Field):
+    """A duration such as `30s`, `15m`, `1h` or `1d` (a whole number and one unit), in seconds."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+        number, unit = text[:-1], text[-1:]
+        if not (number.isascii() and number.isdigit()) or unit not in DURATION_UNITS:
+            raise ValidationError(f"{value!r} is not a duration; write it like 30s, 15m, 1h or 1d")
+        return float(int(number) * DURATION_UNITS[unit])
+
+
+class PollSchema(StrictSchema):
+    every = DurationField(required=True, validate=validate.Range(
+        min=MIN_POLL_SECONDS, max=MAX_POLL_SECONDS, error="polls run between every 1m and every 1d"))
+
+    @post_load
+    def build(self, data: dict[str, Any], **kwargs: Any) -> PollSchedule:
+        return PollSchedule(every_seconds=data["every"])
+
+
 class SourceSchema(StrictSchema):
     plugin = fields.String(required=True)
     settings = fields.Dict(keys=fields.String(), load_default=dict)
     rate_limit = RateField(load_default=None)
     token = SecretField(load_default=None)  # every request must then carry ?token=<value>
+    poll = fields.Nested(PollSchema, load_default=None)
 
 
 class ConnectionSchema(StrictSchema):

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from hub.events.canonical import InvalidEvent, UnstorableEvent, build_event, validate_event
 from hub.events.storable import escape_unstorable
 from hub.plugin.errors import GiveUp, RequestRejected, RetryLater, UnrecognizedPayload
 from hub.plugin.request import MAX_MEDIA_TYPE, InboundRequest
-from hub.plugin.types import EventDraft, Parsed, Reply, Source
+from hub.plugin.types import EventDraft, Parsed, Rejection, Reply, Source
 from hub.pluginhost import PluginHost
 from hub.routing.objects import ObjectLedger, subjects_by_source
 from hub.runtime import Hub
 from hub.store import NewDelivery, Recorded
 
 log = logging.getLogger("cxhub.ingest")
+REJECTED_ELEMENT_NAMESPACE = uuid.UUID("0b6f3f57-6a43-4f0e-9d0c-3c3f1e2a9b41")
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class Accepted:
     accepted: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     reply: Reply | None = None
+    quarantined: list[str] = field(default_factory=list)  # elements of a batch the plugin could not read
 
 
 class Rejected(Exception):
@@ -37,8 +41,16 @@ class Rejected(Exception):
         self.status, self.code, self.message, self.quarantine_id = status, code, message, quarantine_id
 
 
+class ParsedEvents(NamedTuple):
+    """A request parsed into CloudEvents, the plugin's reply, and the batch elements it could not read."""
+
+    events: list[dict[str, Any]]
+    reply: Reply | None
+    rejected: list[Rejection]
+
+
 def parse_events(plugins: PluginHost, source: Source, request: InboundRequest, *,
-                 verify: bool = True, validate: bool = True) -> tuple[list[dict[str, Any]], Reply | None]:
+                 verify: bool = True, validate: bool = True) -> ParsedEvents:
     """Verify and parse a request into CloudEvents (no storing, no routing), validated unless told not to."""
     plugin = plugins.plugins[source.plugin]  # the config names only installed plugins
     if verify:
@@ -54,7 +66,7 @@ def parse_events(plugins: PluginHost, source: Source, request: InboundRequest, *
         if validate:
             validate_event(event)
         events.append(event)
-    return events, parsed.reply
+    return ParsedEvents(events, parsed.reply, list(parsed.rejected))
 
 
 def ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool = False) -> Accepted:
@@ -70,14 +82,31 @@ def ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool = 
     in one round trip instead, and intake consumers validate, store and queue them in batches.
     """
     into_log = hub.config.hub.accept_into == "redis" and not replay
-    events, reply = _parse_or_reject(hub, source, request, replay=replay, validate=not into_log)
+    events, reply, rejected = _parse_or_reject(hub, source, request, replay=replay, validate=not into_log)
+    if rejected and not events and replay:
+        raise Rejected(422, "unrecognized_payload", "; ".join(item.reason for item in rejected))
+    quarantined = [kept for item in rejected if (kept := quarantine_element(hub, source, request, item))]
     if not events:
-        return Accepted(reply=reply)
+        return Accepted(reply=reply, quarantined=quarantined)
     if into_log:
         logged = hub.intake.append(source.name, request, events)
-        return Accepted(logged.accepted, logged.duplicates, reply)
+        return Accepted(logged.accepted, logged.duplicates, reply, quarantined)
     recorded = take_in(hub, events)
-    return Accepted(recorded.accepted, recorded.duplicates, reply)
+    return Accepted(recorded.accepted, recorded.duplicates, reply, quarantined)
+
+
+def quarantine_element(hub: Hub, source: Source, request: InboundRequest, rejection: Rejection) -> str | None:
+    """Quarantine one unreadable element of a batch by itself, under an id its content decides (None: full).
+
+    The id comes from the source and the element's bytes, so a vendor resending the batch
+    leaves one quarantine entry per broken element, not one per resend.
+    """
+    digest = hashlib.sha256(rejection.body).hexdigest()
+    element_id = str(uuid.uuid5(REJECTED_ELEMENT_NAMESPACE, f"{source.name}\n{digest}"))
+    alone = InboundRequest(method=request.method, path=request.path, body=rejection.body,
+                           content_type=request.content_type, headers=request.headers, query=request.query)
+    log.warning("source %s: a batch element was quarantined (%s): %s", source.name, element_id, rejection.reason)
+    return quarantine_request(hub, source.name, alone, f"batch element: {rejection.reason}", element_id)
 
 
 def take_in(hub: Hub, events: Sequence[dict[str, Any]],
@@ -87,6 +116,7 @@ def take_in(hub: Hub, events: Sequence[dict[str, Any]],
     Deliveries of events seen before that are still waiting are queued again: that is how a
     resend completes a request whose jobs could not be queued the first time.
     """
+    events = _first_of_each_id(events)  # a batch or a poll may name one event twice: it is one event
     deliveries = route_events(hub, events)
     recorded = hub.store.ingest.record(events, deliveries, received_at)
     accepted = set(recorded.accepted)
@@ -115,8 +145,15 @@ def route_events(hub: Hub, events: Sequence[dict[str, Any]]) -> list[NewDelivery
     return deliveries
 
 
+def _first_of_each_id(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    unique: dict[str, dict[str, Any]] = {}
+    for event in events:
+        unique.setdefault(event["id"], event)
+    return list(unique.values())
+
+
 def _parse_or_reject(hub: Hub, source: Source, request: InboundRequest, *, replay: bool,
-                     validate: bool) -> tuple[list[dict[str, Any]], Reply | None]:
+                     validate: bool) -> ParsedEvents:
     """Verify and parse, turning every way that can fail into Rejected (quarantining what may be replayed)."""
     try:
         return parse_events(hub.plugins, source, request, verify=not replay, validate=validate)

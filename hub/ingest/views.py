@@ -110,5 +110,11 @@ def _answer(outcome: Accepted) -> Response | tuple[Response, int]:
     if outcome.reply is not None:
         reply = outcome.reply
         return Response(reply.body, status=reply.status, content_type=reply.content_type, headers=dict(reply.headers))
+    if outcome.quarantined and not (outcome.accepted or outcome.duplicates):
+        raise ApiError(422, "unrecognized_payload", "no element of this batch could be read; each is kept in "
+                       "quarantine for replay", quarantined=outcome.quarantined)
     status = 202 if outcome.accepted else 200
-    return jsonify({"accepted": outcome.accepted, "duplicates": outcome.duplicates}), status
+    body: dict[str, Any] = {"accepted": outcome.accepted, "duplicates": outcome.duplicates}
+    if outcome.quarantined:
+        body["quarantined"] = outcome.quarantined
+    return jsonify(body), status

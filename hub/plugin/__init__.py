@@ -22,6 +22,7 @@ from hub.plugin.errors import (
 )
 from hub.plugin.hookspecs import hookimpl
 from hub.plugin.http import HttpClient, paginate
+from hub.plugin.polling import content_digest, poll_window
 from hub.plugin.mapping import as_email, as_id, as_list, as_text, as_url, dig, parse_time, require, require_id
 from hub.plugin.request import InboundRequest
 from hub.plugin.score import SCORE_TYPES, Score, score_band
@@ -48,6 +49,8 @@ from hub.plugin.types import (
     Link,
     Parsed,
     PluginInfo,
+    PollResult,
+    Rejection,
     Reply,
     Source,
     SourceInfo,
@@ -76,6 +79,8 @@ __all__ = [
     "Parsed",
     "PauseConnection",
     "PluginInfo",
+    "PollResult",
+    "Rejection",
     "Reply",
     "RequestRejected",
     "RetryLater",
@@ -96,6 +101,7 @@ __all__ = [
     "as_text",
     "as_url",
     "check_timestamp",
+    "content_digest",
     "dig",
     "fields",
     "fit_text",
@@ -103,6 +109,7 @@ __all__ = [
     "hmac_signature",
     "hookimpl",
     "parse_time",
+    "poll_window",
     "require",
     "require_id",
     "score_band",

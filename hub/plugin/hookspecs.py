@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from hub.plugin.request import InboundRequest
-    from hub.plugin.types import ActionResult, Connection, Delivery, EventDraft, Parsed, PluginInfo, Source
+    from hub.plugin.types import ActionResult, Connection, Delivery, EventDraft, Parsed, PluginInfo, PollResult, Source
 
 PROJECT = "cxhub"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -46,6 +46,18 @@ def cxhub_parse_request(source: Source, request: InboundRequest) -> Parsed | lis
     specific response (a handshake with no events, or an acknowledgement). Raise
     `UnsupportedMediaType` (415), `MalformedBody` (400) or `UnrecognizedPayload` (422,
     the request is quarantined for replay).
+    """
+
+
+@hookspec(firstresult=True)
+def cxhub_poll(source: Source, cursor: str | None) -> PollResult:
+    """Read the vendor's API for what is new since `cursor`. Called on the owning plugin, in a worker.
+
+    Called every `poll.every` of a source (one process at a time) and by `cxhub poll SOURCE`.
+    `cursor` is what the previous poll returned, None the first time. Return a `PollResult`:
+    its events go through the same take-in as webhooks, so give an object seen by both the
+    same `vendor_event_id` and it is routed once. Raise `RetryLater` (429, 5xx: the next poll
+    waits at least `after`) or `GiveUp` (bad credentials).
     """
 
 

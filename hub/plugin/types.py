@@ -17,6 +17,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "cx.survey.response",
     "cx.review.created",
     "cx.review.updated",
+    "cx.review.deleted",
     "cx.ticket.created",
     "cx.ticket.updated",
     "cx.conversation.created",
@@ -175,15 +176,43 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class Rejection:
+    """One element of a batch the plugin could not read: quarantined on its own, the rest kept.
+
+    `body` is what is kept for replay: a request body holding that element alone, in the
+    vendor's own format (for Trustpilot, `{"events": [element]}`), so that a replay, once the
+    plugin is fixed, parses it like any other request. `reason` says what was wrong with it.
+    """
+
+    body: bytes
+    reason: str
+
+
+@dataclass(frozen=True)
 class Parsed:
     """The result of parsing a request: zero or more events, and optionally a reply.
 
     A handshake is `Parsed(events=[], reply=Reply(...))`. With events and a reply, the
-    reply is sent only after the events are durably recorded.
+    reply is sent only after the events are durably recorded. `rejected` lists the elements
+    of a batch that could not be read: each is quarantined on its own, and the events of the
+    other elements are kept.
     """
 
     events: list[EventDraft] = field(default_factory=list)
     reply: Reply | None = None
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """What one poll of a vendor's API found: events, and the cursor the next poll starts from.
+
+    The core stores `cursor` only after the events are stored, so a poll cut off half-way runs
+    again from the previous cursor. None keeps the previous cursor.
+    """
+
+    events: list[EventDraft] = field(default_factory=list)
+    cursor: str | None = None
 
 
 # --- What an action returns -------------------------------------------------

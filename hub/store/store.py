@@ -7,10 +7,12 @@ It is composed of one part per concern, sharing one database:
     store.reads        the read queries of the CLI, the admin API and the console
     store.quarantine   requests kept for replay
     store.retention    deleting what is finished with
+    store.cursors      where each polled source's next poll starts
 """
 
 from __future__ import annotations
 
+from hub.store.cursors import Cursors
 from hub.store.database import Database
 from hub.store.deliveries import Deliveries
 from hub.store.ingest import Ingest
@@ -27,6 +29,7 @@ class Store:
         self.reads = Reads(self.database)
         self.quarantine = Quarantine(self.database)
         self.retention = Retention(self.database)
+        self.cursors = Cursors(self.database)
 
     @property
     def url(self) -> str:

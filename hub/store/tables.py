@@ -103,3 +103,12 @@ quarantine_dropped = Table(
     Column("dropped", Integer, nullable=False),
     Column("last_dropped_at", DateTime(timezone=True), nullable=False),
 )
+
+# Where each polled source's next poll starts (hub/store/cursors.py). One row per source.
+poll_cursors = Table(
+    "poll_cursors",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("cursor", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,32 @@
+"""Google reviews (Business Profile): polls of the reviews API, and Pub/Sub push notifications."""
+
+from __future__ import annotations
+
+from hub.plugin import EventDraft, InboundRequest, PluginInfo, PollResult, Source, SourceInfo, hookimpl
+from plugins.google_reviews import inbound
+from plugins.google_reviews import poll as polling
+from plugins.google_reviews.settings import GoogleReviewsSettings
+
+__version__ = "0.1.0"
+
+
+@hookimpl
+def cxhub_plugin_info() -> PluginInfo:
+    return PluginInfo(name="google_reviews", version=__version__,
+                      source=SourceInfo(GoogleReviewsSettings, "Google Business Profile reviews (polls, Pub/Sub push)",
+                                        api_url_setting="api_url", unsigned=lambda settings: True))
+
+
+@hookimpl
+def cxhub_verify_request(source: Source, request: InboundRequest) -> None:
+    """Pub/Sub push is not checked here: the source's `token:` (checked by the core) keeps strangers out."""
+
+
+@hookimpl
+def cxhub_parse_request(source: Source, request: InboundRequest) -> list[EventDraft]:
+    return inbound.parse(source, request)
+
+
+@hookimpl
+def cxhub_poll(source: Source, cursor: str | None) -> PollResult:
+    return polling.poll(source, cursor)
