@@ -251,7 +251,7 @@ class _Builder:
             self.check_param_keys(action_info.params(), entry["params"], path + ("params",))
         params = unwrap_env(entry["params"])
         try:
-            compile_params(params)
+            compile_params(params, html_params=action_info.html_params)
         except TemplateProblem as error:
             self.problem(path + ("params",) + error.path, error.message)
         return ActionSpec(name, action_name, params) if ok else None

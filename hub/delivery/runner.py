@@ -17,7 +17,7 @@ from hub.delivery.gate import ConnectionGate, Transition
 from hub.events.storable import escape_unstorable
 from hub.plugin.errors import DeliveryError, GiveUp, PauseConnection, RetryLater
 from hub.plugin.http import HttpClient, client_for
-from hub.plugin.types import ActionResult, Connection, Delivery
+from hub.plugin.types import ActionInfo, ActionResult, Connection, Delivery
 from hub.routing.templates import TemplateProblem, compile_params, render_params
 from hub.runtime import Hub
 from hub.store import ClaimedDelivery, FinishedAttempt, now
@@ -165,7 +165,7 @@ class DeliveryRunner:
         if plugin is None or action_info is None:
             raise GiveUp(f"plugin {config.plugin!r} no longer provides action {delivery.action!r}")
         event = orjson.loads(delivery.event_body)
-        params = self.params(delivery, event, action_info.params)
+        params = self.params(delivery, event, action_info)
         url_setting = plugin.info.connection.url_setting if plugin.info.connection else None
         return plugin.call(
             "cxhub_run_action", connection=self.connection(config, url_setting),
@@ -173,9 +173,11 @@ class DeliveryRunner:
             delivery=Delivery(id=delivery.id, attempt=delivery.attempts, route=delivery.route),
         )
 
-    def params(self, delivery: ClaimedDelivery, event: Mapping[str, Any], schema: Any) -> Any:
+    def params(self, delivery: ClaimedDelivery, event: Mapping[str, Any], action: ActionInfo) -> Any:
+        schema = action.params
         try:
-            rendered = render_params(compile_params(orjson.loads(delivery.params)), event)
+            compiled = compile_params(orjson.loads(delivery.params), html_params=action.html_params)
+            rendered = render_params(compiled, event)
         except TemplateProblem as error:
             raise GiveUp(f"route {delivery.route!r}: {error}") from None
         if schema is None:

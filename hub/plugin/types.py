@@ -64,10 +64,16 @@ class ConnectionInfo:
 
 @dataclass(frozen=True)
 class ActionInfo:
-    """One action a route can run; `params` validates the rendered parameters."""
+    """One action a route can run; `params` validates the rendered parameters.
+
+    `html_params` names the top-level parameters that are HTML: their templates escape every
+    value they insert (customer text is attacker-controlled), and a route marks trusted markup
+    with `| safe`.
+    """
 
     params: type[Schema] | None = None
     description: str = ""
+    html_params: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

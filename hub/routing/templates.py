@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 from functools import lru_cache
 
@@ -29,30 +29,37 @@ def _finalize(value: Any) -> Any:
     return "" if value is None else value
 
 
-ENVIRONMENT = BoundedSandbox(
-    undefined=StrictUndefined, finalize=_finalize, autoescape=False, keep_trailing_newline=True
-)
+ENVIRONMENTS = {  # by whether the parameter is HTML, whose templates escape what they insert
+    html: BoundedSandbox(undefined=StrictUndefined, finalize=_finalize, autoescape=html, keep_trailing_newline=True)
+    for html in (False, True)
+}
 
 
-def compile_params(params: Any, path: tuple[Any, ...] = ()) -> Any:
-    """Compile every string in `params` (recursively); literal strings cost nothing to render."""
+def compile_params(params: Any, path: tuple[Any, ...] = (), *, html_params: Collection[str] = (),
+                   html: bool = False) -> Any:
+    """Compile every string in `params` (recursively); literal strings cost nothing to render.
+
+    The top-level parameters named in `html_params` (the action's `ActionInfo.html_params`)
+    compile with autoescaping, so a review holding `<script>` lands in an email as text.
+    """
     if isinstance(params, Mapping):
-        return {key: compile_params(value, path + (key,)) for key, value in params.items()}
+        return {key: compile_params(value, path + (key,), html=html or (not path and key in html_params))
+                for key, value in params.items()}
     if isinstance(params, list):
-        return [compile_params(item, path + (position,)) for position, item in enumerate(params)]
+        return [compile_params(item, path + (position,), html=html) for position, item in enumerate(params)]
     if isinstance(params, str) and ("{{" in params or "{%" in params):
-        return _compile(params, path)
+        return _compile(params, path, html)
     return params
 
 
 @lru_cache(maxsize=1024)
-def _compiled(source: str) -> Template:
-    return ENVIRONMENT.from_string(source)
+def _compiled(source: str, html: bool) -> Template:
+    return ENVIRONMENTS[html].from_string(source)
 
 
-def _compile(source: str, path: tuple[Any, ...]) -> Template:
+def _compile(source: str, path: tuple[Any, ...], html: bool) -> Template:
     try:
-        return _compiled(source)
+        return _compiled(source, html)
     except TemplateError as error:
         raise TemplateProblem(path, f"template does not compile: {error}") from None
 

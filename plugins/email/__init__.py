@@ -18,7 +18,8 @@ def cxhub_plugin_info() -> PluginInfo:
         name="email", version=__version__,
         connection=ConnectionInfo(EmailConnectionSettings, url_setting=None,
                                   description="An SMTP server (submission with STARTTLS or TLS)"),
-        actions={"send": ActionInfo(SendParams, "Send an email with text and HTML alternatives")},
+        actions={"send": ActionInfo(SendParams, "Send an email with text and HTML alternatives",
+                                    html_params=frozenset({"html"}))},
     )
 
 

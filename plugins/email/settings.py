@@ -106,7 +106,7 @@ class SendParams(SettingsSchema):
     reply_to = Addresses(load_default=list)
     subject = HeaderText(required=True, validate=validate.Length(min=1))
     text = fields.String(required=True, metadata={"doc": "the plain-text body"})
-    html = fields.String(load_default=None, metadata={"doc": "the HTML alternative; escape customer text with | e"})
+    html = fields.String(load_default=None, metadata={"doc": "the HTML alternative; every value it inserts is HTML-escaped"})
 
     @validates_schema
     def has_recipients(self, data: dict[str, Any], **kwargs: Any) -> None:

@@ -238,3 +238,12 @@ def test_ordinary_arithmetic_still_works():
 
     rendered = render_params(compile_params({"a": "{{ 2 ** 10 }} {{ 'ab' * 3 }} {{ range(3) | list }}"}), {"data": {}})
     assert rendered == {"a": "1024 ababab [0, 1, 2]"}
+
+
+def test_an_html_parameter_escapes_what_it_inserts_and_the_others_do_not():
+    params = compile_params({"html": "<p>{{ data.text }} {{ '<b>ok</b>' | safe }}</p>", "text": "{{ data.text }}",
+                             "nested": {"html": "{{ data.text }}"}}, html_params={"html"})
+    rendered = render_params(params, {"data": {"text": "<script>alert(1)</script>"}})
+    assert rendered["html"] == "<p>&lt;script&gt;alert(1)&lt;/script&gt; <b>ok</b></p>"
+    assert rendered["text"] == "<script>alert(1)</script>"
+    assert rendered["nested"]["html"] == "<script>alert(1)</script>"  # only top-level names are HTML

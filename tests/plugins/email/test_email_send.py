@@ -40,7 +40,7 @@ routes:
           reply_to: "{{ data.customer.name }} <{{ data.customer.email }}>"
           subject: "Detractor: {{ data.customer.name }} scored {{ data.score.value }}"
           text: "{{ data.customer.name }} said: {{ data.text }}\\n{{ data.link.url }}"
-          html: "<p><b>{{ data.customer.name | e }}</b> said: {{ data.text | e }}</p>"
+          html: "<p><b>{{ data.customer.name }}</b> said: {{ data.text }}</p>"
 """
 
 
@@ -89,7 +89,7 @@ def test_the_mail_arrives_with_both_alternatives_and_every_header(make_hub, smtp
 
 def test_without_html_the_mail_is_plain_text_over_a_relay_without_tls(make_hub, smtp_server):
     server = smtp_server("none")
-    route = ROUTE.replace('          html: "<p><b>{{ data.customer.name | e }}</b> said: {{ data.text | e }}</p>"\n', "")
+    route = ROUTE.replace('          html: "<p><b>{{ data.customer.name }}</b> said: {{ data.text }}</p>"\n', "")
     hub = mail_hub(make_hub, server.port, security="none", auth=False, route=route)
     send(hub, detractor())
     hub.drain()
