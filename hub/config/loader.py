@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from marshmallow import Schema, ValidationError
 
@@ -250,6 +250,12 @@ class _Builder:
         if action_info.params is not None:
             self.check_param_keys(action_info.params(), entry["params"], path + ("params",))
         params = unwrap_env(entry["params"])
+        unquoted = list(_mappings_with_unhashable_keys(params))
+        for where in unquoted:
+            self.problem(path + ("params",) + where, "YAML read an unquoted template here as a mapping: quote it, "
+                                                      "as in \"{{ data.text }}\"")
+        if unquoted:
+            return None
         try:
             compile_params(params, html_params=action_info.html_params)
         except TemplateProblem as error:
@@ -265,3 +271,16 @@ class _Builder:
         for key, field in fields.items():
             if field.required and key not in params:
                 self.problem(path + (key,), "missing required parameter")
+
+
+def _mappings_with_unhashable_keys(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Where a parameter holds a mapping keyed by something other than text: `{{ x }}` left unquoted."""
+    if isinstance(value, Mapping):
+        if any(not isinstance(key, str) for key in value):
+            yield path
+            return
+        for key, item in value.items():
+            yield from _mappings_with_unhashable_keys(item, path + (key,))
+    elif isinstance(value, list):
+        for position, item in enumerate(value):
+            yield from _mappings_with_unhashable_keys(item, path + (position,))

@@ -104,6 +104,8 @@ def route_problem(host, replace: str, by: str) -> list[str]:
                                                    "expression"),
     ("is unhappy", "is {{ unhappy", "cxhub.yaml:28: routes[0].actions[0].params.summary: template does not "
                                     "compile"),
+    ('summary: "{{ data.customer.email }} is unhappy"', "summary: {{ data.customer.email }}",
+     "cxhub.yaml:28: routes[0].actions[0].params.summary: YAML read an unquoted template here as a mapping"),
     ("          project: CX\n", "          project: CX\n          assignee: bob\n",
      "cxhub.yaml:28: routes[0].actions[0].params.assignee: unknown parameter"),
     ("          project: CX\n", "", "cxhub.yaml:26: routes[0].actions[0].params.project: missing required parameter"),

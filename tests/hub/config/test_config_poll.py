@@ -9,7 +9,7 @@ import plugins.typeform as typeform
 from hub.config import ConfigError, parse_config
 from hub.pluginhost import PluginHost, build_plugin_manager
 
-ENV = {"TF_SECRET": "s3cret", "TP_KEY": "key"}
+ENV = {"TF_SECRET": "s3cret", "TP_KEY": "key", "TP_TOKEN": "source-token"}
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +18,7 @@ def host() -> PluginHost:
 
 
 def trustpilot_source(poll: str) -> str:
-    return f"sources:\n  reviews:\n    plugin: trustpilot\n    poll: {poll}\n    settings:\n      api_key: {{$env: TP_KEY}}\n"
+    return f"sources:\n  reviews:\n    plugin: trustpilot\n    poll: {poll}\n    settings:\n      api_key: {{$env: TP_KEY}}\n    token: {{$env: TP_TOKEN}}\n"
 
 
 @pytest.mark.parametrize("every, seconds", [("1m", 60), ("15m", 900), ("90s", 90), ("1h", 3600), ("1d", 86400)])
@@ -28,7 +28,7 @@ def test_a_poll_every_duration_loads_in_seconds(host, every, seconds):
 
 
 def test_a_source_without_poll_is_not_polled(host):
-    text = "sources:\n  reviews:\n    plugin: trustpilot\n"
+    text = "sources:\n  reviews:\n    plugin: trustpilot\n    token: {$env: TP_TOKEN}\n"
     assert parse_config(text, "cxhub.yaml", host, ENV).polls == {}
 
 
