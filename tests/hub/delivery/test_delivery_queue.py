@@ -27,7 +27,7 @@ def test_a_retry_does_not_start_before_its_delay(make_hub, httpserver, delay):
     assert send(hub, detractor()).status_code == 202
     hub.start_workers(1)
     delivery = wait_for(lambda: [row for row in hub.store.reads.deliveries() if row.status == "succeeded"],
-                        timeout=20, what="the retried delivery to succeed")[0]
+                        timeout=60, what="the retried delivery to succeed")[0]
     first, second = hub.store.reads.attempts(delivery.id)
     first_ended = first.started_at + timedelta(milliseconds=first.duration_ms)
     assert second.started_at - first_ended >= timedelta(seconds=delay)
