@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 @hookimpl
 def cxhub_plugin_info() -> PluginInfo:
     return PluginInfo(name="google_reviews", version=__version__,
-                      source=SourceInfo(GoogleReviewsSettings, "Google Business Profile reviews (polls, Pub/Sub push)",
+                      source=SourceInfo(GoogleReviewsSettings, "Google Business Profile reviews (polls; Pub/Sub push with its OIDC token)",
                                         api_url_setting="api_url", unsigned=unsigned))
 
 
