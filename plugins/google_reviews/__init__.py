@@ -19,7 +19,7 @@ def cxhub_plugin_info() -> PluginInfo:
 
 @hookimpl
 def cxhub_verify_request(source: Source, request: InboundRequest) -> None:
-    """Check Pub/Sub's OIDC token when `audience` is set; without it the source's `token:` (checked by the core) does."""
+    """Check Pub/Sub's OIDC token when `audience` is set; without it, the source's `token:` (the core checks it)."""
     if not unsigned(source.settings):
         oidc.verify(source.settings, request)
 

@@ -7,9 +7,10 @@ subscription, and the account's `email` with `email_verified: true`. A push is t
 all of these hold and the token is within `exp` (and not issued in the future), with
 `LEEWAY_SECONDS` for clocks apart. PyJWT checks the signature and the time and audience claims.
 
-Google's keys are fetched once and kept `KEEP_SECONDS`; a token naming a key not among them
-(Google has rotated its keys) makes one fetch again, at most every `REFETCH_GAP_SECONDS`, so
-requests with made-up key ids cannot make the hub fetch the keys again and again.
+Google's keys are fetched once and used for at most `KEEP_SECONDS`; a token naming a key not
+among them (Google has rotated its keys) makes the hub fetch them again. A fetch is tried at
+most every `REFETCH_GAP_SECONDS`, so neither requests with made-up key ids nor an endpoint that
+fails make the hub fetch the keys again and again.
 """
 
 from __future__ import annotations
@@ -44,21 +45,30 @@ class GoogleKeys:
         self.client = HttpClient(url, timeout=FETCH_TIMEOUT_SECONDS)
         self.clock = clock
         self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched_at: float | None = None
+        self._fetched_at: float | None = None  # when the keys held were fetched
+        self._tried_at: float | None = None  # when a fetch was last tried, whether or not it worked
         self._lock = threading.Lock()  # one fetch at a time; the others wait for its keys
 
     def key(self, kid: str) -> jwt.PyJWK:
         """The key `kid` names, fetching the keys when they are stale or (not too often) when it is unknown."""
         with self._lock:
             now = self.clock()
-            age = None if self._fetched_at is None else now - self._fetched_at
-            if age is None or age >= KEEP_SECONDS or (kid not in self._keys and age >= REFETCH_GAP_SECONDS):
-                self._keys = self._fetch()
+            if self._should_fetch(kid, now):
+                self._tried_at = now
+                self._keys = self._fetch()  # raises KeysUnavailable, keeping the keys held
                 self._fetched_at = now
+            if self._fetched_at is None or now - self._fetched_at >= KEEP_SECONDS:
+                raise KeysUnavailable("Google's signing keys could not be fetched just now; they are tried again "
+                                      f"at most every {REFETCH_GAP_SECONDS} s")
             key = self._keys.get(kid)
         if key is None:
             raise InvalidSignature("the push's OIDC token is signed by a key Google does not publish")
         return key
+
+    def _should_fetch(self, kid: str, now: float) -> bool:
+        if self._tried_at is not None and now - self._tried_at < REFETCH_GAP_SECONDS:
+            return False  # made-up key ids, or an endpoint that fails, cost one fetch a gap
+        return self._fetched_at is None or now - self._fetched_at >= KEEP_SECONDS or kid not in self._keys
 
     def _fetch(self) -> dict[str, jwt.PyJWK]:
         try:
@@ -71,7 +81,8 @@ class GoogleKeys:
             keys = []
         usable = {key.key_id: key for key in keys if key.key_id and key.algorithm_name == ALGORITHM}
         if not usable:
-            raise KeysUnavailable(f"{self.client.base_url.rstrip('/')} answered no RS256 signing keys (a JWK set is expected)")
+            url = self.client.base_url.rstrip("/")
+            raise KeysUnavailable(f"{url} answered no RS256 signing keys (a JWK set is expected)")
         return usable
 
 

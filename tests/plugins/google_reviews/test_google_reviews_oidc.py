@@ -132,7 +132,8 @@ BAD_TOKENS = {
     "unknown-kid": (lambda: id_token(kid="a-key-google-never-published"), "signed by a key Google does not publish"),
     "no-kid": (lambda: jwt.encode({"aud": AUDIENCE}, KEY, algorithm="RS256"), "names no signing key"),
     "other-key": (lambda: id_token(key=OTHER_KEY), "signature does not verify"),
-    "hs256": (lambda: id_token(key="a-shared-secret-of-32-bytes-or-more!", algorithm="HS256"), "must be signed with RS256"),
+    "hs256": (lambda: id_token(key="a-shared-secret-of-32-bytes-or-more!", algorithm="HS256"),
+              "must be signed with RS256"),
     "rs512": (lambda: id_token(algorithm="RS512"), "must be signed with RS256"),
     "alg-none": (unsigned_token, "must be signed with RS256"),
     "not-a-jwt": (lambda: "ya29.an-access-token-not-an-id-token", "is not a JWT"),
@@ -210,6 +211,29 @@ def test_an_unknown_key_fetches_the_keys_again_at_most_once_per_gap_and_kept_key
     with pytest.raises(oidc.InvalidSignature):
         keys.key(KID)
     assert hits(httpserver, "/rotating") == 3
+
+
+def test_keys_that_failed_to_fetch_are_tried_again_only_after_the_gap(httpserver):
+    answers = [Response("backend error", status=500)]
+    httpserver.expect_request("/flaky").respond_with_handler(lambda request: answers[-1])
+    clock = Clock()
+    keys = oidc.GoogleKeys(httpserver.url_for("/flaky"), clock=clock)
+    with pytest.raises(oidc.KeysUnavailable, match="could not be fetched: GET to .* answered 500"):
+        keys.key(KID)
+    answers.append(Response(json.dumps(jwks((KID, KEY))), content_type="application/json"))
+    clock.now += oidc.REFETCH_GAP_SECONDS - 1
+    with pytest.raises(oidc.KeysUnavailable, match="tried again at most every 60 s"):
+        keys.key(KID)
+    assert hits(httpserver, "/flaky") == 1
+    clock.now += 1
+    assert keys.key(KID).key_id == KID
+    answers.append(Response("backend error", status=503))
+    clock.now += oidc.KEEP_SECONDS  # stale keys are not used past KEEP_SECONDS, even when a fetch fails
+    with pytest.raises(oidc.KeysUnavailable):
+        keys.key(KID)
+    with pytest.raises(oidc.KeysUnavailable):
+        keys.key(KID)
+    assert hits(httpserver, "/flaky") == 3
 
 
 @pytest.fixture(scope="module")
