@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from hub.plugin import EventDraft, InboundRequest, PluginInfo, PollResult, Source, SourceInfo, hookimpl
-from plugins.google_reviews import inbound
+from plugins.google_reviews import inbound, oidc
 from plugins.google_reviews import poll as polling
-from plugins.google_reviews.settings import GoogleReviewsSettings
+from plugins.google_reviews.settings import GoogleReviewsSettings, unsigned
 
 __version__ = "0.1.0"
 
@@ -13,13 +13,15 @@ __version__ = "0.1.0"
 @hookimpl
 def cxhub_plugin_info() -> PluginInfo:
     return PluginInfo(name="google_reviews", version=__version__,
-                      source=SourceInfo(GoogleReviewsSettings, "Google Business Profile reviews (polls, Pub/Sub push)",
-                                        api_url_setting="api_url", unsigned=lambda settings: True))
+                      source=SourceInfo(GoogleReviewsSettings, "Google Business Profile reviews (polls; Pub/Sub push with its OIDC token)",
+                                        api_url_setting="api_url", unsigned=unsigned))
 
 
 @hookimpl
 def cxhub_verify_request(source: Source, request: InboundRequest) -> None:
-    """Pub/Sub push is not checked here: the source's `token:` (checked by the core) keeps strangers out."""
+    """Check Pub/Sub's OIDC token when `audience` is set; without it, the source's `token:` (the core checks it)."""
+    if not unsigned(source.settings):
+        oidc.verify(source.settings, request)
 
 
 @hookimpl

@@ -20,7 +20,7 @@ REVIEWS = f"/v4/accounts/{ACCOUNT}/locations/{LOCATION}/reviews"
 PAGE = json.loads(fixture_bytes("google_reviews/reviews_page.json"))
 NOTIFICATION = fixture_bytes("google_reviews/pubsub_new_review.json")
 CURSOR = "2026-11-30T00:00:00+00:00"
-SOURCE_TOKEN = "google-push-token-9f3b2d"  # Pub/Sub's push URL carries it: the plugin checks no OIDC token
+SOURCE_TOKEN = "google-push-token-9f3b2d"  # the push URL carries it: with no audience set, no OIDC token is checked
 HOOK = f"google?token={SOURCE_TOKEN}"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
