@@ -81,7 +81,7 @@ def _node_text(node: Any, depth: int) -> str:
         return "".join(_node_text(child, depth + 1) for child in children)
     if kind == "blockquote":
         inner = _blocks(children, depth, _BLOCK_SEPARATOR)
-        return "\n".join(f"> {line}" if line else ">" for line in inner.split("\n"))
+        return inner and "\n".join(f"> {line}" if line else ">" for line in inner.split("\n"))
     if kind == "rule":
         return "---"
     return _blocks(children, depth, _BLOCK_SEPARATOR)  # doc, panel, table, expand, ...: their blocks in order
