@@ -31,7 +31,6 @@ from hub.plugin import (
     check_timestamp,
     parse_time,
     require,
-    require_id,
     verify_hmac,
 )
 from plugins.jira.adf import adf_to_text
@@ -64,7 +63,9 @@ def parse(source: Source, request: InboundRequest) -> list[EventDraft]:
     if kind not in ISSUE_EVENTS + COMMENT_EVENTS:
         return []  # an event cxhub does not map (issue created, worklogs, sprints...): accepted and ignored
     issue = _object(require(payload, "issue"))
-    key = require_id(issue, "key", "issue.key")
+    key = as_text(require(issue, "key", "issue.key"))
+    if key is None:
+        raise UnrecognizedPayload("issue.key must be a string, like CX-42")
     fields = _object(issue.get("fields"))
     comment = _object(payload.get("comment"))
     event_id = _event_id(request, payload, kind, issue, comment)

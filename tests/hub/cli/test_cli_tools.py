@@ -76,7 +76,7 @@ def test_check_config_reports_each_problem_once_and_no_false_one(tmp_path):
         f"error: {broken}:35: routes[0].when: a field test needs exactly one operator out of contains, equals, "
         "exists, gt, gte, in, lt, lte, not_equals, regex; got ['equal']",
         f"error: {broken}:40: routes[0].actions[0].action: connection 'jira' (jira) has no action 'create_ticket' "
-        "(known: create_issue)",
+        "(known: add_comment, create_issue, transition_issue)",
         f"error: {broken}:69: routes[1].actions[0].connection: unknown connection 'forwrd' "
         "(known: forward, jira, slack)",
         "5 problem(s) found",
