@@ -129,7 +129,7 @@ def test_plugins_lists_the_built_ins_discovered_through_entry_points():
     lines = output.splitlines()
     assert lines[0].split() == ["PLUGIN", "VERSION", "SOURCE", "ACTIONS"]
     assert {line.split()[0] for line in lines[1:]} >= {"jira", "slack", "typeform", "webhook"}
-    assert any(line.split() == ["jira", "0.1.0", "-", "create_issue"] for line in lines)
+    assert any(line.split() == ["jira", "0.2.0", "yes", "add_comment,", "create_issue,", "transition_issue"] for line in lines)
 
 
 class NeedsAnApiToken:
