@@ -6,6 +6,14 @@ from hub.plugin import SecretField, SettingsSchema, fields
 from marshmallow import validate
 
 
+class JiraSourceSettings(SettingsSchema):
+    secret = SecretField(required=True, metadata={"doc": "the webhook's secret, as entered in Jira's webhook form"})
+    previous_secret = SecretField(load_default=None, metadata={"doc": "accepted too, while rotating secrets"})
+    tolerance_seconds = fields.Integer(load_default=3600, validate=validate.Range(min=1),
+                                       metadata={"doc": "replay window on the payload's timestamp; Jira's "
+                                                        "retries keep the first attempt's timestamp"})
+
+
 class JiraConnectionSettings(SettingsSchema):
     base_url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False,
                           metadata={"doc": "your site, e.g. https://example.atlassian.net"})
@@ -26,3 +34,19 @@ class CreateIssueParams(SettingsSchema):
     issue_type = fields.String(load_default="Task")
     priority = fields.String(load_default=None)
     labels = fields.List(fields.String(validate=NO_SPACES), load_default=list)
+
+
+ISSUE = validate.Regexp(r"^(?:[A-Za-z][A-Za-z0-9_]*-[0-9]+|[0-9]+)$",
+                        error="an issue key (like CX-42) or a numeric issue id")
+
+
+class AddCommentParams(SettingsSchema):
+    issue = fields.String(required=True, validate=ISSUE, metadata={"doc": "issue key or id"})
+    comment = fields.String(required=True, validate=validate.Length(min=1),
+                            metadata={"doc": "plain text, as for description; cut to 32,767 characters with a link"})
+
+
+class TransitionIssueParams(SettingsSchema):
+    issue = fields.String(required=True, validate=ISSUE, metadata={"doc": "issue key or id"})
+    transition = fields.String(required=True, validate=validate.Length(min=1),
+                               metadata={"doc": "a transition's name or its target status's name (any case)"})

@@ -73,8 +73,8 @@ def test_valid_config_loads_with_secrets_hidden(host):
     ("sources: {}\nsources: {}\n", "cxhub.yaml:2: invalid YAML: while constructing a mapping found duplicate key"),
     ("source: {}\n", "cxhub.yaml:1: source: unknown key; expected one of connections, hub, routes, sources"),
     ("sources:\n  tf:\n    plugin: nope\n", "cxhub.yaml:3: sources.tf.plugin: unknown source plugin 'nope' "
-                                              "(known: typeform, webhook)"),
-    ("sources:\n  tf:\n    plugin: jira\n", "cxhub.yaml:3: sources.tf.plugin: plugin 'jira' provides no source"),
+                                              "(known: jira, typeform, webhook)"),
+    ("sources:\n  tf:\n    plugin: slack\n", "cxhub.yaml:3: sources.tf.plugin: plugin 'slack' provides no source"),
     ("sources:\n  tf:\n    plugin: typeform\n    settings:\n      secret: inline\n",
      "cxhub.yaml:5: sources.tf.settings.secret: secrets must come from the environment"),
     ("sources:\n  tf:\n    plugin: typeform\n    settings:\n      secret: {$env: MISSING_VAR}\n",
@@ -98,7 +98,7 @@ def route_problem(host, replace: str, by: str) -> list[str]:
      "cxhub.yaml:24: routes[0].actions[0].connection: unknown connection 'jra' (known: jira, slack)"),
     ("action: create_issue", "action: create_ticket",
      "cxhub.yaml:25: routes[0].actions[0].action: connection 'jira' (jira) has no action 'create_ticket' "
-     "(known: create_issue)"),
+     "(known: add_comment, create_issue, transition_issue)"),
     ("equals: negative", "equal: negative", "cxhub.yaml:21: routes[0].when.all[0]: a field test needs exactly one operator"),
     ('regex: "(?i)refund"', 'regex: "(unclosed"', "cxhub.yaml:22: routes[0].when.all[1].regex: invalid regular "
                                                    "expression"),
@@ -152,7 +152,7 @@ def test_a_connection_missing_a_variable_is_still_known_to_the_routes(host):
     assert found == [
         "cxhub.yaml:12: connections.jira.settings.api_token: environment variable JIRA_TOKEN is not set",
         "cxhub.yaml:25: routes[0].actions[0].action: connection 'jira' (jira) has no action 'create_ticket' "
-        "(known: create_issue)",
+        "(known: add_comment, create_issue, transition_issue)",
     ]
 
 

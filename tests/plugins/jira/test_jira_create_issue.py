@@ -182,3 +182,13 @@ def test_a_megabyte_review_opens_a_ticket_cut_to_jiras_limits_with_a_link(make_h
     assert 32_000 < len(description) <= 32_767
     assert description.startswith("Ann Lee (ann@example.com) is unhappy.\nThe export fails again")
     assert description.endswith("… [truncated; full text: https://surveys.example.com/r/1001]")
+
+
+def test_bad_credentials_pause_the_connection_instead_of_dead_lettering(hub, httpserver):
+    expect_create(httpserver).respond_with_data("unauthorized", status=401)
+    send(hub, detractor())
+    hub.drain()
+    [delivery] = hub.store.reads.deliveries()
+    assert delivery.status != "dead"
+    [attempt] = hub.store.reads.attempts(delivery.id)
+    assert (attempt.outcome, attempt.status_code) == ("paused", 401)
