@@ -293,3 +293,22 @@ def test_an_invalid_enriched_event_fails_the_enrichment(hub, httpserver):
     failed = hub.store.enrichments.get(row.id)
     assert failed.status == "failed" and "invalid event" in failed.last_error
     assert event["data"]["customer"]["email"] is None  # the thin body is kept as it was
+
+
+def test_retention_keeps_an_event_still_enriching_and_prunes_a_done_one(hub, httpserver):
+    from sqlalchemy import update
+
+    from hub.store import now
+    from hub.store.tables import events
+
+    httpserver.expect_request("/details/r1").respond_with_json(DETAILS)
+    httpserver.expect_oneshot_request("/details/r2").respond_with_data("gone", 404)
+    hub.post("thin", note(1))
+    hub.post("thin", note(2))
+    hub.drain()
+    with hub.store.database.engine.begin() as db:
+        db.execute(update(events).values(received_at=now() - timedelta(days=30)))
+    counts = hub.store.retention.prune(now() - timedelta(days=1))
+    assert (counts["events"], counts["enrichments"]) == (1, 1)
+    [kept] = hub.store.reads.events()
+    assert (kept.subject, hub.store.enrichments.get(kept.id).status) == ("r2", "failed")
