@@ -68,6 +68,9 @@ def parse_events(plugins: PluginHost, source: Source, request: InboundRequest, *
         if validate or draft.enrich:  # a thin event is stored by this process, never through the intake log
             validate_event(event)
         if draft.enrich:
+            if not plugin.implements("cxhub_enrich_event"):
+                raise InvalidEvent(f"plugin {source.plugin!r} marked an event enrich=True but does not implement "
+                                   "cxhub_enrich_event")
             thin.add(event["id"])
         events.append(event)
     return ParsedEvents(events, parsed.reply, list(parsed.rejected), frozenset(thin))

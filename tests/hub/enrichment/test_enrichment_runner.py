@@ -312,3 +312,45 @@ def test_retention_keeps_an_event_still_enriching_and_prunes_a_done_one(hub, htt
     assert (counts["events"], counts["enrichments"]) == (1, 1)
     [kept] = hub.store.reads.events()
     assert (kept.subject, hub.store.enrichments.get(kept.id).status) == ("r2", "failed")
+
+
+class ThinWithoutEnrichment:
+    """A plugin bug: thin drafts, but no cxhub_enrich_event to complete them."""
+
+    cxhub_plugin_info = Thin.cxhub_plugin_info
+    cxhub_verify_request = Thin.cxhub_verify_request
+    cxhub_parse_request = Thin.cxhub_parse_request
+
+
+def test_a_thin_draft_from_a_plugin_that_cannot_enrich_is_quarantined_not_stranded(make_hub, httpserver):
+    hub = make_hub(config(httpserver.url_for("/")), plugins=[ThinWithoutEnrichment, webhook],
+                   env={"APP_SECRET": WHSEC})
+    response = hub.post("thin", note())
+    assert response.status_code == 422 and "cxhub_enrich_event" in response.json["error"]["message"]
+    assert hub.store.reads.events() == [] and len(hub.store.quarantine.requests()) == 1
+
+
+class PolledThin(Thin):
+    """A source whose polls also find only ids."""
+
+    @staticmethod
+    @hookimpl
+    def cxhub_poll(source, cursor):
+        from hub.plugin import PollResult
+
+        return PollResult(events=[EventDraft(type="cx.survey.response", vendor_event_id="p1",
+                                             time=datetime(2026, 11, 20, tzinfo=timezone.utc),
+                                             link=Link(system="thin", id="r1"), enrich=True)], cursor="c1")
+
+
+def test_a_thin_event_found_by_a_poll_is_enriched_before_it_is_routed(make_hub, httpserver):
+    from hub.polling.poller import poll_source
+
+    httpserver.expect_request("/receiver", method="POST").respond_with_data("")
+    httpserver.expect_request("/details/r1").respond_with_json(DETAILS)
+    hub = make_hub(config(httpserver.url_for("/")), plugins=[PolledThin, webhook], env={"APP_SECRET": WHSEC})
+    poll_source(hub.hub, "thin")
+    row, _ = only_event(hub)
+    assert hub.store.reads.deliveries() == [] and hub.store.enrichments.get(row.id).status == "pending"
+    hub.drain()
+    assert (only_event(hub)[0].score_band, len(hub.store.reads.deliveries())) == ("negative", 1)
