@@ -354,3 +354,22 @@ def test_a_thin_event_found_by_a_poll_is_enriched_before_it_is_routed(make_hub, 
     assert hub.store.reads.deliveries() == [] and hub.store.enrichments.get(row.id).status == "pending"
     hub.drain()
     assert (only_event(hub)[0].score_band, len(hub.store.reads.deliveries())) == ("negative", 1)
+
+
+def test_a_pending_enrichment_whose_job_was_lost_is_queued_again(hub, httpserver):
+    from sqlalchemy import update
+
+    from hub.store import now
+    from hub.store.tables import enrichments
+
+    httpserver.expect_request("/details/r1").respond_with_json(DETAILS)
+    hub.post("thin", note())
+    row, _ = only_event(hub)
+    for queue in hub.hub.queue.queues:
+        queue.empty()  # Redis restarted without the job
+    assert sweep_enrichments(hub.hub) == 0  # within the grace period: its job may still come
+    with hub.store.database.engine.begin() as db:
+        db.execute(update(enrichments).values(updated_at=now() - timedelta(minutes=5)))
+    assert sweep_enrichments(hub.hub) == 1
+    hub.drain()
+    assert hub.store.enrichments.get(row.id).status == "done"
