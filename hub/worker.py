@@ -2,7 +2,8 @@
 
 A worker process runs `hub.worker_threads` delivery threads (`WorkerThreads`), each an RQ worker
 that takes jobs only from the queues of connections its gate lets through (`HubWorker`), plus
-a scheduler thread that moves due retries onto the queues, the sweeper, the poller of sources with
+a scheduler thread that moves due retries onto the queues, the sweepers (of deliveries and of
+enrichments of thin events, whose jobs run on the same threads), the poller of sources with
 `poll:` (hub/polling), and an intake consumer
 that stores what `accept_into: redis` accepted (it runs whatever the setting, so nothing a
 previous setting left in the log is stranded). `cxhub worker` runs that in its own process
@@ -31,6 +32,7 @@ from hub.delivery.gate import ConnectionGate
 from hub.delivery.job import RUNNER
 from hub.delivery.rq_compat import NoSignalHandlers
 from hub.delivery.sweeper import run_periodically
+from hub.enrichment.sweeper import run_periodically as sweep_enrichments_periodically
 from hub.ingest.consumer import IntakeConsumer
 from hub.polling import run_polls_periodically
 from hub.runtime import EXTENSION, Hub
@@ -136,6 +138,8 @@ class WorkerThreads:
         self.threads.append(run_periodically(self.hub, self.stopping))
         if (poller := run_polls_periodically(self.hub, self.stopping)) is not None:
             self.threads.append(poller)
+        if (sweeper := sweep_enrichments_periodically(self.hub, self.stopping)) is not None:
+            self.threads.append(sweeper)
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stopping.set()

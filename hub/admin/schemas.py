@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from hub.store import STATUSES
+from hub.store import ENRICHMENT_STATUSES, STATUSES
 
 
 class StrictSchema(Schema):
@@ -105,3 +105,19 @@ class DroppedSchema(Schema):
     source = fields.String()
     dropped = fields.Integer()
     last_dropped_at = fields.AwareDateTime()
+
+
+class EnrichmentSchema(Schema):
+    event_id = fields.String()
+    source = fields.String()
+    status = fields.String()
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    next_attempt_at = fields.AwareDateTime(allow_none=True)
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class EnrichmentQuery(StrictSchema):
+    status = fields.String(load_default="failed", validate=validate.OneOf(ENRICHMENT_STATUSES))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))

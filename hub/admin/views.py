@@ -14,11 +14,14 @@ from hub.admin.schemas import (
     DeliveryQuery,
     DeliverySchema,
     DroppedSchema,
+    EnrichmentQuery,
+    EnrichmentSchema,
     EventQuery,
     EventSchema,
     QuarantineSchema,
     RedeliverRequest,
 )
+from hub.enrichment.operations import retry_enrichments
 from hub.errors import ApiError
 from hub.ingest.service import Rejected
 from hub.operations import (
@@ -138,3 +141,23 @@ def replay_quarantine(quarantine_id: str) -> tuple[Response, int]:
     except Rejected as error:
         raise ApiError(error.status, error.code, error.message) from None
     return jsonify({"accepted": outcome.accepted, "duplicates": outcome.duplicates}), 202
+
+
+@blueprint.get("/enrichment")
+def list_enrichment() -> Response:
+    """Enrichments of thin events in one status (`?status=`, failed by default), the latest first."""
+    query = _load(EnrichmentQuery(), request.args)
+    rows = current_hub().store.enrichments.with_status((query["status"],), limit=query["limit"])
+    return jsonify({"enrichments": EnrichmentSchema(many=True).dump(rows)})
+
+
+@blueprint.post("/enrichment/<event_id>/retry")
+def retry_enrichment(event_id: str) -> tuple[Response, int]:
+    """Try a failed enrichment again (after fixing the credentials, say), with a fresh retry budget."""
+    hub = current_hub()
+    if not retry_enrichments(hub, [event_id]):
+        row = hub.store.enrichments.get(event_id)
+        if row is None:
+            raise ApiError(404, "not_found", f"no enrichment for event {event_id!r}")
+        raise ApiError(409, "not_failed", f"the enrichment of event {event_id!r} is {row.status}, not failed")
+    return jsonify({"queued": [event_id]}), 202

@@ -153,7 +153,7 @@ def normalize(plugin_name: str, payload: BinaryIO, headers: tuple[str, ...], con
                              headers=header_map)
     name = Path(payload.name).name
     try:
-        events, _, rejected = parse_events(host, source, request, verify=False)
+        events, _, rejected, _ = parse_events(host, source, request, verify=False)
     except MissingHeader as error:
         click.echo(visible(f"error: {name}: {error.message}; give it with -H '{error.header}: VALUE'"), err=True)
         sys.exit(1)

@@ -7,7 +7,7 @@ from typing import Any, Iterator, Mapping
 
 from marshmallow import Schema, ValidationError
 
-from hub.config.model import ActionSpec, ConnectionConfig, HubConfig, HubSettings, Route
+from hub.config.model import ActionSpec, ConnectionConfig, EnrichmentPolicy, HubConfig, HubSettings, Route
 from hub.config.problems import ConfigError, Path, Problem, flatten_errors
 from hub.config.schema import (
     NAME,
@@ -112,6 +112,7 @@ class _Builder:
         hub = self.load(HubSettingsSchema(), data.get("hub", {}), ("hub",)) or HubSettings()
         self.rate_limits: dict[str, Any] = {}
         self.polls: dict[str, Any] = {}
+        self.enrichment: dict[str, EnrichmentPolicy] = {}
         connections = {name: connection for name, raw in self.section(data, "connections").items()
                        if (connection := self.connection(name, raw)) is not None}
         if not self.with_settings:
@@ -121,7 +122,7 @@ class _Builder:
                    if (source := self.source(name, raw)) is not None}
         routes = self.routes(data.get("routes", []))
         return HubConfig(hub=hub, sources=sources, rate_limits=self.rate_limits, source_tokens=self.source_tokens,
-                         polls=self.polls,
+                         polls=self.polls, enrichment=self.enrichment,
                          connections=connections, routes=routes, path=self.filename)
 
     def section(self, data: dict[str, Any], key: str) -> dict[str, Any]:
@@ -176,6 +177,11 @@ class _Builder:
             else:
                 self.problem(path + ("poll",), f"plugin {entry['plugin']!r} cannot poll: it does not implement "
                                                "cxhub_poll (remove poll:, or use a plugin that reads the vendor's API)")
+        if plugin and plugin.implements("cxhub_enrich_event"):
+            self.enrichment[name] = EnrichmentPolicy(entry["api_rate_limit"], entry["api_retry"])
+        elif plugin and entry["api_rate_limit"] is not None:
+            self.problem(path + ("api_rate_limit",), f"plugin {entry['plugin']!r} makes no API calls to enrich "
+                                                     "events (it does not implement cxhub_enrich_event)")
         settings = self.plugin_settings("source", plugin, entry["settings"], path) if plugin else None
         if settings is None:
             return None

@@ -12,7 +12,7 @@ from hub.routing.routes import ActionSpec, Route
 if TYPE_CHECKING:
     from limits import RateLimitItem
 
-__all__ = ["ActionSpec", "BreakerPolicy", "ConnectionConfig", "HubConfig", "HubSettings", "PollSchedule", "RetryPolicy",
+__all__ = ["ActionSpec", "BreakerPolicy", "ConnectionConfig", "EnrichmentPolicy", "HubConfig", "HubSettings", "PollSchedule", "RetryPolicy",
            "Route"]
 
 
@@ -39,6 +39,14 @@ class PollSchedule:
     """`sources.<name>.poll`: read the vendor's API every `every_seconds`, besides taking its webhooks."""
 
     every_seconds: float
+
+
+@dataclass(frozen=True)
+class EnrichmentPolicy:
+    """How a source's thin events are enriched: at most `rate_limit` API calls, failures retried by `retry`."""
+
+    rate_limit: RateLimitItem | None = None
+    retry: RetryPolicy = RetryPolicy()
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,7 @@ class HubConfig:
     rate_limits: Mapping[str, RateLimitItem] = field(default_factory=dict)  # by source name
     source_tokens: Mapping[str, Secret] = field(default_factory=dict)  # by source name: its `?token=`
     polls: Mapping[str, PollSchedule] = field(default_factory=dict)  # by source name
+    enrichment: Mapping[str, EnrichmentPolicy] = field(default_factory=dict)  # sources whose plugin enriches
     connections: Mapping[str, ConnectionConfig] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
     path: str = "<config>"

@@ -113,6 +113,8 @@ class SourceSchema(StrictSchema):
     rate_limit = RateField(load_default=None)
     token = SecretField(load_default=None)  # every request must then carry ?token=<value>
     poll = fields.Nested(PollSchema, load_default=None)
+    api_rate_limit = RateField(load_default=None)  # calls to the vendor's API while enriching thin events
+    api_retry = fields.Nested(RetrySchema, load_default=RetryPolicy)  # retries of a failed enrichment
 
 
 class ConnectionSchema(StrictSchema):

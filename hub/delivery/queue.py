@@ -4,6 +4,9 @@ One queue per connection is what lets a worker stop taking work for a connection
 or at its in-flight cap while it keeps serving the others (see `hub.delivery.gate`). Deliveries
 for a connection that is not configured (any more) go to the base queue, where a worker gives
 up on them with a clear error instead of leaving them waiting forever.
+
+Sources whose thin events are enriched in the background (hub/enrichment) get a queue each
+too, `<queue>.enrich.<source>`, so the same workers, scheduler and test drains serve them.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from hub.delivery.rq_compat import take_job_ids
 from hub.redis_errors import RedisUnavailable
 
 JOB = "hub.delivery.job.deliver"
+ENRICH_JOB = "hub.enrichment.job.enrich"
 FAILED_JOB_TTL = 7 * 24 * 3600
 
 
@@ -37,19 +41,21 @@ class Owed(Protocol):
 
 class DeliveryQueue:
     def __init__(self, redis: Redis, name: str, connections: Iterable[str] = (), *,
-                 lease_seconds: int = 660) -> None:
+                 lease_seconds: int = 660, enriching_sources: Iterable[str] = ()) -> None:
         self.redis = redis
         self.name = name
         self.base = Queue(name, connection=redis)
         self.by_connection = {connection: Queue(f"{name}.{connection}", connection=redis)
                               for connection in connections}
+        self.by_source = {source: Queue(f"{name}.enrich.{source}", connection=redis)
+                          for source in enriching_sources}
         # RQ stops a job before its delivery's lease ends, so a slow attempt is never run twice at once.
         self.job_timeout = max(5, lease_seconds - 30)
 
     @property
     def queues(self) -> list[Queue]:
-        """Every queue a worker listens on: one per connection, then the base queue."""
-        return [*self.by_connection.values(), self.base]
+        """Every queue a worker listens on: one per connection, one per enriching source, then the base queue."""
+        return [*self.by_connection.values(), *self.by_source.values(), self.base]
 
     def queue_for(self, connection: str) -> Queue:
         return self.by_connection.get(connection, self.base)
@@ -95,6 +101,37 @@ class DeliveryQueue:
                 queue.enqueue_at(due, JOB, delivery_id, connection, **options)
         except RedisError as error:
             raise RedisUnavailable.from_error("the job queue", error) from error
+
+    def enqueue_enrichments(self, owed: Sequence[tuple[str, str]]) -> None:
+        """Queue one enrichment job per (event id, source), in a single round trip."""
+        if not owed:
+            return
+        try:
+            with self.redis.pipeline() as pipeline:
+                for event_id, source in owed:
+                    self._enrich_queue(source).enqueue_many(
+                        [Queue.prepare_data(ENRICH_JOB, args=(event_id, source),
+                                            **self._options("enrich", event_id))], pipeline=pipeline)
+                pipeline.execute()
+        except RedisError as error:
+            raise RedisUnavailable.from_error("the job queue", error) from error
+
+    def schedule_enrichment(self, event_id: str, source: str, delay: float) -> None:
+        """Queue an enrichment job again once `delay` seconds have passed (rounded up, as `schedule` does)."""
+        queue, options = self._enrich_queue(source), self._options("enrich", event_id, timeout_key="job_timeout")
+        try:
+            if delay <= 0:
+                queue.enqueue(ENRICH_JOB, event_id, source, at_front=True, **options)
+            else:
+                due = datetime.now(timezone.utc) + timedelta(seconds=delay)
+                due = due.replace(microsecond=0) + timedelta(seconds=1) if due.microsecond else due
+                queue.enqueue_at(due, ENRICH_JOB, event_id, source, **options)
+        except RedisError as error:
+            raise RedisUnavailable.from_error("the job queue", error) from error
+
+    def _enrich_queue(self, source: str) -> Queue:
+        # A source no longer enriching (its config changed) falls back to the base queue, where the job fails clearly.
+        return self.by_source.get(source, self.base)
 
     def take(self, connection: str, count: int) -> list[str]:
         """Take up to `count` more waiting jobs off a connection's queue; return their delivery ids.

@@ -7,7 +7,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Collection, NamedTuple, Sequence
 
 from hub.events.canonical import InvalidEvent, UnstorableEvent, build_event, validate_event
 from hub.events.storable import escape_unstorable
@@ -42,11 +42,13 @@ class Rejected(Exception):
 
 
 class ParsedEvents(NamedTuple):
-    """A request parsed into CloudEvents, the plugin's reply, and the batch elements it could not read."""
+    """A request parsed into CloudEvents, the plugin's reply, the batch elements it could not read,
+    and the ids of the thin events among them (drafts with `enrich=True`)."""
 
     events: list[dict[str, Any]]
     reply: Reply | None
     rejected: list[Rejection]
+    thin: frozenset[str] = frozenset()
 
 
 def parse_events(plugins: PluginHost, source: Source, request: InboundRequest, *,
@@ -58,15 +60,20 @@ def parse_events(plugins: PluginHost, source: Source, request: InboundRequest, *
     parsed = plugin.call("cxhub_parse_request", source=source, request=request)
     if not isinstance(parsed, Parsed):
         parsed = Parsed(events=list(parsed or []))
-    events = []
+    events, thin = [], set()
     for draft in parsed.events:
         if not isinstance(draft, EventDraft):
             raise InvalidEvent(f"plugin {source.plugin!r} returned {type(draft).__name__}, not an EventDraft")
         event = build_event(source.name, draft)
-        if validate:
+        if validate or draft.enrich:  # a thin event is stored by this process, never through the intake log
             validate_event(event)
+        if draft.enrich:
+            if not plugin.implements("cxhub_enrich_event"):
+                raise InvalidEvent(f"plugin {source.plugin!r} marked an event enrich=True but does not implement "
+                                   "cxhub_enrich_event")
+            thin.add(event["id"])
         events.append(event)
-    return ParsedEvents(events, parsed.reply, list(parsed.rejected))
+    return ParsedEvents(events, parsed.reply, list(parsed.rejected), frozenset(thin))
 
 
 def ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool = False) -> Accepted:
@@ -80,18 +87,23 @@ def ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool = 
     lost: if queuing fails the caller answers 503, the vendor resends, and the resend queues
     the deliveries still waiting. With `accept_into: redis`, the events go to the intake log
     in one round trip instead, and intake consumers validate, store and queue them in batches.
+    A request with thin events (to be enriched in a worker) is always stored the first way.
     """
     into_log = hub.config.hub.accept_into == "redis" and not replay
-    events, reply, rejected = _parse_or_reject(hub, source, request, replay=replay, validate=not into_log)
+    events, reply, rejected, thin = _parse_or_reject(hub, source, request, replay=replay, validate=not into_log)
     if rejected and not events and replay:
         raise Rejected(422, "unrecognized_payload", "; ".join(item.reason for item in rejected))
     quarantined = [kept for item in rejected if (kept := quarantine_element(hub, source, request, item))]
     if not events:
         return Accepted(reply=reply, quarantined=quarantined)
-    if into_log:
+    if into_log and not thin:
         logged = hub.intake.append(source.name, request, events)
         return Accepted(logged.accepted, logged.duplicates, reply, quarantined)
-    recorded = take_in(hub, events)
+    if into_log:  # parsed without validation, which only the thin events had
+        for event in events:
+            if event["id"] not in thin:
+                _validate_or_reject(hub, source, request, event)
+    recorded = take_in(hub, events, thin=thin)
     return Accepted(recorded.accepted, recorded.duplicates, reply, quarantined)
 
 
@@ -110,13 +122,21 @@ def quarantine_element(hub: Hub, source: Source, request: InboundRequest, reject
 
 
 def take_in(hub: Hub, events: Sequence[dict[str, Any]],
-            received_at: Sequence[datetime] | None = None) -> Recorded:
+            received_at: Sequence[datetime] | None = None, *, thin: Collection[str] = ()) -> Recorded:
     """Store valid events with their deliveries (new events only), queue the jobs, tell the plugins.
 
     Deliveries of events seen before that are still waiting are queued again: that is how a
-    resend completes a request whose jobs could not be queued the first time.
+    resend completes a request whose jobs could not be queued the first time. Events whose ids
+    are in `thin` are stored unrouted and queued for enrichment instead (`take_in_thin`).
     """
     events = _first_of_each_id(events)  # a batch or a poll may name one event twice: it is one event
+    if thin:
+        enriching = take_in_thin(hub, [event for event in events if event["id"] in thin])
+        events = [event for event in events if event["id"] not in thin]
+        if not events:
+            return enriching
+        recorded = take_in(hub, events)
+        return Recorded([*enriching.accepted, *recorded.accepted], [*enriching.duplicates, *recorded.duplicates])
     deliveries = route_events(hub, events)
     recorded = hub.store.ingest.record(events, deliveries, received_at)
     accepted = set(recorded.accepted)
@@ -125,6 +145,20 @@ def take_in(hub: Hub, events: Sequence[dict[str, Any]],
     for event in events:
         if event["id"] in accepted:
             hub.plugins.notify("cxhub_event_accepted", event=event)
+    return recorded
+
+
+def take_in_thin(hub: Hub, events: Sequence[dict[str, Any]]) -> Recorded:
+    """Store thin events with a pending enrichment each, unrouted, and queue their enrichment jobs.
+
+    A resend of an event whose enrichment is still pending queues its job again (a job lost
+    because queuing failed the first time); the job itself is harmless when it runs twice.
+    Routing and `cxhub_event_accepted` wait until the enrichment job has the whole event.
+    """
+    recorded = hub.store.enrichments.record(events)
+    waiting = hub.store.enrichments.pending(recorded.duplicates) if recorded.duplicates else []
+    source_of = {event["id"]: event["source"].rsplit("/", 1)[-1] for event in events}
+    hub.queue.enqueue_enrichments([*((event_id, source_of[event_id]) for event_id in recorded.accepted), *waiting])
     return recorded
 
 
@@ -182,6 +216,15 @@ def _parse_or_reject(hub: Hub, source: Source, request: InboundRequest, *, repla
         kept = None if replay else _quarantine(hub, source, request, f"plugin error: {type(error).__name__}: {error}")
         raise Rejected(500, "plugin_error", f"the {source.plugin} plugin failed on this request; "
                                             "it is kept in quarantine for replay", kept) from None
+
+
+def _validate_or_reject(hub: Hub, source: Source, request: InboundRequest, event: dict[str, Any]) -> None:
+    try:
+        validate_event(event)
+    except InvalidEvent as error:
+        message = invalid_event_message(source, error)
+        log.error("source %s: %s", source.name, message)
+        raise Rejected(422, "invalid_event", message, _quarantine(hub, source, request, message)) from None
 
 
 def invalid_event_message(source: Source, error: InvalidEvent) -> str:

@@ -62,6 +62,18 @@ def cxhub_poll(source: Source, cursor: str | None) -> PollResult:
 
 
 @hookspec(firstresult=True)
+def cxhub_enrich_event(source: Source, event: Mapping[str, Any]) -> EventDraft | dict[str, Any]:
+    """Fetch the details of a thin event (a draft parsed with `enrich=True`). Called on the owning plugin, in a worker.
+
+    `event` is the stored CloudEvent as parsed from the webhook; `source.api` is bound to the
+    vendor's API. Return the complete `EventDraft` (or a complete CloudEvent dict): the core
+    keeps the stored event's id, validates the result, stores it in place of the thin event
+    and routes it, once. Raise `RetryLater` (429, 5xx: retried with backoff, never sooner
+    than `after`) or `GiveUp` (401, 404: kept as a failed enrichment an admin can retry).
+    """
+
+
+@hookspec(firstresult=True)
 def cxhub_run_action(
     connection: Connection, action: str, params: Mapping[str, Any], event: Mapping[str, Any], delivery: Delivery
 ) -> ActionResult | None:

@@ -152,6 +152,10 @@ class EventDraft:
     a duplicate. `link` names the object the event is about; `update=True` says the vendor
     sent this event because an object it told of before changed (the core also marks an
     event an update when it holds an earlier event about the same object).
+
+    `enrich=True` marks a thin draft (a vendor that sends only ids): the core stores it at
+    once, answers the vendor, and routes it only after `cxhub_enrich_event` has fetched the
+    details in a worker.
     """
 
     type: str
@@ -163,6 +167,7 @@ class EventDraft:
     text: str | None = None
     attributes: Mapping[str, str] = field(default_factory=dict)
     update: bool = False
+    enrich: bool = False
 
     def __post_init__(self) -> None:
         if self.type not in EVENT_TYPES:

@@ -58,7 +58,11 @@ def poll_source(hub: Hub, name: str) -> PollOutcome:
     except GiveUp as error:
         raise PollFailed(_vendor_message(error.message, error.status_code), status_code=error.status_code) from None
     events = _events(name, source.plugin, result)
-    recorded = take_in(hub, events) if events else None
+    thin = {event["id"] for event, draft in zip(events, result.events) if draft.enrich}
+    if thin and not plugin.implements("cxhub_enrich_event"):
+        raise PollFailed(f"plugin {source.plugin!r} marked an event enrich=True but does not implement "
+                         "cxhub_enrich_event; nothing was stored")
+    recorded = take_in(hub, events, thin=thin) if events else None
     after = result.cursor if result.cursor is not None else before
     if after is not None and after != before:
         hub.store.cursors.save(name, after)

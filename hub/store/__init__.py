@@ -2,12 +2,14 @@
 
 from hub.store.database import StoreUnavailable, now
 from hub.store.deliveries import STATUSES
+from hub.store.enrichments import STATUSES as ENRICHMENT_STATUSES
 from hub.store.rows import (
     AttemptRow,
     ClaimedDelivery,
     DeliveryRef,
     DeliveryRow,
     DroppedRequests,
+    EnrichmentRow,
     EventRow,
     FinishedAttempt,
     NewDelivery,
@@ -17,5 +19,5 @@ from hub.store.rows import (
 )
 from hub.store.store import Store
 
-__all__ = ["STATUSES", "AttemptRow", "ClaimedDelivery", "DeliveryRef", "DeliveryRow", "DroppedRequests", "EventRow",
+__all__ = ["ENRICHMENT_STATUSES", "STATUSES", "AttemptRow", "ClaimedDelivery", "DeliveryRef", "DeliveryRow", "DroppedRequests", "EnrichmentRow", "EventRow",
            "FinishedAttempt", "NewDelivery", "ObjectEventRow", "QuarantinedRequest", "Recorded", "Store", "StoreUnavailable", "now"]

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from hub.store.database import Database
-from hub.store.tables import attempts, deliveries, events, quarantine
+from hub.store.tables import attempts, deliveries, enrichments, events, quarantine
 
 
 class Retention:
@@ -18,14 +18,18 @@ class Retention:
         """Delete what was received before `before` and is finished with; return the counts deleted.
 
         An event goes (with its deliveries and their attempts) once every delivery has succeeded
-        or is dead; an event with a delivery still under way is kept whatever its age. Quarantined
+        or is dead; an event with a delivery still under way, or whose details are still being
+        fetched (or failed to be), is kept whatever its age. Quarantined
         requests go whatever their status: one nobody replayed within the retention period is
         not waiting for anything. Deletes run in batches so no transaction holds its locks for long.
         """
-        counts = {"events": 0, "deliveries": 0, "attempts": 0, "quarantine": 0}
+        counts = {"events": 0, "deliveries": 0, "attempts": 0, "enrichments": 0, "quarantine": 0}
         unfinished = select(deliveries.c.id).where(deliveries.c.event_id == events.c.id,
                                                    deliveries.c.status.notin_(("succeeded", "dead")))
-        expired = select(events.c.id).where(events.c.received_at < before, ~unfinished.exists()).limit(batch)
+        enriching = select(enrichments.c.event_id).where(enrichments.c.event_id == events.c.id,
+                                                         enrichments.c.status != "done")
+        expired = (select(events.c.id).where(events.c.received_at < before, ~unfinished.exists(),
+                                             ~enriching.exists()).limit(batch))
         while True:
             with self.database.connect(write=True) as db:
                 event_ids = list(db.execute(expired).scalars())
@@ -34,6 +38,8 @@ class Retention:
                 owned = select(deliveries.c.id).where(deliveries.c.event_id.in_(event_ids))
                 for table, statement in (("attempts", delete(attempts).where(attempts.c.delivery_id.in_(owned))),
                                          ("deliveries", delete(deliveries).where(deliveries.c.event_id.in_(event_ids))),
+                                         ("enrichments",
+                                          delete(enrichments).where(enrichments.c.event_id.in_(event_ids))),
                                          ("events", delete(events).where(events.c.id.in_(event_ids)))):
                     counts[table] += db.execute(statement).rowcount
         with self.database.connect(write=True) as db:

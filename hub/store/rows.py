@@ -148,3 +148,24 @@ class ObjectEventRow(NamedTuple):
     subject: str
     event_id: str
     route: str | None
+
+
+@dataclass(frozen=True)
+class EnrichmentRow:
+    """An event stored thin, and how fetching its details went (hub/store/enrichments.py)."""
+
+    event_id: str
+    source: str
+    status: str
+    attempts: int
+    budget_start: int
+    next_attempt_at: datetime | None
+    lease_until: datetime | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ClaimedEnrichment(EnrichmentRow):
+    event_body: str  # the thin CloudEvent, as JSON

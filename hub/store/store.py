@@ -8,6 +8,7 @@ It is composed of one part per concern, sharing one database:
     store.quarantine   requests kept for replay
     store.retention    deleting what is finished with
     store.cursors      where each polled source's next poll starts
+    store.enrichments  thin events waiting for their details from the vendor's API
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from hub.store.cursors import Cursors
 from hub.store.database import Database
 from hub.store.deliveries import Deliveries
+from hub.store.enrichments import Enrichments
 from hub.store.ingest import Ingest
 from hub.store.quarantine import Quarantine
 from hub.store.reads import Reads
@@ -30,6 +32,7 @@ class Store:
         self.quarantine = Quarantine(self.database)
         self.retention = Retention(self.database)
         self.cursors = Cursors(self.database)
+        self.enrichments = Enrichments(self.database)
 
     @property
     def url(self) -> str:

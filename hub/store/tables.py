@@ -112,3 +112,21 @@ poll_cursors = Table(
     Column("cursor", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# Events stored thin (a vendor that sends only ids), waiting for their details (hub/enrichment).
+# status: pending -> running -> done | pending (retry, after next_attempt_at) | failed (an admin retries)
+enrichments = Table(
+    "enrichments",
+    metadata,
+    Column("event_id", String(64), ForeignKey("events.id"), primary_key=True),
+    Column("source", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("budget_start", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_enrichments_status", "status", "updated_at"),
+)
