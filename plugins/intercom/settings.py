@@ -16,7 +16,7 @@ BODY_FORMATS = ("text", "html")
 class IntercomSourceSettings(SettingsSchema):
     secret = SecretField(required=True, metadata={"doc": "the app's client secret: Intercom signs notifications with it"})
     previous_secret = SecretField(load_default=None, metadata={"doc": "accepted too, while rotating the client secret"})
-    max_age_seconds = fields.Integer(load_default=86_400, allow_none=True, validate=validate.Range(min=1),
+    max_age_seconds = fields.Integer(load_default=604_800, allow_none=True, validate=validate.Range(min=1),
                                      metadata={"doc": "refuse a notification whose signed created_at is older "
                                                       "(or later) than this; null turns the check off"})
 
