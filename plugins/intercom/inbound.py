@@ -33,7 +33,6 @@ from hub.plugin import (
     as_url,
     parse_time,
     require,
-    require_id,
     verify_hmac,
 )
 from plugins.intercom.html_text import html_to_text
@@ -89,8 +88,24 @@ def parse(source: Source, request: InboundRequest) -> Parsed:
     return Parsed([_event(payload, topic, canonical_type, item)])
 
 
+def _required_id(value: Any, what: str) -> str:
+    """An id Intercom sends as a string (or a number); anything else means the payload is not Intercom's."""
+    identifier = _id(value)
+    if identifier is None:
+        raise UnrecognizedPayload(f"the notification has no {what} (a string)")
+    return identifier
+
+
+def _id(value: Any) -> str | None:
+    """A string or a number as an id; an empty string, a boolean, an object or a list is no id."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    return as_id(value) or None
+
+
 def _event(payload: Mapping[str, Any], topic: str, canonical_type: str, item: Mapping[str, Any]) -> EventDraft:
-    conversation_id = require_id(item, "id", "data.item.id")
+    conversation_id = _required_id(item.get("id"), "data.item.id")
+    event_id = _required_id(payload.get("id"), "id")
     url = as_url(_object(item.get("links")).get("conversation_web"))
     opening = _opening_message(item)
     part = _last_part(item) if canonical_type != "cx.conversation.created" else {}
@@ -98,7 +113,7 @@ def _event(payload: Mapping[str, Any], topic: str, canonical_type: str, item: Ma
     author = _object(message.get("author"))
     if canonical_type == "cx.message.received":
         # Each message is its own object: a conversation's second reply is not an update of its first.
-        part_id = as_id(part.get("id")) or require_id(payload, "id")
+        part_id = _id(part.get("id")) or event_id
         link = Link(system="intercom", id=part_id, url=url, type="conversation_part")
     else:
         link = Link(system="intercom", id=conversation_id, url=url, type="conversation")
@@ -106,7 +121,7 @@ def _event(payload: Mapping[str, Any], topic: str, canonical_type: str, item: Ma
                                            else item.get("updated_at")) or payload.get("created_at")
     return EventDraft(
         type=canonical_type,
-        vendor_event_id=require_id(payload, "id"),
+        vendor_event_id=event_id,
         time=parse_time(moment, "the message's created_at"),
         link=link,
         customer=_customer(item, opening, author),
@@ -134,14 +149,14 @@ def _customer(item: Mapping[str, Any], opening: Mapping[str, Any], author: Mappi
         listed = _object(item.get("contacts")).get("contacts")
         contacts = listed if isinstance(listed, list) else as_list(item.get("contacts"))
         contact = next((entry for entry in contacts if isinstance(entry, dict)), {})
-    contact_id = as_id(contact.get("id")) or None
+    contact_id = _id(contact.get("id"))
     known = [contact] + [person for person in (author, _object(opening.get("author")))
                          if person.get("type") in CONTACT_TYPES and (contact_id is None or
-                                                                      as_id(person.get("id")) == contact_id)]
+                                                                      _id(person.get("id")) == contact_id)]
     email = next((found for person in known if (found := as_email(person.get("email")))), None)
     name = next((found for person in known if (found := as_text(person.get("name")))), None)
     if contact_id is None:
-        contact_id = next((as_id(person.get("id")) for person in known[1:] if as_id(person.get("id"))), None)
+        contact_id = next((found for person in known[1:] if (found := _id(person.get("id")))), None)
     return Customer(id=contact_id, email=email, name=name)
 
 
@@ -160,15 +175,15 @@ def _attributes(payload: Mapping[str, Any], topic: str, item: Mapping[str, Any],
     values: dict[str, str | None] = {
         "intercom_topic": topic,
         "conversation_id": conversation_id,
-        "app_id": as_id(payload.get("app_id")),
+        "app_id": _id(payload.get("app_id")),
         "state": as_text(item.get("state")),
         "subject": _text(opening.get("subject")),
         "author_type": as_text(author.get("type")),
-        "author_id": as_id(author.get("id")),
+        "author_id": _id(author.get("id")),
         "author_name": as_text(author.get("name")),
         "part_type": as_text(part.get("part_type")),
-        "part_id": as_id(part.get("id")),
-        "assignee_id": as_id(assignee.get("id")) or as_id(item.get("admin_assignee_id")),
+        "part_id": _id(part.get("id")),
+        "assignee_id": _id(assignee.get("id")) or _id(item.get("admin_assignee_id")),
         "delivered_as": as_text(opening.get("delivered_as")),
         "tags": ",".join(name for tag in as_list(_object(item.get("tags")).get("tags"))
                          if isinstance(tag, dict) and (name := as_text(tag.get("name")))) or None,

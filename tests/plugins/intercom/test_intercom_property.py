@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import plugins.intercom as intercom
-from hub.events.canonical import build_event, validate_event
+from hub.events.canonical import UnstorableEvent, build_event, validate_event
 from hub.plugin import InboundRequest, RequestRejected, Source
 from hub.plugin.settings import Secret
 from plugins.intercom.settings import IntercomSourceSettings
@@ -52,6 +52,8 @@ def _mutate(sample: dict, path: list[str], value: Any) -> dict:
 @example(1, [*ITEM, "source"], {"body": "<p>" * 1000, "author": {"type": "user", "email": ""}})
 @example(0, [*ITEM, "updated_at"], 2**63)
 @example(0, ["id"], None)
+@example(0, ["id"], [None, {"x" * 600: 1}])
+@example(0, [*ITEM, "id"], {"id": 1})
 def test_a_captured_notification_with_any_field_replaced(index, path, value):
     try:
         body = orjson.dumps(_mutate(SAMPLES[index], path, value), option=orjson.OPT_NON_STR_KEYS)
@@ -64,4 +66,7 @@ def test_a_captured_notification_with_any_field_replaced(index, path, value):
         assert 400 <= rejected.status < 500 and rejected.message
         return
     for draft in parsed.events:
-        validate_event(build_event(SOURCE.name, draft))
+        try:
+            validate_event(build_event(SOURCE.name, draft))
+        except UnstorableEvent:  # a NUL or an over-long text: the core answers 422 and quarantines it
+            pass
