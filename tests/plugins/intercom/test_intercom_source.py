@@ -227,3 +227,11 @@ def test_what_is_not_a_conversation_notification_is_422_and_kept_in_quarantine(h
 def test_a_body_that_is_not_json_is_400_never_500(hub):
     response = post(hub, b"{not json")
     assert response.status_code == 400
+
+
+def test_a_signed_body_of_another_content_type_is_415(make_hub, httpserver):
+    hub = make(make_hub, httpserver, max_age="3600")  # the age check reads the body: it must say why it cannot
+    body = fresh("zulip_conversation_user_created.json")
+    response = requests.post(f"{hub.base_url}/hooks/intercom", data=body, timeout=10,
+                             headers={"Content-Type": "text/plain", **signed(body)})
+    assert response.status_code == 415 and hub.store.reads.events() == []
