@@ -13,7 +13,7 @@ used: Slack calls it short-lived and says nothing of its uniqueness.
 
 The event's object is the message the button is on (`<channel>:<ts>`), the case the hub
 posted it for, and every click is an update of it (`data.update`). The `response_url` is a
-credential (it lets anyone post to the channel for a while) and is not kept.
+credential (it lets anyone post to the channel for a while) and is left out of the event.
 """
 
 from __future__ import annotations
