@@ -73,7 +73,7 @@ def test_valid_config_loads_with_secrets_hidden(host):
     ("sources: {}\nsources: {}\n", "cxhub.yaml:2: invalid YAML: while constructing a mapping found duplicate key"),
     ("source: {}\n", "cxhub.yaml:1: source: unknown key; expected one of connections, hub, routes, sources"),
     ("sources:\n  tf:\n    plugin: nope\n", "cxhub.yaml:3: sources.tf.plugin: unknown source plugin 'nope' "
-                                              "(known: typeform, webhook)"),
+                                              "(known: slack, typeform, webhook)"),
     ("sources:\n  tf:\n    plugin: jira\n", "cxhub.yaml:3: sources.tf.plugin: plugin 'jira' provides no source"),
     ("sources:\n  tf:\n    plugin: typeform\n    settings:\n      secret: inline\n",
      "cxhub.yaml:5: sources.tf.settings.secret: secrets must come from the environment"),

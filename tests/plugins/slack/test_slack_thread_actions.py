@@ -8,6 +8,8 @@ import pytest
 import plugins.slack as slack
 import plugins.webhook as webhook
 from hub.operations import connection_states
+from hub.plugin import ValidationError
+from plugins.slack.settings import PostMessageParams, ReplyInThreadParams, UpdateMessageParams
 from tests.conftest import APP_SOURCE, WHSEC, detractor, fixture_bytes, send
 
 TOKEN = "xoxb-test-token"
@@ -185,3 +187,16 @@ def test_an_incoming_webhook_cannot_reply_in_a_thread(make_hub, httpserver):
     delivery, _ = only_delivery(hub)
     assert delivery.status == "dead" and "needs a bot_token" in delivery.last_error
     assert not httpserver.log
+
+
+@pytest.mark.parametrize("schema, params, message", [
+    (ReplyInThreadParams, {"text": "t", "channel": CHANNEL, "thread_ts": "yesterday"}, "a message ts is"),
+    (UpdateMessageParams, {"text": "t", "channel": CHANNEL}, "Missing data for required field"),
+    (PostMessageParams, {"text": "t", "buttons": [{"text": "A", "action_id": "x"}, {"text": "B", "action_id": "x"}]},
+     "each button needs its own action_id"),
+    (PostMessageParams, {"text": "t", "buttons": [{"text": "A", "action_id": str(n)} for n in range(26)]},
+     "Longer than maximum length 25"),
+])
+def test_parameters_slack_would_refuse_are_refused_first(schema, params, message):
+    with pytest.raises(ValidationError, match=message):
+        schema().load(params)
