@@ -1,4 +1,4 @@
-"""Block Kit for a message: header, section, optional button, context; all user text escaped and fitted.
+"""Block Kit for a message: header, section, optional link button, action buttons, context; text escaped and fitted.
 
 Slack's documented limits: a header's text 150 characters, a section's text 3,000, a context
 element's text 3,000, a button's text 75 and its URL 3,000, and a message's `text` 40,000 (Slack
@@ -47,10 +47,23 @@ def message_blocks(params: Mapping[str, Any], full_text_at: str | None = None) -
                                 "text": {"type": "plain_text",
                                          "text": fit_text(params["link_text"], BUTTON_TEXT_LIMIT, short=True)}}
     blocks.append(section)
+    if params.get("buttons"):
+        blocks.append({"type": "actions", "elements": [action_button(button) for button in params["buttons"]]})
     if params["context"]:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn",
                                                         "text": fit_mrkdwn(params["context"], CONTEXT_LIMIT)}]})
     return blocks
+
+
+def action_button(button: Mapping[str, Any]) -> dict[str, Any]:
+    """A button Slack reports back to the app when clicked (`block_actions`, with its action_id and value)."""
+    element: dict[str, Any] = {"type": "button", "action_id": button["action_id"],
+                               "text": {"type": "plain_text", "emoji": True,
+                                        "text": fit_text(button["text"], BUTTON_TEXT_LIMIT, short=True)}}
+    for key in ("value", "style"):
+        if button.get(key):
+            element[key] = button[key]
+    return element
 
 
 def message_text(params: Mapping[str, Any], full_text_at: str | None = None) -> str:

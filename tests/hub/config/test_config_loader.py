@@ -8,6 +8,7 @@ import pytest
 
 import plugins.jira as jira
 import plugins.slack as slack
+import plugins.teams as teams
 import plugins.typeform as typeform
 import plugins.webhook as webhook
 from hub.config import ConfigError, parse_config
@@ -50,7 +51,7 @@ routes:
 
 @pytest.fixture(scope="module")
 def host() -> PluginHost:
-    return PluginHost(build_plugin_manager([typeform, webhook, jira, slack], discover=False))
+    return PluginHost(build_plugin_manager([typeform, webhook, jira, slack, teams], discover=False))
 
 
 def problems(text: str, host: PluginHost, env: dict | None = None) -> list[str]:
@@ -73,8 +74,8 @@ def test_valid_config_loads_with_secrets_hidden(host):
     ("sources: {}\nsources: {}\n", "cxhub.yaml:2: invalid YAML: while constructing a mapping found duplicate key"),
     ("source: {}\n", "cxhub.yaml:1: source: unknown key; expected one of connections, hub, routes, sources"),
     ("sources:\n  tf:\n    plugin: nope\n", "cxhub.yaml:3: sources.tf.plugin: unknown source plugin 'nope' "
-                                              "(known: jira, typeform, webhook)"),
-    ("sources:\n  tf:\n    plugin: slack\n", "cxhub.yaml:3: sources.tf.plugin: plugin 'slack' provides no source"),
+                                              "(known: jira, slack, typeform, webhook)"),
+    ("sources:\n  tf:\n    plugin: teams\n", "cxhub.yaml:3: sources.tf.plugin: plugin 'teams' provides no source"),
     ("sources:\n  tf:\n    plugin: typeform\n    settings:\n      secret: inline\n",
      "cxhub.yaml:5: sources.tf.settings.secret: secrets must come from the environment"),
     ("sources:\n  tf:\n    plugin: typeform\n    settings:\n      secret: {$env: MISSING_VAR}\n",

@@ -143,7 +143,7 @@ def calls(kind: str) -> list[Any]:
 
 def test_hook_cxhub_plugin_info():
     host = PluginHost(build_plugin_manager([typeform, webhook, jira, slack, Demo], discover=False))
-    assert host.sources() == ["demo", "jira", "typeform", "webhook"]
+    assert host.sources() == ["demo", "jira", "slack", "typeform", "webhook"]
     assert host.connections() == ["demo", "jira", "slack", "webhook"]
     assert set(host.get("jira").info.actions) == {"create_issue", "add_comment", "transition_issue"}
 
