@@ -45,9 +45,9 @@ def field(request: InboundRequest, name: str) -> str:
 
 def verify(source: Source, request: InboundRequest) -> None:
     message = field(request, "MSG")
-    values = request.form().get("HMAC") or [None]
-    verify_hmac(source.settings["shared_key"].reveal(), message.encode("utf-8"), values[0], header="HMAC",
-                algorithm="sha512")
+    signatures = request.form().get("HMAC") or []
+    verify_hmac(source.settings["shared_key"].reveal(), message.encode("utf-8"),
+                signatures[0] if len(signatures) == 1 else None, header="HMAC", algorithm="sha512")
 
 
 def topic_event(topic: str) -> str:

@@ -193,6 +193,7 @@ def test_without_an_nps_question_there_is_no_score(hub, httpserver):
     form(signature=sign(MSG + " ")),
     form(signature=sign(MSG)[:-2]),
     form().replace(b"R_suq806jn8LGzhx7", b"R_suq806jn8LGzhx8"),
+    form() + b"&HMAC=" + sign(MSG).encode(),  # two HMAC fields
 ])
 def test_a_missing_or_wrong_hmac_gets_401_and_stores_nothing(hub, body):
     response = post(hub, body)
