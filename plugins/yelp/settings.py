@@ -1,0 +1,14 @@
+"""Settings of a Yelp source."""
+
+from __future__ import annotations
+
+from hub.plugin import SecretField, SettingsSchema, fields
+
+API_URL = "https://api.yelp.com/"
+
+
+class YelpSourceSettings(SettingsSchema):
+    api_key = SecretField(required=True, metadata={
+        "doc": "the API key of the app, sent as Authorization: Bearer to read the reviews a webhook names"})
+    api_url = fields.Url(load_default=API_URL, require_tld=False, schemes={"http", "https"},
+                         metadata={"doc": "Yelp's API (a stand-in in tests)"})
