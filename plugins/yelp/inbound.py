@@ -34,8 +34,8 @@ from hub.plugin import (
     require,
     require_id,
 )
+from plugins.yelp.reviews import SYSTEM
 
-SYSTEM = "yelp"
 VERIFICATION = re.compile(r"[A-Za-z0-9]{1,256}")
 TOKEN_PARAMETER = "token"  # the source token, checked by the core before the plugin is called
 NEW, EDITED, REMOVED = "NEW_REVIEW_EVENT", "REVIEW_EDITED_EVENT", "REVIEW_REMOVED_EVENT"

@@ -28,12 +28,12 @@ TIME = "2020-10-10T19:30:27.731910Z"  # the sample's zoneless time, read as UTC
 ENV = {"YELP_API_KEY": API_KEY, "YELP_TOKEN": SOURCE_TOKEN, "OUT_SECRET": WHSEC}
 
 
-def config(api_url: str, receiver: str) -> str:
+def config(api_url: str, receiver: str, poll: str = "") -> str:
     return f"""
 sources:
   yelp:
     plugin: yelp
-    token: {{$env: YELP_TOKEN}}
+    token: {{$env: YELP_TOKEN}}{poll}
     settings:
       api_key: {{$env: YELP_API_KEY}}
       api_url: "{api_url}"
