@@ -177,6 +177,22 @@ class EventDraft:
 
 
 @dataclass(frozen=True)
+class FoundEvent:
+    """What an enrichment found when the thin event only announced it (`cxhub_enrich_event` returns it).
+
+    Some vendors notify "this object changed" with nothing that names the change itself
+    (Google's `UPDATED_REVIEW` names the review, not the edit), while a poll of the same
+    vendor sees the change and names it by its content. Returning `FoundEvent(draft)` says that
+    `draft` is the event under its own `vendor_event_id`: the core takes it in like a polled
+    event (stored and routed once, or recognised as one already held), and removes the thin
+    announcement, so a change both paths bring is one event. A plain `EventDraft` instead
+    completes the thin event in place, under the thin event's ids.
+    """
+
+    draft: EventDraft
+
+
+@dataclass(frozen=True)
 class Reply:
     """A response the plugin wants sent instead of the hub's default JSON (handshakes, SOAP acks)."""
 
