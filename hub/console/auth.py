@@ -44,6 +44,11 @@ class SignedIn:
         return ROLES.index(self.role) >= ROLES.index(role)
 
 
+def now() -> float:
+    """The clock sessions are timed by (a seam for tests that let a session expire)."""
+    return time.time()
+
+
 def check_credentials(console: ConsoleConfig, admin_token: str | None, name: str, password: str) -> SignedIn | None:
     """The user these credentials sign in, or None. An empty name with the admin token signs in as admin."""
     if not name:
@@ -118,7 +123,7 @@ def load_user(console: ConsoleConfig) -> SignedIn | None:
     name, role, at = session.get("user"), session.get("role"), session.get("at")
     if not name or role not in ROLES or not isinstance(at, (int, float)):
         return None
-    if time.time() - at > console.session_minutes * 60:
+    if now() - at > console.session_minutes * 60:
         session.clear()
         g.console_expired = True
         return None
@@ -133,7 +138,7 @@ def load_user(console: ConsoleConfig) -> SignedIn | None:
 def sign_in(user: SignedIn) -> None:
     session.clear()  # a fresh session (and CSRF token) for each sign-in: no fixation
     session.permanent = True
-    session.update({"user": user.name, "role": user.role, "at": time.time()})
+    session.update({"user": user.name, "role": user.role, "at": now()})
 
 
 def requires(role: str) -> Callable[[View], View]:

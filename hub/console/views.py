@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit
@@ -20,6 +21,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
@@ -83,7 +85,7 @@ def pretty(value: Any) -> str:
     return mask(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
 
 
-def guarded(read: Callable[[], T], default: T) -> T:
+def guarded(read: Callable[[], T], default: Any) -> T:
     """Run a read; if the database or Redis is down, note which (the page says so) and use `default`."""
     try:
         return read()
@@ -91,7 +93,8 @@ def guarded(read: Callable[[], T], default: T) -> T:
         g.down.add("the database")
     except (RedisError, RedisUnavailable):
         g.down.add("Redis")
-    return default
+    result: T = default
+    return result
 
 
 def web_link(url: Any) -> str | None:
@@ -109,7 +112,7 @@ def when(moment: datetime | None) -> str:
 @blueprint.app_context_processor
 def helpers() -> dict[str, Any]:
     def page_url(**changes: Any) -> str:
-        args = {key: value for key, value in request.args.items() if value}
+        args: dict[str, Any] = {key: value for key, value in request.args.items() if value}
         args.update({key: value for key, value in changes.items()})
         args = {key: value for key, value in args.items() if value not in (None, "")}
         return url_for(request.endpoint or "console.overview", **(request.view_args or {}), **args)
@@ -118,7 +121,7 @@ def helpers() -> dict[str, Any]:
 
 
 @blueprint.before_request
-def authenticate() -> Response | None:
+def authenticate() -> ResponseReturnValue | None:
     g.down = set()
     g.console_user = load_user(console_config())
     if g.console_user is None and request.endpoint not in PUBLIC:
@@ -183,7 +186,7 @@ def sign_in() -> Any:
 
 
 @blueprint.post("/sign-out")
-def sign_out() -> Response:
+def sign_out() -> ResponseReturnValue:
     from flask import session
 
     session.clear()
@@ -206,8 +209,8 @@ def overview() -> str:
     since = until - RANGES[chosen]
     per_bucket = {"6h": 1, "24h": 1, "7d": 6, "30d": 24}[chosen]
     starts = charts.buckets(since, until, per_bucket)
-    events = guarded(lambda: hub.store.browse.events_per_hour(since), {})
-    tried = guarded(lambda: hub.store.browse.attempts_per_hour(since), {})
+    events: dict[datetime, int] = guarded(lambda: hub.store.browse.events_per_hour(since), {})
+    tried: dict[datetime, dict[str, int]] = guarded(lambda: hub.store.browse.attempts_per_hour(since), {})
     outcome = {name: {hour: counts.get(name, 0) for hour, counts in tried.items()}
                for name in ("succeeded", "retry", "failed", "paused")}
     attempts_chart = charts.stacked([(name, name, charts.regroup(outcome[name], starts, per_bucket))
@@ -256,7 +259,7 @@ def event(event_id: str) -> str:
         return render_template("console/event.html", row=None, event_id=event_id)
     body = orjson.loads(row.body)
     deliveries = guarded(lambda: hub.store.reads.deliveries(event_id=event_id, limit=500), [])
-    timeline = {item.id: guarded(lambda item=item: hub.store.reads.attempts(item.id), []) for item in deliveries}
+    timeline = {item.id: guarded(functools.partial(hub.store.reads.attempts, item.id), []) for item in deliveries}
     related = guarded(lambda: hub.store.ingest.events_about({row.source: [row.subject]}), [])
     others = sorted({item.event_id for item in related if item.event_id != event_id})
     plans = dry_run(hub, body)
@@ -270,7 +273,7 @@ def event(event_id: str) -> str:
 
 @blueprint.post("/events/<event_id>/replay")
 @requires("operator")
-def replay(event_id: str) -> Response:
+def replay(event_id: str) -> ResponseReturnValue:
     try:
         outcome = replay_event(current_hub(), event_id)
     except NotFound as error:
@@ -296,7 +299,7 @@ def deliveries() -> str:
 
 @blueprint.post("/deliveries/<delivery_id>/retry")
 @requires("operator")
-def retry(delivery_id: str) -> Response:
+def retry(delivery_id: str) -> ResponseReturnValue:
     hub = current_hub()
     if hub.store.reads.delivery(delivery_id) is None:
         abort(404, f"There is no delivery {delivery_id}.")
@@ -316,7 +319,8 @@ def retry_all() -> Any:
     where, parsed = delivery_filter(request.values)
     if parsed.errors:
         abort(400, "the filter is not valid: " + "; ".join(f"{key}: {text}" for key, text in parsed.errors.items()))
-    filters = {key: value for key, value in parsed.given.items() if key not in ("cursor", "expected", "csrf_token")}
+    filters: dict[str, Any] = {key: value for key, value in parsed.given.items()
+                               if key not in ("cursor", "expected", "csrf_token")}
     if request.method == "GET":
         return render_template("console/retry_all.html", count=hub.store.browse.count_dead(where), filters=filters)
     ids = hub.store.browse.dead_ids(where)
@@ -360,7 +364,7 @@ def quarantined(quarantine_id: str) -> str:
 
 @blueprint.post("/quarantine/<quarantine_id>/replay")
 @requires("operator")
-def replay_quarantine(quarantine_id: str) -> Response:
+def replay_quarantine(quarantine_id: str) -> ResponseReturnValue:
     try:
         outcome = replay_quarantined(current_hub(), quarantine_id)
     except NotFound as error:
@@ -374,7 +378,7 @@ def replay_quarantine(quarantine_id: str) -> Response:
 
 @blueprint.post("/quarantine/<quarantine_id>/discard")
 @requires("admin")
-def discard_quarantine(quarantine_id: str) -> Response:
+def discard_quarantine(quarantine_id: str) -> ResponseReturnValue:
     try:
         discard_quarantined(current_hub(), quarantine_id)
     except NotFound as error:
@@ -385,7 +389,7 @@ def discard_quarantine(quarantine_id: str) -> Response:
 
 @blueprint.post("/enrichment/<event_id>/retry")
 @requires("operator")
-def retry_enrichment(event_id: str) -> Response:
+def retry_enrichment(event_id: str) -> ResponseReturnValue:
     hub = current_hub()
     if not retry_enrichments(hub, [event_id]):
         if hub.store.enrichments.get(event_id) is None:
@@ -403,14 +407,14 @@ def retry_enrichment(event_id: str) -> Response:
 def connections() -> str:
     hub = current_hub()
     states = guarded(lambda: connection_states(hub), None)
-    health = guarded(lambda: hub.store.browse.connection_health(datetime.now(timezone.utc) - timedelta(hours=24)), {})
+    health: dict[str, dict[str, Any]] = guarded(lambda: hub.store.browse.connection_health(datetime.now(timezone.utc) - timedelta(hours=24)), {})
     return render_template("console/connections.html", states=states, health=health,
                            names=sorted(hub.config.connections), plugins=hub.config.connections)
 
 
 @blueprint.post("/connections/<name>/pause")
 @requires("operator")
-def pause(name: str) -> Response:
+def pause(name: str) -> ResponseReturnValue:
     user = current_user()
     reason = (request.form.get("reason") or "").strip()[:200] or "paused in the console"
     try:
@@ -423,7 +427,7 @@ def pause(name: str) -> Response:
 
 @blueprint.post("/connections/<name>/resume")
 @requires("operator")
-def resume(name: str) -> Response:
+def resume(name: str) -> ResponseReturnValue:
     try:
         resumed = resume_connection(current_hub(), name)
     except NotFound as error:
@@ -440,8 +444,8 @@ def routes() -> tuple[str, int] | str:
     """The loaded routes with recent match counts; a dry-run against a pasted event or a stored one."""
     hub = current_hub()
     moment = datetime.now(timezone.utc)
-    day = guarded(lambda: hub.store.browse.route_matches(moment - timedelta(hours=24)), {})
-    week = guarded(lambda: hub.store.browse.route_matches(moment - timedelta(days=7)), {})
+    day: dict[str, int] = guarded(lambda: hub.store.browse.route_matches(moment - timedelta(hours=24)), {})
+    week: dict[str, int] = guarded(lambda: hub.store.browse.route_matches(moment - timedelta(days=7)), {})
     event_id = (request.values.get("event") or "").strip()
     pasted = request.form.get("payload", "") if request.method == "POST" else ""
     problem, plans, tried = None, None, None

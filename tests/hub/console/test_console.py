@@ -92,7 +92,7 @@ def test_an_expired_session_goes_to_sign_in_then_back(make_hub, httpserver, monk
     sign_in(client)
     assert client.get("/console/events").status_code == 200
     later = time.time() + 120
-    monkeypatch.setattr(time, "time", lambda: later)
+    monkeypatch.setattr("hub.console.auth.now", lambda: later)
     expired = client.get("/console/events?band=negative")
     assert expired.status_code == 302
     assert expired.headers["Location"] == "/console/sign-in?next=/console/events?band%3Dnegative&expired=1"
