@@ -14,6 +14,7 @@ from hub.config.schema import (
     ActionSchema,
     ConfigSchema,
     ConnectionSchema,
+    ConsoleSchema,
     HubSettingsSchema,
     RouteSchema,
     SourceSchema,
@@ -110,20 +111,21 @@ class _Builder:
             if key not in known:
                 self.problem((key,), f"unknown key; expected one of {', '.join(sorted(known))}")
         hub = self.load(HubSettingsSchema(), data.get("hub", {}), ("hub",)) or HubSettings()
+        console = self.load(ConsoleSchema(), data["console"], ("console",)) if data.get("console") else None
         self.rate_limits: dict[str, Any] = {}
         self.polls: dict[str, Any] = {}
         self.enrichment: dict[str, EnrichmentPolicy] = {}
         connections = {name: connection for name, raw in self.section(data, "connections").items()
                        if (connection := self.connection(name, raw)) is not None}
         if not self.with_settings:
-            return HubConfig(hub=hub, connections=connections, path=self.filename)
+            return HubConfig(hub=hub, connections=connections, console=console, path=self.filename)
         self.source_tokens: dict[str, Secret] = {}
         sources = {name: source for name, raw in self.section(data, "sources").items()
                    if (source := self.source(name, raw)) is not None}
         routes = self.routes(data.get("routes", []))
         return HubConfig(hub=hub, sources=sources, rate_limits=self.rate_limits, source_tokens=self.source_tokens,
                          polls=self.polls, enrichment=self.enrichment,
-                         connections=connections, routes=routes, path=self.filename)
+                         connections=connections, routes=routes, console=console, path=self.filename)
 
     def section(self, data: dict[str, Any], key: str) -> dict[str, Any]:
         section = data.get(key) or {}

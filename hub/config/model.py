@@ -12,7 +12,7 @@ from hub.routing.routes import ActionSpec, Route
 if TYPE_CHECKING:
     from limits import RateLimitItem
 
-__all__ = ["ActionSpec", "BreakerPolicy", "ConnectionConfig", "EnrichmentPolicy", "HubConfig", "HubSettings", "PollSchedule", "RetryPolicy",
+__all__ = ["ActionSpec", "BreakerPolicy", "ConnectionConfig", "ConsoleConfig", "ConsoleUser", "EnrichmentPolicy", "HubConfig", "HubSettings", "PollSchedule", "RetryPolicy",
            "Route"]
 
 
@@ -77,6 +77,26 @@ class HubSettings:
 
 
 @dataclass(frozen=True)
+class ConsoleUser:
+    """A named console user: a password hash (werkzeug.security) and a role."""
+
+    name: str
+    password_hash: str
+    role: str  # viewer, operator (may replay, retry, pause) or admin
+
+
+@dataclass(frozen=True)
+class ConsoleConfig:
+    """The web console at /console: on only when the config has a `console:` section."""
+
+    secret_key: Secret  # signs the session cookie and the CSRF tokens
+    users: Mapping[str, ConsoleUser] = field(default_factory=dict)
+    admin_token: bool = True  # whether CXHUB_ADMIN_TOKEN signs in too (as an admin)
+    session_minutes: int = 480  # a session older than this signs in again
+    max_failed_sign_ins: int = 5  # per client address and per user name, per 15 minutes, then a wait
+
+
+@dataclass(frozen=True)
 class HubConfig:
     hub: HubSettings = HubSettings()
     sources: Mapping[str, Source] = field(default_factory=dict)
@@ -86,4 +106,5 @@ class HubConfig:
     enrichment: Mapping[str, EnrichmentPolicy] = field(default_factory=dict)  # sources whose plugin enriches
     connections: Mapping[str, ConnectionConfig] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
+    console: ConsoleConfig | None = None
     path: str = "<config>"

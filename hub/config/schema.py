@@ -8,7 +8,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 
 from limits import RateLimitItem, parse
 
-from hub.config.model import BreakerPolicy, HubSettings, PollSchedule, RetryPolicy
+from hub.config.model import BreakerPolicy, ConsoleConfig, ConsoleUser, HubSettings, PollSchedule, RetryPolicy
 from hub.plugin.settings import SecretField
 from hub.routing.conditions import MATCH_ALL, Condition, compile_condition
 
@@ -146,8 +146,37 @@ class RouteSchema(StrictSchema):
     run_on_updates = fields.Boolean(load_default=False, truthy={True}, falsy={False})
 
 
+ROLES = ("viewer", "operator", "admin")
+PASSWORD_HASH = validate.Regexp(r"^(scrypt|pbkdf2):[^$]+\$[^$]+\$[0-9a-f]+$",
+                                error="a password hash made by `cxhub console hash-password` (scrypt:... or pbkdf2:...)")
+
+
+class ConsoleUserSchema(StrictSchema):
+    password_hash = fields.String(required=True, validate=PASSWORD_HASH)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+
+
+class ConsoleSchema(StrictSchema):
+    secret_key = SecretField(required=True)
+    users = fields.Dict(keys=fields.String(validate=NAME), values=fields.Nested(ConsoleUserSchema), load_default=dict)
+    admin_token = fields.Boolean(load_default=True, truthy={True}, falsy={False})
+    session_minutes = fields.Integer(load_default=480, validate=validate.Range(min=1, max=30 * 24 * 60))
+    max_failed_sign_ins = fields.Integer(load_default=5, validate=validate.Range(min=1, max=1000))
+
+    @validates_schema
+    def long_secret(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "secret_key" in data and len(data["secret_key"].reveal()) < 32:
+            raise ValidationError("the console's secret key must be at least 32 characters", "secret_key")
+
+    @post_load
+    def build(self, data: dict[str, Any], **kwargs: Any) -> ConsoleConfig:
+        users = {name: ConsoleUser(name, entry["password_hash"], entry["role"]) for name, entry in data["users"].items()}
+        return ConsoleConfig(**{**data, "users": users})
+
+
 class ConfigSchema(StrictSchema):
     hub = fields.Nested(HubSettingsSchema, load_default=HubSettings)
+    console = fields.Nested(ConsoleSchema, load_default=None, allow_none=True)
     sources = fields.Dict(keys=fields.String(validate=NAME), values=fields.Raw(), load_default=dict)
     connections = fields.Dict(keys=fields.String(validate=NAME), values=fields.Raw(), load_default=dict)
     routes = fields.List(fields.Nested(RouteSchema), load_default=list)
