@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+import orjson
 import pytest
 import requests
 
@@ -198,5 +199,5 @@ def test_signatures_and_the_secret_are_not_kept_with_a_quarantined_element(hub):
     response = hub.post("hubspot", body, v3_headers(body))
     assert response.status_code == 422
     [row] = hub.store.quarantine.requests()
-    kept = {name.lower() for name in (row.headers or {})}
+    kept = {name.lower() for name in orjson.loads(row.headers)}
     assert "x-hubspot-signature-v3" not in kept and "x-hubspot-request-timestamp" in kept
