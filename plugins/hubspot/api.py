@@ -55,10 +55,12 @@ def json_object(response: requests.Response, what: str) -> Mapping[str, Any]:
 
 
 def record_id(document: Mapping[str, Any], what: str) -> str:
+    """The record's `id`: digits, as HubSpot's ids are (it goes into request paths)."""
     value = document.get("id")
-    if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
-        raise GiveUp(f"HubSpot answered without the id of {what}")
-    return str(value)
+    text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    if not (text.isascii() and text.isdigit()):
+        raise GiveUp(f"HubSpot answered without a record id for {what}")
+    return text
 
 
 def find_contact(client: HttpClient | None, settings: Mapping[str, Any], email: str) -> str | None:

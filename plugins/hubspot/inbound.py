@@ -11,6 +11,7 @@ others are kept.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timezone
 from typing import Any, Mapping
@@ -43,6 +44,8 @@ ACTIONS = {
 SKIPPED = ("product", "line_item")  # legacy CRM objects HubSpot sends that are no customer signal
 CHANGES = ("propertyChange", "merge", "restore", "associationChange")
 MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+MAX_ID = 64  # characters of an id: HubSpot's are 64-bit numbers, message ids 32 hex digits
+MAX_KEY = 512  # characters of a vendor event id the store takes
 
 
 def verify(source: Source, request: InboundRequest) -> None:
@@ -137,7 +140,7 @@ def event(element: Any, *, enrich: bool = False) -> EventDraft | None:
     object_id = _id(element.get("objectId")) or (_id(element.get("fromObjectId"))
                                                    if action == "associationChange" else None)
     if not object_id:
-        raise UnrecognizedPayload("objectId is missing")
+        raise UnrecognizedPayload("objectId is missing or not an id")
     portal_id, event_id = _required_id(element, "portalId"), _required_id(element, "eventId")
     occurred = _occurred(element.get("occurredAt"))
     message_id = _id(element.get("messageId")) if action == "newMessage" else None
@@ -176,7 +179,10 @@ def vendor_event_id(element: Mapping[str, Any], subscription: str, type_id: str,
     parts = [portal_id, subscription, _id(element.get("subscriptionId")) or "", type_id, object_id,
              as_text(element.get("propertyName")) or "", _id(element.get("messageId")) or "", event_id,
              str(element.get("occurredAt"))]
-    return ":".join(parts)
+    key = ":".join(parts)
+    # The store takes ids of up to 512 characters; a longer key (a long property name) is hashed,
+    # which a resend, carrying the same parts, hashes alike.
+    return key if len(key) <= MAX_KEY else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def attributes(element: Mapping[str, Any], subscription: str, kind: str, type_id: str, object_id: str,
@@ -213,10 +219,10 @@ def attributes(element: Mapping[str, Any], subscription: str, kind: str, type_id
 
 
 def _id(value: Any) -> str | None:
-    """An id HubSpot sends as a number (or a string of one): as a string; anything else is no id."""
-    if isinstance(value, int) and not isinstance(value, bool):
+    """An id HubSpot sends as a number (or a string): as a string; anything else (or a huge one) is no id."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10 ** MAX_ID:
         return str(value)
-    if isinstance(value, str) and value.strip():
+    if isinstance(value, str) and value.strip() and len(value.strip()) <= MAX_ID:
         return value.strip()
     return None
 
@@ -228,7 +234,7 @@ def _flag(value: Any) -> str | None:
 def _required_id(element: Mapping[str, Any], key: str) -> str:
     value = _id(element.get(key))
     if not value:
-        raise UnrecognizedPayload(f"{key} is missing")
+        raise UnrecognizedPayload(f"{key} is missing or not an id")
     return value
 
 

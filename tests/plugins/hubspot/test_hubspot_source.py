@@ -266,3 +266,20 @@ def test_cxhub_normalize_prints_the_events_of_a_batch(tmp_path):
     assert result.exit_code == 0, result.output
     printed = json.loads(result.output)
     assert [event["type"] for event in printed] == ["cx.contact.updated", "cx.contact.created"]
+
+
+def test_an_id_too_long_for_the_store_quarantines_its_element_only(hub):
+    element = {**json.loads(BATCH)[1], "objectId": "9" * 600}
+    response = post(hub, json.dumps([json.loads(BATCH)[0], element]).encode())
+    assert response.status_code == 202 and len(response.json["quarantined"]) == 1
+    assert "objectId is missing or not an id" in hub.store.quarantine.requests()[0].error
+
+
+def test_a_key_over_512_characters_is_hashed_and_a_resend_still_matches(hub):
+    element = {**json.loads(BATCH)[0], "propertyName": "p" * 600}
+    first = post(hub, json.dumps([element]).encode())
+    assert first.status_code == 202, first.json
+    [event] = events(hub)
+    assert event["data"]["vendor_event_id"].startswith("sha256:") and len(event["data"]["vendor_event_id"]) == 71
+    again = post(hub, json.dumps([{**element, "attemptNumber": 3}]).encode())
+    assert again.status_code == 200 and again.json["duplicates"] == first.json["accepted"]
