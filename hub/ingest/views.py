@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import ClientDisconnected
@@ -16,6 +17,7 @@ from hub.runtime import Hub, current_hub
 from hub.store import StoreUnavailable
 
 blueprint = Blueprint("ingest", __name__)
+PATH_SAFE = "!$&'()*+,/:;=@%"  # what a URL path keeps unescaped (WHATWG path-segment set, and escapes)
 
 
 @blueprint.route("/hooks/<name>", methods=["POST", "GET", "HEAD", "PUT"])
@@ -31,6 +33,7 @@ def receive(name: str) -> Response | tuple[Response, int]:
         content_type=request.mimetype,
         headers={key.lower(): value for key, value in request.headers.items()},
         query={key: value for key, value in request.args.items()},
+        url=_received_url(),
     )
     try:
         outcome = ingest(hub, source, inbound)
@@ -40,6 +43,21 @@ def receive(name: str) -> Response | tuple[Response, int]:
     except (StoreUnavailable, RedisUnavailable) as error:
         raise ApiError(503, "unavailable", f"{error}; nothing was lost, send the request again later") from None
     return _answer(outcome)
+
+
+def _received_url() -> str:
+    """The URL as this server received it: scheme, Host, the path as sent, the raw query string.
+
+    Behind a reverse proxy this is not the URL the vendor called; plugins that sign the URL take
+    that from a setting (HubSpot's `public_url`).
+    """
+    target = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if isinstance(target, str) and target.startswith("/"):  # the request target as sent (gunicorn, waitress)
+        path = target.partition("?")[0]
+    else:
+        path = quote(request.root_path + request.path, safe=PATH_SAFE)
+    query = request.query_string.decode("latin-1")
+    return f"{request.scheme}://{request.host}{path}" + (f"?{query}" if query else "")
 
 
 def _check_token(hub: Hub, name: str) -> None:

@@ -37,7 +37,10 @@ class InboundRequest:
     """An HTTP request to `/hooks/<source>`, reduced to what signature checks and parsers need.
 
     `headers` keys are lower-case. `body` is the raw body, exactly as received: every
-    signature is computed over it, never over a re-serialized form.
+    signature is computed over it, never over a re-serialized form. `url` is the URL the hub
+    received the request at, with the query string exactly as sent (not decoded), for vendors
+    that sign the URL too (HubSpot); it is empty where no HTTP request was received (replays,
+    `cxhub normalize`), and it is never kept, logged or shown, since its query may carry a token.
     """
 
     method: str
@@ -46,6 +49,7 @@ class InboundRequest:
     content_type: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
     query: Mapping[str, str] = field(default_factory=dict)
+    url: str = ""
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -59,7 +63,7 @@ class InboundRequest:
 
     def without_credentials(self) -> InboundRequest:
         """This request without the headers and query parameters that authenticate: what the hub keeps."""
-        return replace(self, headers=headers_to_keep(self.headers), query=query_to_keep(self.query))
+        return replace(self, headers=headers_to_keep(self.headers), query=query_to_keep(self.query), url="")
 
     def __repr__(self) -> str:  # the plugin trace logs requests: never their credentials
         kept = self.without_credentials()

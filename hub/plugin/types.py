@@ -20,9 +20,20 @@ EVENT_TYPES: tuple[str, ...] = (
     "cx.review.deleted",
     "cx.ticket.created",
     "cx.ticket.updated",
+    "cx.ticket.deleted",
     "cx.conversation.created",
+    "cx.conversation.updated",
+    "cx.conversation.deleted",
     "cx.message.received",
+    "cx.contact.created",
     "cx.contact.updated",
+    "cx.contact.deleted",
+    "cx.company.created",
+    "cx.company.updated",
+    "cx.company.deleted",
+    "cx.deal.created",
+    "cx.deal.updated",
+    "cx.deal.deleted",
 )
 
 
