@@ -65,8 +65,11 @@ def check_config(path: str) -> None:
             click.echo(f"error: {problem}", err=True)
         click.echo(f"{len(error.problems)} problem(s) found", err=True)
         raise SystemExit(1) from None
+    shadow = [route.name for route in config.routes if route.shadow]
     click.echo(f"{path}: OK — {len(config.sources)} source(s), {len(config.connections)} connection(s), "
-               f"{len(config.routes)} route(s)")
+               f"{len(config.routes)} route(s)" + (f", {len(shadow)} in shadow mode" if shadow else ""))
+    if shadow:
+        click.echo(f"shadow routes (matched, rendered and recorded, never sent): {', '.join(shadow)}")
 
 
 def _header(value: str) -> tuple[str, str]:

@@ -224,7 +224,8 @@ class _Builder:
             actions = [self.action(spec, path + ("actions", number))
                        for number, spec in enumerate(raw_actions if isinstance(raw_actions, list) else [])]
             if ok and None not in actions:
-                routes.append(Route(entry["name"], entry["when"], tuple(actions), entry["run_on_updates"]))  # type: ignore[arg-type]
+                routes.append(Route(entry["name"], entry["when"], tuple(actions), entry["run_on_updates"],  # type: ignore[arg-type]
+                                    entry["shadow"]))
         for position, name in enumerate(names):
             if name is not None and name in names[:position]:
                 self.problem(("routes", position, "name"), f"route name {name!r} is used twice")

@@ -144,6 +144,7 @@ class RouteSchema(StrictSchema):
     actions = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1))
     # true or false only: YAML's yes/no/on/off are already booleans, and a quoted "yes" is a typo
     run_on_updates = fields.Boolean(load_default=False, truthy={True}, falsy={False})
+    shadow = fields.Boolean(load_default=False, truthy={True}, falsy={False})  # matched, rendered, recorded, never sent
 
 
 class ConfigSchema(StrictSchema):
