@@ -11,6 +11,7 @@ from typing import Any, Collection, NamedTuple, Sequence
 
 from hub.events.canonical import InvalidEvent, UnstorableEvent, build_event, validate_event
 from hub.events.storable import escape_unstorable
+from hub.ingest.annotate import annotate
 from hub.ingest.shadow import render_shadows
 from hub.plugin.errors import GiveUp, RequestRejected, RetryLater, UnrecognizedPayload
 from hub.plugin.request import MAX_MEDIA_TYPE, InboundRequest
@@ -169,9 +170,11 @@ def route_events(hub: Hub, events: Sequence[dict[str, Any]]) -> list[NewDelivery
 
     An event is an update when the plugin says so or when the store or this batch holds another
     event about the same object; a route that delivered for such another event does not run
-    again unless it has `run_on_updates`. The store is asked once for the whole batch. A shadow
-    route's deliveries come back rendered, to be recorded and never sent (`delivery.sent` is false).
+    again unless it has `run_on_updates`. The store is asked once for the whole batch. The
+    annotators (`hub.annotators`) add their fields to each event first, so routes can test them.
+    A shadow route's deliveries come back rendered, to be recorded and never sent (`delivery.sent`).
     """
+    annotate(hub.plugins, hub.config.hub.annotators, events)
     ledger = ObjectLedger(hub.store.ingest.events_about(subjects_by_source(events)))
     deliveries: list[NewDelivery] = []
     for event in events:
