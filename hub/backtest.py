@@ -86,6 +86,7 @@ class Simulated:
 
     def __init__(self, config: HubConfig, plugins: PluginHost, routes: Sequence[Route]) -> None:
         self.config, self.plugins, self.routes = config, plugins, routes
+        self.by_name = {route.name: route for route in routes}
         self.ran: dict[ObjectKey, set[str]] = defaultdict(set)  # the routes that matched earlier events
 
     def prepare(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -109,8 +110,7 @@ class Simulated:
         matched = {route.name for route in self.routes if route.when.matches(event)}
         if matched:
             self.ran[key].update(matched)
-        by_name = {route.name: route for route in self.routes}
-        return {name for name in matched if by_name[name].run_on_updates or name not in before}
+        return {name for name in matched if self.by_name[name].run_on_updates or name not in before}
 
 
 def rehearse(store: Store, plugins: PluginHost, running: HubConfig | None, candidate: HubConfig | None, *,

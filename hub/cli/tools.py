@@ -213,10 +213,13 @@ def plugins(as_json: bool, check: bool) -> None:
             raise SystemExit(1)
         click.echo(f"{len(host.plugins)} plugin(s) OK: {', '.join(sorted(host.plugins))}")
         return
-    infos = [plugin.info for plugin in host.plugins.values()]
+    loaded = sorted(host.plugins.values(), key=lambda plugin: plugin.name)
     if as_json:
-        print_json([{"name": info.name, "version": info.version, "source": info.source is not None,
-                     "connection": info.connection is not None, "actions": sorted(info.actions)} for info in infos])
+        print_json([{"name": plugin.info.name, "version": plugin.info.version, "source": plugin.info.source is not None,
+                     "connection": plugin.info.connection is not None, "actions": sorted(plugin.info.actions),
+                     "annotator": plugin.implements("cxhub_annotate_event")} for plugin in loaded])
         return
-    print_table(((info.name, info.version, "yes" if info.source else "-", ", ".join(sorted(info.actions)) or "-")
-                 for info in sorted(infos, key=lambda info: info.name)), ("PLUGIN", "VERSION", "SOURCE", "ACTIONS"))
+    print_table(((plugin.info.name, plugin.info.version, "yes" if plugin.info.source else "-",
+                  ", ".join(sorted(plugin.info.actions)) or "-",
+                  "yes" if plugin.implements("cxhub_annotate_event") else "-") for plugin in loaded),
+                ("PLUGIN", "VERSION", "SOURCE", "ACTIONS", "ANNOTATOR"))
