@@ -12,6 +12,7 @@ import orjson
 
 from hub.delivery import gate
 from hub.events.storable import escape_unstorable
+from hub.ingest.shadow import render_shadows
 from hub.ingest.service import Accepted, Rejected, ingest
 from hub.plugin.request import InboundRequest
 from hub.routing.explain import Step, explain
@@ -131,18 +132,19 @@ def replay_event(hub: Hub, event_id: str) -> Replayed:
     New matching actions get new deliveries; dead deliveries are queued again; deliveries that
     succeeded or are still under way are left alone, so no ticket is created twice. A route that
     delivered for another event about the same object is not run for this one either, unless it
-    has `run_on_updates` (the rule at take-in).
+    has `run_on_updates` (the rule at take-in). A shadow route records its delivery (never sent);
+    one recorded before is left alone.
     """
     row = hub.store.reads.event(event_id)
     if row is None:
         raise NotFound(f"no event {event_id}")
     event = orjson.loads(row.body)
     ledger = ObjectLedger(hub.store.ingest.events_about(subjects_by_source([event])))
-    planned = hub.router.deliveries_for(event, ledger.routed(event))
+    planned = render_shadows(hub, event, hub.router.deliveries_for(event, ledger.routed(event)))
     created = set(hub.store.ingest.add_deliveries(planned))
     requeued = hub.store.deliveries.requeue([item.id for item in planned if item.id not in created])
-    hub.queue.enqueue([*(item for item in planned if item.id in created), *requeued])
-    queued = {item.id for item in requeued} | created
+    hub.queue.enqueue([*(item for item in planned if item.sent and item.id in created), *requeued])
+    queued = {item.id for item in requeued} | {item.id for item in planned if item.sent and item.id in created}
     return Replayed([item.id for item in planned if item.id in queued],
                     [item.id for item in planned if item.id not in queued])
 

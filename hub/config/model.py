@@ -74,6 +74,7 @@ class HubSettings:
     dedupe_seconds: int = 86400  # with accept_into: redis, how long a resend is answered 200 at once
     intake_claim_seconds: float = 60.0  # an intake entry held this long by a consumer is taken over by another
     quarantine_max_rows: int = 10000  # open quarantined requests kept at most; past it new ones are dropped, counted
+    annotators: tuple[str, ...] = ()  # plugins whose cxhub_annotate_event adds fields to every event, in order
 
 
 @dataclass(frozen=True)

@@ -41,10 +41,18 @@ class HubSettingsSchema(StrictSchema):
                                         validate=validate.Range(min=1, max=86400))
     quarantine_max_rows = fields.Integer(load_default=HubSettings.quarantine_max_rows,
                                          validate=validate.Range(min=1, max=10_000_000))
+    # plugin names; the loader checks each is installed and implements cxhub_annotate_event
+    annotators = fields.List(fields.String(validate=NAME), load_default=list, validate=validate.Length(max=16))
+
+    @validates_schema
+    def annotators_once(self, data: dict[str, Any], **kwargs: Any) -> None:
+        names = data.get("annotators", [])
+        if len(set(names)) != len(names):
+            raise ValidationError("an annotator is named twice", "annotators")
 
     @post_load
     def build(self, data: dict[str, Any], **kwargs: Any) -> HubSettings:
-        return HubSettings(**data)
+        return HubSettings(**{**data, "annotators": tuple(data.get("annotators", ()))})
 
 
 class RetrySchema(StrictSchema):
@@ -144,6 +152,7 @@ class RouteSchema(StrictSchema):
     actions = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1))
     # true or false only: YAML's yes/no/on/off are already booleans, and a quoted "yes" is a typo
     run_on_updates = fields.Boolean(load_default=False, truthy={True}, falsy={False})
+    shadow = fields.Boolean(load_default=False, truthy={True}, falsy={False})  # matched, rendered, recorded, never sent
 
 
 ROLES = ("viewer", "operator", "admin")

@@ -87,7 +87,7 @@ class Enricher:
         deliveries = route_events(hub, [event])
         if not hub.store.enrichments.complete(event, deliveries):
             return "skipped"  # the sweeper revived it meanwhile and another run finished first
-        hub.queue.enqueue(deliveries)
+        hub.queue.enqueue([delivery for delivery in deliveries if delivery.sent])
         hub.plugins.notify("cxhub_event_accepted", event=event)
         log.info("enrichment of %s (source %s) done: %d deliveries", event_id, source_name, len(deliveries))
         return "done"

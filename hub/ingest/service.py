@@ -11,6 +11,8 @@ from typing import Any, Collection, NamedTuple, Sequence
 
 from hub.events.canonical import InvalidEvent, UnstorableEvent, build_event, validate_event
 from hub.events.storable import escape_unstorable
+from hub.ingest.annotate import annotate
+from hub.ingest.shadow import render_shadows
 from hub.plugin.errors import GiveUp, RequestRejected, RetryLater, UnrecognizedPayload
 from hub.plugin.request import MAX_MEDIA_TYPE, InboundRequest
 from hub.plugin.types import EventDraft, Parsed, Rejection, Reply, Source
@@ -141,7 +143,8 @@ def take_in(hub: Hub, events: Sequence[dict[str, Any]],
     recorded = hub.store.ingest.record(events, deliveries, received_at)
     accepted = set(recorded.accepted)
     waiting = hub.store.ingest.queued_for_events(recorded.duplicates) if recorded.duplicates else []
-    hub.queue.enqueue([*(delivery for delivery in deliveries if delivery.event_id in accepted), *waiting])
+    hub.queue.enqueue([*(delivery for delivery in deliveries if delivery.sent and delivery.event_id in accepted),
+                       *waiting])
     for event in events:
         if event["id"] in accepted:
             hub.plugins.notify("cxhub_event_accepted", event=event)
@@ -167,13 +170,16 @@ def route_events(hub: Hub, events: Sequence[dict[str, Any]]) -> list[NewDelivery
 
     An event is an update when the plugin says so or when the store or this batch holds another
     event about the same object; a route that delivered for such another event does not run
-    again unless it has `run_on_updates`. The store is asked once for the whole batch.
+    again unless it has `run_on_updates`. The store is asked once for the whole batch. The
+    annotators (`hub.annotators`) add their fields to each event first, so routes can test them.
+    A shadow route's deliveries come back rendered, to be recorded and never sent (`delivery.sent`).
     """
+    annotate(hub.plugins, hub.config.hub.annotators, events)
     ledger = ObjectLedger(hub.store.ingest.events_about(subjects_by_source(events)))
     deliveries: list[NewDelivery] = []
     for event in events:
         event["data"]["update"] = bool(event["data"].get("update")) or ledger.is_update(event)
-        planned = hub.router.deliveries_for(event, ledger.routed(event))
+        planned = render_shadows(hub, event, hub.router.deliveries_for(event, ledger.routed(event)))
         ledger.add(event, planned)
         deliveries.extend(planned)
     return deliveries

@@ -87,6 +87,18 @@ def cxhub_enrich_event(source: Source, event: Mapping[str, Any]) -> EventDraft |
 
 
 @hookspec(firstresult=True)
+def cxhub_annotate_event(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Derive fields of `data` from an event of any source. Called on each plugin named in `hub.annotators`, in order.
+
+    Called when an event is taken in, after it validated and before it is routed and stored
+    (behind the 202 with `accept_into: redis`, after the enrichment of a thin event). Return the
+    keys to add to `data` (only those the event schema lists as annotations, such as
+    `sentiment`; a key the event already has is kept as it is) or None. Do not change `event`.
+    Anything raised, or a value the schema refuses, is logged and the event goes on without it.
+    """
+
+
+@hookspec(firstresult=True)
 def cxhub_run_action(
     connection: Connection, action: str, params: Mapping[str, Any], event: Mapping[str, Any], delivery: Delivery
 ) -> ActionResult | None:
