@@ -113,9 +113,9 @@ def body_to_keep(body: bytes) -> bytes:
 
     Most messages carry none (`<SessionId xsi:nil="true"/>`, "Send Session ID" unticked): they
     are kept byte for byte. One that carries it is written again without it. A body the safe
-    parser refuses is never stored (400) and only the plugin trace could log it; a body that is
-    not an Outbound Message is quarantined as it came: in both, SessionId elements are blanked
-    textually.
+    parser refuses, or one without `notifications` (and so without the org's id), is refused
+    before anything is stored (400, 401): only the plugin trace logs it, with its SessionId
+    elements blanked textually.
     """
     try:
         root = InboundRequest(method="POST", path="", body=body, content_type="text/xml").xml()

@@ -278,3 +278,18 @@ def test_the_org_check_compares_15_character_forms_with_case():
 
 def test_hook_url_carries_the_token():
     assert HOOK.startswith("salesforce?token=")
+
+
+def test_what_is_kept_of_a_message_with_a_session_parses_to_the_same_events():
+    from plugins.salesforce import soap
+
+    source = Source("salesforce", "salesforce", {"organization_id": CONTACT_ORG})
+    kept = soap.body_to_keep(CONTACT)
+    assert SESSION_MARK not in kept and b'<SessionId xsi:nil="true"/>' in kept
+    def parse(body: bytes) -> list:
+        return inbound.parse(source, InboundRequest(method="POST", path="/hooks/salesforce", body=body,
+                                                    content_type="text/xml")).events
+
+    assert parse(kept) == parse(CONTACT)  # the Contact carries its LastModifiedDate: the same drafts
+    assert soap.body_to_keep(LEAD) == LEAD  # no session: kept byte for byte
+    assert soap.body_to_keep(b"<SessionId a='1'>live</SessionId><broken") == b"<SessionId/><broken"
