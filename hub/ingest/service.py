@@ -36,11 +36,17 @@ class Accepted:
 
 
 class Rejected(Exception):
-    """The request is refused with `status`; nothing was stored (except a quarantine entry for 422)."""
+    """The request is refused with `status`; nothing was stored (except a quarantine entry for 422).
 
-    def __init__(self, status: int, code: str, message: str, quarantine_id: str | None = None) -> None:
+    `reply` is the plugin's own body for the refusal (`RequestRejected(reply=...)`), sent instead
+    of the JSON error.
+    """
+
+    def __init__(self, status: int, code: str, message: str, quarantine_id: str | None = None, *,
+                 reply: Reply | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.quarantine_id = status, code, message, quarantine_id
+        self.reply = reply
 
 
 class ParsedEvents(NamedTuple):
@@ -118,7 +124,8 @@ def quarantine_element(hub: Hub, source: Source, request: InboundRequest, reject
     digest = hashlib.sha256(rejection.body).hexdigest()
     element_id = str(uuid.uuid5(REJECTED_ELEMENT_NAMESPACE, f"{source.name}\n{digest}"))
     alone = InboundRequest(method=request.method, path=request.path, body=rejection.body,
-                           content_type=request.content_type, headers=request.headers, query=request.query)
+                           content_type=request.content_type, headers=request.headers, query=request.query,
+                           body_to_keep=request.body_to_keep)
     log.warning("source %s: a batch element was quarantined (%s): %s", source.name, element_id, rejection.reason)
     return quarantine_request(hub, source.name, alone, f"batch element: {rejection.reason}", element_id)
 
@@ -199,9 +206,9 @@ def _parse_or_reject(hub: Hub, source: Source, request: InboundRequest, *, repla
         return parse_events(hub.plugins, source, request, verify=not replay, validate=validate)
     except UnrecognizedPayload as error:
         kept = None if replay else _quarantine(hub, source, request, error.message)
-        raise Rejected(error.status, error.code, error.message, kept) from None
+        raise Rejected(error.status, error.code, error.message, kept, reply=error.reply) from None
     except RequestRejected as error:
-        raise Rejected(error.status, error.code, error.message) from None
+        raise Rejected(error.status, error.code, error.message, reply=error.reply) from None
     except (RetryLater, GiveUp) as error:  # the follow-up call to the vendor's API failed
         retry = isinstance(error, RetryLater)
         message = f"fetching the details from the vendor's API failed: {error.message}"

@@ -28,16 +28,22 @@ def receive(name: str) -> Response | tuple[Response, int]:
         raise ApiError(404, "unknown_source", f"no source named {name!r} is configured")
     _check_token(hub, name)
     _check_rate(hub, name)
+    source_info = hub.plugins.plugins[source.plugin].info.source
     inbound = InboundRequest(
         method=request.method, path=request.path, body=_read_body(hub.config.hub.max_body_bytes),
         content_type=request.mimetype,
         headers={key.lower(): value for key, value in request.headers.items()},
         query={key: value for key, value in request.args.items()},
         url=_received_url(),
+        body_to_keep=source_info.body_to_keep if source_info else None,
     )
     try:
         outcome = ingest(hub, source, inbound)
     except Rejected as error:
+        if error.reply is not None:  # the vendor reads refusals in its own format (a SOAP fault)
+            reply = error.reply
+            return Response(reply.body, status=error.status, content_type=reply.content_type,
+                            headers=dict(reply.headers))
         extra: dict[str, Any] = {"quarantine_id": error.quarantine_id} if error.quarantine_id else {}
         raise ApiError(error.status, error.code, error.message, **extra) from None
     except (StoreUnavailable, RedisUnavailable) as error:

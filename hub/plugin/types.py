@@ -51,12 +51,18 @@ class SourceInfo:
     `unsigned`, given the loaded settings, tells whether the source then checks no signature
     at all (a vendor that signs nothing): the core refuses such a source without a `token`,
     so its endpoint is never open to anyone who finds the URL.
+
+    `body_to_keep`, given the raw body, returns the body as the hub may keep it (intake log,
+    quarantine, plugin trace) for vendors that put a credential inside the body itself, as
+    Salesforce does with an Outbound Message's `SessionId`. It must leave a body the plugin
+    still parses, since a quarantined request is replayed from what was kept.
     """
 
     settings: type[Schema] | None = None
     description: str = ""
     api_url_setting: str | None = None
     unsigned: Callable[[Mapping[str, Any]], bool] | None = None
+    body_to_keep: Callable[[bytes], bytes] | None = None
 
 
 @dataclass(frozen=True)
