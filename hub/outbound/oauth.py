@@ -19,7 +19,6 @@ means AuthFailed, which pauses the connection until an admin fixes the credentia
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +26,7 @@ from urllib.parse import urlsplit
 import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.requests_client import AssertionSession, OAuth2Session
+from joserfc.jwk import RSAKey
 
 from hub.config.model import OAuthConfig
 from hub.config.oauth_keys import pem_text
@@ -40,10 +40,10 @@ MAX_DESCRIPTION = 200
 
 @dataclass(frozen=True)
 class Token:
-    """An access token and when it expires (a Unix time). The values never print."""
+    """An access token and how many seconds it lasts. The values never print."""
 
     access_token: str = field(repr=False)
-    expires_at: float
+    expires_in: float
     refresh_token: str | None = field(default=None, repr=False)  # a rotated refresh token, when the answer had one
 
 
@@ -93,7 +93,7 @@ def _session(config: OAuthConfig, timeout: float) -> Any:
         assert config.private_key is not None  # the schema requires it for this grant
         return AssertionSession(token_endpoint=config.token_url, issuer=config.client_id, subject=config.subject,
                                 audience=config.audience, scope=config.scope, default_timeout=timeout,
-                                key=pem_text(config.private_key), alg="RS256", expires_in=ASSERTION_SECONDS,
+                                key=RSAKey.import_key(pem_text(config.private_key)), alg="RS256", expires_in=ASSERTION_SECONDS,
                                 **settings)
     secret = config.client_secret.reveal() if config.client_secret else None
     method = config.client_auth if secret is not None else "none"  # a public client sends only its client_id
@@ -135,5 +135,5 @@ def _token(answer: Any, connection: str, host: str, refresh_token: str | None) -
     except (TypeError, ValueError):
         lifetime = DEFAULT_LIFETIME
     rotated = answer.get("refresh_token")
-    return Token(access, time.time() + max(1.0, lifetime),
+    return Token(access, max(1.0, lifetime),
                  rotated if isinstance(rotated, str) and rotated and rotated != refresh_token else None)

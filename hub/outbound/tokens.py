@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from redis import Redis
@@ -44,12 +44,15 @@ def credentials_digest(config: OAuthConfig) -> str:
 
 @dataclass(frozen=True)
 class Cached:
-    token: Token
+    """A token as kept: its value, when it was got and when it expires (Unix times)."""
+
+    access_token: str = field(repr=False)
     fetched_at: float
+    expires_at: float
 
     def fresh(self, moment: float) -> bool:
-        ahead = min(REFRESH_AHEAD_SECONDS, (self.token.expires_at - self.fetched_at) * REFRESH_AHEAD_SHARE)
-        return moment < self.token.expires_at - ahead
+        ahead = min(REFRESH_AHEAD_SECONDS, (self.expires_at - self.fetched_at) * REFRESH_AHEAD_SHARE)
+        return moment < self.expires_at - ahead
 
 
 class SharedToken:
@@ -70,20 +73,20 @@ class SharedToken:
         """A valid access token: this process's, else the shared one, else a new one."""
         local = self.local
         if local is not None and local.fresh(self.clock()):
-            return local.token.access_token
+            return local.access_token
         with self.guard:
             shared = self._read()
             if shared is not None and shared.fresh(self.clock()):
                 self.local = shared
-                return shared.token.access_token
+                return shared.access_token
             return self._renew(stale=None)
 
     def renew(self, stale: str) -> str:
         """The destination refused `stale` (401): a token renewed since, by anyone, or a new one."""
         with self.guard:
             local = self.local
-            if local is not None and local.token.access_token != stale and local.fresh(self.clock()):
-                return local.token.access_token  # another thread of this process renewed it meanwhile
+            if local is not None and local.access_token != stale and local.fresh(self.clock()):
+                return local.access_token  # another thread of this process renewed it meanwhile
             return self._renew(stale=stale)
 
     def forget(self) -> None:
@@ -99,14 +102,14 @@ class SharedToken:
             raise RetryLater(f"connection {self.connection}: another worker is still renewing the access token")
         try:
             shared = self._read()
-            if shared is not None and shared.token.access_token != stale and shared.fresh(self.clock()):
+            if shared is not None and shared.access_token != stale and shared.fresh(self.clock()):
                 self.local = shared  # renewed by another worker while this one waited for the lock
-                return shared.token.access_token
+                return shared.access_token
             refresh = self._refresh_token()
             fetched_at = self.clock()
             token = request_token(self.config, refresh_token=refresh, timeout=self.timeout,
                                   connection=self.connection)
-            self._store(Cached(token, fetched_at))
+            self._store(token, Cached(token.access_token, fetched_at, fetched_at + token.expires_in))
             return token.access_token
         finally:
             try:
@@ -127,17 +130,16 @@ class SharedToken:
         access, expires_at, fetched_at = self.redis.hmget(self.token_key, "access_token", "expires_at", "fetched_at")
         if access is None or expires_at is None or fetched_at is None:
             return None
-        return Cached(Token(_text(access), float(expires_at)), float(fetched_at))
+        return Cached(_text(access), float(fetched_at), float(expires_at))
 
-    def _store(self, cached: Cached) -> None:
-        token = cached.token
+    def _store(self, token: Token, cached: Cached) -> None:
         with self.redis.pipeline() as pipeline:
             if token.refresh_token is not None:
                 pipeline.set(self.refresh_key, token.refresh_token)
-            pipeline.hset(self.token_key, mapping={"access_token": token.access_token,
-                                                   "expires_at": repr(token.expires_at),
+            pipeline.hset(self.token_key, mapping={"access_token": cached.access_token,
+                                                   "expires_at": repr(cached.expires_at),
                                                    "fetched_at": repr(cached.fetched_at)})
-            pipeline.expireat(self.token_key, int(token.expires_at) + 1)
+            pipeline.expire(self.token_key, int(token.expires_in) + 1)
             pipeline.execute()
         self.local = cached
 
