@@ -112,6 +112,9 @@ class DeliveryRunner:
     def attempt_entered(self, delivery: ClaimedDelivery, connection: str) -> Finished:
         """One attempt, made after the gate let it in; the gate hears how it went."""
         outcome = None
+        pace = self.gate.paces.get(connection)
+        if pace is not None:
+            pace.start_attempt()
         try:
             started, clock = now(), time.perf_counter()
             outcome = self.attempt(delivery)

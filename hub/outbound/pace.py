@@ -3,8 +3,11 @@
 * Rate limit: a moving window (the `limits` library's, as the sources' rate limits use, on the same
   Redis): at most `requests` requests in any `per_seconds` seconds, counted as each request is
   sent. A fixed window would let twice the limit through around a window's edge, which is what
-  draws a vendor's 429s. A request that finds no room waits for it, briefly, in its thread; a
-  longer wait raises Throttled, and the delivery goes back to its queue without spending an attempt.
+  draws a vendor's 429s. The first request of an attempt that finds no room waits for it, briefly,
+  in its thread; a longer wait raises Throttled, and the delivery goes back to its queue without
+  spending an attempt. A later request of the same attempt (an action that looks a contact up, then
+  updates it) waits in its thread up to MAX_MID_ATTEMPT_WAIT: given back, the attempt would repeat
+  what it already did.
 * Backoff: a 429 (or 503) with Retry-After sets, for every worker, the moment before which the
   connection sends nothing (`back_off`): later answers can push it further, never nearer.
   The gate reads that moment with the breakers (`backoff_key`), so deliveries wait in the queue.
@@ -14,6 +17,7 @@ A connection with no rate limit costs no round trip per request: only its 429s w
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Callable
 
@@ -25,7 +29,8 @@ from redis import Redis
 from hub.plugin.errors import Throttled
 from hub.plugin.types import RateLimit
 
-MAX_INLINE_WAIT = 2.0  # a request waits this long at most in its thread; beyond it, the delivery waits in the queue
+MAX_INLINE_WAIT = 2.0  # an attempt's first request waits this long at most in its thread; then the delivery is given back
+MAX_MID_ATTEMPT_WAIT = 60.0  # a later request of the attempt waits up to this long rather than repeat the earlier ones
 MAX_BACKOFF_SECONDS = 3600.0  # a Retry-After longer than this is read as this (a vendor's mistake must not stop a day)
 
 # KEYS[1]: the backoff key. ARGV: until (a Unix time, as text), milliseconds to keep the key.
@@ -53,21 +58,31 @@ class SharedPace:
         storage = RedisStorage("redis://", connection_pool=redis.connection_pool, key_prefix=f"cxhub:{prefix}:pace")
         self.limiter = MovingWindowRateLimiter(storage)
         self.push_back = redis.register_script(PUSH_BACK)
+        self.attempt = threading.local()  # requests this thread sent in its current attempt
+
+    def start_attempt(self) -> None:
+        """The calling thread starts a delivery attempt (see MAX_MID_ATTEMPT_WAIT)."""
+        self.attempt.sent = 0
 
     def acquire(self) -> None:
-        """Take room for one request now, waiting up to MAX_INLINE_WAIT in all; else raise Throttled."""
+        """Take room for one request, waiting in the thread as long as allowed; else raise Throttled."""
         if self.item is None:
             return
+        sent = getattr(self.attempt, "sent", 0)
+        self.attempt.sent = sent + 1
+        allowed = MAX_MID_ATTEMPT_WAIT if sent else MAX_INLINE_WAIT
         waited = 0.0
         while True:
             wait = self.backoff_remaining()
+            why = "slowed by the destination's Retry-After"
             if wait <= 0:
                 if self.limiter.hit(self.item, self.connection):
                     return
                 wait = max(0.01, self.limiter.get_window_stats(self.item, self.connection).reset_time - self.clock())
-            if waited + wait > MAX_INLINE_WAIT:
-                raise Throttled(f"connection {self.connection} is at its rate limit ({self._rate_text()}): "
-                                f"waiting {wait:.1f}s", after=wait)
+                why = f"at its rate limit ({self._rate_text()})"
+            if waited + wait > allowed:
+                self.attempt.sent = sent
+                raise Throttled(f"connection {self.connection} is {why}: waiting {wait:.1f}s", after=wait)
             self.sleep(wait)
             waited += wait
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from redis import Redis
 from werkzeug import Request, Response
@@ -85,9 +87,23 @@ def test_the_pace_lets_the_limit_through_then_throttles(redis):
     other_worker = SharedPace(redis, "cxhub", "crm", RateLimit(3, 10), sleep=slept.append)
     pace.acquire(), other_worker.acquire(), pace.acquire()
     assert other_worker.wait() > 2
-    with pytest.raises(Throttled) as caught:
+    other_worker.start_attempt()
+    with pytest.raises(Throttled, match="at its rate limit") as caught:
         other_worker.acquire()
     assert 2 < caught.value.after <= 10 and slept == []  # too long to wait in the thread: back to the queue
+
+
+def test_a_later_request_of_an_attempt_waits_rather_than_repeat_the_first(redis):
+    slept: list[float] = []
+    pace = SharedPace(redis, "cxhub", "lookup-then-update", RateLimit(1, 3),
+                      sleep=lambda seconds: (slept.append(seconds), time.sleep(seconds)))
+    pace.start_attempt()
+    pace.acquire()  # the lookup
+    pace.acquire()  # the update: the window is full for 3 s, longer than a first request may wait, yet it waits
+    assert len(slept) >= 1 and sum(slept) > 2
+    pace.start_attempt()
+    with pytest.raises(Throttled):  # a new attempt's first request is given back instead
+        pace.acquire()
 
 
 def test_a_short_wait_is_slept_in_the_thread(redis):
@@ -100,6 +116,7 @@ def test_a_short_wait_is_slept_in_the_thread(redis):
     slept: list[float] = []
     pace = SharedPace(redis, "cxhub", "fast", RateLimit(1, 1), clock=lambda: moment[0], sleep=sleep)
     pace.back_off(1.5)  # a Retry-After of 1.5 s
+    pace.start_attempt()
     pace.acquire()
     assert slept == [pytest.approx(1.5)]
 
