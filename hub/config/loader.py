@@ -217,9 +217,13 @@ class _Builder:
     def credentials_fit(self, info: ConnectionInfo, settings: Mapping[str, Any], oauth: OAuthConfig | None,
                         path: Path) -> bool:
         """An `oauth:` block only where the plugin takes one; with a static token setting, exactly one of the two."""
-        if oauth is not None and not (info.oauth and info.url_setting):
+        if oauth is not None and not info.oauth:
             self.problem(path + ("oauth",), "this connection's plugin does not take an oauth: block (it "
                                             "authenticates with its own settings)")
+            return False
+        if info.oauth_required and oauth is None:
+            if not self.depends_on_unresolved(path + ("oauth",)):
+                self.problem(path, "this connection's plugin authenticates only with OAuth 2.0: add an oauth: block")
             return False
         if not (info.oauth and info.token_setting):
             return True

@@ -73,7 +73,9 @@ class ConnectionInfo:
     `Authorization: Bearer ...` on every request of `Connection.http`, so the plugin must not set
     that header itself. `token_setting` names the plugin's static-token setting (a private-app
     token, say), when it has one: the core then requires exactly one of that setting and an
-    `oauth:` block, and a plugin reads the setting only when it is set.
+    `oauth:` block, and a plugin reads the setting only when it is set. `oauth_required=True`
+    is for a vendor reached only through OAuth (Salesforce): a connection without the block is
+    refused.
 
     `rate_limit` is the vendor's published API limit, the default of the connection's own
     `rate_limit:`. Every worker shares it through Redis, and deliveries wait for room rather than
@@ -85,7 +87,16 @@ class ConnectionInfo:
     description: str = ""
     oauth: bool = False
     token_setting: str | None = None
+    oauth_required: bool = False
     rate_limit: RateLimit | None = None
+
+    def __post_init__(self) -> None:
+        if self.oauth and not self.url_setting:
+            raise ValueError("oauth=True needs a url_setting: the core authenticates the requests of Connection.http")
+        if (self.token_setting or self.oauth_required) and not self.oauth:
+            raise ValueError("token_setting and oauth_required need oauth=True")
+        if self.token_setting and self.oauth_required:
+            raise ValueError("a connection with a static token_setting cannot also require OAuth")
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,14 @@ crm.cxhub_plugin_info = hookimpl(lambda: PluginInfo(  # type: ignore[attr-define
     "crm", "0.1", connection=ConnectionInfo(CrmSettings, url_setting="api_url", oauth=True,
                                             token_setting="access_token", rate_limit=RateLimit(100, 10))))
 
+sf = types.ModuleType("sf")
+class SfSettings(SettingsSchema):
+    instance_url = fields.String(required=True)
+
+
+sf.cxhub_plugin_info = hookimpl(lambda: PluginInfo(  # type: ignore[attr-defined]
+    "sf", "0.1", connection=ConnectionInfo(SfSettings, url_setting="instance_url", oauth=True, oauth_required=True)))
+
 PEM, _ = rsa_key_pair()
 ENV = {"CLIENT_SECRET": "client-secret-value", "REFRESH": "refresh-token-value", "TOKEN": "static-token-value",
        "OUT_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "KEY": PEM, "NOT_A_KEY": "-----BEGIN nothing"}
@@ -32,7 +40,7 @@ ENV = {"CLIENT_SECRET": "client-secret-value", "REFRESH": "refresh-token-value",
 
 @pytest.fixture(scope="module")
 def host() -> PluginHost:
-    return PluginHost(build_plugin_manager([crm, webhook, jira], discover=False))
+    return PluginHost(build_plugin_manager([crm, sf, webhook, jira], discover=False))
 
 
 def load(text: str, host: PluginHost):
@@ -176,3 +184,17 @@ def test_a_bad_rate_limit_is_reported_at_its_line(host, rate, expected):
 def test_a_read_only_load_needs_no_oauth_secret(host):
     config = parse_config(textwrap.dedent(CRM), "cxhub.yaml", host, {}, with_settings=False)
     assert config.connections["crm"].oauth is None and "crm" in config.connections
+
+
+def test_a_plugin_that_requires_oauth_refuses_a_connection_without_it(host):
+    text = "connections:\n  sf:\n    plugin: sf\n    settings: {instance_url: \"https://example.my.salesforce.com\"}\n"
+    assert problems(text, host) == [
+        "cxhub.yaml:2: connections.sf: this connection's plugin authenticates only with OAuth 2.0: add an oauth: block"]
+
+
+@pytest.mark.parametrize("declared", [{"token_setting": "access_token"}, {"oauth_required": True},
+                                      {"oauth": True, "url_setting": None},
+                                      {"oauth": True, "token_setting": "access_token", "oauth_required": True}])
+def test_contradictory_declarations_are_refused(declared):
+    with pytest.raises(ValueError):
+        ConnectionInfo(**declared)
