@@ -26,6 +26,7 @@ from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 from redis import Redis
 
+from hub.outbound.redis_guard import redis_unavailable
 from hub.plugin.errors import Throttled
 from hub.plugin.types import RateLimit
 
@@ -68,6 +69,10 @@ class SharedPace:
         """Take room for one request, waiting in the thread as long as allowed; else raise Throttled."""
         if self.item is None:
             return
+        with redis_unavailable("the connection's rate limit (Redis)"):
+            self._acquire(self.item)
+
+    def _acquire(self, item: RateLimitItemPerSecond) -> None:
         sent = getattr(self.attempt, "sent", 0)
         self.attempt.sent = sent + 1
         allowed = MAX_MID_ATTEMPT_WAIT if sent else MAX_INLINE_WAIT
@@ -76,9 +81,9 @@ class SharedPace:
             wait = self.backoff_remaining()
             why = "slowed by the destination's Retry-After"
             if wait <= 0:
-                if self.limiter.hit(self.item, self.connection):
+                if self.limiter.hit(item, self.connection):
                     return
-                wait = max(0.01, self.limiter.get_window_stats(self.item, self.connection).reset_time - self.clock())
+                wait = max(0.01, self.limiter.get_window_stats(item, self.connection).reset_time - self.clock())
                 why = f"at its rate limit ({self._rate_text()})"
             if waited + wait > allowed:
                 self.attempt.sent = sent
@@ -101,7 +106,8 @@ class SharedPace:
         if seconds <= 0:
             return
         until = self.clock() + seconds
-        self.push_back([self.key], [repr(until), int(seconds * 1000) + 1000])
+        with redis_unavailable("the connection's pace (Redis)"):
+            self.push_back([self.key], [repr(until), int(seconds * 1000) + 1000])
 
     def backoff_remaining(self) -> float:
         value = self.redis.get(self.key)

@@ -27,6 +27,7 @@ from redis.exceptions import LockError
 
 from hub.config.model import OAuthConfig
 from hub.outbound.oauth import Token, request_token
+from hub.outbound.redis_guard import redis_unavailable
 from hub.plugin.errors import RetryLater
 
 REFRESH_AHEAD_SECONDS = 60.0  # renew at most this long before expiry...
@@ -74,7 +75,7 @@ class SharedToken:
         local = self.local
         if local is not None and local.fresh(self.clock()):
             return local.access_token
-        with self.guard:
+        with self.guard, redis_unavailable("the token cache (Redis)"):
             shared = self._read()
             if shared is not None and shared.fresh(self.clock()):
                 self.local = shared
@@ -83,7 +84,7 @@ class SharedToken:
 
     def renew(self, stale: str) -> str:
         """The destination refused `stale` (401): a token renewed since, by anyone, or a new one."""
-        with self.guard:
+        with self.guard, redis_unavailable("the token cache (Redis)"):
             local = self.local
             if local is not None and local.access_token != stale and local.fresh(self.clock()):
                 return local.access_token  # another thread of this process renewed it meanwhile

@@ -35,7 +35,8 @@ sf.cxhub_plugin_info = hookimpl(lambda: PluginInfo(  # type: ignore[attr-defined
 
 PEM, _ = rsa_key_pair()
 ENV = {"CLIENT_SECRET": "client-secret-value", "REFRESH": "refresh-token-value", "TOKEN": "static-token-value",
-       "OUT_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "KEY": PEM, "NOT_A_KEY": "-----BEGIN nothing"}
+       "OUT_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "KEY": PEM, "NOT_A_KEY": "-----BEGIN nothing",
+       "ONE_LINE_KEY": PEM.replace("\n", "\\n")}
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +85,8 @@ def test_the_connections_own_rate_limit_wins(host):
     assert config.connections["crm"].rate_limit == RateLimit(50, 60)
 
 
-def test_a_jwt_bearer_connection_loads(host):
+@pytest.mark.parametrize("key", ["KEY", "ONE_LINE_KEY"])
+def test_a_jwt_bearer_connection_loads(host, key):
     config = load("""\
     connections:
       out:
@@ -97,7 +99,7 @@ def test_a_jwt_bearer_connection_loads(host):
           private_key: {$env: KEY}
           subject: integration@example.com
           audience: https://login.salesforce.com
-    """, host)
+    """.replace("KEY", key), host)
     assert config.connections["out"].oauth.subject == "integration@example.com"
 
 

@@ -133,3 +133,21 @@ def test_a_429_with_retry_after_slows_every_worker(httpserver, redis):
     assert 25 < other_worker.wait() <= 30
     pace.back_off(5)  # a shorter Retry-After later never brings the moment nearer
     assert 25 < other_worker.backoff_remaining() <= 30
+
+
+def test_a_redis_that_fails_makes_the_request_retry_never_die(httpserver):
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    from tests.hub.plugin.test_plugin_http import closed_port
+
+    unreachable = Redis(port=closed_port(), retry=Retry(NoBackoff(), 0))
+    httpserver.expect_request("/api/items").respond_with_data("{}")
+    config = oauth_connection(httpserver.url_for("/api/"), httpserver.url_for("/oauth/token"))
+    client = connection_client(unreachable, "cxhub", config, "url", SharedPace(unreachable, "cxhub", "crm", None))
+    with pytest.raises(RetryLater, match=r"the token cache \(Redis\) is unavailable"):
+        client.get("items")
+    paced = SharedPace(unreachable, "cxhub", "crm", RateLimit(10, 1))
+    with pytest.raises(RetryLater, match=r"rate limit \(Redis\) is unavailable"):
+        paced.acquire()
+    assert len(httpserver.log) == 0
