@@ -154,7 +154,7 @@ class OAuthSchema(SettingsSchema):
     scope = ScopeField(load_default=None)
     client_auth = fields.String(load_default="client_secret_post", validate=validate.OneOf(CLIENT_AUTH_METHODS))
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)  # a missing key is reported beside a bad one
     def keys_of_the_grant(self, data: dict[str, Any], **kwargs: Any) -> None:
         keys = GRANT_KEYS.get(data.get("grant", ""))
         if keys is None:
@@ -177,7 +177,7 @@ class OAuthSchema(SettingsSchema):
 class ConnectionRateLimitSchema(StrictSchema):
     """`rate_limit: {requests: 100, per: 10s}`: the vendor's limit, shared by every worker."""
 
-    requests = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1_000_000))
+    requests = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100_000))
     per = DurationField(required=True, validate=validate.Range(min=1, max=86400, error="per is between 1s and 1d"))
 
     @post_load
