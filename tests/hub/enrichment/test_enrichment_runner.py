@@ -373,3 +373,18 @@ def test_a_pending_enrichment_whose_job_was_lost_is_queued_again(hub, httpserver
     assert sweep_enrichments(hub.hub) == 1
     hub.drain()
     assert hub.store.enrichments.get(row.id).status == "done"
+
+
+def test_enrichment_results_are_counted_for_the_metrics(hub, httpserver):
+    from prometheus_client import REGISTRY
+
+    def count(result: str) -> float:
+        return REGISTRY.get_sample_value("cxhub_enrichments_total", {"source": "thin", "result": result}) or 0.0
+
+    before = {result: count(result) for result in ("done", "retrying", "failed")}
+    httpserver.expect_request("/details/r1", method="GET").respond_with_json(DETAILS)
+    httpserver.expect_request("/details/r2").respond_with_data("down", 503)
+    hub.post("thin", note(1))
+    hub.post("thin", note(2))
+    hub.drain()
+    assert {result: count(result) - before[result] for result in before} == {"done": 1, "retrying": 2, "failed": 1}
