@@ -217,7 +217,8 @@ class ErrorDetail(Schema):
     message = fields.String(required=True)
     quarantine_id = fields.String(allow_none=True, metadata={"description": "where the request is kept"})
     quarantined = fields.List(fields.String())
-    fields = fields.Dict(metadata={"description": "per field, what is wrong with it (400 invalid_request)"})
+    field_errors = fields.Dict(data_key="fields",
+                               metadata={"description": "per field, what is wrong with it (400 invalid_request)"})
 
 
 class ErrorSchema(Schema):

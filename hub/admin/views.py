@@ -215,7 +215,7 @@ def docs() -> Response:
 def docs_asset(asset: str) -> Response:
     if asset not in DOCS_ASSETS:
         raise ApiError(404, "not_found", f"no docs file {asset!r}")
-    body = resources.files("hub.admin").joinpath("swagger_ui", asset).read_bytes()
+    body = (resources.files("hub.admin") / "swagger_ui" / asset).read_bytes()
     response = Response(body, content_type=f"{DOCS_ASSETS[asset]}; charset=utf-8")
     response.cache_control.max_age = 3600
     return _with_policy(response)
