@@ -79,3 +79,60 @@ def test_gunicorn_workers_and_a_delivery_worker_report_together(tmp_path, httpse
     finally:
         web.terminate()
         web.wait(timeout=30)
+
+
+def test_a_worker_on_a_machine_of_its_own_serves_its_counters(tmp_path, httpserver, make_hub, cxhub_redis_url,
+                                                              cxhub_database_url):
+    """`cxhub worker --metrics-port`: no web process beside it, no shared directory; its own /metrics."""
+    import plugins.webhook as webhook
+    from tests.conftest import send
+
+    httpserver.expect_request("/receiver", method="POST").respond_with_data("")
+    text = forward_everything(httpserver.url_for("/receiver"))
+    web = make_hub(text, plugins=[webhook], env={"APP_SECRET": WHSEC})
+    config = tmp_path / "cxhub.yaml"
+    config.write_text(text, encoding="utf-8")
+    env = {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
+    env.update({"CXHUB_CONFIG": str(config), "CXHUB_DATA_DIR": str(tmp_path / "data"), "REDIS_URL": cxhub_redis_url,
+                "DATABASE_URL": cxhub_database_url, "APP_SECRET": WHSEC})
+    refused = subprocess.run([BIN / "cxhub", "worker", "--metrics-port", "9"], env=env, cwd=ROOT,
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "needs CXHUB_METRICS_TOKEN" in refused.stderr
+    port = free_port()
+    worker = subprocess.Popen([BIN / "cxhub", "worker", "--metrics-port", str(port)],
+                              env={**env, "CXHUB_METRICS_TOKEN": TOKEN}, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/metrics"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+            except urllib.error.HTTPError as error:
+                assert error.code == 401  # up, and the token is required
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert process_alive(worker) and time.monotonic() < deadline
+                time.sleep(0.1)
+        assert send(web, detractor(1)).status_code == 202
+        deadline = time.monotonic() + 60
+        while len(httpserver.log) < 1:
+            assert process_alive(worker) and time.monotonic() < deadline
+            time.sleep(0.1)
+        for _ in range(50):  # the attempt is counted once it is stored, just after the request went out
+            with urllib.request.urlopen(urllib.request.Request(url, headers=AUTH), timeout=10) as answer:
+                scraped = samples(answer.read().decode())
+            if value(scraped, "cxhub_delivery_attempts_total", connection="out", outcome="succeeded") == 1:
+                break
+            time.sleep(0.1)
+        assert value(scraped, "cxhub_delivery_attempts_total", connection="out", outcome="succeeded") == 1
+        assert not any(name == "cxhub_queue_depth" for name, _ in scraped)  # shared state: the web side's alone
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+
+
+def process_alive(process: subprocess.Popen) -> bool:
+    if process.poll() is None:
+        return True
+    raise AssertionError(process.communicate()[1])
