@@ -9,6 +9,8 @@ from datetime import timedelta
 from typing import Any, Mapping, Sequence
 
 import orjson
+
+from hub import instruments
 from hub.config.model import ConnectionConfig
 from hub.delivery.backoff import backoff_delay
 from hub.delivery.gate import ConnectionGate, Transition
@@ -220,6 +222,8 @@ class DeliveryRunner:
                 self.hub.plugins.notify("cxhub_delivery_dead_lettered", delivery=_public(delivery, "dead"),
                                         error=verdict.error or "")
             log_attempt(item, verdict.status, delay)
+            instruments.attempt_finished(delivery.connection, verdict.attempt["outcome"],
+                                         item.attempt["duration_ms"] / 1000, verdict.status == "dead")
 
     def verdict(self, item: Finished) -> FinishedAttempt:
         """What an attempt makes of its delivery: succeeded, retrying after a backoff, or dead."""
