@@ -15,6 +15,7 @@ from hub.events.storable import escape_unstorable
 from hub.ingest.service import Accepted, Rejected, ingest
 from hub.plugin.request import InboundRequest
 from hub.routing.objects import ObjectLedger, subjects_by_source
+from hub.routing.origins import stamped_context
 from hub.runtime import Hub
 
 log = logging.getLogger("cxhub")
@@ -80,7 +81,7 @@ def replay_event(hub: Hub, event_id: str) -> Replayed:
         raise NotFound(f"no event {event_id}")
     event = orjson.loads(row.body)
     ledger = ObjectLedger(hub.store.ingest.events_about(subjects_by_source([event])))
-    planned = hub.router.deliveries_for(event, ledger.routed(event))
+    planned = hub.router.deliveries_for(event, ledger.routed(event), stamped_context(hub.store, event))
     created = set(hub.store.ingest.add_deliveries(planned))
     requeued = hub.store.deliveries.requeue([item.id for item in planned if item.id not in created])
     hub.queue.enqueue([*(item for item in planned if item.id in created), *requeued])

@@ -16,6 +16,7 @@ from hub.plugin.request import MAX_MEDIA_TYPE, InboundRequest
 from hub.plugin.types import EventDraft, Parsed, Rejection, Reply, Source
 from hub.pluginhost import PluginHost
 from hub.routing.objects import ObjectLedger, subjects_by_source
+from hub.routing.origins import OriginFinder
 from hub.runtime import Hub
 from hub.store import NewDelivery, Recorded
 
@@ -167,16 +168,24 @@ def route_events(hub: Hub, events: Sequence[dict[str, Any]]) -> list[NewDelivery
 
     An event is an update when the plugin says so or when the store or this batch holds another
     event about the same object; a route that delivered for such another event does not run
-    again unless it has `run_on_updates`. The store is asked once for the whole batch.
+    again unless it has `run_on_updates`. The store is asked once for the whole batch. An event
+    about an object a delivery created is stamped with its origin (`data.origin`), which the
+    conditions see (hub.routing.origins).
     """
     ledger = ObjectLedger(hub.store.ingest.events_about(subjects_by_source(events)))
+    origins = origin_finder(hub).find(events)
     deliveries: list[NewDelivery] = []
     for event in events:
         event["data"]["update"] = bool(event["data"].get("update")) or ledger.is_update(event)
-        planned = hub.router.deliveries_for(event, ledger.routed(event))
+        planned = hub.router.deliveries_for(event, ledger.routed(event), origins.get(event["id"]))
         ledger.add(event, planned)
         deliveries.extend(planned)
     return deliveries
+
+
+def origin_finder(hub: Hub) -> OriginFinder:
+    """Looks origins up in the systems the configured connections' plugins can create objects in."""
+    return OriginFinder(hub.store, {connection.plugin for connection in hub.config.connections.values()})
 
 
 def _first_of_each_id(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
