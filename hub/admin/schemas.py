@@ -121,3 +121,41 @@ class EnrichmentSchema(Schema):
 class EnrichmentQuery(StrictSchema):
     status = fields.String(load_default="failed", validate=validate.OneOf(ENRICHMENT_STATUSES))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class EventSummarySchema(Schema):
+    """An event in a lineage: enough to tell it apart and look it up."""
+
+    id = fields.String()
+    source = fields.String()
+    type = fields.String()
+    subject = fields.String()
+    customer_email = fields.String(allow_none=True)
+    received_at = fields.AwareDateTime()
+
+
+class CreatedObjectSchema(Schema):
+    system = fields.String()
+    id = fields.String(attribute="object_id")
+    url = fields.String(allow_none=True)
+    delivery_id = fields.String()
+    event_id = fields.String()
+    created_at = fields.AwareDateTime()
+
+
+class OriginSchema(Schema):
+    """Where an object came from: the object, the delivery that created it, and that delivery's event."""
+
+    object = fields.Nested(CreatedObjectSchema)
+    delivery = fields.Nested(DeliverySchema)
+    event = fields.Nested(EventSummarySchema)
+
+
+class LineageSchema(Schema):
+    """What happened to an event (GET /admin/events/ID/lineage)."""
+
+    event = fields.Nested(EventSummarySchema)
+    origin = fields.Nested(OriginSchema, allow_none=True)
+    deliveries = fields.List(fields.Nested(DeliverySchema))
+    created = fields.List(fields.Nested(CreatedObjectSchema))
+    follow_ups = fields.List(fields.Nested(EventSummarySchema))
