@@ -65,6 +65,7 @@ def list_events(settings: dict[str, Any], source: str | None, event_type: str | 
 def show_event(settings: dict[str, Any], event_id: str, as_json: bool) -> None:
     """What happened to an event: its origin, its deliveries, what they created, and the later events about those."""
     from hub.admin.schemas import LineageSchema
+    from hub.store import CreatedObjectRow
 
     lineage = open_store(settings).lineage.of_event(event_id)
     if lineage is None:
@@ -81,7 +82,7 @@ def show_event(settings: dict[str, Any], event_id: str, as_json: bool) -> None:
               f"delivery {origin.delivery.id} of route {origin.delivery.route} "
               f"({origin.delivery.connection}.{origin.delivery.action}) created {origin.object.system} "
               f"{origin.object.object_id}")
-    created = {}
+    created: dict[str, list[CreatedObjectRow]] = {}
     for item in lineage.created:
         created.setdefault(item.delivery_id, []).append(item)
     _line(f"  deliveries: {len(lineage.deliveries)}")

@@ -92,8 +92,9 @@ class OriginFinder:
                     found[event["id"]] = known
                 continue
             for name in objects_of(event):
-                row = next((row for row in creators.get(name, ()) if row.event_id != event["id"]), None)
-                origin = self.store.lineage.origin(row.delivery_id, row.system, row.object_id) if row else None
+                creator = next((row for row in creators.get(name, ()) if row.event_id != event["id"]), None)
+                origin = (self.store.lineage.origin(creator.delivery_id, creator.system, creator.object_id)
+                          if creator else None)
                 if origin is not None:
                     event["data"]["origin"] = stamp(origin.object, origin.delivery)
                     found[event["id"]] = context(origin)
