@@ -231,7 +231,8 @@ def accepted(response: requests.Response) -> str:
     return event_id
 
 
-def test_the_closed_loop_runs_from_a_detractor_to_the_customer_hearing_back(loop, vendors):
+def test_the_closed_loop_runs_from_a_detractor_to_the_customer_hearing_back(loop, vendors, cxhub_redis_url,
+                                                                           cxhub_database_url):
     jira_server, slack_server, zendesk_server = vendors["jira"], vendors["slack"], vendors["zendesk"]
 
     # 1. The detractor: a Jira issue, a Slack alert with buttons, a Zendesk ticket.
@@ -324,6 +325,15 @@ def test_the_closed_loop_runs_from_a_detractor_to_the_customer_hearing_back(loop
     assert len(shown["deliveries"]) == 3 and shown["origin"] is None
     caused = loop.client.get(f"/admin/objects/jira/{ISSUE}", headers={"Authorization": f"Bearer {ADMIN}"}).json
     assert caused["event"]["id"] == detractor and caused["delivery"]["action"] == "create_issue"
+
+    # What `cxhub events show` reports for the detractor (printed: run with -s to read it).
+    env = {"CXHUB_CONFIG": loop.app.config["CXHUB_CONFIG"], "REDIS_URL": cxhub_redis_url,
+           "DATABASE_URL": cxhub_database_url}
+    shown = CliRunner().invoke(main, ["events", "show", detractor], env=env, catch_exceptions=False).output
+    print(shown)
+    assert shown.count("\n    ") == 3 + 5  # three deliveries, five later events
+    for event_id in (taken, resolved_click, done, solved):
+        assert f"    {event_id}  " in shown
 
 
 def test_cxhub_events_show_prints_the_lineage(loop, vendors, cxhub_redis_url, cxhub_database_url):
