@@ -184,8 +184,16 @@ def route_events(hub: Hub, events: Sequence[dict[str, Any]]) -> list[NewDelivery
 
 
 def origin_finder(hub: Hub) -> OriginFinder:
-    """Looks origins up in the systems the configured connections' plugins can create objects in."""
-    return OriginFinder(hub.store, {connection.plugin for connection in hub.config.connections.values()})
+    """Looks origins up only in the systems the routes' actions create objects in (`ActionInfo.creates`)."""
+    systems = set()
+    for route in hub.router.routes:
+        for spec in route.actions:
+            connection = hub.config.connections.get(spec.connection)
+            plugin = hub.plugins.get(connection.plugin) if connection else None
+            action = plugin.info.actions.get(spec.action) if plugin else None
+            if action is not None and action.creates:
+                systems.add(action.creates)
+    return OriginFinder(hub.store, systems)
 
 
 def _first_of_each_id(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -69,11 +69,17 @@ class ActionInfo:
     `html_params` names the top-level parameters that are HTML: their templates escape every
     value they insert (customer text is attacker-controlled), and a route marks trusted markup
     with `| safe`.
+
+    `creates` is the `Link.system` of the objects the action creates (its `ActionResult.link`),
+    for an action that creates what later events are about: the hub looks the origin of an
+    event up only in the systems the configured routes' actions create objects in, so events of
+    other systems cost no query.
     """
 
     params: type[Schema] | None = None
     description: str = ""
     html_params: frozenset[str] = frozenset()
+    creates: str | None = None
 
 
 @dataclass(frozen=True)

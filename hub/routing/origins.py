@@ -65,8 +65,8 @@ def stamped_context(store: Store, event: Mapping[str, Any]) -> dict[str, Any] | 
 class OriginFinder:
     """Finds the origins of one batch of events with one query (none when no event could have one).
 
-    Only objects in the systems of the configured connections' plugins can have been created by
-    the hub, so a batch of survey responses costs nothing.
+    Only objects in the systems the routes' actions create objects in (`ActionInfo.creates`) can
+    have been created by the hub, so a batch of survey responses costs nothing.
     """
 
     def __init__(self, store: Store, systems: Iterable[str]) -> None:

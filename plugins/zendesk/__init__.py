@@ -38,7 +38,7 @@ def cxhub_plugin_info() -> PluginInfo:
         connection=ConnectionInfo(ZendeskConnectionSettings, url_setting="endpoint",
                                   description="A Zendesk Support account, with an API token or an OAuth token"),
         actions={
-            "create_ticket": ActionInfo(CreateTicketParams, "Create a ticket (once per delivery)"),
+            "create_ticket": ActionInfo(CreateTicketParams, "Create a ticket (once per delivery)", creates="zendesk"),
             "add_comment": ActionInfo(AddCommentParams, "Add a public comment or an internal note to a ticket"),
             "update_ticket": ActionInfo(UpdateTicketParams, "Change a ticket's status, tags or assignee"),
         },

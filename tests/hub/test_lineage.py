@@ -158,3 +158,12 @@ def test_the_admin_api_shows_lineage_and_says_what_it_does_not_know(hub):
     missing = hub.client.get("/admin/objects/jira/NOPE-1", headers=ADMIN)
     assert missing.status_code == 404 and "created no jira object 'NOPE-1'" in missing.json["error"]["message"]
     assert hub.client.get("/admin/objects/jira/ED-24").status_code == 401
+
+
+def test_origins_are_looked_up_only_in_systems_the_routes_create_objects_in(hub, make_hub, httpserver):
+    from hub.ingest.service import origin_finder
+    from tests.conftest import forward_everything
+
+    assert origin_finder(hub.hub).systems == {"jira"}  # create_issue; add_comment and forward create nothing
+    forwarding = make_hub(forward_everything(httpserver.url_for("/out")), plugins=[webhook], env={"APP_SECRET": WHSEC})
+    assert origin_finder(forwarding.hub).systems == frozenset()
