@@ -12,6 +12,7 @@ from flask import Flask
 from hub.admin.views import blueprint as admin_blueprint
 from hub.backends import EmbeddedRedis, database_url, open_redis
 from hub.config import load_config
+from hub.console import init_console
 from hub.delivery.job import RUNNER
 from hub.delivery.queue import DeliveryQueue
 from hub.delivery.runner import DeliveryRunner
@@ -92,6 +93,8 @@ def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[o
     app.register_blueprint(ingest_blueprint)
     app.register_blueprint(admin_blueprint)
     app.register_blueprint(health_blueprint)
+    if config.console is not None:  # off until configured, like the admin API
+        init_console(app, config.console)
     register_error_handlers(app)
     return app
 

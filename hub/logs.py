@@ -68,6 +68,8 @@ def redact_secrets(app: Flask, config: HubConfig, *extra: str | None) -> Redacti
     settings += [connection.settings for connection in config.connections.values()]
     values = [value for entry in settings for value in _secrets_in(dict(entry))]
     values += [token.reveal() for token in config.source_tokens.values()]
+    if config.console is not None:
+        values.append(config.console.secret_key.reveal())
     redactor = RedactingFilter([*values, *extra])
     app.extensions[EXTENSION] = redactor
     handlers = list(logging.getLogger().handlers)

@@ -1,5 +1,5 @@
-"""Admin operations shared by the CLI and the admin API: replay, redeliver, quarantine replay, backlog,
-connection states and resuming a paused connection."""
+"""Admin operations shared by the CLI, the admin API and the console: replay, redeliver, quarantine
+replay and discard, backlog, connection states, pausing and resuming a connection, and route dry-runs."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ import orjson
 
 from hub.delivery import gate
 from hub.events.storable import escape_unstorable
+from hub.ingest.shadow import render_shadows
 from hub.ingest.service import Accepted, Rejected, ingest
 from hub.plugin.request import InboundRequest
+from hub.routing.explain import Step, explain
 from hub.routing.objects import ObjectLedger, subjects_by_source
-from hub.routing.origins import stamped_context
+from hub.routing.origins import routing_view, stamped_context
+from hub.routing.templates import TemplateProblem, render_params
 from hub.runtime import Hub
 
 log = logging.getLogger("cxhub")
@@ -62,6 +65,66 @@ def resume_connection(hub: Hub, name: str) -> bool:
     return resumed
 
 
+def pause_connection(hub: Hub, name: str, reason: str) -> bool:
+    """Hold a connection until it is resumed (its deliveries wait, spending no attempts); False if already held."""
+    if name not in hub.config.connections:
+        raise NotFound(f"no connection {name!r} (configured: {', '.join(sorted(hub.config.connections)) or 'none'})")
+    paused = gate.hold_connection(hub.redis, hub.config.hub.queue, name, reason)
+    if paused:
+        log.warning("connection %s paused by an admin: %s", name, reason)
+        hub.plugins.notify("cxhub_connection_paused", connection=name, until=None, error=reason)
+    return paused
+
+
+def discard_quarantined(hub: Hub, quarantine_id: str) -> None:
+    """Mark an open quarantined request discarded: it is not replayed, and retention deletes it."""
+    row = hub.store.quarantine.get(quarantine_id)
+    if row is None or row.status != "open":
+        raise NotFound(f"no open quarantined request {quarantine_id}")
+    hub.store.quarantine.set_status(quarantine_id, "discarded")
+
+
+@dataclass(frozen=True)
+class PlannedAction:
+    connection: str
+    action: str
+    params: Any  # rendered against the event; None when rendering failed
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    """What one route would do with an event: whether it matches, why, and its actions rendered."""
+
+    route: str
+    matched: bool
+    why: list[Step]
+    actions: list[PlannedAction]
+
+
+def dry_run(hub: Hub, event: dict[str, Any]) -> list[RoutePlan]:
+    """Match a canonical event against every loaded route and render the actions of those that match.
+
+    Nothing is stored, queued or sent. (Whether a route already ran for the same object, which
+    take-in also checks, is not considered: this shows what the routes themselves say.) An event
+    stamped with an origin (`data.origin`) is matched and rendered with it, as take-in does.
+    """
+    plans = []
+    origin = stamped_context(hub.store, event)
+    view = routing_view(event, origin)
+    for route in hub.router.routes:
+        matched = route.when.matches(view)
+        actions = []
+        for spec in route.actions if matched else ():
+            try:
+                actions.append(PlannedAction(spec.connection, spec.action,
+                                             render_params(spec.params, event, origin=origin)))
+            except TemplateProblem as problem:
+                actions.append(PlannedAction(spec.connection, spec.action, None, str(problem)))
+        plans.append(RoutePlan(route.name, matched, explain(route.when, view), actions))
+    return plans
+
+
 def backlog(hub: Hub) -> dict[str, dict[str, int]]:
     """What waits: webhooks in the intake log (all, and held by a consumer), delivery jobs (now, and retries)."""
     return {"intake": {"entries": hub.intake.backlog(), "held": hub.intake.held()},
@@ -74,18 +137,21 @@ def replay_event(hub: Hub, event_id: str) -> Replayed:
     New matching actions get new deliveries; dead deliveries are queued again; deliveries that
     succeeded or are still under way are left alone, so no ticket is created twice. A route that
     delivered for another event about the same object is not run for this one either, unless it
-    has `run_on_updates` (the rule at take-in).
+    has `run_on_updates` (the rule at take-in). A shadow route records its delivery (never sent);
+    one recorded before is left alone.
     """
     row = hub.store.reads.event(event_id)
     if row is None:
         raise NotFound(f"no event {event_id}")
     event = orjson.loads(row.body)
     ledger = ObjectLedger(hub.store.ingest.events_about(subjects_by_source([event])))
-    planned = hub.router.deliveries_for(event, ledger.routed(event), stamped_context(hub.store, event))
+    origin = stamped_context(hub.store, event)
+    planned = render_shadows(hub, event, hub.router.deliveries_for(event, ledger.routed(event), origin),
+                             origin)
     created = set(hub.store.ingest.add_deliveries(planned))
     requeued = hub.store.deliveries.requeue([item.id for item in planned if item.id not in created])
-    hub.queue.enqueue([*(item for item in planned if item.id in created), *requeued])
-    queued = {item.id for item in requeued} | created
+    hub.queue.enqueue([*(item for item in planned if item.sent and item.id in created), *requeued])
+    queued = {item.id for item in requeued} | {item.id for item in planned if item.sent and item.id in created}
     return Replayed([item.id for item in planned if item.id in queued],
                     [item.id for item in planned if item.id not in queued])
 

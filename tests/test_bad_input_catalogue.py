@@ -699,6 +699,13 @@ CONFIG_CASES = {
     "regex-nested-in-any": ("    actions:", "    when: {any: [{field: data.text, regex: '(?<=x)y'}]}\n    actions:",
                             "cxhub.yaml:11: routes[0].when.any[0].regex: lookbehind (?<=...) is not supported"),
     # --- end of issue 16, item 1
+    # --- issue 17: shadow routes and annotators
+    "shadow-not-a-boolean": ("    actions:", "    shadow: yes please\n    actions:",
+                             "cxhub.yaml:11: routes[0].shadow: Not a valid boolean."),
+    "annotator-not-installed": ("sources:", "hub: {annotators: [sentimnet]}\nsources:",
+                                "cxhub.yaml:1: hub.annotators[0]: no plugin 'sentimnet' is installed"),
+    "annotator-that-does-not-annotate": ("sources:", "hub: {annotators: [jira]}\nsources:",
+                                         "cxhub.yaml:1: hub.annotators[0]: plugin 'jira' does not annotate events"),
 }
 
 

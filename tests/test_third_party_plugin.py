@@ -48,7 +48,7 @@ def test_example_plugin_is_listed_and_used_by_a_route(plugin_venv, tmp_path, htt
                                                     cxhub_database_url):
     pip_install(plugin_venv, EXAMPLE)
     listed = run([plugin_venv, "-m", "hub.cli", "plugins"])
-    assert any(line.split() == ["acme", "0.1.0", "yes", "add_note"] for line in listed.stdout.splitlines())
+    assert any(line.split() == ["acme", "0.1.0", "yes", "add_note", "-"] for line in listed.stdout.splitlines())
     checked = run([plugin_venv, "-m", "hub.cli", "plugins", "--check"])
     assert "acme" in checked.stdout
 

@@ -6,6 +6,7 @@ import click
 
 from hub import __version__
 from hub.cli.connections import connections
+from hub.cli.console import console
 from hub.cli.db import db
 from hub.cli.enrichment import enrichment
 from hub.cli.common import exit_on_sigterm
@@ -19,6 +20,7 @@ from hub.cli.records import (
     replay,
 )
 from hub.cli.poll import poll
+from hub.cli.routes import routes
 from hub.cli.serve import serve, worker
 from hub.cli.tools import check_config, new_plugin, normalize, plugins
 
@@ -32,5 +34,6 @@ def main(context: click.Context) -> None:
 
 
 for command in (serve, worker, check_config, new_plugin, normalize, plugins, events, deliveries, replay,
-                redeliver_command, quarantine, prune_command, backlog_command, connections, db, poll, enrichment):
+                redeliver_command, quarantine, prune_command, backlog_command, connections, db, poll, enrichment, console,
+                routes):
     main.add_command(command)

@@ -65,8 +65,11 @@ def check_config(path: str) -> None:
             click.echo(f"error: {problem}", err=True)
         click.echo(f"{len(error.problems)} problem(s) found", err=True)
         raise SystemExit(1) from None
+    shadow = [route.name for route in config.routes if route.shadow]
     click.echo(f"{path}: OK — {len(config.sources)} source(s), {len(config.connections)} connection(s), "
-               f"{len(config.routes)} route(s)")
+               f"{len(config.routes)} route(s)" + (f", {len(shadow)} in shadow mode" if shadow else ""))
+    if shadow:
+        click.echo(f"shadow routes (matched, rendered and recorded, never sent): {', '.join(shadow)}")
 
 
 def _header(value: str) -> tuple[str, str]:
@@ -210,10 +213,13 @@ def plugins(as_json: bool, check: bool) -> None:
             raise SystemExit(1)
         click.echo(f"{len(host.plugins)} plugin(s) OK: {', '.join(sorted(host.plugins))}")
         return
-    infos = [plugin.info for plugin in host.plugins.values()]
+    loaded = sorted(host.plugins.values(), key=lambda plugin: plugin.name)
     if as_json:
-        print_json([{"name": info.name, "version": info.version, "source": info.source is not None,
-                     "connection": info.connection is not None, "actions": sorted(info.actions)} for info in infos])
+        print_json([{"name": plugin.info.name, "version": plugin.info.version, "source": plugin.info.source is not None,
+                     "connection": plugin.info.connection is not None, "actions": sorted(plugin.info.actions),
+                     "annotator": plugin.implements("cxhub_annotate_event")} for plugin in loaded])
         return
-    print_table(((info.name, info.version, "yes" if info.source else "-", ", ".join(sorted(info.actions)) or "-")
-                 for info in sorted(infos, key=lambda info: info.name)), ("PLUGIN", "VERSION", "SOURCE", "ACTIONS"))
+    print_table(((plugin.info.name, plugin.info.version, "yes" if plugin.info.source else "-",
+                  ", ".join(sorted(plugin.info.actions)) or "-",
+                  "yes" if plugin.implements("cxhub_annotate_event") else "-") for plugin in loaded),
+                ("PLUGIN", "VERSION", "SOURCE", "ACTIONS", "ANNOTATOR"))

@@ -14,6 +14,7 @@ from hub.config.schema import (
     ActionSchema,
     ConfigSchema,
     ConnectionSchema,
+    ConsoleSchema,
     HubSettingsSchema,
     RouteSchema,
     SourceSchema,
@@ -110,20 +111,34 @@ class _Builder:
             if key not in known:
                 self.problem((key,), f"unknown key; expected one of {', '.join(sorted(known))}")
         hub = self.load(HubSettingsSchema(), data.get("hub", {}), ("hub",)) or HubSettings()
+        console = self.load(ConsoleSchema(), data["console"], ("console",)) if data.get("console") else None
+        if self.with_settings:
+            self.check_annotators(hub.annotators)
         self.rate_limits: dict[str, Any] = {}
         self.polls: dict[str, Any] = {}
         self.enrichment: dict[str, EnrichmentPolicy] = {}
         connections = {name: connection for name, raw in self.section(data, "connections").items()
                        if (connection := self.connection(name, raw)) is not None}
         if not self.with_settings:
-            return HubConfig(hub=hub, connections=connections, path=self.filename)
+            return HubConfig(hub=hub, connections=connections, console=console, path=self.filename)
         self.source_tokens: dict[str, Secret] = {}
         sources = {name: source for name, raw in self.section(data, "sources").items()
                    if (source := self.source(name, raw)) is not None}
         routes = self.routes(data.get("routes", []))
         return HubConfig(hub=hub, sources=sources, rate_limits=self.rate_limits, source_tokens=self.source_tokens,
                          polls=self.polls, enrichment=self.enrichment,
-                         connections=connections, routes=routes, path=self.filename)
+                         connections=connections, routes=routes, console=console, path=self.filename)
+
+    def check_annotators(self, names: tuple[str, ...]) -> None:
+        """Each of `hub.annotators` must be an installed plugin that implements cxhub_annotate_event."""
+        able = sorted(name for name, plugin in self.plugins.plugins.items() if plugin.implements("cxhub_annotate_event"))
+        for position, name in enumerate(names):
+            plugin = self.plugins.get(name)
+            if plugin is None or not plugin.implements("cxhub_annotate_event"):
+                what = "no plugin" if plugin is None else "plugin"
+                self.problem(("hub", "annotators", position),
+                             f"{what} {name!r} {'is installed' if plugin is None else 'does not annotate events'} "
+                             f"(annotators installed: {', '.join(able) or 'none'})")
 
     def section(self, data: dict[str, Any], key: str) -> dict[str, Any]:
         section = data.get(key) or {}
@@ -224,7 +239,8 @@ class _Builder:
             actions = [self.action(spec, path + ("actions", number))
                        for number, spec in enumerate(raw_actions if isinstance(raw_actions, list) else [])]
             if ok and None not in actions:
-                routes.append(Route(entry["name"], entry["when"], tuple(actions), entry["run_on_updates"]))  # type: ignore[arg-type]
+                routes.append(Route(entry["name"], entry["when"], tuple(actions), entry["run_on_updates"],  # type: ignore[arg-type]
+                                    entry["shadow"]))
         for position, name in enumerate(names):
             if name is not None and name in names[:position]:
                 self.problem(("routes", position, "name"), f"route name {name!r} is used twice")

@@ -12,7 +12,7 @@ from hub.routing.routes import ActionSpec, Route
 if TYPE_CHECKING:
     from limits import RateLimitItem
 
-__all__ = ["ActionSpec", "BreakerPolicy", "ConnectionConfig", "EnrichmentPolicy", "HubConfig", "HubSettings", "PollSchedule", "RetryPolicy",
+__all__ = ["ActionSpec", "BreakerPolicy", "ConnectionConfig", "ConsoleConfig", "ConsoleUser", "EnrichmentPolicy", "HubConfig", "HubSettings", "PollSchedule", "RetryPolicy",
            "Route"]
 
 
@@ -74,6 +74,27 @@ class HubSettings:
     dedupe_seconds: int = 86400  # with accept_into: redis, how long a resend is answered 200 at once
     intake_claim_seconds: float = 60.0  # an intake entry held this long by a consumer is taken over by another
     quarantine_max_rows: int = 10000  # open quarantined requests kept at most; past it new ones are dropped, counted
+    annotators: tuple[str, ...] = ()  # plugins whose cxhub_annotate_event adds fields to every event, in order
+
+
+@dataclass(frozen=True)
+class ConsoleUser:
+    """A named console user: a password hash (werkzeug.security) and a role."""
+
+    name: str
+    password_hash: str
+    role: str  # viewer, operator (may replay, retry, pause) or admin
+
+
+@dataclass(frozen=True)
+class ConsoleConfig:
+    """The web console at /console: on only when the config has a `console:` section."""
+
+    secret_key: Secret  # signs the session cookie and the CSRF tokens
+    users: Mapping[str, ConsoleUser] = field(default_factory=dict)
+    admin_token: bool = True  # whether CXHUB_ADMIN_TOKEN signs in too (as an admin)
+    session_minutes: int = 480  # a session older than this signs in again
+    max_failed_sign_ins: int = 5  # per client address and per user name, per 15 minutes, then a wait
 
 
 @dataclass(frozen=True)
@@ -86,4 +107,5 @@ class HubConfig:
     enrichment: Mapping[str, EnrichmentPolicy] = field(default_factory=dict)  # sources whose plugin enriches
     connections: Mapping[str, ConnectionConfig] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
+    console: ConsoleConfig | None = None
     path: str = "<config>"

@@ -8,7 +8,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 
 from limits import RateLimitItem, parse
 
-from hub.config.model import BreakerPolicy, HubSettings, PollSchedule, RetryPolicy
+from hub.config.model import BreakerPolicy, ConsoleConfig, ConsoleUser, HubSettings, PollSchedule, RetryPolicy
 from hub.plugin.settings import SecretField
 from hub.routing.conditions import MATCH_ALL, Condition, compile_condition
 
@@ -41,10 +41,18 @@ class HubSettingsSchema(StrictSchema):
                                         validate=validate.Range(min=1, max=86400))
     quarantine_max_rows = fields.Integer(load_default=HubSettings.quarantine_max_rows,
                                          validate=validate.Range(min=1, max=10_000_000))
+    # plugin names; the loader checks each is installed and implements cxhub_annotate_event
+    annotators = fields.List(fields.String(validate=NAME), load_default=list, validate=validate.Length(max=16))
+
+    @validates_schema
+    def annotators_once(self, data: dict[str, Any], **kwargs: Any) -> None:
+        names = data.get("annotators", [])
+        if len(set(names)) != len(names):
+            raise ValidationError("an annotator is named twice", "annotators")
 
     @post_load
     def build(self, data: dict[str, Any], **kwargs: Any) -> HubSettings:
-        return HubSettings(**data)
+        return HubSettings(**{**data, "annotators": tuple(data.get("annotators", ()))})
 
 
 class RetrySchema(StrictSchema):
@@ -144,10 +152,40 @@ class RouteSchema(StrictSchema):
     actions = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1))
     # true or false only: YAML's yes/no/on/off are already booleans, and a quoted "yes" is a typo
     run_on_updates = fields.Boolean(load_default=False, truthy={True}, falsy={False})
+    shadow = fields.Boolean(load_default=False, truthy={True}, falsy={False})  # matched, rendered, recorded, never sent
+
+
+ROLES = ("viewer", "operator", "admin")
+PASSWORD_HASH = validate.Regexp(r"^(scrypt|pbkdf2):[^$]+\$[^$]+\$[0-9a-f]+$",
+                                error="a password hash made by `cxhub console hash-password` (scrypt:... or pbkdf2:...)")
+
+
+class ConsoleUserSchema(StrictSchema):
+    password_hash = fields.String(required=True, validate=PASSWORD_HASH)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+
+
+class ConsoleSchema(StrictSchema):
+    secret_key = SecretField(required=True)
+    users = fields.Dict(keys=fields.String(validate=NAME), values=fields.Nested(ConsoleUserSchema), load_default=dict)
+    admin_token = fields.Boolean(load_default=True, truthy={True}, falsy={False})
+    session_minutes = fields.Integer(load_default=480, validate=validate.Range(min=1, max=30 * 24 * 60))
+    max_failed_sign_ins = fields.Integer(load_default=5, validate=validate.Range(min=1, max=1000))
+
+    @validates_schema
+    def long_secret(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "secret_key" in data and len(data["secret_key"].reveal()) < 32:
+            raise ValidationError("the console's secret key must be at least 32 characters", "secret_key")
+
+    @post_load
+    def build(self, data: dict[str, Any], **kwargs: Any) -> ConsoleConfig:
+        users = {name: ConsoleUser(name, entry["password_hash"], entry["role"]) for name, entry in data["users"].items()}
+        return ConsoleConfig(**{**data, "users": users})
 
 
 class ConfigSchema(StrictSchema):
     hub = fields.Nested(HubSettingsSchema, load_default=HubSettings)
+    console = fields.Nested(ConsoleSchema, load_default=None, allow_none=True)
     sources = fields.Dict(keys=fields.String(validate=NAME), values=fields.Raw(), load_default=dict)
     connections = fields.Dict(keys=fields.String(validate=NAME), values=fields.Raw(), load_default=dict)
     routes = fields.List(fields.Nested(RouteSchema), load_default=list)

@@ -9,8 +9,6 @@ from datetime import timedelta
 from typing import Any, Mapping, Sequence
 
 import orjson
-from marshmallow import ValidationError
-
 from hub.config.model import ConnectionConfig
 from hub.delivery.backoff import backoff_delay
 from hub.delivery.gate import ConnectionGate, Transition
@@ -18,8 +16,8 @@ from hub.events.storable import escape_unstorable
 from hub.plugin.errors import DeliveryError, GiveUp, PauseConnection, RetryLater
 from hub.plugin.http import HttpClient, client_for
 from hub.plugin.types import ActionInfo, ActionResult, Connection, Delivery, Link
+from hub.routing.actions import ActionParamsProblem, render_action
 from hub.routing.origins import stamped_context
-from hub.routing.templates import TemplateProblem, compile_params, render_params
 from hub.runtime import Hub
 from hub.store import ClaimedDelivery, CreatedObject, FinishedAttempt, now
 
@@ -175,18 +173,11 @@ class DeliveryRunner:
         )
 
     def params(self, delivery: ClaimedDelivery, event: Mapping[str, Any], action: ActionInfo) -> Any:
-        schema = action.params
         try:
-            compiled = compile_params(orjson.loads(delivery.params), html_params=action.html_params)
-            rendered = render_params(compiled, event, origin=stamped_context(self.hub.store, event))
-        except TemplateProblem as error:
-            raise GiveUp(f"route {delivery.route!r}: {error}") from None
-        if schema is None:
-            return rendered
-        try:
-            return schema().load(rendered)
-        except ValidationError as error:
-            raise GiveUp(f"route {delivery.route!r}: invalid parameters after rendering: {error.messages}") from None
+            return render_action(orjson.loads(delivery.params), event, action,
+                                 origin=stamped_context(self.hub.store, event))
+        except ActionParamsProblem as error:
+            raise GiveUp(f"route {delivery.route!r}: {error.message}") from None
 
     def connection(self, config: ConnectionConfig, url_setting: str | None) -> Connection:
         """The connection with its HTTP client, made once per process (None if it has no URL)."""

@@ -11,6 +11,12 @@ The failure path, step by step:
    the enrichment fails. The thin event is kept; `cxhub enrichment retry` tries it again.
 5. A worker that dies mid-enrichment leaves the row running past its lease: the sweeper puts it
    back to pending and queues a job (`hub.enrichment.sweeper`).
+
+When the plugin returns `FoundEvent(draft)` (the thin event only announced a change that has
+its own identity), the draft is taken in under its own id like a polled event, and only then
+is the thin announcement removed: a worker that dies between the two leaves the enrichment
+running, the sweeper runs it again, and the second run finds the event held and removes the
+announcement, routing nothing twice.
 """
 
 from __future__ import annotations
@@ -25,9 +31,9 @@ from hub.config.model import EnrichmentPolicy
 from hub.delivery.backoff import backoff_delay
 from hub.events.canonical import InvalidEvent, build_event, validate_event
 from hub.events.storable import escape_unstorable
-from hub.ingest.service import route_events
+from hub.ingest.service import route_events, take_in
 from hub.plugin.errors import DeliveryError, RetryLater
-from hub.plugin.types import EventDraft, Source
+from hub.plugin.types import EventDraft, FoundEvent, Source
 from hub.runtime import Hub
 from hub.store import now
 
@@ -59,7 +65,7 @@ class Enricher:
             return self.fail(event_id, f"source {source_name!r} is no longer configured to enrich events")
         thin = orjson.loads(claimed.event_body)
         try:
-            event = self.enriched(source, thin)
+            event, found = self.enriched(source, thin)
         except RetryLater as error:
             used = claimed.attempts - claimed.budget_start
             if used >= policy.retry.max_attempts:
@@ -76,29 +82,52 @@ class Enricher:
         except Exception as error:  # a plugin bug fails this enrichment only, never the worker
             log.exception("source %s: plugin %r raised while enriching %s", source_name, source.plugin, event_id)
             return self.fail(event_id, f"plugin error: {type(error).__name__}: {error}")
+        if found:
+            return self.found(event_id, source_name, event)
         deliveries = route_events(hub, [event])
         if not hub.store.enrichments.complete(event, deliveries):
             return "skipped"  # the sweeper revived it meanwhile and another run finished first
-        hub.queue.enqueue(deliveries)
+        hub.queue.enqueue([delivery for delivery in deliveries if delivery.sent])
         hub.plugins.notify("cxhub_event_accepted", event=event)
         log.info("enrichment of %s (source %s) done: %d deliveries", event_id, source_name, len(deliveries))
         return "done"
 
-    def enriched(self, source: Source, thin: Mapping[str, Any]) -> dict[str, Any]:
-        """The plugin's complete event, under the thin event's id and vendor event id, validated."""
+    def enriched(self, source: Source, thin: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+        """The plugin's complete event, validated, and whether it is a found event with its own id.
+
+        A plain result takes the thin event's id and vendor event id; a `FoundEvent` keeps its
+        own (one naming the thin event itself is completed in place, like a plain result).
+        """
         result = self.hub.plugins.plugins[source.plugin].call("cxhub_enrich_event", source=source, event=thin)
-        if isinstance(result, EventDraft):
+        found = isinstance(result, FoundEvent)
+        if isinstance(result, FoundEvent) and isinstance(result.draft, EventDraft):
+            event = build_event(source.name, result.draft)
+            found = event["id"] != thin["id"]
+        elif isinstance(result, EventDraft):
             event = build_event(source.name, result)
         elif isinstance(result, dict):
             event = dict(result)
         else:
-            raise InvalidEvent(f"cxhub_enrich_event returned {type(result).__name__}, not an EventDraft or a dict")
+            raise InvalidEvent(f"cxhub_enrich_event returned {type(result).__name__}, not an EventDraft, "
+                               "a FoundEvent of one, or a dict")
         if not isinstance(event.get("data"), dict):
             raise InvalidEvent("data: the enriched event has no data object")
-        event["id"], event["source"] = thin["id"], thin["source"]
-        event["data"] = {**event["data"], "vendor_event_id": thin["data"]["vendor_event_id"]}
+        event["source"] = thin["source"]
+        if not found:
+            event["id"] = thin["id"]
+            event["data"] = {**event["data"], "vendor_event_id": thin["data"]["vendor_event_id"]}
         validate_event(event)
-        return event
+        return event, found
+
+    def found(self, event_id: str, source_name: str, event: dict[str, Any]) -> str:
+        """Take in the event a thin announcement led to under its own id, then remove the announcement."""
+        recorded = take_in(self.hub, [event])
+        if not self.hub.store.enrichments.supersede(event_id):
+            return "skipped"  # the sweeper revived it meanwhile and another run finished first
+        known = "new" if recorded.accepted else "already held"
+        log.info("enrichment of %s (source %s) found event %s (%s); the announcement is removed",
+                 event_id, source_name, event["id"], known)
+        return "done"
 
     def fail(self, event_id: str, error: str) -> str:
         self.hub.store.enrichments.fail(event_id, escape_unstorable(error))

@@ -51,6 +51,27 @@ def validate_event(event: dict[str, Any]) -> None:
         raise InvalidEvent(f"{where}: {error.message}")
 
 
+ANNOTATIONS = ("sentiment",)  # the keys of `data` an annotator may add (hub.annotators); each has a $defs schema
+
+
+@lru_cache(maxsize=len(ANNOTATIONS))
+def _annotation_validator(key: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    return Draft202012Validator({"$defs": event_schema()["$defs"], "$ref": f"#/$defs/{key}"},
+                                format_checker=FormatChecker())
+
+
+def validate_annotation(key: str, value: Any) -> None:
+    """Raise InvalidEvent unless `value` is what the schema allows for `data.<key>`, an annotation."""
+    if key not in ANNOTATIONS:
+        raise InvalidEvent(f"data.{key}: not an annotation (annotators may add: {', '.join(ANNOTATIONS)})")
+    error = next(iter(_annotation_validator(key).iter_errors(value)), None)
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path)
+        raise InvalidEvent(f"data.{key}{'/' + where if where else ''}: {error.message}")
+
+
 def event_id(source_name: str, vendor_event_id: str) -> str:
     """The CloudEvent id: the same vendor event on the same source always gets the same id."""
     return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{source_name}\n{vendor_event_id}"))

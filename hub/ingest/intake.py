@@ -93,7 +93,7 @@ class IntakeLog:
         try:
             fresh = self._append(keys=[self.key, *(self.seen_prefix + i for i in ids)],
                                  args=[self.dedupe_seconds, source, orjson.dumps(list(events)),
-                                       orjson.dumps(meta), request.body])
+                                       orjson.dumps(meta), kept.body])
         except RedisError as error:
             raise RedisUnavailable.from_error("the intake log", error) from error
         new = {ids[position - 1] for position in fresh}

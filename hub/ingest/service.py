@@ -11,6 +11,8 @@ from typing import Any, Collection, NamedTuple, Sequence
 
 from hub.events.canonical import InvalidEvent, UnstorableEvent, build_event, validate_event
 from hub.events.storable import escape_unstorable
+from hub.ingest.annotate import annotate
+from hub.ingest.shadow import render_shadows
 from hub.plugin.errors import GiveUp, RequestRejected, RetryLater, UnrecognizedPayload
 from hub.plugin.request import MAX_MEDIA_TYPE, InboundRequest
 from hub.plugin.types import EventDraft, Parsed, Rejection, Reply, Source
@@ -35,11 +37,17 @@ class Accepted:
 
 
 class Rejected(Exception):
-    """The request is refused with `status`; nothing was stored (except a quarantine entry for 422)."""
+    """The request is refused with `status`; nothing was stored (except a quarantine entry for 422).
 
-    def __init__(self, status: int, code: str, message: str, quarantine_id: str | None = None) -> None:
+    `reply` is the plugin's own body for the refusal (`RequestRejected(reply=...)`), sent instead
+    of the JSON error.
+    """
+
+    def __init__(self, status: int, code: str, message: str, quarantine_id: str | None = None, *,
+                 reply: Reply | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.quarantine_id = status, code, message, quarantine_id
+        self.reply = reply
 
 
 class ParsedEvents(NamedTuple):
@@ -117,7 +125,8 @@ def quarantine_element(hub: Hub, source: Source, request: InboundRequest, reject
     digest = hashlib.sha256(rejection.body).hexdigest()
     element_id = str(uuid.uuid5(REJECTED_ELEMENT_NAMESPACE, f"{source.name}\n{digest}"))
     alone = InboundRequest(method=request.method, path=request.path, body=rejection.body,
-                           content_type=request.content_type, headers=request.headers, query=request.query)
+                           content_type=request.content_type, headers=request.headers, query=request.query,
+                           body_to_keep=request.body_to_keep)
     log.warning("source %s: a batch element was quarantined (%s): %s", source.name, element_id, rejection.reason)
     return quarantine_request(hub, source.name, alone, f"batch element: {rejection.reason}", element_id)
 
@@ -142,7 +151,8 @@ def take_in(hub: Hub, events: Sequence[dict[str, Any]],
     recorded = hub.store.ingest.record(events, deliveries, received_at)
     accepted = set(recorded.accepted)
     waiting = hub.store.ingest.queued_for_events(recorded.duplicates) if recorded.duplicates else []
-    hub.queue.enqueue([*(delivery for delivery in deliveries if delivery.event_id in accepted), *waiting])
+    hub.queue.enqueue([*(delivery for delivery in deliveries if delivery.sent and delivery.event_id in accepted),
+                       *waiting])
     for event in events:
         if event["id"] in accepted:
             hub.plugins.notify("cxhub_event_accepted", event=event)
@@ -168,16 +178,21 @@ def route_events(hub: Hub, events: Sequence[dict[str, Any]]) -> list[NewDelivery
 
     An event is an update when the plugin says so or when the store or this batch holds another
     event about the same object; a route that delivered for such another event does not run
-    again unless it has `run_on_updates`. The store is asked once for the whole batch. An event
-    about an object a delivery created is stamped with its origin (`data.origin`), which the
-    conditions see (hub.routing.origins).
+    again unless it has `run_on_updates`. The store is asked once for the whole batch. The
+    annotators (`hub.annotators`) add their fields to each event first, so routes can test them.
+    A shadow route's deliveries come back rendered, to be recorded and never sent (`delivery.sent`).
+    An event about an object a delivery created is stamped with its origin (`data.origin`),
+    which conditions and templates see (hub.routing.origins).
     """
+    annotate(hub.plugins, hub.config.hub.annotators, events)
     ledger = ObjectLedger(hub.store.ingest.events_about(subjects_by_source(events)))
     origins = origin_finder(hub).find(events)
     deliveries: list[NewDelivery] = []
     for event in events:
         event["data"]["update"] = bool(event["data"].get("update")) or ledger.is_update(event)
-        planned = hub.router.deliveries_for(event, ledger.routed(event), origins.get(event["id"]))
+        origin = origins.get(event["id"])
+        planned = render_shadows(hub, event, hub.router.deliveries_for(event, ledger.routed(event), origin),
+                                 origin)
         ledger.add(event, planned)
         deliveries.extend(planned)
     return deliveries
@@ -210,9 +225,9 @@ def _parse_or_reject(hub: Hub, source: Source, request: InboundRequest, *, repla
         return parse_events(hub.plugins, source, request, verify=not replay, validate=validate)
     except UnrecognizedPayload as error:
         kept = None if replay else _quarantine(hub, source, request, error.message)
-        raise Rejected(error.status, error.code, error.message, kept) from None
+        raise Rejected(error.status, error.code, error.message, kept, reply=error.reply) from None
     except RequestRejected as error:
-        raise Rejected(error.status, error.code, error.message) from None
+        raise Rejected(error.status, error.code, error.message, reply=error.reply) from None
     except (RetryLater, GiveUp) as error:  # the follow-up call to the vendor's API failed
         retry = isinstance(error, RetryLater)
         message = f"fetching the details from the vendor's API failed: {error.message}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import ClientDisconnected
@@ -16,6 +17,7 @@ from hub.runtime import Hub, current_hub
 from hub.store import StoreUnavailable
 
 blueprint = Blueprint("ingest", __name__)
+PATH_SAFE = "!$&'()*+,/:;=@%"  # what a URL path keeps unescaped (WHATWG path-segment set, and escapes)
 
 
 @blueprint.route("/hooks/<name>", methods=["POST", "GET", "HEAD", "PUT"])
@@ -26,20 +28,42 @@ def receive(name: str) -> Response | tuple[Response, int]:
         raise ApiError(404, "unknown_source", f"no source named {name!r} is configured")
     _check_token(hub, name)
     _check_rate(hub, name)
+    source_info = hub.plugins.plugins[source.plugin].info.source
     inbound = InboundRequest(
         method=request.method, path=request.path, body=_read_body(hub.config.hub.max_body_bytes),
         content_type=request.mimetype,
         headers={key.lower(): value for key, value in request.headers.items()},
         query={key: value for key, value in request.args.items()},
+        url=_received_url(),
+        body_to_keep=source_info.body_to_keep if source_info else None,
     )
     try:
         outcome = ingest(hub, source, inbound)
     except Rejected as error:
+        if error.reply is not None:  # the vendor reads refusals in its own format (a SOAP fault)
+            reply = error.reply
+            return Response(reply.body, status=error.status, content_type=reply.content_type,
+                            headers=dict(reply.headers))
         extra: dict[str, Any] = {"quarantine_id": error.quarantine_id} if error.quarantine_id else {}
         raise ApiError(error.status, error.code, error.message, **extra) from None
     except (StoreUnavailable, RedisUnavailable) as error:
         raise ApiError(503, "unavailable", f"{error}; nothing was lost, send the request again later") from None
     return _answer(outcome)
+
+
+def _received_url() -> str:
+    """The URL as this server received it: scheme, Host, the path as sent, the raw query string.
+
+    Behind a reverse proxy this is not the URL the vendor called; plugins that sign the URL take
+    that from a setting (HubSpot's `public_url`).
+    """
+    target = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if isinstance(target, str) and target.startswith("/"):  # the request target as sent (gunicorn, waitress)
+        path = target.partition("?")[0]
+    else:
+        path = quote(request.root_path + request.path, safe=PATH_SAFE)
+    query = request.query_string.decode("latin-1")
+    return f"{request.scheme}://{request.host}{path}" + (f"?{query}" if query else "")
 
 
 def _check_token(hub: Hub, name: str) -> None:

@@ -7,16 +7,27 @@ whether the core should try again later or give up.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hub.plugin.types import Reply
+
 
 class RequestRejected(Exception):
-    """The inbound request is refused; nothing is stored or routed."""
+    """The inbound request is refused; nothing is stored or routed.
+
+    `reply` is for vendors that read the refusal in their own format (Salesforce shows a SOAP
+    fault as the delivery's failure reason): its body, content type and headers are sent
+    instead of the hub's JSON error. The status stays the error's own.
+    """
 
     status: int = 400
     code: str = "bad_request"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, reply: Reply | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.reply = reply
 
 
 class MalformedBody(RequestRejected):
@@ -57,27 +68,32 @@ class MissingHeader(UnrecognizedPayload):
     `header` names it, so tools such as `cxhub normalize` can say how to give it.
     """
 
-    def __init__(self, header: str, what: str | None = None) -> None:
-        super().__init__(f"the {header} header is missing" + (f": it gives the {what}" if what else ""))
+    def __init__(self, header: str, what: str | None = None, *, reply: Reply | None = None) -> None:
+        super().__init__(f"the {header} header is missing" + (f": it gives the {what}" if what else ""), reply=reply)
         self.header = header
 
 
 class DeliveryError(Exception):
-    """An action failed; subclasses say whether to retry."""
+    """An action failed; subclasses say whether to retry.
 
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+    `body` is the start of the error response's body when the HTTP client raised it, for
+    plugins that read the vendor's error format (Salesforce's `[{"errorCode", "message"}]`).
+    """
+
+    def __init__(self, message: str, *, status_code: int | None = None, body: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.status_code = status_code
+        self.body = body
 
 
 class RetryLater(DeliveryError):
     """A transient failure (timeout, 429, 5xx): try again, after `after` seconds if given."""
 
     def __init__(
-        self, message: str, *, status_code: int | None = None, after: float | None = None
+        self, message: str, *, status_code: int | None = None, after: float | None = None, body: str | None = None
     ) -> None:
-        super().__init__(message, status_code=status_code)
+        super().__init__(message, status_code=status_code, body=body)
         self.after = after
 
 

@@ -15,7 +15,17 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from hub.plugin.request import InboundRequest
-    from hub.plugin.types import ActionResult, Connection, Delivery, EventDraft, Parsed, PluginInfo, PollResult, Source
+    from hub.plugin.types import (
+        ActionResult,
+        Connection,
+        Delivery,
+        EventDraft,
+        FoundEvent,
+        Parsed,
+        PluginInfo,
+        PollResult,
+        Source,
+    )
 
 PROJECT = "cxhub"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -62,14 +72,29 @@ def cxhub_poll(source: Source, cursor: str | None) -> PollResult:
 
 
 @hookspec(firstresult=True)
-def cxhub_enrich_event(source: Source, event: Mapping[str, Any]) -> EventDraft | dict[str, Any]:
+def cxhub_enrich_event(source: Source, event: Mapping[str, Any]) -> EventDraft | FoundEvent | dict[str, Any]:
     """Fetch the details of a thin event (a draft parsed with `enrich=True`). Called on the owning plugin, in a worker.
 
     `event` is the stored CloudEvent as parsed from the webhook; `source.api` is bound to the
     vendor's API. Return the complete `EventDraft` (or a complete CloudEvent dict): the core
     keeps the stored event's id, validates the result, stores it in place of the thin event
-    and routes it, once. Raise `RetryLater` (429, 5xx: retried with backoff, never sooner
+    and routes it, once. Return `FoundEvent(draft)` when the thin event only announced a
+    change that has its own identity (the draft's `vendor_event_id`, as a poll would name it):
+    the core takes the draft in under that id, routed once or recognised as held, and removes
+    the thin announcement. Raise `RetryLater` (429, 5xx: retried with backoff, never sooner
     than `after`) or `GiveUp` (401, 404: kept as a failed enrichment an admin can retry).
+    """
+
+
+@hookspec(firstresult=True)
+def cxhub_annotate_event(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Derive fields of `data` from an event of any source. Called on each plugin named in `hub.annotators`, in order.
+
+    Called when an event is taken in, after it validated and before it is routed and stored
+    (behind the 202 with `accept_into: redis`, after the enrichment of a thin event). Return the
+    keys to add to `data` (only those the event schema lists as annotations, such as
+    `sentiment`; a key the event already has is kept as it is) or None. Do not change `event`.
+    Anything raised, or a value the schema refuses, is logged and the event goes on without it.
     """
 
 

@@ -20,7 +20,8 @@ from hub.plugin.errors import GiveUp, RetryLater
 from hub.plugin.settings import Secret
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-MAX_ERROR_BODY = 500
+MAX_ERROR_BODY = 500  # quoted in messages
+MAX_ERROR_DETAIL = 16_384  # kept on the error (`DeliveryError.body`) for plugins that read the vendor's error format
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -134,10 +135,10 @@ def raise_for_status(response: requests.Response) -> None:
     status = response.status_code
     if status < 400:
         return
-    body = response.text[:MAX_ERROR_BODY]
+    detail = response.text[:MAX_ERROR_DETAIL]
     # Only the host is quoted: some URLs carry a secret in their path (Slack incoming webhooks).
-    message = f"{response.request.method} to {_host(response.url)} answered {status}: {body}"
+    message = f"{response.request.method} to {_host(response.url)} answered {status}: {detail[:MAX_ERROR_BODY]}"
     if status in RETRYABLE_STATUSES or status >= 500:
         after = retry_after_seconds(response.headers.get("Retry-After"))
-        raise RetryLater(message, status_code=status, after=after)
-    raise GiveUp(message, status_code=status)
+        raise RetryLater(message, status_code=status, after=after, body=detail)
+    raise GiveUp(message, status_code=status, body=detail)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import parse_qs
 from xml.etree import ElementTree
 
@@ -37,7 +37,12 @@ class InboundRequest:
     """An HTTP request to `/hooks/<source>`, reduced to what signature checks and parsers need.
 
     `headers` keys are lower-case. `body` is the raw body, exactly as received: every
-    signature is computed over it, never over a re-serialized form.
+    signature is computed over it, never over a re-serialized form. `url` is the URL the hub
+    received the request at, with the query string exactly as sent (not decoded), for vendors
+    that sign the URL too (HubSpot); it is empty where no HTTP request was received (replays,
+    `cxhub normalize`), and it is never kept, logged or shown, since its query may carry a token.
+    `body_to_keep` is the source plugin's `SourceInfo.body_to_keep`, which `without_credentials`
+    applies (credentials carried inside the body, such as Salesforce's SessionId).
     """
 
     method: str
@@ -46,6 +51,8 @@ class InboundRequest:
     content_type: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
     query: Mapping[str, str] = field(default_factory=dict)
+    url: str = ""
+    body_to_keep: Callable[[bytes], bytes] | None = field(default=None, compare=False, repr=False)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -58,13 +65,15 @@ class InboundRequest:
         return value
 
     def without_credentials(self) -> InboundRequest:
-        """This request without the headers and query parameters that authenticate: what the hub keeps."""
-        return replace(self, headers=headers_to_keep(self.headers), query=query_to_keep(self.query))
+        """This request without the headers, query parameters and body parts that authenticate: what the hub keeps."""
+        body = self.body_to_keep(self.body) if self.body_to_keep else self.body
+        return replace(self, headers=headers_to_keep(self.headers), query=query_to_keep(self.query), url="",
+                       body=body)
 
     def __repr__(self) -> str:  # the plugin trace logs requests: never their credentials
         kept = self.without_credentials()
         return (f"InboundRequest(method={self.method!r}, path={self.path!r}, content_type={self.content_type!r}, "
-                f"headers={dict(kept.headers)!r}, query={dict(kept.query)!r}, body={self.body!r})")
+                f"headers={dict(kept.headers)!r}, query={dict(kept.query)!r}, body={kept.body!r})")
 
     def require_content_type(self, *accepted: str) -> None:
         """Raise 415 unless the media type is one of `accepted` (or a `+json`/`+xml` variant)."""

@@ -20,9 +20,20 @@ EVENT_TYPES: tuple[str, ...] = (
     "cx.review.deleted",
     "cx.ticket.created",
     "cx.ticket.updated",
+    "cx.ticket.deleted",
     "cx.conversation.created",
+    "cx.conversation.updated",
+    "cx.conversation.deleted",
     "cx.message.received",
+    "cx.contact.created",
     "cx.contact.updated",
+    "cx.contact.deleted",
+    "cx.company.created",
+    "cx.company.updated",
+    "cx.company.deleted",
+    "cx.deal.created",
+    "cx.deal.updated",
+    "cx.deal.deleted",
 )
 
 
@@ -40,12 +51,18 @@ class SourceInfo:
     `unsigned`, given the loaded settings, tells whether the source then checks no signature
     at all (a vendor that signs nothing): the core refuses such a source without a `token`,
     so its endpoint is never open to anyone who finds the URL.
+
+    `body_to_keep`, given the raw body, returns the body as the hub may keep it (intake log,
+    quarantine, plugin trace) for vendors that put a credential inside the body itself, as
+    Salesforce does with an Outbound Message's `SessionId`. It must leave a body the plugin
+    still parses, since a quarantined request is replayed from what was kept.
     """
 
     settings: type[Schema] | None = None
     description: str = ""
     api_url_setting: str | None = None
     unsigned: Callable[[Mapping[str, Any]], bool] | None = None
+    body_to_keep: Callable[[bytes], bytes] | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +203,22 @@ class EventDraft:
             raise ValueError(f"event type must be one of {EVENT_TYPES}, got {self.type!r}")
         if self.time.tzinfo is None:
             raise ValueError("event time must be timezone-aware")
+
+
+@dataclass(frozen=True)
+class FoundEvent:
+    """What an enrichment found when the thin event only announced it (`cxhub_enrich_event` returns it).
+
+    Some vendors notify "this object changed" with nothing that names the change itself
+    (Google's `UPDATED_REVIEW` names the review, not the edit), while a poll of the same
+    vendor sees the change and names it by its content. Returning `FoundEvent(draft)` says that
+    `draft` is the event under its own `vendor_event_id`: the core takes it in like a polled
+    event (stored and routed once, or recognised as one already held), and removes the thin
+    announcement, so a change both paths bring is one event. A plain `EventDraft` instead
+    completes the thin event in place, under the thin event's ids.
+    """
+
+    draft: EventDraft
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,13 @@ class ActionSpec:
 
 @dataclass(frozen=True)
 class Route:
-    """A route; with `run_on_updates` it runs for every matching event, not once per object."""
+    """A route; with `run_on_updates` it runs for every matching event, not once per object.
+
+    With `shadow` its deliveries are recorded with their rendered parameters and never sent.
+    """
 
     name: str
     when: Condition
     actions: tuple[ActionSpec, ...]
     run_on_updates: bool = False
+    shadow: bool = False

@@ -1,5 +1,6 @@
 """Durable records of events, deliveries, attempts and quarantined requests."""
 
+from hub.store.browse import BadCursor, Cursor, DeliveryFilter, EventFilter, Page
 from hub.store.database import StoreUnavailable, now
 from hub.store.deliveries import STATUSES
 from hub.store.enrichments import STATUSES as ENRICHMENT_STATUSES
@@ -23,5 +24,7 @@ from hub.store.rows import (
 )
 from hub.store.store import Store
 
-__all__ = ["ENRICHMENT_STATUSES", "STATUSES", "AttemptRow", "ClaimedDelivery", "CreatedObject", "CreatedObjectRow", "DeliveryRef", "DeliveryRow", "DroppedRequests", "EnrichmentRow", "EventLineage", "EventRow",
-           "FinishedAttempt", "NewDelivery", "ObjectEventRow", "Origin", "QuarantinedRequest", "Recorded", "Store", "StoreUnavailable", "now"]
+__all__ = ["BadCursor", "Cursor", "DeliveryFilter", "EventFilter", "Page", "ENRICHMENT_STATUSES", "STATUSES", "AttemptRow",
+           "ClaimedDelivery", "CreatedObject", "CreatedObjectRow", "DeliveryRef", "DeliveryRow", "DroppedRequests",
+           "EnrichmentRow", "EventLineage", "EventRow", "FinishedAttempt", "NewDelivery", "ObjectEventRow", "Origin",
+           "QuarantinedRequest", "Recorded", "Store", "StoreUnavailable", "now"]

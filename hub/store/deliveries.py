@@ -3,6 +3,7 @@
     queued -> running -> succeeded
                       -> retrying -> running -> ...
                       -> dead      (requeue gives it a fresh retry budget)
+    shadow     (a shadow route's: recorded with its rendered parameters, never sent, never claimed)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from hub.store.rows import ClaimedDelivery, DeliveryRef, FinishedAttempt, from_r
 from hub.store.tables import attempts, created_objects, deliveries, events
 
 CLAIMABLE = ("queued", "retrying")
-STATUSES = ("queued", "running", "retrying", "succeeded", "dead")
+STATUSES = ("queued", "running", "retrying", "succeeded", "dead", "shadow")
 REF = (deliveries.c.id, deliveries.c.connection)
 
 

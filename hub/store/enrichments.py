@@ -1,6 +1,7 @@
 """Thin events and the state of fetching their details: the enrichment state machine.
 
     pending -> running -> done
+                       -> (removed: `supersede`, the thin event announced an event found under its own id)
                        -> pending  (retry: 429, 5xx, after next_attempt_at)
                        -> failed   (401, 404, retries spent: an admin retries it after a fix)
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Mapping, Sequence
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from hub.store.database import Database, now
 from hub.store.ingest import _delivery_row, _event_row
@@ -97,6 +98,20 @@ class Enrichments:
             db.execute(update(events).where(events.c.id == event["id"]).values(**row))
             if new_deliveries:
                 db.execute(insert(deliveries), [_delivery_row(item, moment) for item in new_deliveries])
+        return True
+
+    def supersede(self, event_id: str) -> bool:
+        """Remove a running enrichment and its thin event (which has no deliveries), in one transaction.
+
+        For a thin event that only announced an event the enrichment found and took in under
+        its own id. False (and nothing removed) if the enrichment is not running.
+        """
+        with self.database.connect(write=True) as db:
+            removed = db.execute(delete(enrichments).where(enrichments.c.event_id == event_id,
+                                                           enrichments.c.status == "running"))
+            if removed.rowcount != 1:
+                return False
+            db.execute(delete(events).where(events.c.id == event_id))
         return True
 
     def retry(self, event_ids: Sequence[str] | None = None) -> list[tuple[str, str]]:

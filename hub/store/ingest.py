@@ -96,8 +96,9 @@ def _event_row(event: Mapping[str, Any], received: datetime) -> dict[str, Any]:
 def _delivery_row(item: NewDelivery, created: datetime) -> dict[str, Any]:
     return {
         "id": item.id, "event_id": item.event_id, "route": item.route, "connection": item.connection,
-        "action": item.action, "params": orjson.dumps(item.params).decode(), "status": "queued",
+        "action": item.action, "params": orjson.dumps(item.params).decode(), "status": item.status,
         "attempts": 0, "budget_start": 0, "created_at": created, "updated_at": created,
+        "last_error": item.last_error, "result": None if item.result is None else orjson.dumps(item.result).decode(),
     }
 
 
@@ -112,7 +113,7 @@ def _insert_from_json(table: Any, columns: Sequence[str], parameter: str) -> str
 EVENT_COLUMNS = ("id", "source", "type", "vendor_event_id", "subject", "customer_email", "customer_id",
                  "score_band", "time", "received_at", "body", "origin_event_id")
 DELIVERY_COLUMNS = ("id", "event_id", "route", "connection", "action", "params", "status", "attempts",
-                    "budget_start", "created_at", "updated_at")
+                    "budget_start", "created_at", "updated_at", "last_error", "result")
 
 # One statement, so one round trip in autocommit, compiled once: the rows travel as two JSON parameters.
 RECORD_IN_ONE_STATEMENT = text(f"""

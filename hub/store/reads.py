@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, select
+from datetime import datetime, timezone
+from typing import Collection, Iterator, Mapping
+
+from sqlalchemy import and_, func, or_, select
 
 from hub.store.database import Database
 from hub.store.rows import AttemptRow, DeliveryRow, EventRow, from_row
@@ -57,3 +60,54 @@ class Reads:
         query = select(attempts).where(attempts.c.delivery_id == delivery_id).order_by(attempts.c.number)
         with self.database.connect() as db:
             return [from_row(AttemptRow, row) for row in db.execute(query)]
+
+    def count_received_since(self, since: datetime) -> int:
+        """How many events were received at or after `since` (an indexed count)."""
+        with self.database.connect() as db:
+            return int(db.execute(select(func.count()).select_from(events).where(events.c.received_at >= since))
+                       .scalar_one())
+
+    def newest_received_at(self, since: datetime, position: int) -> datetime | None:
+        """When the `position`-th newest event since `since` was received (1: the newest), or None."""
+        query = (select(events.c.received_at).where(events.c.received_at >= since)
+                 .order_by(events.c.received_at.desc(), events.c.id.desc()).offset(position - 1).limit(1))
+        with self.database.connect() as db:
+            found = db.execute(query).scalar()
+        if found is None:
+            return None
+        return found.replace(tzinfo=timezone.utc) if found.tzinfo is None else found  # SQLite's are naive
+
+    def stream_received_since(self, since: datetime, *, limit: int, batch: int = 500) -> Iterator[EventRow]:
+        """Up to `limit` events received at or after `since`, oldest first, read `batch` rows at a time.
+
+        Keyset pages on (received_at, id) over the received_at index: memory holds one page,
+        whatever the window, and no page is read twice or skipped while new events arrive.
+        """
+        after: tuple[datetime, str] | None = None
+        left = limit
+        while left > 0:
+            query = select(events).where(events.c.received_at >= since)
+            if after is not None:
+                moment, last = after
+                query = query.where(or_(events.c.received_at > moment,
+                                        and_(events.c.received_at == moment, events.c.id > last)))
+            query = query.order_by(events.c.received_at, events.c.id).limit(min(batch, left))
+            with self.database.connect() as db:
+                page = [from_row(EventRow, row) for row in db.execute(query)]
+            if not page:
+                return
+            yield from page
+            left -= len(page)
+            after = (page[-1].received_at, page[-1].id)
+
+    def events_about_before(self, subjects: Mapping[str, Collection[str]], before: datetime,
+                            *, limit: int = 1000) -> list[EventRow]:
+        """Events about these subjects (source name -> subjects) received before `before`, oldest first."""
+        if not subjects:
+            return []
+        about = or_(*(and_(events.c.source == source, events.c.subject.in_(sorted(names)))
+                      for source, names in subjects.items()))
+        query = (select(events).where(about, events.c.received_at < before)
+                 .order_by(events.c.received_at, events.c.id).limit(limit))
+        with self.database.connect() as db:
+            return [from_row(EventRow, row) for row in db.execute(query)]

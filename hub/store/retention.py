@@ -17,8 +17,8 @@ class Retention:
     def prune(self, before: datetime, *, batch: int = 1000) -> dict[str, int]:
         """Delete what was received before `before` and is finished with; return the counts deleted.
 
-        An event goes (with its deliveries and their attempts) once every delivery has succeeded
-        or is dead; an event with a delivery still under way, or whose details are still being
+        An event goes (with its deliveries and their attempts) once every delivery has succeeded,
+        is dead or is a shadow route's record; an event with a delivery still under way, or whose details are still being
         fetched (or failed to be), is kept whatever its age. Quarantined
         requests go whatever their status: one nobody replayed within the retention period is
         not waiting for anything. Deletes run in batches so no transaction holds its locks for long.
@@ -26,7 +26,7 @@ class Retention:
         counts = {"events": 0, "deliveries": 0, "attempts": 0, "created_objects": 0, "enrichments": 0,
                   "quarantine": 0}
         unfinished = select(deliveries.c.id).where(deliveries.c.event_id == events.c.id,
-                                                   deliveries.c.status.notin_(("succeeded", "dead")))
+                                                   deliveries.c.status.notin_(("succeeded", "dead", "shadow")))
         enriching = select(enrichments.c.event_id).where(enrichments.c.event_id == events.c.id,
                                                          enrichments.c.status != "done")
         expired = (select(events.c.id).where(events.c.received_at < before, ~unfinished.exists(),

@@ -115,12 +115,22 @@ class DeliveryRef(NamedTuple):
 
 @dataclass(frozen=True)
 class NewDelivery:
+    """A delivery to store: `queued` for a job, or `shadow` (a shadow route's: recorded, never sent)."""
+
     id: str
     event_id: str
     route: str
     connection: str
     action: str
     params: Mapping[str, Any]
+    status: str = "queued"
+    result: Mapping[str, Any] | None = None  # a shadow delivery's rendered parameters
+    last_error: str | None = None  # why a shadow delivery's parameters did not render
+
+    @property
+    def sent(self) -> bool:
+        """Whether a job runs this delivery (a shadow delivery only records what it would send)."""
+        return self.status == "queued"
 
 
 class CreatedObject(NamedTuple):

@@ -5,6 +5,7 @@ It is composed of one part per concern, sharing one database:
     store.ingest       events and their deliveries as webhooks arrive (and deliveries added on replay)
     store.deliveries   the delivery state machine: claim, finish, release, requeue, overdue
     store.reads        the read queries of the CLI, the admin API and the console
+    store.browse       the console's lists (filters, keyset cursors), counts per hour, recent health
     store.quarantine   requests kept for replay
     store.retention    deleting what is finished with
     store.cursors      where each polled source's next poll starts
@@ -14,6 +15,7 @@ It is composed of one part per concern, sharing one database:
 
 from __future__ import annotations
 
+from hub.store.browse import Browse
 from hub.store.cursors import Cursors
 from hub.store.database import Database
 from hub.store.deliveries import Deliveries
@@ -31,6 +33,7 @@ class Store:
         self.ingest = Ingest(self.database)
         self.deliveries = Deliveries(self.database)
         self.reads = Reads(self.database)
+        self.browse = Browse(self.database)
         self.quarantine = Quarantine(self.database)
         self.retention = Retention(self.database)
         self.cursors = Cursors(self.database)

@@ -64,6 +64,7 @@ deliveries = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_deliveries_event_id", "event_id"),
     Index("ix_deliveries_status", "status", "updated_at"),
+    Index("ix_deliveries_created_at", "created_at"),  # the console's list, newest first, with stable cursors
 )
 
 attempts = Table(

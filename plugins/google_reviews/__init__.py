@@ -1,9 +1,11 @@
-"""Google reviews (Business Profile): polls of the reviews API, and Pub/Sub push notifications."""
+"""Google reviews (Business Profile): polls of the reviews API, and Pub/Sub push notifications enriched after the 202."""
 
 from __future__ import annotations
 
-from hub.plugin import EventDraft, InboundRequest, PluginInfo, PollResult, Source, SourceInfo, hookimpl
-from plugins.google_reviews import inbound, oidc
+from typing import Any, Mapping
+
+from hub.plugin import EventDraft, FoundEvent, InboundRequest, PluginInfo, PollResult, Source, SourceInfo, hookimpl
+from plugins.google_reviews import enrich, inbound, oidc
 from plugins.google_reviews import poll as polling
 from plugins.google_reviews.settings import GoogleReviewsSettings, unsigned
 
@@ -27,6 +29,11 @@ def cxhub_verify_request(source: Source, request: InboundRequest) -> None:
 @hookimpl
 def cxhub_parse_request(source: Source, request: InboundRequest) -> list[EventDraft]:
     return inbound.parse(source, request)
+
+
+@hookimpl
+def cxhub_enrich_event(source: Source, event: Mapping[str, Any]) -> EventDraft | FoundEvent:
+    return enrich.enrich(source, event)
 
 
 @hookimpl

@@ -4,6 +4,9 @@
 with `Authorization: Bearer <access_token>`, following `nextPageToken` until a page reaches
 reviews last updated before the cursor (at most 50 pages). The cursor is the newest
 `updateTime` seen; each poll looks back `OVERLAP` before it.
+
+A review gets the event ids a notification's enrichment gives it (plugins/google_reviews/reviews.py),
+so a review or an edit that both bring is one event, routed once.
 """
 
 from __future__ import annotations
@@ -46,9 +49,9 @@ def poll(source: Source, cursor: str | None) -> PollResult:
                     reached_the_cursor = True
                     continue
                 if parse_time(review.get("createTime"), "createTime") >= start:
-                    events.append(reviews.created(review))
+                    events.append(reviews.created(review, settings))
                 if reviews.was_edited(review):
-                    events.append(reviews.updated(review))
+                    events.append(reviews.updated(review, settings))
             except UnrecognizedPayload as error:  # one unreadable review does not stop the poll
                 log.warning("source %s: skipped a review the API listed: %s", source.name, error.message)
                 continue

@@ -2,7 +2,9 @@
 
 Each page pairs its YAML blocks with its `sh` blocks in order. The test serves a hub built
 from the YAML over real HTTP and runs the shell block with bash (openssl and curl, as a user
-would), then reads the canonical event the hub stored.
+would), then reads the canonical event the hub stored. A recipe with a `forward` connection
+(the CRM and ERP pages) is then run through the delivery worker: its event must reach a
+pytest-httpserver receiver once, signed per Standard Webhooks with the connection's secret.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import orjson
 import pytest
 
 import plugins.webhook as webhook
+from hub.plugin import verify_standard_webhook
 from hub.testing import assert_valid_event
+from tests.conftest import WHSEC
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPES = ROOT / "docs" / "recipes"
@@ -25,7 +29,10 @@ BLOCK = re.compile(r"^```(yaml|sh)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 
 # What each vendor's secret or token is in the test environment.
 ENV = {"WOOTRIC_SECRET": "wootric-webhook-secret-for-tests", "ASKNICELY_TOKEN": "asknicely-token-0f3a9c61d2",
-       "MEDALLIA_TOKEN": "medallia-token-7be4051a98"}
+       "MEDALLIA_TOKEN": "medallia-token-7be4051a98", "DYNAMICS_TOKEN": "dynamics-token-5c1e22b0f7",
+       "SAP_TOKEN": "sap-token-93ad7e4b10", "ORACLE_TOKEN": "oracle-token-2f68c0d9a4",
+       "CONTACT_SYNC_SECRET": WHSEC, "PARTNER_SYNC_SECRET": WHSEC}
+RECEIVER = "/receiver"  # where the forward connections of the CRM and ERP recipes deliver, in the test
 
 WOOTRIC = {"type": "cx.survey.response", "customer": {"id": "123abc", "email": "nps@example.com", "name": None},
            "score": {"type": "nps", "value": 7, "min": 0, "max": 10, "band": "neutral"},
@@ -49,6 +56,28 @@ EXPECTED = {
         "text": "Waited forty minutes and nobody called back.",
         "link": {"system": "medallia", "id": "884213907", "url": None, "type": "survey"},
         "attributes": {"survey_type": "Transactional", "unit": "Support - EMEA"}},
+    ("dynamics365", 0): {
+        "type": "cx.contact.updated", "vendor_event_id": "4af10637-4ea2-e711-8122-000d3aa2331c", "time": "",
+        "customer": {"id": "6d81597f-0f9f-e711-8122-000d3aa2331c", "email": None, "name": None},
+        "score": None, "text": None,
+        "link": {"system": "dynamics365", "id": "6d81597f-0f9f-e711-8122-000d3aa2331c", "url": None, "type": "contact"},
+        "attributes": {"message": "Update", "table": "contact", "organization": "OrgName",
+                       "correlation_id": "b374239d-4233-41a9-8b17-a86cb4f737b5",
+                       "changed_by": "75c2dd85-e89e-e711-8122-000d3aa2331c"}},
+    ("sap", 0): {
+        "type": "cx.contact.updated", "vendor_event_id": "194780e0-b5db-1ede-b58a-4550178dff9e",
+        "time": "2024-02-26T02:53:06",
+        "customer": {"id": "1000667", "email": None, "name": None}, "score": None, "text": None,
+        "link": {"system": "sap-s4hana", "id": "1000667", "url": None, "type": "business_partner"},
+        "attributes": {"sap_type": "sap.s4.beh.businesspartner.v1.BusinessPartner.Changed.v1",
+                       "sap_source": "/default/sap.s4.beh/244572008"}},
+    ("oracle", 0): {
+        "type": "cx.contact.updated", "vendor_event_id": "ContactUpdated:300000182734216:2026-11-30T16:12:40Z",
+        "time": "2026-11-30T16:12:40",
+        "customer": {"id": "300000182734216", "email": "ana.ruiz@example.com", "name": "Ana Ruiz"},
+        "score": None, "text": None,
+        "link": {"system": "oracle-cx-sales", "id": "CDRM_392114", "url": None, "type": "contact"},
+        "attributes": {"event": "ContactUpdated"}},
 }
 
 
@@ -70,7 +99,7 @@ EXAMPLES = examples()
 
 def test_every_example_has_its_expected_event_and_every_vendor_a_page():
     assert {(vendor, position) for vendor, position, _, _ in EXAMPLES} == set(EXPECTED)
-    assert {"wootric", "asknicely", "medallia"} <= {vendor for vendor, _, _, _ in EXAMPLES}
+    assert {"wootric", "asknicely", "medallia", "dynamics365", "sap", "oracle"} <= {vendor for vendor, _, _, _ in EXAMPLES}
     index = (RECIPES / "README.md").read_text(encoding="utf-8")
     assert all(f"({vendor}.md)" in index for vendor, _, _, _ in EXAMPLES)
 
@@ -78,8 +107,10 @@ def test_every_example_has_its_expected_event_and_every_vendor_a_page():
 @pytest.mark.skipif(not (shutil.which("curl") and shutil.which("openssl")), reason="needs curl and openssl")
 @pytest.mark.parametrize(("vendor", "position", "config", "command"), EXAMPLES,
                          ids=[f"{vendor}-{position}" for vendor, position, _, _ in EXAMPLES])
-def test_the_recipe_loads_and_its_signed_example_is_accepted(make_hub, vendor, position, config, command):
-    hub = make_hub(config, plugins=[webhook], env=ENV)
+def test_the_recipe_loads_and_its_signed_example_is_accepted(make_hub, httpserver, vendor, position, config, command):
+    httpserver.expect_request(RECEIVER, method="POST").respond_with_data("")
+    receiver = {"CONTACT_SYNC_URL": httpserver.url_for(RECEIVER), "PARTNER_SYNC_URL": httpserver.url_for(RECEIVER)}
+    hub = make_hub(config, plugins=[webhook], env={**ENV, **receiver})
     base = hub.serve()
     run = subprocess.run(["bash", "-euo", "pipefail", "-c", command], cwd=ROOT, capture_output=True, text=True,
                          timeout=60, env={"PATH": os.environ["PATH"], "HUB": base, **ENV})
@@ -95,6 +126,15 @@ def test_the_recipe_loads_and_its_signed_example_is_accepted(make_hub, vendor, p
     assert {key: event["data"][key] for key in expected} == expected
     for secret in ENV.values():  # the token is dropped from what the hub keeps
         assert secret not in repr(hub.store.reads.event(event_id))
+    hub.drain()
+    forwarded = [request for request, _ in httpserver.log if request.path == RECEIVER]
+    if "connections:" not in config:
+        assert forwarded == []
+        return
+    [request] = forwarded  # the route ran once, through the signed forward action
+    verify_standard_webhook(WHSEC, request.get_data(), dict(request.headers))  # raises unless signed with it
+    assert request.headers["Content-Type"].startswith("application/cloudevents+json")
+    assert orjson.loads(request.get_data()) == event
 
 
 def test_a_recipe_rejects_a_request_signed_otherwise(make_hub):

@@ -127,9 +127,11 @@ def test_plugins_lists_the_built_ins_discovered_through_entry_points():
     code, output = run("plugins")
     assert code == 0
     lines = output.splitlines()
-    assert lines[0].split() == ["PLUGIN", "VERSION", "SOURCE", "ACTIONS"]
-    assert {line.split()[0] for line in lines[1:]} >= {"jira", "slack", "typeform", "webhook"}
-    assert any(line.split() == ["jira", "0.2.0", "yes", "add_comment,", "create_issue,", "transition_issue"] for line in lines)
+    assert lines[0].split() == ["PLUGIN", "VERSION", "SOURCE", "ACTIONS", "ANNOTATOR"]
+    assert {line.split()[0] for line in lines[1:]} >= {"jira", "slack", "typeform", "webhook", "sentiment"}
+    assert any(line.split() == ["jira", "0.2.0", "yes", "add_comment,", "create_issue,", "transition_issue", "-"]
+               for line in lines)
+    assert any(line.split() == ["sentiment", "0.1.0", "-", "-", "yes"] for line in lines)
 
 
 class NeedsAnApiToken:

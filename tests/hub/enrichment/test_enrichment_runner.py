@@ -14,7 +14,7 @@ from rq.job import Job
 import plugins.webhook as webhook
 from hub.enrichment.runner import Enricher
 from hub.enrichment.sweeper import sweep_enrichments
-from hub.plugin import Customer, EventDraft, Link, PluginInfo, Score, SettingsSchema, SourceInfo, hookimpl
+from hub.plugin import Customer, EventDraft, FoundEvent, Link, PluginInfo, Score, SettingsSchema, SourceInfo, hookimpl
 from tests.conftest import WHSEC
 
 TOKEN = "admin-token-0123456789"
@@ -50,11 +50,13 @@ class Thin:
     @hookimpl
     def cxhub_enrich_event(source, event) -> EventDraft:
         details = source.api.get_json(f"details/{event['subject']}")
-        return EventDraft(type="cx.survey.response", vendor_event_id="ignored: the core keeps the thin one",
-                          time=datetime(2026, 11, 20, tzinfo=timezone.utc),
-                          link=Link(system="thin", id=event["subject"]),
-                          customer=Customer(email=details["email"]), score=Score("nps", details["score"], 0, 10),
-                          text=details["comment"])
+        draft = EventDraft(type="cx.survey.response", vendor_event_id=details.get("found", "ignored: the core keeps "
+                                                                                           "the thin one"),
+                           time=datetime(2026, 11, 20, tzinfo=timezone.utc),
+                           link=Link(system="thin", id=event["subject"]),
+                           customer=Customer(email=details["email"]), score=Score("nps", details["score"], 0, 10),
+                           text=details["comment"])
+        return FoundEvent(draft) if "found" in details else draft
 
 
 DETAILS = {"email": "ann@example.com", "score": 3, "comment": "Too slow to load."}
@@ -373,3 +375,58 @@ def test_a_pending_enrichment_whose_job_was_lost_is_queued_again(hub, httpserver
     assert sweep_enrichments(hub.hub) == 1
     hub.drain()
     assert hub.store.enrichments.get(row.id).status == "done"
+
+
+# A thin event that only announced an event with its own identity (FoundEvent)
+
+
+def test_a_found_event_is_taken_in_under_its_own_id_and_the_announcement_removed(hub, httpserver):
+    httpserver.expect_request("/details/r1", method="GET").respond_with_json({**DETAILS, "found": "r1:edit-7f3a"})
+    [announced] = hub.post("thin", note()).json["accepted"]
+    hub.drain()
+    row, event = only_event(hub)
+    assert row.id != announced and event["data"]["vendor_event_id"] == "r1:edit-7f3a"
+    assert (row.customer_email, event["data"]["text"]) == ("ann@example.com", "Too slow to load.")
+    assert hub.store.enrichments.get(announced) is None  # the announcement and its enrichment are gone
+    [delivery] = hub.store.reads.deliveries()
+    assert delivery.event_id == row.id and calls_to(httpserver, "/receiver") == 1
+
+
+def test_a_found_event_already_held_is_routed_once(hub, httpserver):
+    httpserver.expect_request("/details/r1", method="GET").respond_with_json({**DETAILS, "found": "r1:edit-7f3a"})
+    [held] = hub.post("thin", note(event_id="r1:edit-7f3a", thin=False)).json["accepted"]
+    hub.drain()
+    [announced] = hub.post("thin", note(event_id="announcement-2")).json["accepted"]
+    hub.drain()
+    row, _ = only_event(hub)
+    assert row.id == held and hub.store.enrichments.get(announced) is None
+    assert calls_to(httpserver, "/details/r1") == 1 and calls_to(httpserver, "/receiver") == 1
+
+
+def test_a_found_event_survives_a_worker_that_died_before_removing_the_announcement(hub, httpserver, monkeypatch):
+    httpserver.expect_request("/details/r1", method="GET").respond_with_json({**DETAILS, "found": "r1:edit-7f3a"})
+    [announced] = hub.post("thin", note()).json["accepted"]
+    store = hub.store.enrichments
+    claim = store.claim
+    monkeypatch.setattr(store, "claim", lambda event_id, lease: claim(event_id, timedelta(seconds=-1)))
+    monkeypatch.setattr(store, "supersede", lambda event_id: (_ for _ in ()).throw(RuntimeError("worker died")))
+    for queue in hub.hub.queue.queues:
+        queue.empty()  # this test runs the job itself
+    with pytest.raises(RuntimeError):
+        Enricher(hub.hub).run(announced, "thin")
+    monkeypatch.undo()
+    assert len(hub.store.reads.events()) == 2 and store.get(announced).status == "running"
+    assert sweep_enrichments(hub.hub) == 1  # past its lease: queued again
+    hub.drain()
+    assert hub.store.enrichments.get(announced) is None
+    row, _ = only_event(hub)
+    assert row.id != announced and calls_to(httpserver, "/receiver") == 1
+
+
+def test_a_found_event_naming_the_thin_event_completes_it_in_place(hub, httpserver):
+    httpserver.expect_request("/details/r1", method="GET").respond_with_json({**DETAILS, "found": "e1"})
+    [announced] = hub.post("thin", note()).json["accepted"]
+    hub.drain()
+    row, _ = only_event(hub)
+    assert row.id == announced and hub.store.enrichments.get(announced).status == "done"
+    assert calls_to(httpserver, "/receiver") == 1

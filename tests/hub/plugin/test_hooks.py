@@ -242,3 +242,75 @@ def test_hook_cxhub_connection_resumed(make_hub):
     assert calls("resumed") == ["notes"]
     [delivery] = hub.store.reads.deliveries()
     assert (delivery.status, delivery.attempts) == ("succeeded", 3)
+
+
+class Annotator:
+    """An annotator whose answer each test chooses: a sentiment, a wrong value, or an exception."""
+
+    answer: Any = None
+
+    @staticmethod
+    @hookimpl
+    def cxhub_plugin_info() -> PluginInfo:
+        return PluginInfo(name="tone", version="1.0")
+
+    @staticmethod
+    @hookimpl
+    def cxhub_annotate_event(event: Mapping[str, Any]) -> dict[str, Any] | None:
+        Demo.calls.append(("annotate", (event["id"], event["data"]["text"])))
+        if isinstance(Annotator.answer, Exception):
+            raise Annotator.answer
+        return Annotator.answer
+
+
+ANNOTATED = CONFIG.replace("sources:", "hub: {annotators: [tone]}\nsources:", 1).replace(
+    "when: {field: data.score.band, equals: negative}", "when: {field: data.sentiment.label, equals: negative}")
+
+
+@pytest.mark.parametrize("accept_into", ["database", "redis"])
+def test_hook_cxhub_annotate_event(make_hub, caplog, accept_into):
+    Demo.calls, Demo.outage = [], None
+    hub = make_hub(ANNOTATED.replace("hub: {annotators: [tone]}", f"hub: {{annotators: [tone], accept_into: {accept_into}}}"),
+                   plugins=[Demo, Annotator])
+    Annotator.answer = {"sentiment": {"score": -0.7, "label": "negative", "method": "test"}}
+    [annotated] = hub.post("demo", {"items": [{"id": 1, "rating": 5, "text": "awful"}]}, TOKEN).json["accepted"]
+    hub.drain()
+    assert ("annotate", (annotated, "awful")) in Demo.calls
+    data = orjson.loads(hub.store.reads.event(annotated).body)["data"]
+    assert data["sentiment"] == {"score": -0.7, "label": "negative", "method": "test"}
+    assert [params["body"] for _, _, params, *_ in calls("run")] == ["1@example.com: awful"]  # routed on it
+
+    # what the schema refuses, a key it does not list as an annotation, a non-dict, a failure: the event
+    # is taken in (202), stored and routed without the annotation, and the log says why
+    for number, answer in enumerate([{"sentiment": {"score": -3, "label": "negative", "method": "test"}},
+                                     {"score": {"type": "nps"}}, ["negative"], RuntimeError("lexicon missing")], 2):
+        Annotator.answer = answer
+        response = hub.post("demo", {"items": [{"id": number, "rating": 1, "text": "meh"}]}, TOKEN)
+        assert response.status_code == 202
+        hub.drain()
+        [event_id] = response.json["accepted"]
+        stored = orjson.loads(hub.store.reads.event(event_id).body)["data"]
+        assert "sentiment" not in stored and stored["score"]["value"] == 1  # nothing else changed either
+    log = caplog.text
+    assert "data.sentiment/score: -3 is less than the minimum of -1" in log
+    assert "data.score: not an annotation (annotators may add: sentiment)" in log
+    assert "annotator tone returned list, not a dict" in log and "annotator tone failed on event" in log
+    assert len(calls("run")) == 1  # none of them matched data.sentiment.label
+
+
+def test_annotators_must_be_installed_plugins_that_annotate():
+    from hub.config import ConfigError
+    from hub.config.loader import parse_config
+
+    host = PluginHost(build_plugin_manager([Demo, Annotator], discover=False))
+
+    def problems(annotators: str) -> list[str]:
+        with pytest.raises(ConfigError) as raised:
+            parse_config(ANNOTATED.replace("annotators: [tone]", f"annotators: {annotators}"), "cxhub.yaml", host, {})
+        return [str(problem) for problem in raised.value.problems]
+
+    assert problems("[tone, tone]") == ["cxhub.yaml:2: hub.annotators: an annotator is named twice"]
+    assert problems("[demo, nope]") == [
+        "cxhub.yaml:2: hub.annotators[0]: plugin 'demo' does not annotate events (annotators installed: tone)",
+        "cxhub.yaml:2: hub.annotators[1]: no plugin 'nope' is installed (annotators installed: tone)"]
+    assert parse_config(ANNOTATED, "cxhub.yaml", host, {}).hub.annotators == ("tone",)

@@ -317,3 +317,15 @@ def test_hosts_in_no_proxy_are_reached_directly(httpserver, monkeypatch):
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     httpserver.expect_request("/hook").respond_with_data("direct")
     assert HttpClient(httpserver.url_for("/")).post("/hook").text == "direct"
+
+
+def test_an_error_keeps_the_start_of_the_vendors_body_for_the_plugin(httpserver, client):
+    errors = '[{"message":"Required fields are missing: [Subject]","errorCode":"REQUIRED_FIELD_MISSING"}]'
+    httpserver.expect_request("/api/x").respond_with_data(errors, status=400, content_type="application/json")
+    httpserver.expect_request("/api/y").respond_with_data("x" * 20_000, status=503)
+    with pytest.raises(GiveUp) as refused:
+        client.get("x")
+    assert refused.value.body == errors
+    with pytest.raises(RetryLater) as later:
+        client.get("y")
+    assert later.value.body is not None and len(later.value.body) == 16_384

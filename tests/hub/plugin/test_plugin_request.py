@@ -321,3 +321,13 @@ def test_require_header_names_the_missing_header():
             request.require_header(name, "event time")
         assert (caught.value.header, caught.value.message, caught.value.status) == (
             name, f"the {name} header is missing: it gives the event time", 422)
+
+
+def test_body_to_keep_is_what_without_credentials_and_the_trace_keep():
+    request = InboundRequest(method="POST", path="/hooks/v", body=b"<a><SessionId>live</SessionId></a>",
+                             content_type="text/xml", query={"token": "t"},
+                             body_to_keep=lambda body: body.replace(b"live", b""))
+    kept = request.without_credentials()
+    assert kept.body == b"<a><SessionId></SessionId></a>" and kept.query == {}
+    assert "live" not in repr(request)
+    assert request.body == b"<a><SessionId>live</SessionId></a>"  # what the plugin parses is untouched

@@ -1,0 +1,165 @@
+"""The console in a real browser (Debian's chromium and chromedriver, headless), against a hub served on
+a loopback port with real worker threads and a destination that fails once, then succeeds.
+
+Skipped when /usr/bin/chromium is absent, unless CXHUB_REQUIRE_BROWSER=1 (CI), which makes that a failure.
+With CXHUB_CONSOLE_SCREENSHOTS=DIR, screenshots of the main pages are saved as DIR/console-*.png.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import plugins.webhook as webhook
+from hub.store import EventFilter
+from hub.testing import wait_for
+from tests.conftest import detractor, send
+from tests.hub.console.conftest import ENV, PASSWORDS, console_config
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+HOSTILE = ('<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
+           '<a href="javascript:window.__xss = 3">click</a>')
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        reason = "needs Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver)"
+        if os.environ.get("CXHUB_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"CXHUB_REQUIRE_BROWSER=1 but the browser is missing: {reason}")
+        pytest.skip(reason)
+    from selenium import webdriver
+
+    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must never download a browser or driver
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000",
+                     "--disable-gpu", "--no-first-run", "--disable-extensions"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=str(CHROMEDRIVER)), options=options)
+    driver.implicitly_wait(2)
+    yield driver
+    driver.quit()
+
+
+def screenshot(driver, name: str) -> None:
+    directory = os.environ.get("CXHUB_CONSOLE_SCREENSHOTS")
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(Path(directory) / f"console-{name}.png"))
+
+
+@pytest.fixture
+def served(make_hub, httpserver):
+    """A hub serving HTTP with worker threads; its one route forwards to a destination that fails first."""
+    httpserver.expect_oneshot_request("/receiver", method="POST").respond_with_data("try later", status=500)
+    httpserver.expect_request("/receiver", method="POST").respond_with_data("ok")
+    hub = make_hub(console_config(httpserver.url_for("/receiver")), plugins=[webhook], env=ENV)
+    hub.start_workers(threads=2)
+    return hub, hub.serve()
+
+
+def by_id(driver, element_id: str):
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.ID, element_id)
+
+
+def submit(driver, button) -> None:
+    """Click a button that submits a form, and wait until the next page has replaced this one."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    button.click()
+    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(button))
+
+
+def sign_in(driver, base: str, name: str, password: str, path: str = "/console/") -> None:
+    driver.get(base + path)
+    by_id(driver, "name").send_keys(name)
+    by_id(driver, "password").send_keys(password)
+    submit(driver, by_id(driver, "sign-in"))
+
+
+def test_an_operator_finds_a_dead_delivery_and_retries_it_until_it_succeeds(browser, served, httpserver):
+    from selenium.webdriver.common.by import By
+
+    hub, base = served
+    send(hub, detractor(comment="The export keeps failing. " + HOSTILE), msg_id="msg_hostile")
+    wait_for(lambda: len(hub.store.reads.deliveries(status="dead")) == 1, what="the first delivery dead")
+    send(hub, detractor(response_id=2002, comment="Fine now"), msg_id="msg_fine")
+    wait_for(lambda: len(hub.store.reads.deliveries(status="succeeded")) == 1, what="the second delivered")
+    [dead] = hub.store.reads.deliveries(status="dead")
+
+    sign_in(browser, base, "otto", "wrong password", path="/console/deliveries?status=dead")
+    assert "Wrong user name or password" in by_id(browser, "sign-in-error").text
+    by_id(browser, "name").clear()
+    sign_in(browser, base, "otto", PASSWORDS["otto"], path="/console/deliveries?status=dead")
+    assert browser.current_url == base + "/console/deliveries?status=dead"  # back to the page asked for
+    screenshot(browser, "deliveries-dead")
+
+    for page, marker in (("/console/", "events-total"), ("/console/events", "events"),
+                         ("/console/deliveries", "deliveries"), ("/console/quarantine", "quarantine"),
+                         ("/console/connections", "connections"), ("/console/routes", "route-list")):
+        browser.get(base + page)
+        assert by_id(browser, marker).is_displayed(), page
+        screenshot(browser, page.strip("/").replace("console", "").strip("/") or "overview")
+
+    browser.get(base + "/console/events")
+    by_id(browser, "q").send_keys("export keeps")
+    submit(browser, by_id(browser, "apply"))
+    rows = browser.find_elements(By.CSS_SELECTOR, "#events tbody tr")
+    assert len(rows) == 1 and "q=export+keeps" in browser.current_url
+    submit(browser, rows[0].find_element(By.TAG_NAME, "a"))
+    assert "The export keeps failing." in by_id(browser, "event-text").text
+    assert "<script>" in by_id(browser, "event-text").text  # shown as text...
+    assert browser.execute_script("return window.__xss") is None  # ...and never run
+    assert not browser.find_elements(By.CSS_SELECTOR, "#event-text img, #event-text a, #event-text script")
+    screenshot(browser, "event-detail")
+
+    submit(browser, browser.find_element(By.CSS_SELECTOR, f"#delivery-{dead.id} button.retry"))
+    assert "Queued again" in browser.find_element(By.CSS_SELECTOR, ".flash").text
+    wait_for(lambda: hub.store.reads.delivery(dead.id).status == "succeeded", what="the retried delivery succeeds")
+    browser.refresh()
+    status = browser.find_element(By.CSS_SELECTOR, f"#delivery-{dead.id} .status")
+    assert status.text == "succeeded"
+    timeline = browser.find_element(By.CSS_SELECTOR, f"#delivery-{dead.id} .timeline").text
+    assert "HTTP 500" in timeline and "succeeded" in timeline
+    assert browser.execute_script("return window.__xss") is None
+    received = [request for request, _ in httpserver.log]
+    assert len(received) == 3 and all(request.headers.get("webhook-signature") for request in received)
+
+
+def test_a_form_without_its_csrf_token_is_refused(browser, served):
+    from selenium.webdriver.common.by import By
+
+    hub, base = served
+    sign_in(browser, base, "otto", PASSWORDS["otto"], path="/console/connections")
+    form = browser.find_element(By.CSS_SELECTOR, "#connection-out form")
+    browser.execute_script("arguments[0].querySelector('[name=csrf_token]').remove()", form)
+    submit(browser, form.find_element(By.TAG_NAME, "button"))
+    assert "403" in browser.find_element(By.TAG_NAME, "h1").text
+    assert "could not be checked" in by_id(browser, "error-message").text
+    browser.get(base + "/console/connections")
+    assert browser.find_element(By.CSS_SELECTOR, "#connection-out .status").text == "ok"  # not paused
+
+
+def test_an_expired_session_signs_in_again_and_returns_to_the_page(browser, served, monkeypatch):
+    import time
+
+    hub, base = served
+    send(hub, detractor())
+    sign_in(browser, base, "vera", PASSWORDS["vera"])
+    [row] = hub.store.browse.events(EventFilter()).rows
+    later = time.time() + 9 * 3600  # past the default 480 minutes
+    monkeypatch.setattr("hub.console.auth.now", lambda: later)
+    browser.get(base + f"/console/events/{row.id}")
+    assert "Your session expired" in by_id(browser, "sign-in-notice").text
+    sign_in_here = browser.current_url
+    assert "/console/sign-in" in sign_in_here
+    by_id(browser, "name").send_keys("vera")
+    by_id(browser, "password").send_keys(PASSWORDS["vera"])
+    submit(browser, by_id(browser, "sign-in"))
+    assert browser.current_url == base + f"/console/events/{row.id}"
