@@ -1,7 +1,7 @@
 """Lineage: the objects deliveries created, and the event each event follows up.
 
 Revision ID: 0006_lineage
-Revises: 0005_enrichments
+Revises: 0008_console (the lead re-chains migrations when merging)
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_lineage"
-down_revision = "0005_enrichments"
+down_revision = "0008_console"
 branch_labels = None
 depends_on = None
 
