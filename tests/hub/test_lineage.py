@@ -167,3 +167,22 @@ def test_origins_are_looked_up_only_in_systems_the_routes_create_objects_in(hub,
     assert origin_finder(hub.hub).systems == {"jira"}  # create_issue; add_comment and forward create nothing
     forwarding = make_hub(forward_everything(httpserver.url_for("/out")), plugins=[webhook], env={"APP_SECRET": WHSEC})
     assert origin_finder(forwarding.hub).systems == frozenset()
+
+
+def test_the_console_event_page_shows_what_it_follows_up_and_what_followed(make_hub, httpserver):
+    from tests.hub.console.conftest import ENV as CONSOLE_ENV, console_section, sign_in
+
+    httpserver.expect_request("/rest/api/3/issue", method="POST").respond_with_data(
+        CREATED, status=201, content_type="application/json")
+    httpserver.expect_request("/out", method="POST").respond_with_data("")
+    hub = make_hub(CONFIG % {"jira": httpserver.url_for("/"), "out": httpserver.url_for("/out")} + console_section(),
+                   plugins=[webhook, jira], env={**CONSOLE_ENV, "JIRA_TOKEN": "t", "JIRA_SECRET": "s"})
+    [first] = send(hub, detractor()).json["accepted"]
+    hub.drain()
+    [later] = jira_update(hub).json["accepted"]
+    sign_in(hub.client, "vera")
+    page = hub.client.get(f"/console/events/{first}").get_data(as_text=True)
+    assert "Later events about what it created" in page and f"/console/events/{later}" in page
+    assert "jira ED-24" in page
+    page = hub.client.get(f"/console/events/{later}").get_data(as_text=True)
+    assert "Follows up" in page and f"/console/events/{first}" in page and "created jira ED-24" in page
