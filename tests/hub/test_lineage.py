@@ -186,3 +186,20 @@ def test_the_console_event_page_shows_what_it_follows_up_and_what_followed(make_
     assert "jira ED-24" in page
     page = hub.client.get(f"/console/events/{later}").get_data(as_text=True)
     assert "Follows up" in page and f"/console/events/{first}" in page and "created jira ED-24" in page
+
+
+def test_cxhub_routes_test_matches_follow_ups_with_their_origin(hub):
+    from datetime import datetime, timezone
+
+    from hub.backtest import rehearse
+
+    send(hub, detractor(comment="Export broken"))
+    hub.drain()
+    [later] = jira_update(hub).json["accepted"]
+    outcome = rehearse(hub.store, hub.hub.plugins, hub.hub.config, None,
+                       since=datetime(2000, 1, 1, tzinfo=timezone.utc))
+    by_route = {item.name: item for item in outcome.routes}
+    assert by_route["follow-ups"].running == 1 and by_route["detractors"].running == 1
+    [sample] = by_route["needs-an-origin"].samples
+    assert sample.event["id"] == later
+    assert sample.actions[0]["params"]["comment"] == "Export broken"  # rendered from origin.event.data.text
