@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import orjson
@@ -35,22 +36,25 @@ class Replayed:
 
 
 def connection_states(hub: Hub) -> list[dict[str, Any]]:
-    """Each connection's state: ok, paused by its breaker (until when), or held (why) until resumed."""
+    """Each connection's state: ok, paused by its breaker (until when), held (why) until resumed, or slowed
+    by a destination's Retry-After (until when)."""
     names = sorted(hub.config.connections)
     states = gate.read_breakers(hub.redis, hub.config.hub.queue, names)
     moment = time.time()
     rows = []
     for name in names:
         state = states[name]
+        until = None if state.held is not None else state.until()
         if state.paused(moment):
             status = "paused"
         elif state.open_until is not None:
             status = "half-open"
+        elif state.slowed_until is not None and state.slowed_until > moment:
+            status, until = "slowed", datetime.fromtimestamp(state.slowed_until, timezone.utc)  # a Retry-After
         else:
             status = "ok"
         rows.append({"connection": name, "plugin": hub.config.connections[name].plugin, "status": status,
-                     "until": None if state.held is not None else state.until(), "reason": state.held,
-                     "failures": state.failures})
+                     "until": until, "reason": state.held, "failures": state.failures})
     return rows
 
 

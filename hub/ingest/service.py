@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Collection, NamedTuple, Sequence
 
 from hub.events.canonical import InvalidEvent, UnstorableEvent, build_event, validate_event
+from hub import instruments
 from hub.events.storable import escape_unstorable
 from hub.ingest.annotate import annotate
 from hub.ingest.shadow import render_shadows
@@ -98,6 +99,12 @@ def ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool = 
     in one round trip instead, and intake consumers validate, store and queue them in batches.
     A request with thin events (to be enriched in a worker) is always stored the first way.
     """
+    outcome = _ingest(hub, source, request, replay=replay)
+    instruments.events_taken(source.name, len(outcome.accepted), len(outcome.duplicates))
+    return outcome
+
+
+def _ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool) -> Accepted:
     into_log = hub.config.hub.accept_into == "redis" and not replay
     events, reply, rejected, thin = _parse_or_reject(hub, source, request, replay=replay, validate=not into_log)
     if rejected and not events and replay:
@@ -282,6 +289,7 @@ def quarantine_request(hub: Hub, source: str, request: InboundRequest, error: st
                                      headers=request.headers, query=request.query, body=request.body,
                                      error=escape_unstorable(error), max_rows=hub.config.hub.quarantine_max_rows,
                                      quarantine_id=quarantine_id)
+    instruments.quarantined(source, kept is not None)
     if kept is None:
         log.warning("source %s: the quarantine is full (hub.quarantine_max_rows: %d); request dropped: %s",
                     source, hub.config.hub.quarantine_max_rows, error)
