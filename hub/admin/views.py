@@ -18,12 +18,16 @@ from hub.admin.schemas import (
     EnrichmentSchema,
     EventQuery,
     EventSchema,
+    MetricQuerySchema,
+    MetricResultSchema,
     QuarantineSchema,
     RedeliverRequest,
 )
 from hub.enrichment.operations import retry_enrichments
 from hub.errors import ApiError
 from hub.ingest.service import Rejected
+from hub.metrics.buckets import BadQuery, parse_timezone, parse_window
+from hub.metrics.query import MetricQuery, run_query, serialize
 from hub.operations import (
     NotFound,
     backlog,
@@ -161,3 +165,19 @@ def retry_enrichment(event_id: str) -> tuple[Response, int]:
             raise ApiError(404, "not_found", f"no enrichment for event {event_id!r}")
         raise ApiError(409, "not_failed", f"the enrichment of event {event_id!r} is {row.status}, not failed")
     return jsonify({"queued": [event_id]}), 202
+
+
+@blueprint.get("/metrics/<metric>")
+def get_metric(metric: str) -> Response:
+    """A CX metric per bucket (docs/metrics.md): `?by=week&since=90d&source=...&attr=form_id:...&group=...`."""
+    hub = current_hub()
+    query = _load(MetricQuerySchema(), request.args.to_dict(flat=False) | {
+        key: value for key, value in request.args.items() if key != "attr"})
+    try:
+        zone_name = query.get("timezone") or hub.config.metrics.timezone
+        asked = MetricQuery(metric, query["by"], parse_window(query["since"]), query["until"], query.get("source"),
+                            query.get("form"), dict(query["attr"]), query.get("group"), parse_timezone(zone_name))
+        rows = run_query(hub.store.metrics, asked)
+    except BadQuery as error:
+        raise ApiError(error.status, error.code, error.message) from None
+    return jsonify(MetricResultSchema().dump(serialize(asked, zone_name, rows)))

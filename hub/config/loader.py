@@ -7,19 +7,30 @@ from typing import Any, Iterator, Mapping
 
 from marshmallow import Schema, ValidationError
 
-from hub.config.model import ActionSpec, ConnectionConfig, EnrichmentPolicy, HubConfig, HubSettings, Route
+from hub.config.model import (
+    ActionSpec,
+    ConnectionConfig,
+    EnrichmentPolicy,
+    HubConfig,
+    HubSettings,
+    MetricsSettings,
+    Route,
+)
 from hub.config.problems import ConfigError, Path, Problem, flatten_errors
 from hub.config.schema import (
     NAME,
     ActionSchema,
     ConfigSchema,
     ConnectionSchema,
+    AlertRuleSchema,
     ConsoleSchema,
     HubSettingsSchema,
+    MetricsSchema,
     RouteSchema,
     SourceSchema,
 )
 from hub.config.yamlfile import LineIndex, read_yaml
+from hub.metrics.rules import ALERT_SOURCE, AlertRule, RuleProblem, compile_rule
 from hub.plugin.http import client_for
 from hub.plugin.types import Source
 from hub.pluginhost import PluginHost
@@ -112,6 +123,8 @@ class _Builder:
                 self.problem((key,), f"unknown key; expected one of {', '.join(sorted(known))}")
         hub = self.load(HubSettingsSchema(), data.get("hub", {}), ("hub",)) or HubSettings()
         console = self.load(ConsoleSchema(), data["console"], ("console",)) if data.get("console") else None
+        metrics = self.load(MetricsSchema(), data.get("metrics") or {}, ("metrics",)) or MetricsSettings()
+        alerts = self.alerts(data.get("alerts") or [])
         if self.with_settings:
             self.check_annotators(hub.annotators)
         self.rate_limits: dict[str, Any] = {}
@@ -120,14 +133,41 @@ class _Builder:
         connections = {name: connection for name, raw in self.section(data, "connections").items()
                        if (connection := self.connection(name, raw)) is not None}
         if not self.with_settings:
-            return HubConfig(hub=hub, connections=connections, console=console, path=self.filename)
+            return HubConfig(hub=hub, connections=connections, console=console, metrics=metrics, alerts=alerts,
+                             path=self.filename)
         self.source_tokens: dict[str, Secret] = {}
         sources = {name: source for name, raw in self.section(data, "sources").items()
                    if (source := self.source(name, raw)) is not None}
         routes = self.routes(data.get("routes", []))
+        if alerts and ALERT_SOURCE in sources:
+            self.problem(("sources", ALERT_SOURCE), f"the source name {ALERT_SOURCE!r} is the hub's own, for the "
+                                                    "cx.metric.alert events of `alerts:`: rename this source")
         return HubConfig(hub=hub, sources=sources, rate_limits=self.rate_limits, source_tokens=self.source_tokens,
                          polls=self.polls, enrichment=self.enrichment,
-                         connections=connections, routes=routes, console=console, path=self.filename)
+                         connections=connections, routes=routes, console=console, metrics=metrics, alerts=alerts,
+                         path=self.filename)
+
+    def alerts(self, raw: Any) -> tuple[AlertRule, ...]:
+        """Every rule is checked through; a rule that does not compile is reported at its key's line."""
+        if not isinstance(raw, list):
+            self.problem(("alerts",), "'alerts' must be a list of rules")
+            return ()
+        rules: list[AlertRule] = []
+        for position, item in enumerate(raw):
+            path: Path = ("alerts", position)
+            entry = self.load(AlertRuleSchema(), item, path)
+            if entry is None:
+                continue
+            try:
+                rule = compile_rule(entry)
+            except RuleProblem as error:
+                self.problem(path + (error.key,), error.message)
+                continue
+            if any(known.name == rule.name for known in rules):
+                self.problem(path + ("name",), f"alert rule name {rule.name!r} is used twice")
+                continue
+            rules.append(rule)
+        return tuple(rules)
 
     def check_annotators(self, names: tuple[str, ...]) -> None:
         """Each of `hub.annotators` must be an installed plugin that implements cxhub_annotate_event."""

@@ -13,6 +13,7 @@ from hub.events.canonical import InvalidEvent, UnstorableEvent, build_event, val
 from hub.events.storable import escape_unstorable
 from hub.ingest.annotate import annotate
 from hub.ingest.shadow import render_shadows
+from hub.metrics.answers import response_rows
 from hub.plugin.errors import GiveUp, RequestRejected, RetryLater, UnrecognizedPayload
 from hub.plugin.request import MAX_MEDIA_TYPE, InboundRequest
 from hub.plugin.types import EventDraft, Parsed, Rejection, Reply, Source
@@ -147,7 +148,7 @@ def take_in(hub: Hub, events: Sequence[dict[str, Any]],
         recorded = take_in(hub, events)
         return Recorded([*enriching.accepted, *recorded.accepted], [*enriching.duplicates, *recorded.duplicates])
     deliveries = route_events(hub, events)
-    recorded = hub.store.ingest.record(events, deliveries, received_at)
+    recorded = hub.store.ingest.record(events, deliveries, received_at, response_rows=metric_rows(hub, events))
     accepted = set(recorded.accepted)
     waiting = hub.store.ingest.queued_for_events(recorded.duplicates) if recorded.duplicates else []
     hub.queue.enqueue([*(delivery for delivery in deliveries if delivery.sent and delivery.event_id in accepted),
@@ -190,6 +191,18 @@ def route_events(hub: Hub, events: Sequence[dict[str, Any]]) -> list[NewDelivery
         ledger.add(event, planned)
         deliveries.extend(planned)
     return deliveries
+
+
+def metric_rows(hub: Hub, events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The metrics' rows of the responses these events are about, stored with them (hub/metrics/answers.py).
+
+    A bug in making them must not refuse a webhook: the events are then stored uncounted (logged).
+    """
+    try:
+        return response_rows(events, hub.config.metrics.form_attributes)
+    except Exception:
+        log.exception("the metrics could not read %d events; they are stored but not counted", len(events))
+        return []
 
 
 def _first_of_each_id(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from rq.job import Job
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from hub.alerting import metrics_pass
 from hub.app import close_app, create_app
 from hub.events.canonical import validate_event
 from hub.ingest.consumer import IntakeConsumer
@@ -72,6 +73,9 @@ class TestHub:
     def drain(self, *, run_scheduled: bool = True, rounds: int = 20) -> int:
         """Take in what the intake log holds, then run queued jobs in this thread until none are left.
 
+        Each round first folds newly stored responses into the metrics and evaluates the alert
+        rules, as the worker's metrics thread would (so an alert's own deliveries run too).
+
         Returns how many jobs ran. With `run_scheduled`, retries waiting for their backoff run at
         once, as if time had passed.
         """
@@ -79,6 +83,7 @@ class TestHub:
         with self.app.app_context():
             IntakeConsumer(self.hub, "cxhub-test").drain()
         for _ in range(rounds):
+            metrics_pass(self.hub)  # what the worker's metrics thread does: counts, then alert rules
             if run_scheduled:
                 self._release_scheduled()
             if self.hub.queue.count() == 0:
