@@ -153,8 +153,13 @@ class _Builder:
             self.problem(("alerts",), "'alerts' must be a list of rules")
             return ()
         rules: list[AlertRule] = []
+        names: list[Any] = []
         for position, item in enumerate(raw):
             path: Path = ("alerts", position)
+            name = item.get("name") if isinstance(item, dict) else None
+            if isinstance(name, str) and name in names:
+                self.problem(path + ("name",), f"alert rule name {name!r} is used twice")
+            names.append(name)
             entry = self.load(AlertRuleSchema(), item, path)
             if entry is None:
                 continue
@@ -163,10 +168,8 @@ class _Builder:
             except RuleProblem as error:
                 self.problem(path + (error.key,), error.message)
                 continue
-            if any(known.name == rule.name for known in rules):
-                self.problem(path + ("name",), f"alert rule name {rule.name!r} is used twice")
-                continue
-            rules.append(rule)
+            if rule.name not in names[:position]:
+                rules.append(rule)
         return tuple(rules)
 
     def check_annotators(self, names: tuple[str, ...]) -> None:

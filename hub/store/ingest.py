@@ -41,11 +41,11 @@ class Ingest:
         if self.database.is_postgresql:
             with self.database.connect(autocommit=True) as db:
                 parameters = {"events": orjson.dumps(rows).decode(), "deliveries": orjson.dumps(planned).decode()}
-                statement = RECORD_IN_ONE_STATEMENT
+                recording = RECORD_IN_ONE_STATEMENT
                 if response_rows:
                     parameters["responses"] = orjson.dumps(list(response_rows)).decode()
-                    statement = RECORD_WITH_RESPONSES
-                accepted = set(db.execute(statement, parameters).scalars())
+                    recording = RECORD_WITH_RESPONSES
+                accepted = set(db.execute(recording, parameters).scalars())
         else:
             with self.database.connect(write=True) as db:
                 statement = sqlite.insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id)

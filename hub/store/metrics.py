@@ -147,8 +147,7 @@ class Metrics:
                         func.sum(table.neutral), func.sum(table.negative), func.sum(table.value_sum))
                  .where(*conditions).group_by(key, table.quarter))
         with self.database.connect() as db:
-            return [QuarterCounts(str(row[0]), *(int(value or 0) for value in row[1:6]), float(row[6] or 0))
-                    for row in db.execute(query)]
+            return [_counts(row) for row in db.execute(query)]
 
     def quarter_counts_matching(self, metrics: Sequence[str], first: int, last: int, *, source: str | None = None,
                                 form: str | None = None, attributes: Mapping[str, str] | None = None,
@@ -174,8 +173,7 @@ class Metrics:
         query = (select(key.label("group"), table.quarter, func.count(), positive, neutral, negative,
                         func.sum(table.value)).select_from(joined).where(*conditions).group_by(key, table.quarter))
         with self.database.connect() as db:
-            return [QuarterCounts(str(row[0]), *(int(value or 0) for value in row[1:6]), float(row[6] or 0))
-                    for row in db.execute(query)]
+            return [_counts(row) for row in db.execute(query)]
 
     def attribute_known(self, name: str) -> bool:
         """Whether any response carries the attribute `name` (an unknown one is a 404, not an empty answer)."""
@@ -239,6 +237,11 @@ def _add(deltas: dict[tuple[str, str, str, int], list[float]], metric: str, sour
         delta[0] += sign
         delta[position] += sign
         delta[4] += sign * value
+
+
+def _counts(row: Any) -> QuarterCounts:
+    quarter, count, positive, neutral, negative = (int(value or 0) for value in row[1:6])
+    return QuarterCounts(str(row[0]), quarter, count, positive, neutral, negative, float(row[6] or 0))
 
 
 def _is(column: Any, value: str) -> Any:
