@@ -1,14 +1,13 @@
 """A metric by bucket (and optionally by source, form or attribute value) from the store's counts.
 
-Without an attribute the answer comes from the folded counts per quarter-hour (a few thousand
-rows for a year, whatever the number of responses); with one, from the response rows, through
-the attribute index. Either way the pending responses are folded first, so an answer counts
+Without an attribute the answer comes from the folded counts per quarter-hour (at most 35,040
+rows a year per source and form, whatever the number of responses), summed by the database per
+bucket; with one, from the response rows, through the attribute index. Either way the pending responses are folded first, so an answer counts
 every response stored before it was asked.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Mapping, Sequence
@@ -18,7 +17,7 @@ from hub.metrics.buckets import BadQuery, Bucket, buckets
 from hub.metrics.definitions import COUNT_NAMES, METRICS, SCORED, metric_value
 
 if TYPE_CHECKING:
-    from hub.store.metrics import Metrics, QuarterCounts
+    from hub.store.metrics import Metrics, SpanCounts
 
 MAX_GROUPS = 50
 MAX_ATTRIBUTE_FILTERS = 5
@@ -58,7 +57,7 @@ class Totals:
         names = COUNT_NAMES[self.metric]
         return {names[0]: self.positive, names[1]: self.neutral, names[2]: self.negative}
 
-    def plus(self, row: QuarterCounts) -> Totals:
+    def plus(self, row: SpanCounts) -> Totals:
         return Totals(self.metric, self.responses + row.responses, self.positive + row.positive,
                       self.neutral + row.neutral, self.negative + row.negative, self.value_sum + row.value_sum)
 
@@ -90,8 +89,7 @@ def run_query(metrics: Metrics, query: MetricQuery, now: datetime | None = None)
     check_query(query)
     until = (query.until or now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     spans = buckets(query.since, until, query.by, query.zone)
-    first, last = spans[0].quarters[0], spans[-1].quarters[1]
-    rows = quarter_rows(metrics, query, first, last)
+    rows = span_rows(metrics, query, [span.quarters for span in spans])
     groups = sorted({row.group for row in rows}) if query.group else [""]
     if len(groups) > MAX_GROUPS:
         raise BadQuery(400, "too_many_groups", f"{query.group} has {len(groups)} values in this window, more than "
@@ -99,8 +97,8 @@ def run_query(metrics: Metrics, query: MetricQuery, now: datetime | None = None)
     return roll_up(query.metric, spans, rows, groups, grouped=query.group is not None)
 
 
-def quarter_rows(metrics: Metrics, query: MetricQuery, first: int, last: int, *,
-                 fold: bool = True) -> list[QuarterCounts]:
+def span_rows(metrics: Metrics, query: MetricQuery, spans: Sequence[tuple[int, int]], *,
+              fold: bool = True) -> list[SpanCounts]:
     names = list(SCORED) if query.metric == "responses" else [query.metric]
     attribute = query.group[len("attr:"):] if query.group and query.group.startswith("attr:") else None
     for name in [*query.attributes, *([attribute] if attribute else [])]:
@@ -112,21 +110,18 @@ def quarter_rows(metrics: Metrics, query: MetricQuery, first: int, last: int, *,
     if fold:
         metrics.fold()
     if query.attributes or attribute:
-        return metrics.quarter_counts_matching(names, first, last, source=query.source, form=query.form,
-                                               attributes=query.attributes, group_attribute=attribute,
-                                               group=None if attribute else query.group)
-    return metrics.quarter_counts(names, first, last, source=query.source, form=query.form, group=query.group)
+        return metrics.span_counts_matching(names, spans, source=query.source, form=query.form,
+                                            attributes=query.attributes, group_attribute=attribute,
+                                            group=None if attribute else query.group)
+    return metrics.span_counts(names, spans, source=query.source, form=query.form, group=query.group)
 
 
-def roll_up(metric: str, spans: Sequence[Bucket], rows: Sequence[QuarterCounts], groups: Sequence[str], *,
+def roll_up(metric: str, spans: Sequence[Bucket], rows: Sequence[SpanCounts], groups: Sequence[str], *,
             grouped: bool) -> list[MetricRow]:
-    """Sum quarter-hour rows into their buckets (a bisection each: no timezone arithmetic per row)."""
-    starts = [span.quarters[0] for span in spans]
+    """Each bucket with its counts (zero when the store had none), per group."""
     totals = {(group, index): Totals(metric) for group in groups for index in range(len(spans))}
     for row in rows:
-        index = bisect_right(starts, row.quarter) - 1
-        if 0 <= index < len(spans) and row.quarter < spans[index].quarters[1]:
-            totals[row.group, index] = totals[row.group, index].plus(row)
+        totals[row.group, row.span] = totals[row.group, row.span].plus(row)
     return [MetricRow(span.label, span.start, span.end, group if grouped else None, totals[group, index])
             for group in groups for index, span in enumerate(spans)]
 
@@ -136,7 +131,7 @@ def window_totals(metrics: Metrics, metric: str, first: int, last: int, *, sourc
     """One metric's totals over the quarter-hours [first, last) (what alert rules compare)."""
     query = MetricQuery(metric, source=source, form=form, attributes=dict(attributes or {}))
     try:
-        rows = quarter_rows(metrics, query, first, last, fold=False)  # the evaluator folded just before
+        rows = span_rows(metrics, query, [(first, last)], fold=False)  # the evaluator folded just before
     except BadQuery:  # an attribute no response has yet: nothing to count
         return Totals(metric)
     total = Totals(metric)

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Iterable, Mapping, Sequence
 
 import orjson
-from sqlalchemy import and_, case, delete, func, literal, select, text, update
+from sqlalchemy import and_, case, delete, func, literal, select, text, union_all, update
 
 from hub.store.database import Database, now
 from hub.store.tables import metric_alerts, metric_counts, response_attributes, responses
@@ -41,12 +41,15 @@ UPSERT_RESPONSES = text(f"INSERT INTO responses ({', '.join(RESPONSE_COLUMNS)}) 
                         f"VALUES ({', '.join(':' + name for name in RESPONSE_COLUMNS)}) {ON_CONFLICT}")
 
 
-@dataclass(frozen=True)
-class QuarterCounts:
-    """The counts of one group in one UTC quarter-hour."""
+SPANS_PER_STATEMENT = 200  # SQLite allows 500 terms in a compound SELECT
 
+
+@dataclass(frozen=True)
+class SpanCounts:
+    """The counts of one group in one span of quarter-hours (a bucket), by the span's position."""
+
+    span: int
     group: str
-    quarter: int
     responses: int
     positive: int
     neutral: int
@@ -134,46 +137,65 @@ class Metrics:
 
     # --- reading --------------------------------------------------------------
 
-    def quarter_counts(self, metrics: Sequence[str], first: int, last: int, *, source: str | None = None,
-                       form: str | None = None, group: str | None = None) -> list[QuarterCounts]:
-        """Counts per quarter-hour in [first, last), from the folded counts; `group` is source or form."""
+    def span_counts(self, metrics: Sequence[str], spans: Sequence[tuple[int, int]], *, source: str | None = None,
+                    form: str | None = None, group: str | None = None) -> list[SpanCounts]:
+        """Counts per span of quarter-hours [first, last), from the folded counts; `group` is source or form.
+
+        One statement, one index range scan per span (a UNION ALL): the database sums the
+        quarter-hours, and only a row per span and group comes back.
+        """
         table = metric_counts.c
-        every_source = bool(form) or group in ("source", "form")  # the per-source rows, else the roll-up
-        conditions = [table.metric.in_(metrics), table.quarter >= first, table.quarter < last,
-                      table.source == source if source else table.source != ALL if every_source else table.source == ALL,
+        conditions = [table.metric.in_(metrics),  # the roll-ups (source or form '*') unless split by them
+                      table.source == source if source else table.source != ALL if group == "source" else
+                      table.source == ALL,
                       table.form == form if form else table.form != ALL if group == "form" else table.form == ALL]
         key: Any = table.source if group == "source" else table.form if group == "form" else literal("")
-        query = (select(key.label("group"), table.quarter, func.sum(table.responses), func.sum(table.positive),
-                        func.sum(table.neutral), func.sum(table.negative), func.sum(table.value_sum))
-                 .where(*conditions).group_by(key, table.quarter))
-        with self.database.connect() as db:
-            return [_counts(row) for row in db.execute(query)]
+        sums = (func.sum(table.responses), func.sum(table.positive), func.sum(table.neutral), func.sum(table.negative),
+                func.sum(table.value_sum))
+        parts = [select(literal(index), key, *sums).where(*conditions, table.quarter >= first, table.quarter < last)
+                 .group_by(key) for index, (first, last) in enumerate(spans)]
+        return self._spans(parts)
 
-    def quarter_counts_matching(self, metrics: Sequence[str], first: int, last: int, *, source: str | None = None,
-                                form: str | None = None, attributes: Mapping[str, str] | None = None,
-                                group_attribute: str | None = None, group: str | None = None) -> list[QuarterCounts]:
-        """The same counts from the response rows themselves, for attribute filters and groups (call `fold` first)."""
+    def span_counts_matching(self, metrics: Sequence[str], spans: Sequence[tuple[int, int]], *,
+                             source: str | None = None, form: str | None = None,
+                             attributes: Mapping[str, str] | None = None, group_attribute: str | None = None,
+                             group: str | None = None) -> list[SpanCounts]:
+        """The same counts from the response rows themselves, for attribute filters and groups (call `fold` first).
+
+        Each attribute filter is a join on the attribute index (name, value, key).
+        """
         table = responses.c
-        conditions = [table.metric.in_(metrics), table.quarter >= first, table.quarter < last]
+        joined: Any = responses
+        conditions: list[Any] = [table.metric.in_(metrics)]
         if source:
             conditions.append(table.source == source)
         if form:
             conditions.append(table.form == form)
-        for name, value in (attributes or {}).items():
-            conditions.append(select(response_attributes.c.key).where(
-                response_attributes.c.key == table.key, response_attributes.c.name == name,
-                response_attributes.c.value == value).exists())
-        joined: Any = responses
+        for number, (name, value) in enumerate((attributes or {}).items()):
+            having = response_attributes.alias(f"having_{number}")
+            joined = joined.join(having, and_(having.c.key == table.key, having.c.name == name,
+                                              having.c.value == value))
         key: Any = table.source if group == "source" else table.form if group == "form" else literal("")
         if group_attribute:
             grouping = response_attributes.alias("grouping")
-            joined = responses.join(grouping, and_(grouping.c.key == table.key, grouping.c.name == group_attribute))
+            joined = joined.join(grouping, and_(grouping.c.key == table.key, grouping.c.name == group_attribute))
             key = grouping.c.value
-        positive, neutral, negative = (func.sum(_is(table.category, name)) for name in ("positive", "neutral", "negative"))
-        query = (select(key.label("group"), table.quarter, func.count(), positive, neutral, negative,
-                        func.sum(table.value)).select_from(joined).where(*conditions).group_by(key, table.quarter))
+        sums = (func.count(), *(func.sum(_is(table.category, name)) for name in ("positive", "neutral", "negative")),
+                func.sum(table.value))
+        parts = [select(literal(index), key, *sums).select_from(joined)
+                 .where(*conditions, table.quarter >= first, table.quarter < last).group_by(key)
+                 for index, (first, last) in enumerate(spans)]
+        return self._spans(parts)
+
+    def _spans(self, parts: Sequence[Any]) -> list[SpanCounts]:
         with self.database.connect() as db:
-            return [_counts(row) for row in db.execute(query)]
+            found: list[SpanCounts] = []
+            for offset in range(0, len(parts), SPANS_PER_STATEMENT):
+                chunk = parts[offset:offset + SPANS_PER_STATEMENT]
+                statement: Any = chunk[0] if len(chunk) == 1 else union_all(*chunk)
+                for row in db.execute(statement):
+                    found.append(_counts(row))
+            return found
 
     def attribute_known(self, name: str) -> bool:
         """Whether any response carries the attribute `name` (an unknown one is a 404, not an empty answer)."""
@@ -232,16 +254,17 @@ class Metrics:
 def _add(deltas: dict[tuple[str, str, str, int], list[float]], metric: str, source: str, form: str, quarter: int,
          category: str, value: float, sign: int) -> None:
     position = {"positive": 1, "neutral": 2, "negative": 3}[category]
-    for key in ((metric, source, form, quarter), (metric, source, ALL, quarter), (metric, ALL, ALL, quarter)):
+    for key in ((metric, source, form, quarter), (metric, source, ALL, quarter), (metric, ALL, form, quarter),
+                (metric, ALL, ALL, quarter)):
         delta = deltas[key]
         delta[0] += sign
         delta[position] += sign
         delta[4] += sign * value
 
 
-def _counts(row: Any) -> QuarterCounts:
-    quarter, count, positive, neutral, negative = (int(value or 0) for value in row[1:6])
-    return QuarterCounts(str(row[0]), quarter, count, positive, neutral, negative, float(row[6] or 0))
+def _counts(row: Any) -> SpanCounts:
+    count, positive, neutral, negative = (int(value or 0) for value in row[2:6])
+    return SpanCounts(int(row[0]), str(row[1]), count, positive, neutral, negative, float(row[6] or 0))
 
 
 def _is(column: Any, value: str) -> Any:

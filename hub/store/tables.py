@@ -166,8 +166,8 @@ responses = Table(
     Index("ix_responses_metric_quarter", "metric", "quarter"),
 )
 
-# Counts per metric, source, form and UTC quarter-hour, with roll-ups under source '*' and form
-# '*'. Every UTC offset in use is a whole number of quarter-hours, so any timezone's days, weeks
+# Counts per metric, source, form and UTC quarter-hour, with roll-ups under source '*' (every
+# source), form '*' (every form) and both. Every UTC offset in use is a whole number of quarter-hours, so any timezone's days, weeks
 # and months are sums of these rows.
 metric_counts = Table(
     "metric_counts",
