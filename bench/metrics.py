@@ -106,7 +106,7 @@ def main() -> None:
 
         admin = create_engine(normalize_url(options.database), isolation_level="AUTOCOMMIT")
         with admin.connect() as db:
-            db.execute(text("DROP DATABASE IF EXISTS cxhub_bench_metrics"))
+            db.execute(text("DROP DATABASE IF EXISTS cxhub_bench_metrics WITH (FORCE)"))
             db.execute(text("CREATE DATABASE cxhub_bench_metrics"))
         url = options.database.rsplit("/", 1)[0] + "/cxhub_bench_metrics"
         try:
