@@ -20,9 +20,9 @@ from pathlib import Path
 
 import orjson
 
-from hub.metrics.answers import QUARTER_MS, response_key
-from hub.metrics.buckets import parse_timezone
-from hub.metrics.query import MetricQuery, run_query
+from hub.insights.answers import QUARTER_MS, response_key
+from hub.insights.buckets import parse_timezone
+from hub.insights.query import MetricQuery, run_query
 from hub.store import Store
 
 SOURCES = ("typeform", "delighted", "qualtrics", "surveymonkey")

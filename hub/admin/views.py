@@ -26,8 +26,8 @@ from hub.admin.schemas import (
 from hub.enrichment.operations import retry_enrichments
 from hub.errors import ApiError
 from hub.ingest.service import Rejected
-from hub.metrics.buckets import BadQuery, parse_timezone, parse_window
-from hub.metrics.query import MetricQuery, run_query, serialize
+from hub.insights.buckets import BadQuery, parse_timezone, parse_window
+from hub.insights.query import MetricQuery, run_query, serialize
 from hub.operations import (
     NotFound,
     backlog,

@@ -24,9 +24,9 @@ from typing import Any
 
 from hub.events.canonical import event_id, validate_event
 from hub.ingest.service import take_in
-from hub.metrics.buckets import QUARTER_SECONDS, bucket_start, parse_timezone
-from hub.metrics.query import Totals, window_totals
-from hub.metrics.rules import ALERT_SOURCE, AlertRule
+from hub.insights.buckets import QUARTER_SECONDS, bucket_start, parse_timezone
+from hub.insights.query import Totals, window_totals
+from hub.insights.rules import ALERT_SOURCE, AlertRule
 from hub.runtime import Hub
 from hub.store.metrics import AlertState
 
@@ -126,7 +126,7 @@ def previous_window(rule: AlertRule, first: int, span: int, zone_name: str) -> t
 
 
 def _category(rule: AlertRule) -> str:
-    from hub.metrics.definitions import CATEGORIES, COUNT_NAMES
+    from hub.insights.definitions import CATEGORIES, COUNT_NAMES
 
     return CATEGORIES[COUNT_NAMES[rule.metric].index(rule.count or "")]
 

@@ -33,9 +33,9 @@ def metrics_command(metric: str, settings: dict[str, Any], by: str, since: str, 
 
     Each response counts once, with its latest score (docs/metrics.md gives every definition).
     """
-    from hub.metrics.buckets import BadQuery, parse_timezone, parse_window
-    from hub.metrics.definitions import COUNT_NAMES
-    from hub.metrics.query import MetricQuery, run_query, serialize
+    from hub.insights.buckets import BadQuery, parse_timezone, parse_window
+    from hub.insights.definitions import COUNT_NAMES
+    from hub.insights.query import MetricQuery, run_query, serialize
 
     filters = {}
     for item in attributes:

@@ -30,7 +30,7 @@ from hub.config.schema import (
     SourceSchema,
 )
 from hub.config.yamlfile import LineIndex, read_yaml
-from hub.metrics.rules import ALERT_SOURCE, AlertRule, RuleProblem, compile_rule
+from hub.insights.rules import ALERT_SOURCE, AlertRule, RuleProblem, compile_rule
 from hub.plugin.http import client_for
 from hub.plugin.types import Source
 from hub.pluginhost import PluginHost

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
-from hub.metrics.answers import FORM_ATTRIBUTES
-from hub.metrics.rules import AlertRule
+from hub.insights.answers import FORM_ATTRIBUTES
+from hub.insights.rules import AlertRule
 from hub.plugin.settings import Secret
 from hub.plugin.types import Source
 from hub.routing.routes import ActionSpec, Route

@@ -17,8 +17,8 @@ from hub.config.model import (
     PollSchedule,
     RetryPolicy,
 )
-from hub.metrics.buckets import BadQuery, parse_timezone
-from hub.metrics.definitions import METRICS
+from hub.insights.buckets import BadQuery, parse_timezone
+from hub.insights.definitions import METRICS
 from hub.plugin.settings import SecretField
 from hub.routing.conditions import MATCH_ALL, Condition, compile_condition
 
@@ -214,7 +214,7 @@ class MetricsSchema(StrictSchema):
 
 
 class AlertRuleSchema(StrictSchema):
-    """One `alerts:` rule's keys; hub.metrics.rules.compile_rule checks how they combine."""
+    """One `alerts:` rule's keys; hub.insights.rules.compile_rule checks how they combine."""
 
     name = fields.String(required=True, validate=NAME)
     metric = fields.String(required=True, validate=validate.OneOf(METRICS))

@@ -13,7 +13,7 @@ from hub.events.canonical import InvalidEvent, UnstorableEvent, build_event, val
 from hub.events.storable import escape_unstorable
 from hub.ingest.annotate import annotate
 from hub.ingest.shadow import render_shadows
-from hub.metrics.answers import response_rows
+from hub.insights.answers import response_rows
 from hub.plugin.errors import GiveUp, RequestRejected, RetryLater, UnrecognizedPayload
 from hub.plugin.request import MAX_MEDIA_TYPE, InboundRequest
 from hub.plugin.types import EventDraft, Parsed, Rejection, Reply, Source
@@ -194,7 +194,7 @@ def route_events(hub: Hub, events: Sequence[dict[str, Any]]) -> list[NewDelivery
 
 
 def metric_rows(hub: Hub, events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The metrics' rows of the responses these events are about, stored with them (hub/metrics/answers.py).
+    """The metrics' rows of the responses these events are about, stored with them (hub/insights/answers.py).
 
     A bug in making them must not refuse a webhook: the events are then stored uncounted (logged).
     """

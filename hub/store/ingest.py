@@ -31,7 +31,7 @@ class Ingest:
         INSERTs and COMMIT): this is the hot path of every webhook. `received_at` gives each
         event the moment the hub accepted it, when that was earlier than now (the intake log).
         `response_rows` are the metrics' rows of the responses the events are about
-        (hub/metrics/answers.py), upserted in the same statement or transaction: a stored event
+        (hub/insights/answers.py), upserted in the same statement or transaction: a stored event
         is always counted, and a resend or replay changes nothing (the upsert is idempotent).
         """
         moment = now()

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 import orjson
 
 from hub.events.canonical import object_key
-from hub.metrics.definitions import answer_of
+from hub.insights.definitions import answer_of
 
 QUARTER_MS = 15 * 60 * 1000
 FORM_ATTRIBUTES: tuple[str, ...] = ("form_id", "survey_id", "business_id")  # the first one an event has is its form

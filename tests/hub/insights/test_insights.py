@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 import plugins.webhook as webhook
-from hub.metrics.definitions import answer_of
+from hub.insights.definitions import answer_of
 from hub.operations import replay_event
 from hub.testing import sign_standard_webhook
 from tests.conftest import WHSEC

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from hub.metrics.buckets import BadQuery, Bucket, buckets
-from hub.metrics.definitions import COUNT_NAMES, METRICS, SCORED, metric_value
+from hub.insights.buckets import BadQuery, Bucket, buckets
+from hub.insights.definitions import COUNT_NAMES, METRICS, SCORED, metric_value
 
 if TYPE_CHECKING:
     from hub.store.metrics import Metrics, SpanCounts

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Mapping
 
-from hub.metrics.buckets import BadQuery, parse_window
-from hub.metrics.definitions import COUNT_NAMES, METRICS
+from hub.insights.buckets import BadQuery, parse_window
+from hub.insights.definitions import COUNT_NAMES, METRICS
 
 ALERT_SOURCE = "alerts"  # the source of the cx.metric.alert events (a config source may not take the name)
 CALENDAR = ("day", "week", "month")
