@@ -11,6 +11,7 @@ It is composed of one part per concern, sharing one database:
     store.cursors      where each polled source's next poll starts
     store.enrichments  thin events waiting for their details from the vendor's API
     store.lineage      what deliveries created, and which event follows up which
+    store.metrics      CX metrics: a row per response, counts per quarter-hour, alert states
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from hub.store.deliveries import Deliveries
 from hub.store.enrichments import Enrichments
 from hub.store.ingest import Ingest
 from hub.store.lineage import Lineage
+from hub.store.metrics import Metrics
 from hub.store.quarantine import Quarantine
 from hub.store.reads import Reads
 from hub.store.retention import Retention
@@ -39,6 +41,7 @@ class Store:
         self.cursors = Cursors(self.database)
         self.enrichments = Enrichments(self.database)
         self.lineage = Lineage(self.database)
+        self.metrics = Metrics(self.database)
 
     @property
     def url(self) -> str:
