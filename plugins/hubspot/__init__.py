@@ -31,8 +31,8 @@ from plugins.hubspot.settings import (
 
 __version__ = "0.1.0"
 # HubSpot's published burst limit of a private app on a Free or Starter account (Professional and
-# Enterprise: 190), and, within 10%, of a public OAuth app per installed account (110): the lowest
-# of both kinds, so the default never draws 429s. A bigger account raises it with `rate_limit:`.
+# Enterprise: 190), just below a public OAuth app's per installed account (about 110): the lowest of
+# either kind, so the default draws no 429s on any account. A bigger account raises it with `rate_limit:`.
 RATE_LIMIT = RateLimit(100, 10)
 
 
