@@ -201,7 +201,8 @@ def test_a_refused_assertion_pauses_the_connection_and_resuming_delivers_everyth
     listed = cxhub(start_process, path, "connections", env=ENV)
     [line] = [line for line in listed.splitlines() if line.startswith("salesforce ")]
     assert line.split()[:3] == ["salesforce", "salesforce", "paused"] and f"until resumed: {reason}" in line
-    assert_hidden(everything_shown(hub, [worker.log.read_text()], listed), SECRETS)
+    assertions = [form["assertion"][0] for form in tokens.endpoint.requests]  # each a credential for 3 minutes
+    assert_hidden(everything_shown(hub, [worker.log.read_text()], listed), (*SECRETS, *assertions))
 
     tokens.refusing = None  # approved again
     assert "resumed salesforce" in cxhub(start_process, path, "connections", "resume", "salesforce",
