@@ -82,8 +82,8 @@ def request_token(config: OAuthConfig, *, refresh_token: str | None, timeout: fl
         session.close()
     status, after = statuses[-1] if statuses else (200, None)
     if status >= 400:  # a JSON error answer in the vendor's own words, not OAuth's (HubSpot's BAD_REFRESH_TOKEN)
-        error, description = _vendor_error(answer)
-        raise _refused(connection, host, status, after, error, _described(description, config))
+        code, description = _vendor_error(answer)
+        raise _refused(connection, host, status, after, code, _described(description, config))
     return _token(answer, connection, host, refresh_token)
 
 
