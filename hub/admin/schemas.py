@@ -134,10 +134,58 @@ class EnrichmentQuery(StrictSchema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
+class EventSummarySchema(Schema):
+    """An event in a lineage: enough to tell it apart and look it up."""
+
+    id = fields.String(required=True)
+    source = fields.String(required=True)
+    type = fields.String(required=True)
+    subject = fields.String(required=True)
+    customer_email = fields.String(required=True, allow_none=True)
+    received_at = fields.AwareDateTime(required=True)
+
+
+class CreatedObjectSchema(Schema):
+    """An object a delivery created, named as the vendor's events name it."""
+
+    system = fields.String(required=True)
+    id = fields.String(attribute="object_id", required=True)
+    url = fields.String(required=True, allow_none=True)
+    delivery_id = fields.String(required=True)
+    event_id = fields.String(required=True)
+    created_at = fields.AwareDateTime(required=True)
+
+
+class OriginSchema(Schema):
+    """Where an object came from: the object, the delivery that created it, and that delivery's event
+    (GET /admin/objects/SYSTEM/ID)."""
+
+    object = fields.Nested(CreatedObjectSchema, required=True)
+    delivery = fields.Nested(DeliverySchema, required=True)
+    event = fields.Nested(EventSummarySchema, required=True)
+
+
+class LineageSummarySchema(Schema):
+    """An event's lineage beside its detail: what it follows up, what its deliveries created, what came after."""
+
+    origin = fields.Nested(OriginSchema, required=True, allow_none=True)
+    created = fields.List(fields.Nested(CreatedObjectSchema), required=True)
+    follow_ups = fields.List(fields.Nested(EventSummarySchema), required=True,
+                             metadata={"description": "later events about what it created, oldest first"})
+
+
+class LineageSchema(LineageSummarySchema):
+    """What happened to an event (GET /admin/events/ID/lineage)."""
+
+    event = fields.Nested(EventSummarySchema, required=True)
+    deliveries = fields.List(fields.Nested(DeliverySchema), required=True)
+
+
 # What each endpoint answers: the views dump through these, and the OpenAPI description is built from them.
 
 class EventDetailSchema(EventSchema):
     deliveries = fields.List(fields.Nested(DeliverySchema))
+    lineage = fields.Nested(LineageSummarySchema, allow_none=True)
 
 
 class EventList(Schema):

@@ -26,6 +26,8 @@ from hub.admin.schemas import (
     EventDetailSchema,
     EventList,
     EventQuery,
+    LineageSchema,
+    OriginSchema,
     QuarantineList,
     QuarantineReplayed,
     RedeliverRequest,
@@ -107,7 +109,26 @@ def get_event(event_id: str) -> Response:
     if row is None:
         raise ApiError(404, "not_found", f"no event {event_id}")
     deliveries = hub.store.reads.deliveries(event_id=event_id, limit=500)
-    return jsonify(EventDetailSchema().dump({**vars(row), "deliveries": deliveries}))
+    lineage = hub.store.lineage.of_event(event_id)
+    return jsonify(EventDetailSchema().dump({**vars(row), "deliveries": deliveries, "lineage": lineage}))
+
+
+@blueprint.get("/events/<event_id>/lineage")
+def get_lineage(event_id: str) -> Response:
+    """What happened to an event: its origin, its deliveries, what they created, the later events about it."""
+    lineage = current_hub().store.lineage.of_event(event_id)
+    if lineage is None:
+        raise ApiError(404, "not_found", f"no event {event_id}")
+    return jsonify(LineageSchema().dump(lineage))
+
+
+@blueprint.get("/objects/<system>/<path:object_id>")
+def get_object_origin(system: str, object_id: str) -> Response:
+    """Which event caused this object (a Jira issue, a Zendesk ticket, a Slack message): the delivery and its event."""
+    origin = current_hub().store.lineage.cause_of(system, object_id)
+    if origin is None:
+        raise ApiError(404, "not_found", f"the hub created no {system} object {object_id!r} (or it was pruned)")
+    return jsonify(OriginSchema().dump(origin))
 
 
 @blueprint.post("/events/<event_id>/replay")

@@ -19,6 +19,7 @@ from hub.plugin.request import MAX_MEDIA_TYPE, InboundRequest
 from hub.plugin.types import EventDraft, Parsed, Rejection, Reply, Source
 from hub.pluginhost import PluginHost
 from hub.routing.objects import ObjectLedger, subjects_by_source
+from hub.routing.origins import OriginFinder
 from hub.runtime import Hub
 from hub.store import NewDelivery, Recorded
 
@@ -187,16 +188,34 @@ def route_events(hub: Hub, events: Sequence[dict[str, Any]]) -> list[NewDelivery
     again unless it has `run_on_updates`. The store is asked once for the whole batch. The
     annotators (`hub.annotators`) add their fields to each event first, so routes can test them.
     A shadow route's deliveries come back rendered, to be recorded and never sent (`delivery.sent`).
+    An event about an object a delivery created is stamped with its origin (`data.origin`),
+    which conditions and templates see (hub.routing.origins).
     """
     annotate(hub.plugins, hub.config.hub.annotators, events)
     ledger = ObjectLedger(hub.store.ingest.events_about(subjects_by_source(events)))
+    origins = origin_finder(hub).find(events)
     deliveries: list[NewDelivery] = []
     for event in events:
         event["data"]["update"] = bool(event["data"].get("update")) or ledger.is_update(event)
-        planned = render_shadows(hub, event, hub.router.deliveries_for(event, ledger.routed(event)))
+        origin = origins.get(event["id"])
+        planned = render_shadows(hub, event, hub.router.deliveries_for(event, ledger.routed(event), origin),
+                                 origin)
         ledger.add(event, planned)
         deliveries.extend(planned)
     return deliveries
+
+
+def origin_finder(hub: Hub) -> OriginFinder:
+    """Looks origins up only in the systems the routes' actions create objects in (`ActionInfo.creates`)."""
+    systems = set()
+    for route in hub.router.routes:
+        for spec in route.actions:
+            connection = hub.config.connections.get(spec.connection)
+            plugin = hub.plugins.get(connection.plugin) if connection else None
+            action = plugin.info.actions.get(spec.action) if plugin else None
+            if action is not None and action.creates:
+                systems.add(action.creates)
+    return OriginFinder(hub.store, systems)
 
 
 def _first_of_each_id(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
