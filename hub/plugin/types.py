@@ -92,7 +92,7 @@ class ConnectionInfo:
     that header itself. `token_setting` names the plugin's static-token setting (a private-app
     token, say), when it has one: the core then requires exactly one of that setting and an
     `oauth:` block, and a plugin reads the setting only when it is set. `oauth_required=True`
-    is for a vendor reached only through OAuth (Salesforce): a connection without the block is
+    is for a vendor reached only through OAuth: a connection without the block is
     refused.
 
     `rate_limit` is the vendor's published API limit, the default of the connection's own

@@ -201,3 +201,17 @@ def test_an_incoming_webhook_cannot_reply_in_a_thread(make_hub, httpserver):
 def test_parameters_slack_would_refuse_are_refused_first(schema, params, message):
     with pytest.raises(ValidationError, match=message):
         schema().load(params)
+
+
+@pytest.mark.parametrize("status, answer", [(200, {"ok": False, "error": "token_revoked"}), (401, None)])
+def test_a_refused_token_is_auth_failed(httpserver, status, answer):
+    """AuthFailed, not a plain PauseConnection: the hook, the log and the console read it as bad credentials."""
+    from hub.plugin import AuthFailed, Connection, HttpClient, Secret
+    from plugins.slack.webapi import call
+
+    httpserver.expect_request("/api/chat.postMessage").respond_with_data(
+        orjson.dumps(answer) if answer else "", status=status, content_type="application/json")
+    connection = Connection("slack", "slack", {"bot_token": Secret(TOKEN, "SLACK_TOKEN")},
+                            HttpClient(httpserver.url_for("/api/")))
+    with pytest.raises(AuthFailed, match=r"Slack refused the connection's bot token \(chat.postMessage: "):
+        call(connection, "chat.postMessage", {"channel": CHANNEL, "text": "x"})
