@@ -41,6 +41,7 @@ class HubSettingsSchema(StrictSchema):
                                         validate=validate.Range(min=1, max=86400))
     quarantine_max_rows = fields.Integer(load_default=HubSettings.quarantine_max_rows,
                                          validate=validate.Range(min=1, max=10_000_000))
+    keep_requests = fields.Boolean(load_default=HubSettings.keep_requests)
     # plugin names; the loader checks each is installed and implements cxhub_annotate_event
     annotators = fields.List(fields.String(validate=NAME), load_default=list, validate=validate.Length(max=16))
 

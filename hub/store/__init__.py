@@ -13,12 +13,14 @@ from hub.store.rows import (
     EnrichmentRow,
     EventRow,
     FinishedAttempt,
+    KeptRequest,
     NewDelivery,
     ObjectEventRow,
     QuarantinedRequest,
     Recorded,
+    RequestRow,
 )
 from hub.store.store import Store
 
 __all__ = ["BadCursor", "Cursor", "DeliveryFilter", "EventFilter", "Page", "ENRICHMENT_STATUSES", "STATUSES", "AttemptRow", "ClaimedDelivery", "DeliveryRef", "DeliveryRow", "DroppedRequests", "EnrichmentRow", "EventRow",
-           "FinishedAttempt", "NewDelivery", "ObjectEventRow", "QuarantinedRequest", "Recorded", "Store", "StoreUnavailable", "now"]
+           "FinishedAttempt", "KeptRequest", "NewDelivery", "ObjectEventRow", "QuarantinedRequest", "Recorded", "RequestRow", "Store", "StoreUnavailable", "now"]
