@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
+import orjson
 from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
 
@@ -34,6 +35,7 @@ from hub.operations import (
     resume_connection,
 )
 from hub.runtime import current_hub
+from hub.store import RequestRow
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -68,7 +70,17 @@ def get_event(event_id: str) -> Response:
     if row is None:
         raise ApiError(404, "not_found", f"no event {event_id}")
     deliveries = hub.store.reads.deliveries(event_id=event_id, limit=500)
-    return jsonify({**EventSchema().dump(row), "deliveries": DeliverySchema(many=True).dump(deliveries)})
+    kept = hub.store.reads.request(row.request_id) if row.request_id else None
+    shown = {**vars(row), "request": kept_request(kept) if kept else None}
+    return jsonify({**EventSchema().dump(shown), "deliveries": DeliverySchema(many=True).dump(deliveries)})
+
+
+def kept_request(kept: RequestRow) -> dict[str, Any]:
+    """The kept request as JSON: credentials were removed on arrival (`removed` names them); the body as text."""
+    return {"id": kept.id, "received_at": kept.received_at.isoformat(), "method": kept.method, "path": kept.path,
+            "content_type": kept.content_type, "headers": orjson.loads(kept.headers),
+            "query": orjson.loads(kept.query), "removed": orjson.loads(kept.removed),
+            "body": kept.body.decode("utf-8", "replace")}
 
 
 @blueprint.post("/events/<event_id>/replay")

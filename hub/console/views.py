@@ -39,6 +39,7 @@ from hub.console.auth import (
     sign_in as start_session,
 )
 from hub.console.filters import RANGES, delivery_filter, event_filter
+from hub.console.raw import raw_request
 from hub.enrichment.operations import retry_enrichments
 from hub.ingest.service import Rejected
 from hub.logs import EXTENSION as REDACTOR
@@ -265,7 +266,10 @@ def event(event_id: str) -> str:
     plans = dry_run(hub, body)
     delivered_routes = {item.route for item in deliveries}
     link = (body.get("data") or {}).get("link") or {}
+    kept = guarded(lambda: hub.store.reads.request(row.request_id), None) if row.request_id else None
+    siblings = guarded(lambda: hub.store.reads.events_of_request(row.request_id), []) if kept else []
     return render_template("console/event.html", row=row, event_id=event_id, event_json=pretty(body),
+                           raw=raw_request(kept, mask) if kept else None, siblings=siblings,
                            data=body.get("data") or {}, link=link, deliveries=deliveries, timeline=timeline,
                            plans=plans, delivered_routes=delivered_routes, others=others,
                            result_text=lambda text: pretty(orjson.loads(text)) if text else "")
