@@ -9,9 +9,13 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 from limits import RateLimitItem, parse
 
 from hub.config.model import BreakerPolicy, ConsoleConfig, ConsoleUser, HubSettings, PollSchedule, RetryPolicy
+from hub.events.canonical import TEST_SOURCE
 from hub.plugin.settings import SecretField
 from hub.routing.conditions import MATCH_ALL, Condition, compile_condition
 
+# the source of the console's test events (hub/testsend.py): no configured source may look like them
+RESERVED_SOURCE = validate.NoneOf([TEST_SOURCE], error=f"{TEST_SOURCE} is the source of the console's test "
+                                                       "deliveries; give this source another name")
 NAME = validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,63}$", error="names use a-z, 0-9, '-' and '_' (at most 64 characters)")
 
 
@@ -187,7 +191,7 @@ class ConsoleSchema(StrictSchema):
 class ConfigSchema(StrictSchema):
     hub = fields.Nested(HubSettingsSchema, load_default=HubSettings)
     console = fields.Nested(ConsoleSchema, load_default=None, allow_none=True)
-    sources = fields.Dict(keys=fields.String(validate=NAME), values=fields.Raw(), load_default=dict)
+    sources = fields.Dict(keys=fields.String(validate=[NAME, RESERVED_SOURCE]), values=fields.Raw(), load_default=dict)
     connections = fields.Dict(keys=fields.String(validate=NAME), values=fields.Raw(), load_default=dict)
     routes = fields.List(fields.Nested(RouteSchema), load_default=list)
 

@@ -114,8 +114,8 @@ def ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool = 
         for event in events:
             if event["id"] not in thin:
                 _validate_or_reject(hub, source, request, event)
-    kept = kept_request(source.name, request) if hub.config.hub.keep_requests else None
-    recorded = take_in(hub, events, thin=thin, kept={event["id"]: kept for event in events} if kept else None)
+    came_in = kept_request(source.name, request) if hub.config.hub.keep_requests else None
+    recorded = take_in(hub, events, thin=thin, kept={event["id"]: came_in for event in events} if came_in else None)
     return Accepted(recorded.accepted, recorded.duplicates, reply, quarantined)
 
 
