@@ -11,6 +11,7 @@ from hub.config.model import ActionSpec, ConnectionConfig, EnrichmentPolicy, Hub
 from hub.config.problems import ConfigError, Path, Problem, flatten_errors
 from hub.config.schema import (
     NAME,
+    RESERVED_SOURCE,
     ActionSchema,
     ConfigSchema,
     ConnectionSchema,
@@ -149,6 +150,8 @@ class _Builder:
         for name, raw in section.items():
             try:
                 NAME(name)
+                if key == "sources":
+                    RESERVED_SOURCE(name)
             except ValidationError as error:
                 self.problem((key, name), f"invalid name: {error.messages[0]}")
                 continue

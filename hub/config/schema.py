@@ -191,7 +191,7 @@ class ConsoleSchema(StrictSchema):
 class ConfigSchema(StrictSchema):
     hub = fields.Nested(HubSettingsSchema, load_default=HubSettings)
     console = fields.Nested(ConsoleSchema, load_default=None, allow_none=True)
-    sources = fields.Dict(keys=fields.String(validate=[NAME, RESERVED_SOURCE]), values=fields.Raw(), load_default=dict)
+    sources = fields.Dict(keys=fields.String(validate=NAME), values=fields.Raw(), load_default=dict)
     connections = fields.Dict(keys=fields.String(validate=NAME), values=fields.Raw(), load_default=dict)
     routes = fields.List(fields.Nested(RouteSchema), load_default=list)
 
