@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit
@@ -491,8 +492,9 @@ def routes() -> tuple[str, int] | str:
     """The loaded routes with recent match counts; a dry-run against a pasted event or a stored one."""
     hub = current_hub()
     moment = datetime.now(timezone.utc)
-    day: dict[str, int] = guarded(lambda: hub.store.browse.route_matches(moment - timedelta(hours=24)), {})
-    week: dict[str, int] = guarded(lambda: hub.store.browse.route_matches(moment - timedelta(days=7)), {})
+    repeats = Counter((route.name, spec.connection, spec.action) for route in hub.router.routes for spec in route.actions)
+    day: dict[str, int] = guarded(lambda: hub.store.browse.route_matches(moment - timedelta(hours=24), repeats), {})
+    week: dict[str, int] = guarded(lambda: hub.store.browse.route_matches(moment - timedelta(days=7), repeats), {})
     event_id = (request.values.get("event") or "").strip()
     pasted = request.form.get("payload", "") if request.method == "POST" else ""
     problem, plans, tried = None, None, None

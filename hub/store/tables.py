@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
 )
 
 metadata = MetaData()
@@ -38,10 +39,12 @@ events = Table(
     Column("body", Text, nullable=False),
     Column("request_id", String(64)),  # the request it came in (a row of `requests`); None: not kept, or polled
     Index("ix_events_received_at", "received_at"),
-    Index("ix_events_customer_email", "customer_email"),
     Index("ix_events_subject_source", "subject", "source"),  # events about one object; the selective column leads
     Index("ix_events_request_id", "request_id"),  # retention: is a request still named by an event?
 )
+
+# Events of one customer: every query matches emails whatever their case (Ann@Example.com is ann@example.com).
+Index("ix_events_customer_email_lower", func.lower(events.c.customer_email))
 
 # The webhook requests accepted events came in, as `InboundRequest.without_credentials` gives them
 # (`hub.keep_requests`). One row per request, however many events it carried (a batch); each of

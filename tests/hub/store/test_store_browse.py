@@ -52,3 +52,16 @@ def test_events_and_attempts_are_counted_in_their_utc_hour(store):
         assert elsewhere.browse.events_per_hour(since) == store.browse.events_per_hour(since)
         assert elsewhere.browse.attempts_per_hour(since) == store.browse.attempts_per_hour(since)
         elsewhere.dispose()
+
+
+def test_a_routes_matches_are_the_deliveries_of_its_busiest_action(store):
+    def delivery(number: int, route: str, connection: str, index: int = 0) -> NewDelivery:
+        return NewDelivery(id=f"dl-{number}-{route}-{connection}-{index}", event_id=f"ev-{number}", route=route,
+                           connection=connection, action="forward", params={})
+    planned = [delivery(n, "both", "a") for n in range(5)] + [delivery(n, "both", "b") for n in range(3, 5)]
+    planned += [delivery(n, "twice", "a", index) for n in range(2) for index in (0, 1)]
+    store.ingest.record([event_of(n) for n in range(5)], planned)
+    since = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    # "both" gained its action on b after three events; "twice" runs a.forward twice per event
+    assert store.browse.route_matches(since, {("twice", "a", "forward"): 2}) == {"both": 5, "twice": 2}
+    assert store.browse.route_matches(datetime.now(timezone.utc) + timedelta(minutes=1)) == {}

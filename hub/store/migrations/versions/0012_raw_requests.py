@@ -1,4 +1,5 @@
-"""The raw request of each accepted webhook, kept once per request and named by each of its events.
+"""The raw request of each accepted webhook, kept once per request and named by each of its events;
+events by customer through an index on the lowered email, which is what every query compares.
 
 Revision ID: 0012_raw_requests
 Revises: 0008_console
@@ -32,9 +33,13 @@ def upgrade() -> None:
     )
     op.add_column("events", sa.Column("request_id", sa.String(64), nullable=True))
     op.create_index("ix_events_request_id", "events", ["request_id"])
+    op.drop_index("ix_events_customer_email", table_name="events")
+    op.create_index("ix_events_customer_email_lower", "events", [sa.text("lower(customer_email)")])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_events_customer_email_lower", table_name="events")
+    op.create_index("ix_events_customer_email", "events", ["customer_email"])
     op.drop_index("ix_events_request_id", table_name="events")
     with op.batch_alter_table("events") as batch:
         batch.drop_column("request_id")
