@@ -62,3 +62,18 @@ def test_an_event_without_a_kept_request_says_why(make_hub, httpserver):
     sign_in(hub.client, "vera")
     html = hub.client.get(f"/console/events/{row.id}").get_data(as_text=True)
     assert 'id="no-request"' in html and 'id="request-headers"' not in html
+
+
+def test_a_large_body_and_odd_header_bytes_are_kept_and_shown_cut(make_hub, httpserver):
+    httpserver.expect_request("/receiver").respond_with_data("")
+    hub = make_hub(console_config(httpserver.url_for("/receiver")), plugins=[webhook], env=ENV)
+    payload = detractor(comment="x" * 400_000)
+    body = orjson.dumps(payload)
+    headers = {**sign_standard_webhook(WHSEC, "msg_big", body), "X-Note": "caf\xe9 \x00 \x7f"}
+    assert hub.post("app", body, headers).status_code == 202
+    [row] = hub.store.browse.events(EventFilter()).rows
+    kept = hub.store.reads.request(row.request_id)
+    assert kept.body == body and orjson.loads(kept.headers)["x-note"] == "caf\xe9 \x00 \x7f"
+    sign_in(hub.client, "vera")
+    html = hub.client.get(f"/console/events/{row.id}").get_data(as_text=True)
+    assert "Cut at 256 KiB." in html and "caf\xe9" in html
