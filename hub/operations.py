@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from hub.delivery import gate
+from hub.events.canonical import TEST_SOURCE
 from hub.events.storable import escape_unstorable
 from hub.ingest.shadow import render_shadows
 from hub.ingest.service import Accepted, Rejected, ingest
@@ -147,6 +148,8 @@ def replay_event(hub: Hub, event_id: str) -> Replayed:
     row = hub.store.reads.event(event_id)
     if row is None:
         raise NotFound(f"no event {event_id}")
+    if row.source == TEST_SOURCE:
+        raise NotFound(f"event {event_id} is a console test event, which no route ever sees: send another test")
     event = orjson.loads(row.body)
     ledger = ObjectLedger(hub.store.ingest.events_about(subjects_by_source([event])))
     origin = stamped_context(hub.store, event)

@@ -71,6 +71,8 @@ class EventSchema(Schema):
     type = fields.String()
     received_at = fields.AwareDateTime()
     event = JsonText(attribute="body")
+    # only in GET /admin/events/<id>: the request it came in, credentials removed (see hub.admin.views.kept_request)
+    request = fields.Dict(allow_none=True)
 
 
 class AttemptSchema(Schema):

@@ -9,6 +9,7 @@ import hmac
 from importlib import resources
 from typing import Any
 
+import orjson
 from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
 from redis.exceptions import RedisError
@@ -56,6 +57,7 @@ from hub.operations import (
 )
 from hub.runtime import current_hub
 from hub.store import StoreUnavailable
+from hub.store import RequestRow
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -116,7 +118,17 @@ def get_event(event_id: str) -> Response:
         raise ApiError(404, "not_found", f"no event {event_id}")
     deliveries = hub.store.reads.deliveries(event_id=event_id, limit=500)
     lineage = hub.store.lineage.of_event(event_id)
-    return jsonify(EventDetailSchema().dump({**vars(row), "deliveries": deliveries, "lineage": lineage}))
+    kept = hub.store.reads.request(row.request_id) if row.request_id else None
+    return jsonify(EventDetailSchema().dump({**vars(row), "deliveries": deliveries, "lineage": lineage,
+                                             "request": kept_request(kept) if kept else None}))
+
+
+def kept_request(kept: RequestRow) -> dict[str, Any]:
+    """The kept request as JSON: credentials were removed on arrival (`removed` names them); the body as text."""
+    return {"id": kept.id, "received_at": kept.received_at.isoformat(), "method": kept.method, "path": kept.path,
+            "content_type": kept.content_type, "headers": orjson.loads(kept.headers),
+            "query": orjson.loads(kept.query), "removed": orjson.loads(kept.removed),
+            "body": kept.body.decode("utf-8", "replace")}
 
 
 @blueprint.get("/events/<event_id>/lineage")

@@ -20,6 +20,7 @@ from hub.config.model import (
 from hub.config.problems import ConfigError, Path, Problem, flatten_errors
 from hub.config.schema import (
     NAME,
+    RESERVED_SOURCE,
     ActionSchema,
     ConfigSchema,
     ConnectionSchema,
@@ -194,6 +195,8 @@ class _Builder:
         for name, raw in section.items():
             try:
                 NAME(name)
+                if key == "sources":
+                    RESERVED_SOURCE(name)
             except ValidationError as error:
                 self.problem((key, name), f"invalid name: {error.messages[0]}")
                 continue

@@ -102,6 +102,7 @@ class HubSettings:
     intake_claim_seconds: float = 60.0  # an intake entry held this long by a consumer is taken over by another
     quarantine_max_rows: int = 10000  # open quarantined requests kept at most; past it new ones are dropped, counted
     annotators: tuple[str, ...] = ()  # plugins whose cxhub_annotate_event adds fields to every event, in order
+    keep_requests: bool = True  # keep each accepted webhook's request (credentials removed) beside its events
 
 
 @dataclass(frozen=True)

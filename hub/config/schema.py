@@ -25,8 +25,12 @@ from hub.insights.buckets import BadQuery, parse_timezone
 from hub.insights.definitions import METRICS
 from hub.plugin.settings import SecretField, SettingsSchema
 from hub.plugin.types import RateLimit
+from hub.events.canonical import TEST_SOURCE
 from hub.routing.conditions import MATCH_ALL, Condition, compile_condition
 
+# the source of the console's test events (hub/testsend.py): no configured source may look like them
+RESERVED_SOURCE = validate.NoneOf([TEST_SOURCE], error=f"{TEST_SOURCE} is the source of the console's test "
+                                                       "deliveries; give this source another name")
 NAME = validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,63}$", error="names use a-z, 0-9, '-' and '_' (at most 64 characters)")
 
 
@@ -56,6 +60,7 @@ class HubSettingsSchema(StrictSchema):
                                         validate=validate.Range(min=1, max=86400))
     quarantine_max_rows = fields.Integer(load_default=HubSettings.quarantine_max_rows,
                                          validate=validate.Range(min=1, max=10_000_000))
+    keep_requests = fields.Boolean(load_default=HubSettings.keep_requests)
     # plugin names; the loader checks each is installed and implements cxhub_annotate_event
     annotators = fields.List(fields.String(validate=NAME), load_default=list, validate=validate.Length(max=16))
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 SCHEMA_ID = "urn:cxhub:schema:customer-event:1"
 SCHEMA_FILE = "customer-event.schema.json"
 EVENT_ID_NAMESPACE = uuid.UUID("6f1d6c1e-8f63-4f7e-9f55-0c8e1a3b7d21")
+TEST_SOURCE = "cxhub-console"  # the source of the console's test events (hub/testsend.py); reserved in the config
 
 
 class InvalidEvent(Exception):

@@ -16,15 +16,17 @@ from hub.store.rows import (
     EventLineage,
     EventRow,
     FinishedAttempt,
+    KeptRequest,
     NewDelivery,
     ObjectEventRow,
     Origin,
     QuarantinedRequest,
     Recorded,
+    RequestRow,
 )
 from hub.store.store import Store
 
 __all__ = ["BadCursor", "Cursor", "DeliveryFilter", "EventFilter", "Page", "ENRICHMENT_STATUSES", "STATUSES", "AttemptRow",
            "ClaimedDelivery", "CreatedObject", "CreatedObjectRow", "DeliveryRef", "DeliveryRow", "DroppedRequests",
-           "EnrichmentRow", "EventLineage", "EventRow", "FinishedAttempt", "NewDelivery", "ObjectEventRow", "Origin",
-           "QuarantinedRequest", "Recorded", "Store", "StoreUnavailable", "now"]
+           "EnrichmentRow", "EventLineage", "EventRow", "FinishedAttempt", "KeptRequest", "NewDelivery", "ObjectEventRow",
+           "Origin", "QuarantinedRequest", "Recorded", "RequestRow", "Store", "StoreUnavailable", "now"]

@@ -18,10 +18,11 @@ from typing import Any, Mapping, Sequence
 from sqlalchemy import delete, insert, select, update
 
 from hub.store.database import Database, now
-from hub.store.ingest import _delivery_row, _event_row
-from hub.store.rows import ClaimedEnrichment, EnrichmentRow, NewDelivery, Recorded, from_row
+from hub.store.ingest import _delivery_row, _event_row, request_row
 from hub.store.metrics import UPSERT_RESPONSES
-from hub.store.tables import deliveries, enrichments, events
+from hub.store.retention import unnamed_by_events
+from hub.store.rows import ClaimedEnrichment, EnrichmentRow, KeptRequest, NewDelivery, Recorded, from_row
+from hub.store.tables import deliveries, enrichments, events, requests
 
 STATUSES = ("pending", "running", "done", "failed")
 REF = (enrichments.c.event_id, enrichments.c.source)
@@ -31,11 +32,15 @@ class Enrichments:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def record(self, thin_events: Sequence[Mapping[str, Any]],
-               received_at: Sequence[datetime] | None = None) -> Recorded:
-        """Store thin events, each with a pending enrichment, atomically; events seen before are left alone."""
+    def record(self, thin_events: Sequence[Mapping[str, Any]], received_at: Sequence[datetime] | None = None,
+               kept: Mapping[str, KeptRequest] | None = None) -> Recorded:
+        """Store thin events, each with a pending enrichment, atomically; events seen before are left alone.
+
+        `kept` maps event ids to the request each came in, written once if any of its events is new.
+        """
         moment = now()
-        rows = [_event_row(event, received) for event, received in
+        kept = kept or {}
+        rows = [_event_row(event, received, kept.get(event["id"])) for event, received in
                 zip(thin_events, received_at or [moment] * len(thin_events), strict=True)]
         statement = self.database.insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id)
         with self.database.connect(write=True) as db:
@@ -45,6 +50,11 @@ class Enrichments:
                      for row in rows if row["id"] in accepted]
             if fresh:
                 db.execute(insert(enrichments), fresh)
+            named = {kept[row["id"]].id: (kept[row["id"]], row["received_at"]) for row in rows
+                     if row["id"] in accepted and row["id"] in kept}
+            if named:
+                db.execute(self.database.insert(requests).on_conflict_do_nothing(index_elements=["id"]),
+                           [request_row(item, received) for item, received in named.values()])
         ordered = [row["id"] for row in rows]
         return Recorded([i for i in ordered if i in accepted], [i for i in ordered if i not in accepted])
 
@@ -90,7 +100,7 @@ class Enrichments:
         """
         moment = now()
         row = _event_row(event, moment)
-        del row["received_at"], row["id"]
+        del row["received_at"], row["id"], row["request_id"]  # the request it came in stays named
         done = (update(enrichments)
                 .where(enrichments.c.event_id == event["id"], enrichments.c.status == "running")
                 .values(status="done", lease_until=None, last_error=None, next_attempt_at=None, updated_at=moment))
@@ -115,7 +125,9 @@ class Enrichments:
                                                            enrichments.c.status == "running"))
             if removed.rowcount != 1:
                 return False
-            db.execute(delete(events).where(events.c.id == event_id))
+            came_in = db.execute(delete(events).where(events.c.id == event_id).returning(events.c.request_id)).scalar()
+            if came_in is not None:  # the announcement's request, unless another event of its batch names it
+                db.execute(delete(requests).where(requests.c.id == came_in, ~unnamed_by_events().exists()))
         return True
 
     def retry(self, event_ids: Sequence[str] | None = None) -> list[tuple[str, str]]:

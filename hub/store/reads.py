@@ -8,8 +8,8 @@ from typing import Collection, Iterator, Mapping
 from sqlalchemy import and_, func, or_, select
 
 from hub.store.database import Database
-from hub.store.rows import AttemptRow, DeliveryRow, EventRow, from_row
-from hub.store.tables import attempts, deliveries, events
+from hub.store.rows import AttemptRow, DeliveryRow, EventRow, RequestRow, from_row
+from hub.store.tables import attempts, deliveries, events, requests
 
 
 class Reads:
@@ -20,6 +20,19 @@ class Reads:
         with self.database.connect() as db:
             row = db.execute(select(events).where(events.c.id == event_id)).first()
         return from_row(EventRow, row) if row else None
+
+    def request(self, request_id: str) -> RequestRow | None:
+        """A kept request (credentials removed), by the id its events name (`EventRow.request_id`)."""
+        with self.database.connect() as db:
+            row = db.execute(select(requests).where(requests.c.id == request_id)).first()
+        return from_row(RequestRow, row) if row else None
+
+    def events_of_request(self, request_id: str, *, limit: int = 100) -> list[str]:
+        """The ids of the events a request carried (a batch's), oldest first (indexed)."""
+        query = (select(events.c.id).where(events.c.request_id == request_id)
+                 .order_by(events.c.received_at, events.c.id).limit(limit))
+        with self.database.connect() as db:
+            return list(db.execute(query).scalars())
 
     def delivery(self, delivery_id: str) -> DeliveryRow | None:
         with self.database.connect() as db:

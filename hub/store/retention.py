@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 
 from hub.store.database import Database
-from hub.store.tables import attempts, created_objects, deliveries, enrichments, events, quarantine
+from hub.store.tables import attempts, created_objects, deliveries, enrichments, events, quarantine, requests
+
+
+def unnamed_by_events() -> Any:
+    """Events that name the request in hand (correlated): a request goes only when there are none (indexed)."""
+    return select(events.c.id).where(events.c.request_id == requests.c.id)
 
 
 class Retention:
@@ -19,12 +25,13 @@ class Retention:
 
         An event goes (with its deliveries and their attempts) once every delivery has succeeded,
         is dead or is a shadow route's record; an event with a delivery still under way, or whose details are still being
-        fetched (or failed to be), is kept whatever its age. Quarantined
+        fetched (or failed to be), is kept whatever its age. The request an event came in goes with
+        the last of its events (a batch's request stays while one of its events is kept). Quarantined
         requests go whatever their status: one nobody replayed within the retention period is
         not waiting for anything. Deletes run in batches so no transaction holds its locks for long.
         """
         counts = {"events": 0, "deliveries": 0, "attempts": 0, "created_objects": 0, "enrichments": 0,
-                  "quarantine": 0}
+                  "requests": 0, "quarantine": 0}
         unfinished = select(deliveries.c.id).where(deliveries.c.event_id == events.c.id,
                                                    deliveries.c.status.notin_(("succeeded", "dead", "shadow")))
         enriching = select(enrichments.c.event_id).where(enrichments.c.event_id == events.c.id,
@@ -37,6 +44,9 @@ class Retention:
                 if not event_ids:
                     break
                 owned = select(deliveries.c.id).where(deliveries.c.event_id.in_(event_ids))
+                came_in = list(db.execute(select(events.c.request_id).distinct()
+                                          .where(events.c.id.in_(event_ids), events.c.request_id.is_not(None)))
+                               .scalars())
                 for table, statement in (("attempts", delete(attempts).where(attempts.c.delivery_id.in_(owned))),
                                          ("created_objects",
                                           delete(created_objects).where(created_objects.c.event_id.in_(event_ids))),
@@ -45,6 +55,9 @@ class Retention:
                                           delete(enrichments).where(enrichments.c.event_id.in_(event_ids))),
                                          ("events", delete(events).where(events.c.id.in_(event_ids)))):
                     counts[table] += db.execute(statement).rowcount
+                if came_in:
+                    counts["requests"] += db.execute(delete(requests).where(
+                        requests.c.id.in_(came_in), ~unnamed_by_events().exists())).rowcount
         with self.database.connect(write=True) as db:
             counts["quarantine"] = db.execute(delete(quarantine).where(quarantine.c.received_at < before)).rowcount
         return counts

@@ -38,6 +38,7 @@ class EventRow:
     received_at: datetime
     body: str  # the CloudEvent, as JSON
     origin_event_id: str | None = None  # the event this one follows up (data.origin), if any
+    request_id: str | None = None  # the request it came in (store.reads.request); None: not kept, or polled
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,43 @@ class QuarantinedRequest:
     error: str
     status: str  # open, replayed
     digest: str | None  # what identical requests share, kept once (None: kept before dedupe, a duplicate)
+
+
+@dataclass(frozen=True)
+class KeptRequest:
+    """A webhook request to keep beside the events it carried, credentials already removed.
+
+    `removed_headers` and `removed_query` name (never give the values of) what
+    `InboundRequest.without_credentials` took out, so a reader sees that a signature came and
+    was not kept. `id` is shared by every event of the request (a batch is kept once).
+    """
+
+    id: str
+    source: str
+    method: str
+    path: str
+    content_type: str
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    body: bytes
+    removed_headers: tuple[str, ...] = ()
+    removed_query: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    """A kept request as stored (hub/store/tables.py `requests`)."""
+
+    id: str
+    source: str
+    received_at: datetime
+    method: str
+    path: str
+    content_type: str
+    headers: str  # JSON, credentials removed
+    query: str  # JSON, credentials removed
+    removed: str  # JSON {"headers": [names], "query": [names]}
+    body: bytes
 
 
 @dataclass(frozen=True)

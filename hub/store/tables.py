@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
 )
 
 metadata = MetaData()
@@ -38,10 +39,33 @@ events = Table(
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("body", Text, nullable=False),
     Column("origin_event_id", String(64)),  # data.origin.event_id: the event this one follows up (no FK: it may be pruned first)
+    Column("request_id", String(64)),  # the request it came in (a row of `requests`); None: not kept, or polled
     Index("ix_events_received_at", "received_at"),
     Index("ix_events_origin_event_id", "origin_event_id"),
-    Index("ix_events_customer_email", "customer_email"),
     Index("ix_events_subject_source", "subject", "source"),  # events about one object; the selective column leads
+    Index("ix_events_request_id", "request_id"),  # retention: is a request still named by an event?
+)
+
+# Events of one customer: every query matches emails whatever their case (Ann@Example.com is ann@example.com).
+Index("ix_events_customer_email_lower", func.lower(events.c.customer_email))
+
+# The webhook requests accepted events came in, as `InboundRequest.without_credentials` gives them
+# (`hub.keep_requests`). One row per request, however many events it carried (a batch); each of
+# its events names it in `events.request_id`. There is no foreign key, so the ingest statement
+# may write both in one round trip in any order; retention deletes a request with its last event.
+requests = Table(
+    "requests",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("source", String(64), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("content_type", String(255), nullable=False),
+    Column("headers", Text, nullable=False),  # JSON, credentials removed
+    Column("query", Text, nullable=False),  # JSON, credentials removed
+    Column("removed", Text, nullable=False),  # JSON {"headers": [names], "query": [names]}: what was taken out
+    Column("body", LargeBinary, nullable=False),  # as received, less what SourceInfo.body_to_keep takes out
 )
 
 # status: queued -> running -> succeeded | retrying -> ... | dead
