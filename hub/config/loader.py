@@ -7,7 +7,15 @@ from typing import Any, Iterator, Mapping
 
 from marshmallow import Schema, ValidationError
 
-from hub.config.model import ActionSpec, ConnectionConfig, EnrichmentPolicy, HubConfig, HubSettings, Route
+from hub.config.model import (
+    ActionSpec,
+    ConnectionConfig,
+    CustomersConfig,
+    EnrichmentPolicy,
+    HubConfig,
+    HubSettings,
+    Route,
+)
 from hub.config.problems import ConfigError, Path, Problem, flatten_errors
 from hub.config.schema import (
     NAME,
@@ -15,6 +23,7 @@ from hub.config.schema import (
     ConfigSchema,
     ConnectionSchema,
     ConsoleSchema,
+    CustomersSchema,
     HubSettingsSchema,
     RouteSchema,
     SourceSchema,
@@ -112,6 +121,7 @@ class _Builder:
                 self.problem((key,), f"unknown key; expected one of {', '.join(sorted(known))}")
         hub = self.load(HubSettingsSchema(), data.get("hub", {}), ("hub",)) or HubSettings()
         console = self.load(ConsoleSchema(), data["console"], ("console",)) if data.get("console") else None
+        customers = self.load(CustomersSchema(), data.get("customers") or {}, ("customers",)) or CustomersConfig()
         if self.with_settings:
             self.check_annotators(hub.annotators)
         self.rate_limits: dict[str, Any] = {}
@@ -120,14 +130,16 @@ class _Builder:
         connections = {name: connection for name, raw in self.section(data, "connections").items()
                        if (connection := self.connection(name, raw)) is not None}
         if not self.with_settings:
-            return HubConfig(hub=hub, connections=connections, console=console, path=self.filename)
+            return HubConfig(hub=hub, connections=connections, console=console, customers=customers,
+                             path=self.filename)
         self.source_tokens: dict[str, Secret] = {}
         sources = {name: source for name, raw in self.section(data, "sources").items()
                    if (source := self.source(name, raw)) is not None}
         routes = self.routes(data.get("routes", []))
         return HubConfig(hub=hub, sources=sources, rate_limits=self.rate_limits, source_tokens=self.source_tokens,
                          polls=self.polls, enrichment=self.enrichment,
-                         connections=connections, routes=routes, console=console, path=self.filename)
+                         connections=connections, routes=routes, console=console, customers=customers,
+                         path=self.filename)
 
     def check_annotators(self, names: tuple[str, ...]) -> None:
         """Each of `hub.annotators` must be an installed plugin that implements cxhub_annotate_event."""

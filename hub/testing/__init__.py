@@ -21,6 +21,7 @@ from hub.app import close_app, create_app
 from hub.events.canonical import validate_event
 from hub.ingest.consumer import IntakeConsumer
 from hub.plugin.signatures import hmac_signature, sign_standard_webhook
+from hub.profiles.resolver import resolve_all
 from hub.runtime import EXTENSION, Hub
 from hub.webserver import EmbeddedServer
 from hub.worker import WorkerThreads, make_worker
@@ -69,11 +70,12 @@ class TestHub:
         return self.client.post(f"/hooks/{source}", data=data, headers=dict(headers or {}),
                                 content_type=content_type)
 
-    def drain(self, *, run_scheduled: bool = True, rounds: int = 20) -> int:
+    def drain(self, *, run_scheduled: bool = True, rounds: int = 20, profiles: bool = True) -> int:
         """Take in what the intake log holds, then run queued jobs in this thread until none are left.
 
         Returns how many jobs ran. With `run_scheduled`, retries waiting for their backoff run at
-        once, as if time had passed.
+        once, as if time had passed. With `profiles`, the events stored are then attached to
+        their customer profiles, as a worker's resolver thread does.
         """
         ran = 0
         with self.app.app_context():
@@ -89,6 +91,8 @@ class TestHub:
             ran += worker.jobs_run
             if worker.jobs_run == 0:
                 break  # what is left waits on a paused connection: more rounds would only let time pass
+        if profiles:
+            resolve_all(self.hub)
         return ran
 
     def _release_scheduled(self) -> None:

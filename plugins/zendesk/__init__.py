@@ -17,7 +17,7 @@ from hub.plugin import (
     SourceInfo,
     hookimpl,
 )
-from plugins.zendesk import actions, inbound
+from plugins.zendesk import actions, enrich, inbound
 from plugins.zendesk.settings import (
     AddCommentParams,
     CreateTicketParams,
@@ -33,7 +33,9 @@ __version__ = "0.1.0"
 def cxhub_plugin_info() -> PluginInfo:
     return PluginInfo(
         name="zendesk", version=__version__,
-        source=SourceInfo(ZendeskSourceSettings, "Zendesk ticket events (event-subscribed webhooks)"),
+        source=SourceInfo(ZendeskSourceSettings, "Zendesk ticket events (event-subscribed webhooks; requesters "
+                                                 "read from the Users API when the source has API credentials)",
+                          api_url_setting="endpoint"),
         connection=ConnectionInfo(ZendeskConnectionSettings, url_setting="endpoint",
                                   description="A Zendesk Support account, with an API token or an OAuth token"),
         actions={
@@ -52,6 +54,11 @@ def cxhub_verify_request(source: Source, request: InboundRequest) -> None:
 @hookimpl
 def cxhub_parse_request(source: Source, request: InboundRequest) -> list[EventDraft]:
     return inbound.parse(source, request)
+
+
+@hookimpl
+def cxhub_enrich_event(source: Source, event: Mapping[str, Any]) -> EventDraft:
+    return enrich.enrich(source, event)
 
 
 @hookimpl
