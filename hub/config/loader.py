@@ -136,6 +136,7 @@ class _Builder:
         sources = {name: source for name, raw in self.section(data, "sources").items()
                    if (source := self.source(name, raw)) is not None}
         routes = self.routes(data.get("routes", []))
+        self.check_customer_sources(customers, set(self.section(data, "sources")))
         return HubConfig(hub=hub, sources=sources, rate_limits=self.rate_limits, source_tokens=self.source_tokens,
                          polls=self.polls, enrichment=self.enrichment,
                          connections=connections, routes=routes, console=console, customers=customers,
@@ -151,6 +152,18 @@ class _Builder:
                 self.problem(("hub", "annotators", position),
                              f"{what} {name!r} {'is installed' if plugin is None else 'does not annotate events'} "
                              f"(annotators installed: {', '.join(able) or 'none'})")
+
+    def check_customer_sources(self, customers: CustomersConfig, sources: set[str]) -> None:
+        """`customers.namespaces` and `customers.identifiers[].sources` name configured sources."""
+        known = ", ".join(sorted(sources)) or "none configured"
+        for name in customers.namespaces:
+            if name not in sources:
+                self.problem(("customers", "namespaces", name), f"unknown source {name!r} (known: {known})")
+        for position, mapped in enumerate(customers.identifiers):
+            for number, name in enumerate(mapped.sources):
+                if name not in sources:
+                    self.problem(("customers", "identifiers", position, "sources", number),
+                                 f"unknown source {name!r} (known: {known})")
 
     def section(self, data: dict[str, Any], key: str) -> dict[str, Any]:
         section = data.get(key) or {}
