@@ -75,9 +75,9 @@ def show(settings: dict[str, Any], customer: str, limit: int, after: str | None,
         data = orjson.loads(entry.body).get("data") or {}
         score = data.get("score") or {}
         scored = f"{score.get('type')} {score.get('value')}/{score.get('max')} {score.get('band')}" if score else "-"
-        customer = data.get("customer") or {}
-        who = " ".join(part for part in (_short(customer.get("name"), 40),
-                                         f"<{_short(customer['email'], 60)}>" if customer.get("email") else "") if part)
+        person = data.get("customer") or {}
+        who = " ".join(part for part in (_short(person.get("name"), 40),
+                                         f"<{_short(person['email'], 60)}>" if person.get("email") else "") if part)
         click.echo(visible(f"  {_when(entry.time)}  {entry.source}  {entry.type}  {scored}  {who}".rstrip()))
         if data.get("text"):
             click.echo(visible(f"      \"{_short(data['text'])}\""))
