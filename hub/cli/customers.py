@@ -66,6 +66,7 @@ def show(settings: dict[str, Any], customer: str, limit: int, after: str | None,
         print_table((("  " + score.metric, f"{score.value:g}/{score.max:g}", score.band, _when(score.time),
                       score.source) for score in view.scores), ("  METRIC", "SCORE", "BAND", "WHEN", "SOURCE"))
     click.echo("open cases: none (cases are not built yet)")
+    click.echo("merges" if view.merges else "merges: none")
     for merge in view.merges:
         undone = f"; undone {_when(merge.undone_at)} by {merge.undone_by}" if merge.undone_at else ""
         click.echo(visible(f"  {merge.status} {_when(merge.at)} {merge.from_profile} -> {merge.into_profile} "

@@ -13,16 +13,13 @@ identifier collide on its key, and the later one runs again and finds the profil
 
 from __future__ import annotations
 
-import uuid
-from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import Connection, and_, case, func, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, func, insert, or_, select, tuple_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from hub.store.attach import Attach, Changed, Limit, merge_profiles
 from hub.store.browse import Cursor, Page
 from hub.store.database import Database, now
 from hub.store.rows import (
@@ -48,8 +45,6 @@ from hub.store.tables import (
     profiles,
 )
 
-Limit = Callable[[str], int]  # the most values of an identifier kind one profile may hold
-RESOLVER = "resolver"
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock: PostgreSQL rolled back, run again
 
 
@@ -71,66 +66,6 @@ class SameProfile(ProfileError):
 
 class NotMerged(ProfileError):
     pass
-
-
-def new_profile_id() -> str:
-    return f"cus_{uuid.uuid4().hex}"
-
-
-@dataclass
-class _Decision:
-    """What one event does to the profiles (the rules applied to what the store holds)."""
-
-    roots: list[str] = field(default_factory=list)  # to become one profile; the first holds the anchor
-    anchor: str | None = None  # the profile that gets the event and the new identifiers
-    new: list[tuple[str, str]] = field(default_factory=list)
-    refused_roots: list[tuple[str, str]] = field(default_factory=list)  # (root, why)
-    refused: list[str] = field(default_factory=list)
-
-
-def decide(identifiers: Sequence[tuple[str, str]], owners: Mapping[tuple[str, str], tuple[str, str]],
-           counts: Mapping[str, Counter[str]], limit: Limit, barred: set[frozenset[str]]) -> _Decision:
-    """Walk the identifiers from the highest priority down, keeping each one that fits (pure).
-
-    A known identifier brings its profile into the merge unless the merged profile would then
-    hold more values of some kind than its limit, or an admin unmerged the two before; a new
-    identifier is added unless its kind is at its limit. So the highest-priority identifier
-    always decides where the event goes, and a lower one that would break a cap is dropped:
-    with one zendesk id per profile, a shared mailbox cannot pull a second Zendesk user in.
-    """
-    decision = _Decision()
-    total: Counter[str] = Counter()
-    for identifier in identifiers:
-        kind, value = identifier
-        if identifier in owners:
-            raw, root = owners[identifier]
-            if root in decision.roots:
-                decision.anchor = decision.anchor or raw
-                continue
-            trial = total + counts.get(root, Counter())
-            over = sorted(k for k, n in trial.items() if n > limit(k))
-            apart = [other for other in decision.roots if frozenset((root, other)) in barred]
-            if decision.roots or decision.new:
-                if over:
-                    decision.refused_roots.append(
-                        (root, f"{kind}:{value} belongs to {root}; merging would give the profile "
-                               + ", ".join(f"{trial[k]} {k} identifiers (limit {limit(k)})" for k in over)))
-                    continue
-                if apart:
-                    decision.refused_roots.append(
-                        (root, f"{kind}:{value} belongs to {root}, which an admin unmerged from {apart[0]}"))
-                    continue
-            decision.roots.append(root)
-            decision.anchor = decision.anchor or raw
-            total = trial
-        else:
-            if total[kind] + 1 > limit(kind):
-                decision.refused.append(f"{kind}:{value} not added: the profile holds {total[kind]} {kind} "
-                                        f"identifiers (limit {limit(kind)})")
-                continue
-            total[kind] += 1
-            decision.new.append(identifier)
-    return decision
 
 
 class Profiles:
@@ -177,126 +112,9 @@ class Profiles:
         with self.database.connect(write=True) as db:
             with _conflicts():
                 self._lock_sqlite(db)
-                return [self._attach(db, item, limit) for item in items]
-
-    def _attach(self, db: Connection, item: EventIdentity, limit: Limit) -> Resolution:
-        moment = now()
-        if not item.identifiers:
-            db.execute(update(events).where(events.c.id == item.event_id)
-                       .values(profile_id=None, profile_state="anonymous"))
-            return Resolution(item.event_id, None)
-        owners, created_at = self._owners_locked(db, item.identifiers)
-        roots = sorted({root for _, root in owners.values()})
-        known = set(owners)
-        needs_counts = len(roots) > 1 or any(identifier not in known for identifier in item.identifiers)
-        counts = self._counts(db, roots) if roots and needs_counts else {}
-        barred = self._barred(db, roots) if len(roots) > 1 else set()
-        decision = decide(item.identifiers, owners, counts, limit, barred)
-        created = False
-        if decision.anchor is None:
-            decision.anchor = new_profile_id()
-            created_at[decision.anchor] = moment
-            db.execute(insert(profiles).values(id=decision.anchor, root_id=decision.anchor, created_at=moment))
-            decision.roots = [decision.anchor]
-            created = True
-        survivor = min(decision.roots, key=lambda root: (created_at[root], root))
-        merged = [root for root in decision.roots if root != survivor]
-        names = {root: next(f"{k}:{v}" for (k, v), (_, r) in owners.items() if r == root) for root in merged}
-        if merged:
-            anchor_ids = [f"{k}:{v}" for (k, v), (_, r) in owners.items() if r == survivor] or ["its new identifiers"]
-            for root in merged:
-                self._merge(db, root, survivor, by=RESOLVER, event_id=item.event_id, moment=moment,
-                            reason=f"event {item.event_id} from {item.source} carries {anchor_ids[0]} of {survivor} "
-                                   f"and {names[root]} of {root}")
-        if decision.new:
-            db.execute(insert(profile_identifiers), [
-                {"kind": kind, "value": value, "profile_id": decision.anchor, "added_at": moment,
-                 "event_id": item.event_id} for kind, value in sorted(decision.new)])
-        db.execute(update(events).where(events.c.id == item.event_id)
-                   .values(profile_id=decision.anchor, profile_state="linked"))
-        self._seen(db, decision.anchor, item.time)
-        if item.score:
-            self._score(db, decision.anchor, item)
-        for root, why in decision.refused_roots:
-            self._refuse(db, root, survivor, why, item.event_id, moment)
-        return Resolution(item.event_id, survivor, created, tuple(merged),
-                          tuple([why for _, why in decision.refused_roots] + decision.refused))
-
-    def _owners_locked(self, db: Connection, identifiers: Sequence[tuple[str, str]]
-                       ) -> tuple[dict[tuple[str, str], tuple[str, str]], dict[str, datetime]]:
-        """Who owns each known identifier (raw profile, root), with the roots locked and their creation times."""
-        for _ in range(10):
-            query = (select(profile_identifiers.c.kind, profile_identifiers.c.value, profiles.c.id, profiles.c.root_id)
-                     .join(profiles, profiles.c.id == profile_identifiers.c.profile_id)
-                     .where(tuple_(profile_identifiers.c.kind, profile_identifiers.c.value).in_(list(identifiers))))
-            owners = {(kind, value): (raw, root) for kind, value, raw, root in db.execute(query)}
-            roots = sorted({root for _, root in owners.values()})
-            if not roots:
-                return owners, {}
-            lock = (select(profiles.c.id, profiles.c.root_id, profiles.c.created_at)
-                    .where(profiles.c.id.in_(roots)).order_by(profiles.c.id))
-            if self.database.is_postgresql:
-                lock = lock.with_for_update()
-            rows = db.execute(lock).all()
-            if all(row.root_id == row.id for row in rows) and len(rows) == len(roots):
-                return owners, {row.id: _aware(row.created_at) for row in rows}
-            # a root was merged into another between the two reads: read again under the new roots
-        raise Conflict("profiles kept changing under this event")
-
-    def _counts(self, db: Connection, roots: Sequence[str]) -> dict[str, Counter[str]]:
-        query = (select(profiles.c.root_id, profile_identifiers.c.kind, func.count())
-                 .join(profiles, profiles.c.id == profile_identifiers.c.profile_id)
-                 .where(profiles.c.root_id.in_(roots)).group_by(profiles.c.root_id, profile_identifiers.c.kind))
-        counts: dict[str, Counter[str]] = {}
-        for root, kind, count in db.execute(query):
-            counts.setdefault(root, Counter())[kind] = count
-        return counts
-
-    def _barred(self, db: Connection, roots: Sequence[str]) -> set[frozenset[str]]:
-        """Pairs of these roots that an admin unmerged: never merged again by an event."""
-        members = dict(db.execute(select(profiles.c.id, profiles.c.root_id).where(profiles.c.root_id.in_(roots))).all())
-        query = select(profile_merges.c.from_profile, profile_merges.c.into_profile).where(
-            profile_merges.c.status == "undone", profile_merges.c.from_profile.in_(list(members)),
-            profile_merges.c.into_profile.in_(list(members)))
-        return {frozenset((members[a], members[b])) for a, b in db.execute(query) if members[a] != members[b]}
-
-    def _merge(self, db: Connection, absorbed: str, survivor: str, *, by: str, reason: str,
-               event_id: str | None, moment: datetime) -> int:
-        db.execute(update(profiles).where(profiles.c.id == absorbed).values(merged_into=survivor))
-        db.execute(update(profiles).where(profiles.c.root_id == absorbed).values(root_id=survivor))
-        return int(db.execute(insert(profile_merges).values(
-            status="merged", from_profile=absorbed, into_profile=survivor, at=moment, by=by[:128], reason=reason,
-            event_id=event_id).returning(profile_merges.c.id)).scalar_one())
-
-    def _refuse(self, db: Connection, root: str, other: str, why: str, event_id: str, moment: datetime) -> None:
-        """Record a merge the rules refused, once per pair of profiles (a shared mailbox refuses on every event)."""
-        pair = or_(and_(profile_merges.c.from_profile == root, profile_merges.c.into_profile == other),
-                   and_(profile_merges.c.from_profile == other, profile_merges.c.into_profile == root))
-        if db.execute(select(profile_merges.c.id).where(profile_merges.c.status == "refused", pair)).first():
-            return
-        db.execute(insert(profile_merges).values(status="refused", from_profile=root, into_profile=other, at=moment,
-                                                 by=RESOLVER, reason=why, event_id=event_id))
-
-    def _seen(self, db: Connection, profile_id: str, moment: datetime) -> None:
-        db.execute(update(profiles).where(profiles.c.id == profile_id).values(
-            first_seen=case((or_(profiles.c.first_seen.is_(None), profiles.c.first_seen > moment), moment),
-                            else_=profiles.c.first_seen),
-            last_seen=case((or_(profiles.c.last_seen.is_(None), profiles.c.last_seen < moment), moment),
-                           else_=profiles.c.last_seen)))
-
-    def _score(self, db: Connection, profile_id: str, item: EventIdentity) -> None:
-        """Keep the score if it is this profile's latest of its metric (by the event's time)."""
-        score = item.score or {}
-        try:
-            row = {"profile_id": profile_id, "metric": str(score["type"]), "value": float(score["value"]),
-                   "min": float(score["min"]), "max": float(score["max"]), "band": score.get("band"),
-                   "time": item.time, "event_id": item.event_id, "source": item.source}
-        except (KeyError, TypeError, ValueError):
-            return  # the schema validated it; an event stored before it did is simply not scored
-        statement = self.database.insert(profile_scores).values(row)
-        later = statement.excluded.time >= profile_scores.c.time
-        db.execute(statement.on_conflict_do_update(index_elements=["profile_id", "metric"], set_={
-            key: statement.excluded[key] for key in row if key not in ("profile_id", "metric")}, where=later))
+                batch = Attach(db, postgresql=self.database.is_postgresql, limit=limit, moment=now(),
+                               insert_for=self.database.insert)
+                return batch.run(items)
 
     def _lock_sqlite(self, db: Connection) -> None:
         if not self.database.is_postgresql:
@@ -314,8 +132,8 @@ class Profiles:
                     raise SameProfile(f"{keep} and {absorb} are already one customer ({keep_root}): "
                                       "a profile cannot be merged with itself")
                 self._lock_roots(db, [keep_root, absorb_root])
-                merge_id = self._merge(db, absorb_root, keep_root, by=by, event_id=None, moment=now(),
-                                       reason=reason or f"merged by {by}")
+                merge_id = merge_profiles(db, absorb_root, keep_root, by=by, event_id=None, moment=now(),
+                                          reason=reason or f"merged by {by}")
                 return from_row(MergeRow, db.execute(select(profile_merges).where(profile_merges.c.id == merge_id)).one())
 
     def unmerge(self, profile_id: str, *, by: str, reason: str) -> MergeRow:
@@ -452,6 +270,8 @@ def _conflicts() -> Iterator[None]:
     """Turn a collision with another transaction into `Conflict` (run again); other errors pass."""
     try:
         yield
+    except Changed as error:
+        raise Conflict(str(error)) from error
     except IntegrityError as error:
         raise Conflict(str(error.orig)) from error
     except DBAPIError as error:

@@ -16,6 +16,7 @@ import plugins.zendesk as zendesk
 from hub.enrichment.operations import retry_enrichments
 from hub.profiles import resolver
 from hub.store import StoreUnavailable, now
+from hub.store.attach import Attach
 from hub.store.tables import events
 from hub.testing import wait_for
 from tests.conftest import fixture_bytes
@@ -83,15 +84,14 @@ def test_an_event_that_breaks_the_resolver_fails_alone_and_is_retried(app, monke
 
 def test_a_store_error_in_a_batch_fails_only_the_event_that_causes_it(app, monkeypatch):
     events_sent = [app.send(email=f"c{n}@example.com") for n in range(3)]
-    store = app.hub.store.profiles
-    original = store._attach
+    original = Attach.attach
 
-    def attach(db, item, limit):
+    def attach(self, item):
         if item.event_id == events_sent[1]:
             raise ValueError("the database refused a value")
-        return original(db, item, limit)
+        return original(self, item)
 
-    monkeypatch.setattr(store, "_attach", attach)
+    monkeypatch.setattr(Attach, "attach", attach)
     resolver.resolve_all(app.hub.hub)
     assert [app.state_of(event) for event in events_sent] == ["linked", "failed", "linked"]
 
