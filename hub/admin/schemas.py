@@ -165,7 +165,7 @@ class UnmergeRequest(StrictSchema):
 class IdentifierSchema(Schema):
     kind = fields.String(metadata={"description": "email, or the namespace of a system's customer id"})
     value = fields.String()
-    profile_id = fields.String(metadata={"description": "the profile that owns it (one merged into this customer, maybe)"})
+    profile_id = fields.String(metadata={"description": "the profile that owns it (maybe one merged into this one)"})
     added_at = fields.AwareDateTime()
     event_id = fields.String(allow_none=True, metadata={"description": "the event that brought it (may be deleted)"})
 

@@ -86,11 +86,12 @@ def show(settings: dict[str, Any], customer: str, limit: int, after: str | None,
             click.echo(visible(f"      details from the vendor's API: {entry.enrichment}"))
         for delivery in entry.deliveries:
             result = f" {_short(delivery.result, 60)}" if delivery.result else ""
-            failure = f" ({_short(delivery.last_error, 60)})" if delivery.last_error and delivery.status != "succeeded" else ""
+            failed = delivery.last_error and delivery.status != "succeeded"
+            failure = f" ({_short(delivery.last_error, 60)})" if failed else ""
             click.echo(visible(f"      -> {delivery.route}: {delivery.connection}.{delivery.action} "
                                f"{delivery.status}{result}{failure}"))
         if not entry.deliveries:
-            click.echo("      -> no route matched" if not data.get("update") else "      -> an update: no route ran again")
+            click.echo("      -> an update: no route ran again" if data.get("update") else "      -> no route matched")
         click.echo(visible(f"      event {entry.id}"))
     if following:
         click.echo(f"more: cxhub customers show {visible(customer)!r} --after {following}")

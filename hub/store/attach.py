@@ -269,7 +269,8 @@ class Attach:
             db.execute(update(events).where(events.c.id == bindparam("event"))
                        .values(profile_id=bindparam("profile"), profile_state=bindparam("state")), self.links)
         if self.seen:
-            first, last = bindparam("first", type_=profiles.c.first_seen.type), bindparam("last", type_=profiles.c.last_seen.type)
+            first = bindparam("first", type_=profiles.c.first_seen.type)
+            last = bindparam("last", type_=profiles.c.last_seen.type)
             db.execute(update(profiles).where(profiles.c.id == bindparam("profile")).values(
                 first_seen=case((or_(profiles.c.first_seen.is_(None), profiles.c.first_seen > first), first),
                                 else_=profiles.c.first_seen),

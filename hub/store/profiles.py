@@ -134,7 +134,8 @@ class Profiles:
                 self._lock_roots(db, [keep_root, absorb_root])
                 merge_id = merge_profiles(db, absorb_root, keep_root, by=by, event_id=None, moment=now(),
                                           reason=reason or f"merged by {by}")
-                return from_row(MergeRow, db.execute(select(profile_merges).where(profile_merges.c.id == merge_id)).one())
+                record = db.execute(select(profile_merges).where(profile_merges.c.id == merge_id)).one()
+                return from_row(MergeRow, record)
 
     def unmerge(self, profile_id: str, *, by: str, reason: str) -> MergeRow:
         """Split `profile_id` (and what was merged into it) off the customer it was merged into."""

@@ -96,7 +96,8 @@ def parse(source: Source, request: InboundRequest) -> list[EventDraft]:
         text=as_text(comment.get("body")) if change == "comment" else
         as_text(detail.get("description")) if change == "created" else None,
         attributes=_attributes(payload, detail, event, comment, change),
-        enrich=bool(source.settings.get("endpoint")) and customer.id is not None,  # the requester's email, after the 202
+        # with API credentials, the requester's email is read after the 202
+        enrich=bool(source.settings.get("endpoint")) and customer.id is not None,
     )]
 
 
