@@ -59,7 +59,7 @@ def identity_of(rules: Rules, row: PendingEvent) -> EventIdentity:
 
 
 def resolve_pending(hub: Hub, *, batch: int = BATCH) -> int:
-    """Attach one batch of pending events to their profiles; return how many were taken."""
+    """Attach one batch of pending events to their profiles; return how many are no longer pending."""
     rows = hub.store.profiles.pending(batch)
     if not rows:
         return 0
@@ -73,13 +73,13 @@ def resolve_pending(hub: Hub, *, batch: int = BATCH) -> int:
             broken.append(row.id)
     if broken:
         hub.store.profiles.mark(broken, "failed")
-    _resolve(hub, items)
-    return len(rows)
+    return len(rows) - _resolve(hub, items)
 
 
-def _resolve(hub: Hub, items: Sequence[EventIdentity]) -> None:
+def _resolve(hub: Hub, items: Sequence[EventIdentity]) -> int:
+    """Attach the events (or mark them failed); return how many are left pending (a `Conflict` that persisted)."""
     if not items:
-        return
+        return 0
     try:
         results = hub.store.profiles.resolve(items, hub.config.customers.limit)
     except StoreUnavailable:
@@ -88,18 +88,17 @@ def _resolve(hub: Hub, items: Sequence[EventIdentity]) -> None:
         if len(items) > 1:
             log.warning("profiles: a batch of %d failed (%s); attaching its events one at a time",
                         len(items), type(error).__name__)
-            for item in items:
-                _resolve(hub, [item])
-            return
+            return sum(_resolve(hub, [item]) for item in items)
         if isinstance(error, Conflict):
             log.warning("event %s: its profiles kept changing under it; it stays pending", items[0].event_id)
-            return
+            return 1
         log.exception("event %s: attaching it to a profile failed; it is marked failed "
                       "(cxhub customers resolve --failed tries again)", items[0].event_id)
         hub.store.profiles.mark([items[0].event_id], "failed")
-        return
+        return 0
     for result in results:
         _log(result)
+    return 0
 
 
 def _log(result: Resolution) -> None:
@@ -111,10 +110,9 @@ def _log(result: Resolution) -> None:
 
 def resolve_all(hub: Hub) -> int:
     """Attach everything pending now, in this thread (tests, `cxhub worker --burst`, `cxhub customers resolve`)."""
-    total, previous = 0, None
-    while (batch := [row.id for row in hub.store.profiles.pending(1)]) and batch != previous:
-        previous = batch  # the same first event twice: it stays pending (Conflict); a later pass takes it
-        total += resolve_pending(hub)
+    total = 0
+    while taken := resolve_pending(hub):  # 0: nothing pending, or only events a later pass must try again
+        total += taken
     return total
 
 
@@ -131,7 +129,7 @@ def resolve_with_lock(hub: Hub) -> int:
         for _ in range(BATCHES_PER_LOCK):
             taken = resolve_pending(hub)
             total += taken
-            if taken < BATCH:
+            if taken < BATCH:  # the last batch, or one whose events stay pending: wait for the next pass
                 break
         return total
     finally:

@@ -17,6 +17,7 @@ from hub.enrichment.operations import retry_enrichments
 from hub.profiles import resolver
 from hub.store import StoreUnavailable, now
 from hub.store.attach import Attach
+from hub.store.profiles import Conflict
 from hub.store.tables import events
 from hub.testing import wait_for
 from tests.conftest import fixture_bytes
@@ -136,3 +137,16 @@ def test_retention_keeps_profiles_and_never_deletes_an_unattached_event(app):
     assert view.first_seen.isoformat() == "2026-01-05T10:00:00+00:00"  # the profile remembers
     assert [(score.metric, score.value, score.event_id) for score in view.scores] == [("nps", 2, old)]
     assert {(row.kind, row.value) for row in view.identifiers} == {("email", "ann@example.com")}
+
+
+def test_an_event_whose_profiles_keep_changing_stays_pending_for_a_later_pass(app, monkeypatch):
+    event = app.send(email="ann@example.com")
+
+    def busy(*args, **kwargs):
+        raise Conflict("profiles kept changing under this batch")
+
+    monkeypatch.setattr(app.hub.store.profiles, "resolve", busy)
+    assert resolver.resolve_all(app.hub.hub) == 0  # no busy loop: the pass ends
+    assert app.state_of(event) == "pending"
+    monkeypatch.undo()
+    assert resolver.resolve_all(app.hub.hub) == 1 and app.state_of(event) == "linked"
