@@ -14,9 +14,52 @@ import requests
 from bench.load import LoadResult, have_wrk, run_python_load, run_wrk, send_at_rate
 from bench.payloads import signed, write_for_wrk
 from bench.processes import tree_rss_mb
-from bench.stack import Stack
+from bench.stack import Stack, scrape
 from hub.store.tables import deliveries, events
 from hub.testing import wait_for
+
+
+class Scraper:
+    """Scrapes /metrics once a second from a thread while the load runs, as a Prometheus would."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.stopping = url, threading.Event()
+        self.took: list[float] = []
+        self.failed = 0
+        self.thread = threading.Thread(target=self.run, name="bench-scraper", daemon=True)
+
+    def run(self) -> None:
+        while not self.stopping.wait(1.0):
+            began = time.perf_counter()
+            try:
+                scrape(self.url)
+            except (requests.RequestException, ValueError):
+                self.failed += 1
+            else:
+                self.took.append((time.perf_counter() - began) * 1000)
+
+    def __enter__(self) -> Scraper:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=15)
+
+    def figures(self) -> dict[str, float]:
+        return {"scrapes_under_load": len(self.took), "scrapes_failed": self.failed,
+                "scrape_p50_ms": statistics.median(self.took) if self.took else 0.0,
+                "scrape_max_ms": max(self.took, default=0.0)}
+
+
+def metrics_counts(after: dict, before: dict) -> dict[str, float]:
+    """What the hub's counters say happened between two scrapes: webhooks answered 2xx, events accepted."""
+    def total(name: str, keep: Callable[[dict[str, str]], bool]) -> float:
+        return sum(value - before.get((metric, labels), 0.0) for (metric, labels), value in after.items()
+                   if metric == name and keep(dict(labels)))
+
+    return {"metrics_2xx": total("cxhub_webhook_requests_total", lambda labels: labels["status"].startswith("2")),
+            "metrics_accepted": total("cxhub_events_total", lambda labels: labels["outcome"] == "accepted")}
 
 
 @dataclass
@@ -102,10 +145,16 @@ class Scenarios:
                                  accept_into=accept_into)
             url, process = self.stack.start_web()
             try:
-                result = self.load(url)
+                before = scrape(url)  # warm_up's requests are counted too
+                with Scraper(url) as scraper:
+                    result = self.load(url)
+                counted = metrics_counts(scrape(url), before)
             finally:
                 self.stack.processes.stop(process)
             self.results[key] = {**result.__dict__, "answered_2xx": result.requests - result.failed}
+            if accept_into == "redis":
+                self.results["metrics_scrape"] = {**counted, "load_2xx": result.requests - result.failed,
+                                                  "load_requests": result.requests, **scraper.figures()}
         accepted = self.results["ingest"]["answered_2xx"]
         self.results["intake"] = {"events": accepted, "per_s": self.intake_rate(accepted)}
         self.stack.reset()  # the same with gthread workers, as the README recommends for production

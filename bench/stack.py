@@ -63,6 +63,19 @@ def warm_up(url: str) -> None:
     time.sleep(1)
 
 
+METRICS_TOKEN = "bench-metrics-token"
+
+
+def scrape(url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """One GET /metrics of the hub at `url`, as {(name, labels): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    answer = requests.get(url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10)
+    answer.raise_for_status()
+    return {(sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(answer.text) for sample in family.samples}
+
+
 @dataclass
 class Stack:
     processes: Processes
@@ -115,9 +128,13 @@ class Stack:
         config["hub"] = {"worker_threads": threads, "accept_into": accept_into}
         self.threads = threads
         path.write_bytes(orjson.dumps(config))
+        metrics = self.workdir / "prometheus"  # the hub's processes share it, as in production (README: Metrics)
+        shutil.rmtree(metrics, ignore_errors=True)
+        metrics.mkdir()
         self.env = {"CXHUB_CONFIG": str(path), "REDIS_URL": self.redis_url, "DATABASE_URL": self.database_url,
                     "CXHUB_DATA_DIR": str(self.workdir / "data"), "BENCH_TYPEFORM_SECRET": SECRET,
-                    "BENCH_FORWARD_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+                    "BENCH_FORWARD_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                    "PROMETHEUS_MULTIPROC_DIR": str(metrics), "CXHUB_METRICS_TOKEN": METRICS_TOKEN}
 
     def start_web(self, workers: int = 2, threads: int = 1) -> tuple[str, object]:
         """The hub under gunicorn: sync workers, or gthread workers when `threads` > 1."""

@@ -22,6 +22,8 @@ from hub.ingest.intake import IntakeLog, persistence_warning
 from hub.ingest.ratelimit import SourceLimiter
 from hub.ingest.views import blueprint as ingest_blueprint
 from hub.logs import redact_secrets
+from hub.metrics import POOL as METRICS_POOL
+from hub.metrics import blueprint as metrics_blueprint
 from hub.pluginhost import PluginHost, build_plugin_manager
 from hub.routing.router import Router
 from hub.runtime import EXTENSION, Hub
@@ -35,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "REDIS_URL": None,
     "DATABASE_URL": None,
     "CXHUB_ADMIN_TOKEN": None,
+    "CXHUB_METRICS_TOKEN": None,
 }
 
 
@@ -62,7 +65,7 @@ def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[o
 
     host = PluginHost(build_plugin_manager(plugins, discover=discover_plugins))
     config = load_config(app.config["CXHUB_CONFIG"], host, environ, with_settings=with_settings)
-    redact_secrets(app, config, app.config["CXHUB_ADMIN_TOKEN"])
+    redact_secrets(app, config, app.config["CXHUB_ADMIN_TOKEN"], app.config["CXHUB_METRICS_TOKEN"])
     data_dir = Path(app.config["CXHUB_DATA_DIR"])
     store = Store(database_url(app.config["DATABASE_URL"], data_dir))
     try:
@@ -93,6 +96,7 @@ def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[o
     app.register_blueprint(ingest_blueprint)
     app.register_blueprint(admin_blueprint)
     app.register_blueprint(health_blueprint)
+    app.register_blueprint(metrics_blueprint)
     if config.console is not None:  # off until configured, like the admin API
         init_console(app, config.console)
     register_error_handlers(app)
@@ -102,4 +106,6 @@ def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[o
 def close_app(app: Flask) -> None:
     """Stop what `create_app` started: outbound sessions, database connections, Redis (embedded: its server)."""
     app.extensions[RUNNER].close()
+    if (pool := app.extensions.get(METRICS_POOL)) is not None:
+        pool.shutdown(wait=False)
     app.extensions[EXTENSION].close()

@@ -70,6 +70,9 @@ def redact_secrets(app: Flask, config: HubConfig, *extra: str | None) -> Redacti
     values += [token.reveal() for token in config.source_tokens.values()]
     if config.console is not None:
         values.append(config.console.secret_key.reveal())
+    values += [secret.reveal() for connection in config.connections.values() if connection.oauth is not None
+               for secret in (connection.oauth.client_secret, connection.oauth.refresh_token,
+                              connection.oauth.private_key) if secret is not None]
     redactor = RedactingFilter([*values, *extra])
     app.extensions[EXTENSION] = redactor
     handlers = list(logging.getLogger().handlers)

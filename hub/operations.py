@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import orjson
@@ -19,6 +20,7 @@ from hub.plugin.request import InboundRequest
 from hub.profiles.identity import parse_identifier
 from hub.routing.explain import Step, explain
 from hub.routing.objects import ObjectLedger, subjects_by_source
+from hub.routing.origins import routing_view, stamped_context
 from hub.routing.templates import TemplateProblem, render_params
 from hub.runtime import Hub
 from hub.store import Store
@@ -42,22 +44,25 @@ class Replayed:
 
 
 def connection_states(hub: Hub) -> list[dict[str, Any]]:
-    """Each connection's state: ok, paused by its breaker (until when), or held (why) until resumed."""
+    """Each connection's state: ok, paused by its breaker (until when), held (why) until resumed, or slowed
+    by a destination's Retry-After (until when)."""
     names = sorted(hub.config.connections)
     states = gate.read_breakers(hub.redis, hub.config.hub.queue, names)
     moment = time.time()
     rows = []
     for name in names:
         state = states[name]
+        until = None if state.held is not None else state.until()
         if state.paused(moment):
             status = "paused"
         elif state.open_until is not None:
             status = "half-open"
+        elif state.slowed_until is not None and state.slowed_until > moment:
+            status, until = "slowed", datetime.fromtimestamp(state.slowed_until, timezone.utc)  # a Retry-After
         else:
             status = "ok"
         rows.append({"connection": name, "plugin": hub.config.connections[name].plugin, "status": status,
-                     "until": None if state.held is not None else state.until(), "reason": state.held,
-                     "failures": state.failures})
+                     "until": until, "reason": state.held, "failures": state.failures})
     return rows
 
 
@@ -113,18 +118,22 @@ def dry_run(hub: Hub, event: dict[str, Any]) -> list[RoutePlan]:
     """Match a canonical event against every loaded route and render the actions of those that match.
 
     Nothing is stored, queued or sent. (Whether a route already ran for the same object, which
-    take-in also checks, is not considered: this shows what the routes themselves say.)
+    take-in also checks, is not considered: this shows what the routes themselves say.) An event
+    stamped with an origin (`data.origin`) is matched and rendered with it, as take-in does.
     """
     plans = []
+    origin = stamped_context(hub.store, event)
+    view = routing_view(event, origin)
     for route in hub.router.routes:
-        matched = route.when.matches(event)
+        matched = route.when.matches(view)
         actions = []
         for spec in route.actions if matched else ():
             try:
-                actions.append(PlannedAction(spec.connection, spec.action, render_params(spec.params, event)))
+                actions.append(PlannedAction(spec.connection, spec.action,
+                                             render_params(spec.params, event, origin=origin)))
             except TemplateProblem as problem:
                 actions.append(PlannedAction(spec.connection, spec.action, None, str(problem)))
-        plans.append(RoutePlan(route.name, matched, explain(route.when, event), actions))
+        plans.append(RoutePlan(route.name, matched, explain(route.when, view), actions))
     return plans
 
 
@@ -148,7 +157,9 @@ def replay_event(hub: Hub, event_id: str) -> Replayed:
         raise NotFound(f"no event {event_id}")
     event = orjson.loads(row.body)
     ledger = ObjectLedger(hub.store.ingest.events_about(subjects_by_source([event])))
-    planned = render_shadows(hub, event, hub.router.deliveries_for(event, ledger.routed(event)))
+    origin = stamped_context(hub.store, event)
+    planned = render_shadows(hub, event, hub.router.deliveries_for(event, ledger.routed(event), origin),
+                             origin)
     created = set(hub.store.ingest.add_deliveries(planned))
     requeued = hub.store.deliveries.requeue([item.id for item in planned if item.id not in created])
     hub.queue.enqueue([*(item for item in planned if item.sent and item.id in created), *requeued])

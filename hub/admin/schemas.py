@@ -15,9 +15,20 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
+def _no_nul(value: str) -> None:
+    if "\x00" in value:  # PostgreSQL refuses NUL in a query parameter; no stored id or name holds one
+        raise ValidationError("must not contain NUL (U+0000)")
+
+
+def Name(**kwargs: Any) -> fields.String:  # noqa: N802 - a field factory, read like a field class
+    """A string a filter compares with a stored id or name: at most 512 characters (the longest the store
+    holds), without NUL."""
+    return fields.String(validate=[validate.Length(max=512), _no_nul], **kwargs)
+
+
 class EventQuery(StrictSchema):
-    source = fields.String()
-    type = fields.String()
+    source = Name()
+    type = Name()
     customer = fields.Email()
     band = fields.String(validate=validate.OneOf(["negative", "neutral", "positive"]))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
@@ -25,20 +36,20 @@ class EventQuery(StrictSchema):
 
 class DeliveryQuery(StrictSchema):
     status = fields.String(validate=validate.OneOf(STATUSES))
-    event_id = fields.String()
-    connection = fields.String()
+    event_id = Name()
+    connection = Name()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class DeadFilter(StrictSchema):
-    connection = fields.String()
-    route = fields.String()
+    connection = Name()
+    route = Name()
 
 
 class RedeliverRequest(StrictSchema):
     """Either `ids`, or `all_dead` with an optional filter."""
 
-    ids = fields.List(fields.String(), validate=validate.Length(min=1, max=1000))
+    ids = fields.List(Name(), validate=validate.Length(min=1, max=1000))
     all_dead = fields.Nested(DeadFilter)
 
     @validates_schema
@@ -123,6 +134,145 @@ class EnrichmentQuery(StrictSchema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
+class EventSummarySchema(Schema):
+    """An event in a lineage: enough to tell it apart and look it up."""
+
+    id = fields.String(required=True)
+    source = fields.String(required=True)
+    type = fields.String(required=True)
+    subject = fields.String(required=True)
+    customer_email = fields.String(required=True, allow_none=True)
+    received_at = fields.AwareDateTime(required=True)
+
+
+class CreatedObjectSchema(Schema):
+    """An object a delivery created, named as the vendor's events name it."""
+
+    system = fields.String(required=True)
+    id = fields.String(attribute="object_id", required=True)
+    url = fields.String(required=True, allow_none=True)
+    delivery_id = fields.String(required=True)
+    event_id = fields.String(required=True)
+    created_at = fields.AwareDateTime(required=True)
+
+
+class OriginSchema(Schema):
+    """Where an object came from: the object, the delivery that created it, and that delivery's event
+    (GET /admin/objects/SYSTEM/ID)."""
+
+    object = fields.Nested(CreatedObjectSchema, required=True)
+    delivery = fields.Nested(DeliverySchema, required=True)
+    event = fields.Nested(EventSummarySchema, required=True)
+
+
+class LineageSummarySchema(Schema):
+    """An event's lineage beside its detail: what it follows up, what its deliveries created, what came after."""
+
+    origin = fields.Nested(OriginSchema, required=True, allow_none=True)
+    created = fields.List(fields.Nested(CreatedObjectSchema), required=True)
+    follow_ups = fields.List(fields.Nested(EventSummarySchema), required=True,
+                             metadata={"description": "later events about what it created, oldest first"})
+
+
+class LineageSchema(LineageSummarySchema):
+    """What happened to an event (GET /admin/events/ID/lineage)."""
+
+    event = fields.Nested(EventSummarySchema, required=True)
+    deliveries = fields.List(fields.Nested(DeliverySchema), required=True)
+
+
+# What each endpoint answers: the views dump through these, and the OpenAPI description is built from them.
+
+class EventDetailSchema(EventSchema):
+    deliveries = fields.List(fields.Nested(DeliverySchema))
+    lineage = fields.Nested(LineageSummarySchema, allow_none=True)
+
+
+class EventList(Schema):
+    events = fields.List(fields.Nested(EventSchema), required=True)
+
+
+class DeliveryList(Schema):
+    deliveries = fields.List(fields.Nested(DeliverySchema), required=True)
+
+
+class Replayed(Schema):
+    queued = fields.List(fields.String(), required=True, metadata={"description": "deliveries queued"})
+    untouched = fields.List(fields.String(), required=True,
+                            metadata={"description": "deliveries that succeeded or are under way, left alone"})
+
+
+class Redelivered(Schema):
+    queued = fields.List(fields.String(), required=True)
+    skipped = fields.List(fields.String(), required=True, metadata={"description": "ids that are not dead letters"})
+
+
+class IntakeBacklog(Schema):
+    entries = fields.Integer(required=True, metadata={"description": "webhooks in the intake log not yet stored"})
+    held = fields.Integer(required=True, metadata={"description": "entries a consumer holds, not yet acknowledged"})
+
+
+class JobBacklog(Schema):
+    queued = fields.Integer(required=True, metadata={"description": "jobs waiting on the queues"})
+    scheduled = fields.Integer(required=True, metadata={"description": "retries waiting for their backoff"})
+
+
+class Backlog(Schema):
+    intake = fields.Nested(IntakeBacklog, required=True)
+    jobs = fields.Nested(JobBacklog, required=True)
+
+
+class ConnectionStateSchema(Schema):
+    connection = fields.String(required=True)
+    plugin = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["ok", "half-open", "paused"]))
+    until = fields.AwareDateTime(required=True, allow_none=True,
+                                 metadata={"description": "when the breaker's pause ends (null when held)"})
+    reason = fields.String(required=True, allow_none=True,
+                           metadata={"description": "why the destination asked to stop (held until resumed)"})
+    failures = fields.Integer(required=True, metadata={"description": "retryable failures in a row"})
+
+
+class ConnectionList(Schema):
+    connections = fields.List(fields.Nested(ConnectionStateSchema), required=True)
+
+
+class Resumed(Schema):
+    connection = fields.String(required=True)
+    resumed = fields.Boolean(required=True, metadata={"description": "false when it was not paused"})
+
+
+class QuarantineList(Schema):
+    requests = fields.List(fields.Nested(QuarantineSchema), required=True)
+    dropped = fields.List(fields.Nested(DroppedSchema), required=True)
+
+
+class QuarantineReplayed(Schema):
+    accepted = fields.List(fields.String(), required=True)
+    duplicates = fields.List(fields.String(), required=True)
+
+
+class EnrichmentList(Schema):
+    enrichments = fields.List(fields.Nested(EnrichmentSchema), required=True)
+
+
+class EnrichmentQueued(Schema):
+    queued = fields.List(fields.String(), required=True)
+
+
+class ErrorDetail(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    quarantine_id = fields.String(allow_none=True, metadata={"description": "where the request is kept"})
+    quarantined = fields.List(fields.String())
+    field_errors = fields.Dict(data_key="fields",
+                               metadata={"description": "per field, what is wrong with it (400 invalid_request)"})
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorDetail, required=True)
+
+
 # --- customers (hub/store/profiles.py) ---------------------------------------------------------
 
 OPEN_CASES_NOTE = ("cases are not built yet (issue 17, section 5): open_cases stays empty until they are")
@@ -131,8 +281,8 @@ OPEN_CASES_NOTE = ("cases are not built yet (issue 17, section 5): open_cases st
 class CustomerQuery(StrictSchema):
     """GET /admin/customers: exactly one of `email` or `identifier` (`zendesk:8447388090494`)."""
 
-    email = fields.String(validate=validate.Length(min=3, max=320))
-    identifier = fields.String(validate=validate.Length(min=3, max=600))
+    email = fields.String(validate=[validate.Length(min=3, max=320), _no_nul])
+    identifier = fields.String(validate=[validate.Length(min=3, max=600), _no_nul])
 
     @validates_schema
     def one_way(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -142,119 +292,124 @@ class CustomerQuery(StrictSchema):
 
 class TimelineQuery(StrictSchema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    after = fields.String(validate=validate.Length(min=1, max=400))  # the `next` of the previous page
+    after = fields.String(validate=[validate.Length(min=1, max=400), _no_nul])  # the `next` of the previous page
 
 
 class MergeRequest(StrictSchema):
     """POST /admin/customers/merge: `absorb` is merged into `keep` (each a profile id, identifier or email)."""
 
-    keep = fields.String(required=True, validate=validate.Length(min=1, max=600))
-    absorb = fields.String(required=True, validate=validate.Length(min=1, max=600))
-    reason = fields.String(load_default="", validate=validate.Length(max=500))
-    by = fields.String(load_default="admin API", validate=validate.Length(min=1, max=128))
+    keep = fields.String(required=True, validate=[validate.Length(min=1, max=600), _no_nul])
+    absorb = fields.String(required=True, validate=[validate.Length(min=1, max=600), _no_nul])
+    reason = fields.String(load_default="", validate=[validate.Length(max=500), _no_nul])
+    by = fields.String(load_default="admin API", validate=[validate.Length(min=1, max=128), _no_nul])
 
 
 class UnmergeRequest(StrictSchema):
     """POST /admin/customers/unmerge: split `profile` (a profile id, or an identifier it owns) off its customer."""
 
-    profile = fields.String(required=True, validate=validate.Length(min=1, max=600))
-    reason = fields.String(load_default="", validate=validate.Length(max=500))
-    by = fields.String(load_default="admin API", validate=validate.Length(min=1, max=128))
+    profile = fields.String(required=True, validate=[validate.Length(min=1, max=600), _no_nul])
+    reason = fields.String(load_default="", validate=[validate.Length(max=500), _no_nul])
+    by = fields.String(load_default="admin API", validate=[validate.Length(min=1, max=128), _no_nul])
 
 
 class IdentifierSchema(Schema):
-    kind = fields.String(metadata={"description": "email, or the namespace of a system's customer id"})
-    value = fields.String()
-    profile_id = fields.String(metadata={"description": "the profile that owns it (maybe one merged into this one)"})
-    added_at = fields.AwareDateTime()
-    event_id = fields.String(allow_none=True, metadata={"description": "the event that brought it (may be deleted)"})
+    kind = fields.String(metadata={"description": "email, or the namespace of a system's customer id"}, required=True)
+    value = fields.String(required=True)
+    profile_id = fields.String(required=True,
+                               metadata={"description": "the profile that owns it (maybe one merged into this one)"})
+    added_at = fields.AwareDateTime(required=True)
+    event_id = fields.String(required=True, allow_none=True,
+                             metadata={"description": "the event that brought it (may be deleted)"})
 
 
 class ScoreSchema(Schema):
-    metric = fields.String(metadata={"description": "data.score.type: nps, csat, ces or rating"})
-    value = fields.Float()
-    min = fields.Float()
-    max = fields.Float()
-    band = fields.String(allow_none=True)
-    time = fields.AwareDateTime()
-    event_id = fields.String()
-    source = fields.String()
+    metric = fields.String(metadata={"description": "data.score.type: nps, csat, ces or rating"}, required=True)
+    value = fields.Float(required=True)
+    min = fields.Float(required=True)
+    max = fields.Float(required=True)
+    band = fields.String(allow_none=True, required=True)
+    time = fields.AwareDateTime(required=True)
+    event_id = fields.String(required=True)
+    source = fields.String(required=True)
 
 
 class MergeSchema(Schema):
-    id = fields.Integer()
-    status = fields.String(metadata={"description": "merged, undone (unmerged) or refused (the rules kept them apart)"})
-    from_profile = fields.String()
-    into_profile = fields.String()
-    at = fields.AwareDateTime()
-    by = fields.String(metadata={"description": "resolver (an event), or the admin who merged"})
-    reason = fields.String()
-    event_id = fields.String(allow_none=True)
-    undone_at = fields.AwareDateTime(allow_none=True)
-    undone_by = fields.String(allow_none=True)
-    undo_reason = fields.String(allow_none=True)
+    id = fields.Integer(required=True)
+    status = fields.String(required=True,
+                           metadata={"description": "merged, undone (unmerged) or refused (the rules kept them apart)"})
+    from_profile = fields.String(required=True)
+    into_profile = fields.String(required=True)
+    at = fields.AwareDateTime(required=True)
+    by = fields.String(metadata={"description": "resolver (an event), or the admin who merged"}, required=True)
+    reason = fields.String(required=True)
+    event_id = fields.String(allow_none=True, required=True)
+    undone_at = fields.AwareDateTime(allow_none=True, required=True)
+    undone_by = fields.String(allow_none=True, required=True)
+    undo_reason = fields.String(allow_none=True, required=True)
 
 
 class CaseSchema(Schema):
     """A closed-loop case (not built yet: always an empty list)."""
 
-    id = fields.String()
-    status = fields.String()
+    id = fields.String(required=True)
+    status = fields.String(required=True)
 
 
 class CustomerSummarySchema(Schema):
-    id = fields.String()
-    identifiers = fields.List(fields.Nested(IdentifierSchema))
-    first_seen = fields.AwareDateTime(allow_none=True)
-    last_seen = fields.AwareDateTime(allow_none=True)
-    events = fields.Integer(metadata={"description": "events still stored (retention deletes old ones)"})
+    id = fields.String(required=True)
+    identifiers = fields.List(fields.Nested(IdentifierSchema), required=True)
+    first_seen = fields.AwareDateTime(allow_none=True, required=True)
+    last_seen = fields.AwareDateTime(allow_none=True, required=True)
+    events = fields.Integer(metadata={"description": "events still stored (retention deletes old ones)"}, required=True)
 
 
 class CustomerSchema(CustomerSummarySchema):
     """GET /admin/customers/<id>: the customer (the root of its merged profiles)."""
 
-    members = fields.List(fields.String(), metadata={"description": "this profile and those merged into it"})
-    created_at = fields.AwareDateTime()
-    latest_scores = fields.Method("scores_by_metric", metadata={"description": "metric -> its latest score"})
-    open_cases = fields.Method("no_cases")
-    open_cases_note = fields.Constant(OPEN_CASES_NOTE)
-    merges = fields.List(fields.Nested(MergeSchema))
+    members = fields.List(fields.String(), required=True,
+                          metadata={"description": "this profile and those merged into it"})
+    created_at = fields.AwareDateTime(required=True)
+    latest_scores = fields.Dict(keys=fields.String(), values=fields.Nested(ScoreSchema), required=True,
+                                metadata={"description": "metric (data.score.type) -> its latest score"})
+    open_cases = fields.List(fields.Nested(CaseSchema), required=True)
+    open_cases_note = fields.String(required=True)
+    merges = fields.List(fields.Nested(MergeSchema), required=True)
 
-    def scores_by_metric(self, view: Any) -> dict[str, Any]:
-        return {score.metric: ScoreSchema().dump(score) for score in view.scores}
-
-    def no_cases(self, view: Any) -> list[Any]:
-        return []
+    @pre_dump
+    def unpack(self, view: Any, **kwargs: Any) -> dict[str, Any]:
+        return {**vars(view), "latest_scores": {score.metric: score for score in view.scores}, "open_cases": [],
+                "open_cases_note": OPEN_CASES_NOTE}
 
 
 class TimelineDeliverySchema(Schema):
-    id = fields.String()
-    route = fields.String()
-    connection = fields.String()
-    action = fields.String()
-    status = fields.String()
-    attempts = fields.Integer()
-    last_error = fields.String(allow_none=True)
+    id = fields.String(required=True)
+    route = fields.String(required=True)
+    connection = fields.String(required=True)
+    action = fields.String(required=True)
+    status = fields.String(required=True)
+    attempts = fields.Integer(required=True)
+    last_error = fields.String(allow_none=True, required=True)
     result = JsonText()
 
 
 class TimelineEventSchema(Schema):
     """One event on a timeline, with what the hub did about it (its deliveries, its enrichment)."""
 
-    id = fields.String()
-    source = fields.String()
-    type = fields.String()
-    time = fields.AwareDateTime()
-    received_at = fields.AwareDateTime()
-    subject = fields.String()
-    profile_id = fields.String()
-    customer = fields.Dict(metadata={"description": "data.customer as the event gave it"})
-    score = fields.Dict(allow_none=True)
-    text = fields.String(allow_none=True)
-    link = fields.Dict(allow_none=True)
-    update = fields.Boolean()
-    enrichment = fields.String(allow_none=True, metadata={"description": "for a thin event: pending, done, failed"})
-    deliveries = fields.List(fields.Nested(TimelineDeliverySchema))
+    id = fields.String(required=True)
+    source = fields.String(required=True)
+    type = fields.String(required=True)
+    time = fields.AwareDateTime(required=True)
+    received_at = fields.AwareDateTime(required=True)
+    subject = fields.String(required=True)
+    profile_id = fields.String(required=True)
+    customer = fields.Dict(metadata={"description": "data.customer as the event gave it"}, required=True)
+    score = fields.Dict(allow_none=True, required=True)
+    text = fields.String(allow_none=True, required=True)
+    link = fields.Dict(allow_none=True, required=True)
+    update = fields.Boolean(required=True)
+    enrichment = fields.String(required=True, allow_none=True,
+                               metadata={"description": "for a thin event: pending, done, failed"})
+    deliveries = fields.List(fields.Nested(TimelineDeliverySchema), required=True)
 
     @pre_dump
     def unpack(self, entry: Any, **kwargs: Any) -> dict[str, Any]:
@@ -264,11 +419,18 @@ class TimelineEventSchema(Schema):
 
 
 class TimelineSchema(Schema):
-    customer = fields.String()
-    events = fields.List(fields.Nested(TimelineEventSchema))
-    next = fields.String(allow_none=True, metadata={"description": "the `after` of the next page; null on the last"})
+    customer = fields.String(required=True)
+    events = fields.List(fields.Nested(TimelineEventSchema), required=True)
+    next = fields.String(required=True, allow_none=True,
+                         metadata={"description": "the `after` of the next page; null on the last"})
+
+
+class CustomerList(Schema):
+    """GET /admin/customers: the one customer the email or identifier names."""
+
+    customers = fields.List(fields.Nested(CustomerSummarySchema), required=True)
 
 
 class MergeResultSchema(Schema):
-    merge = fields.Nested(MergeSchema)
-    customer = fields.Nested(CustomerSchema)
+    merge = fields.Nested(MergeSchema, required=True)
+    customer = fields.Nested(CustomerSchema, required=True)

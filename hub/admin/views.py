@@ -1,30 +1,44 @@
 """`/admin/...` endpoints. Every request needs `Authorization: Bearer <CXHUB_ADMIN_TOKEN>`;
-without a configured token the admin API is off."""
+without a configured token the admin API is off. The description (`/admin/openapi.json`) and its
+page (`/admin/docs`) need no token: they hold no data, only what the code says.
+"""
 
 from __future__ import annotations
 
 import hmac
+from importlib import resources
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
+from redis.exceptions import RedisError
 
+from hub.admin.openapi import DOCS_ASSETS, build_spec
 from hub.admin.schemas import (
+    Backlog,
+    ConnectionList,
+    CustomerList,
     CustomerQuery,
     CustomerSchema,
-    CustomerSummarySchema,
     DeliveryDetailSchema,
+    DeliveryList,
     DeliveryQuery,
-    DeliverySchema,
-    DroppedSchema,
+    EnrichmentList,
     EnrichmentQuery,
-    EnrichmentSchema,
+    EnrichmentQueued,
+    EventDetailSchema,
+    EventList,
     EventQuery,
-    EventSchema,
+    LineageSchema,
     MergeRequest,
     MergeResultSchema,
-    QuarantineSchema,
+    OriginSchema,
+    QuarantineList,
+    QuarantineReplayed,
     RedeliverRequest,
+    Redelivered,
+    Replayed,
+    Resumed,
     TimelineQuery,
     TimelineSchema,
     UnmergeRequest,
@@ -33,6 +47,7 @@ from hub.enrichment.operations import retry_enrichments
 from hub.errors import ApiError
 from hub.ingest.service import Rejected
 from hub.profiles.identity import parse_identifier
+from hub.redis_errors import RedisUnavailable
 from hub.operations import (
     NotFound,
     UnknownCustomer,
@@ -47,10 +62,16 @@ from hub.operations import (
     unmerge_customer,
 )
 from hub.runtime import current_hub
-from hub.store import BadCursor, Cursor
+from hub.store import BadCursor, Cursor, StoreUnavailable
 from hub.store.profiles import NotMerged, SameProfile, UnknownProfile
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+PUBLIC = frozenset({"admin.openapi", "admin.docs", "admin.docs_asset"})
+MAX_ARGUMENT = 512  # the longest id or name the store holds
+DOCS_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+               "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
 @blueprint.before_request
@@ -58,9 +79,28 @@ def require_token() -> None:
     expected = current_app.config.get("CXHUB_ADMIN_TOKEN")
     if not expected:
         raise ApiError(404, "admin_disabled", "the admin API is off; set CXHUB_ADMIN_TOKEN to turn it on")
+    if request.endpoint in PUBLIC:
+        return
     scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected.encode()):
         raise ApiError(401, "unauthorized", "send Authorization: Bearer <admin token>")
+
+
+@blueprint.before_request
+def refuse_unstorable_arguments() -> None:
+    """An id or name in the path that no row can have: 404 here, not a query PostgreSQL refuses (NUL)."""
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str) and ("\x00" in value or len(value) > MAX_ARGUMENT):
+            raise ApiError(404, "not_found", f"no object with that {name}")
+
+
+@blueprint.errorhandler(StoreUnavailable)
+@blueprint.errorhandler(RedisUnavailable)
+@blueprint.errorhandler(RedisError)
+def unavailable(error: Exception) -> tuple[Response, int]:
+    kind = "the database" if isinstance(error, StoreUnavailable) else "Redis"
+    return jsonify(ApiError(503, "unavailable", f"{kind} is unreachable; nothing was changed, try again later")
+                   .to_dict()), 503
 
 
 def _load(schema: Schema, data: Any) -> dict[str, Any]:
@@ -73,7 +113,7 @@ def _load(schema: Schema, data: Any) -> dict[str, Any]:
 @blueprint.get("/events")
 def list_events() -> Response:
     query = _load(EventQuery(), request.args)
-    return jsonify({"events": EventSchema(many=True).dump(current_hub().store.reads.events(**query))})
+    return jsonify(EventList().dump({"events": current_hub().store.reads.events(**query)}))
 
 
 @blueprint.get("/events/<event_id>")
@@ -83,7 +123,26 @@ def get_event(event_id: str) -> Response:
     if row is None:
         raise ApiError(404, "not_found", f"no event {event_id}")
     deliveries = hub.store.reads.deliveries(event_id=event_id, limit=500)
-    return jsonify({**EventSchema().dump(row), "deliveries": DeliverySchema(many=True).dump(deliveries)})
+    lineage = hub.store.lineage.of_event(event_id)
+    return jsonify(EventDetailSchema().dump({**vars(row), "deliveries": deliveries, "lineage": lineage}))
+
+
+@blueprint.get("/events/<event_id>/lineage")
+def get_lineage(event_id: str) -> Response:
+    """What happened to an event: its origin, its deliveries, what they created, the later events about it."""
+    lineage = current_hub().store.lineage.of_event(event_id)
+    if lineage is None:
+        raise ApiError(404, "not_found", f"no event {event_id}")
+    return jsonify(LineageSchema().dump(lineage))
+
+
+@blueprint.get("/objects/<system>/<path:object_id>")
+def get_object_origin(system: str, object_id: str) -> Response:
+    """Which event caused this object (a Jira issue, a Zendesk ticket, a Slack message): the delivery and its event."""
+    origin = current_hub().store.lineage.cause_of(system, object_id)
+    if origin is None:
+        raise ApiError(404, "not_found", f"the hub created no {system} object {object_id!r} (or it was pruned)")
+    return jsonify(OriginSchema().dump(origin))
 
 
 @blueprint.post("/events/<event_id>/replay")
@@ -92,13 +151,13 @@ def replay(event_id: str) -> tuple[Response, int]:
         outcome = replay_event(current_hub(), event_id)
     except NotFound as error:
         raise ApiError(404, "not_found", str(error)) from None
-    return jsonify({"queued": outcome.queued, "untouched": outcome.untouched}), 202
+    return jsonify(Replayed().dump(outcome)), 202
 
 
 @blueprint.get("/deliveries")
 def list_deliveries() -> Response:
     query = _load(DeliveryQuery(), request.args)
-    return jsonify({"deliveries": DeliverySchema(many=True).dump(current_hub().store.reads.deliveries(**query))})
+    return jsonify(DeliveryList().dump({"deliveries": current_hub().store.reads.deliveries(**query)}))
 
 
 @blueprint.get("/deliveries/<delivery_id>")
@@ -116,25 +175,23 @@ def redeliver_many() -> tuple[Response, int]:
     body = _load(RedeliverRequest(), request.get_json(silent=True) or {})
     ids = body["ids"] if "ids" in body else hub.store.reads.dead_ids(**body["all_dead"])
     queued = redeliver(hub, ids)
-    return jsonify({"queued": queued, "skipped": [i for i in ids if i not in queued]}), 202
+    return jsonify(Redelivered().dump({"queued": queued, "skipped": [i for i in ids if i not in queued]})), 202
 
 
 @blueprint.get("/backlog")
 def show_backlog() -> Response:
-    return jsonify(backlog(current_hub()))
+    return jsonify(Backlog().dump(backlog(current_hub())))
 
 
 @blueprint.get("/connections")
 def list_connections() -> Response:
-    rows = connection_states(current_hub())
-    return jsonify({"connections": [{**row, "until": row["until"].isoformat() if row["until"] else None}
-                                    for row in rows]})
+    return jsonify(ConnectionList().dump({"connections": connection_states(current_hub())}))
 
 
 @blueprint.post("/connections/<name>/resume")
 def resume(name: str) -> Response:
     try:
-        return jsonify({"connection": name, "resumed": resume_connection(current_hub(), name)})
+        return jsonify(Resumed().dump({"connection": name, "resumed": resume_connection(current_hub(), name)}))
     except NotFound as error:
         raise ApiError(404, "not_found", str(error)) from None
 
@@ -143,8 +200,7 @@ def resume(name: str) -> Response:
 def list_quarantine() -> Response:
     """Open quarantined requests, and per source how many were dropped because the quarantine was full."""
     kept = current_hub().store.quarantine
-    return jsonify({"requests": QuarantineSchema(many=True).dump(kept.requests()),
-                    "dropped": DroppedSchema(many=True).dump(kept.dropped())})
+    return jsonify(QuarantineList().dump({"requests": kept.requests(), "dropped": kept.dropped()}))
 
 
 @blueprint.post("/quarantine/<quarantine_id>/replay")
@@ -155,7 +211,7 @@ def replay_quarantine(quarantine_id: str) -> tuple[Response, int]:
         raise ApiError(404, "not_found", str(error)) from None
     except Rejected as error:
         raise ApiError(error.status, error.code, error.message) from None
-    return jsonify({"accepted": outcome.accepted, "duplicates": outcome.duplicates}), 202
+    return jsonify(QuarantineReplayed().dump(outcome)), 202
 
 
 @blueprint.get("/enrichment")
@@ -163,7 +219,7 @@ def list_enrichment() -> Response:
     """Enrichments of thin events in one status (`?status=`, failed by default), the latest first."""
     query = _load(EnrichmentQuery(), request.args)
     rows = current_hub().store.enrichments.with_status((query["status"],), limit=query["limit"])
-    return jsonify({"enrichments": EnrichmentSchema(many=True).dump(rows)})
+    return jsonify(EnrichmentList().dump({"enrichments": rows}))
 
 
 @blueprint.post("/enrichment/<event_id>/retry")
@@ -175,7 +231,7 @@ def retry_enrichment(event_id: str) -> tuple[Response, int]:
         if row is None:
             raise ApiError(404, "not_found", f"no enrichment for event {event_id!r}")
         raise ApiError(409, "not_failed", f"the enrichment of event {event_id!r} is {row.status}, not failed")
-    return jsonify({"queued": [event_id]}), 202
+    return jsonify(EnrichmentQueued().dump({"queued": [event_id]})), 202
 
 
 @blueprint.get("/customers")
@@ -188,7 +244,7 @@ def find_customers() -> Response:
         what = "an email address" if key == "email" else "kind:value (zendesk:8447388090494) or an email address"
         raise ApiError(400, "invalid_request", "invalid request", fields={key: [f"not {what}"]})
     view = _customer(lambda store: find_customer(store, str(identifier)))
-    return jsonify({"customers": CustomerSummarySchema(many=True).dump([view])})
+    return jsonify(CustomerList().dump({"customers": [view]}))
 
 
 @blueprint.get("/customers/<profile_id>")
@@ -248,3 +304,48 @@ def _customer(operation: Any) -> Any:
         raise ApiError(409, "same_profile", str(error)) from None
     except NotMerged as error:
         raise ApiError(409, "not_merged", str(error)) from None
+
+
+@blueprint.get("/openapi.json")
+def openapi() -> Response:
+    """This API's OpenAPI 3 description."""
+    return jsonify(build_spec())
+
+
+@blueprint.get("/docs")
+def docs() -> Response:
+    """The interactive page: Swagger UI from the package, no inline script, nothing from elsewhere."""
+    return _with_policy(Response(DOCS_PAGE, content_type="text/html; charset=utf-8"))
+
+
+@blueprint.get("/docs/<asset>")
+def docs_asset(asset: str) -> Response:
+    if asset not in DOCS_ASSETS:
+        raise ApiError(404, "not_found", f"no docs file {asset!r}")
+    body = (resources.files("hub.admin") / "swagger_ui" / asset).read_bytes()
+    response = Response(body, content_type=f"{DOCS_ASSETS[asset]}; charset=utf-8")
+    response.cache_control.max_age = 3600
+    return _with_policy(response)
+
+
+def _with_policy(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = DOCS_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>cxhub admin API</title>
+<link rel="stylesheet" href="docs/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="docs/swagger-ui-bundle.js"></script>
+<script src="docs/docs.js"></script>
+</body>
+</html>
+"""

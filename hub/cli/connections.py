@@ -20,7 +20,8 @@ class _ListByDefault(click.Group):
 
 @click.group(cls=_ListByDefault)
 def connections() -> None:
-    """Connections and whether they deliver: ok, paused (until when, or until resumed, and why) or half-open."""
+    """Connections and whether they deliver: ok, paused (until when, or until resumed, and why), half-open or
+    slowed (a destination's Retry-After)."""
 
 
 @connections.command("list")
@@ -41,6 +42,8 @@ def list_connections(settings: dict[str, Any], as_json: bool) -> None:
 def _detail(row: dict[str, Any]) -> str:
     if row["reason"] is not None:
         return f"until resumed: {row['reason']}"
+    if row["status"] == "slowed":
+        return f"the destination's Retry-After: nothing sent before {row['until'].isoformat(timespec='seconds')}"
     if row["until"] is not None:
         return f"breaker open until {row['until'].isoformat(timespec='seconds')} ({row['failures']} failures)"
     return f"{row['failures']} failures in a row" if row["failures"] else ""

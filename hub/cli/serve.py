@@ -77,15 +77,25 @@ def _stop_on_signals() -> dict[str, str]:
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 @click.option("--intake-only", is_flag=True,
               help="Only store what accept_into: redis accepted (no delivery threads).")
-def worker(settings: dict[str, Any], burst: bool, intake_only: bool) -> None:
+@click.option("--metrics-port", type=click.IntRange(1, 65535), default=None,
+              help="Serve this worker's counters at http://HOST:PORT/metrics (needs CXHUB_METRICS_TOKEN).")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True)
+def worker(settings: dict[str, Any], burst: bool, intake_only: bool, metrics_port: int | None,
+           metrics_host: str) -> None:
     """Run a delivery worker against REDIS_URL and DATABASE_URL: hub.worker_threads threads, no fork per job.
 
     Every worker also runs an intake consumer, which stores what `hub.accept_into: redis` accepted.
     """
     from hub.events.canonical import event_validator
+    from hub.instruments.exposition import serve_metrics
     from hub.worker import run_worker
 
     setup_logging()
     app = load_app(settings)
+    if metrics_port is not None:
+        token = app.config.get("CXHUB_METRICS_TOKEN")
+        if not token:
+            raise click.UsageError("--metrics-port needs CXHUB_METRICS_TOKEN: a scrape must carry it")
+        serve_metrics(metrics_host, metrics_port, token)
     event_validator()  # built now rather than on the first webhook
     run_worker(app, burst=burst, intake_only=intake_only)

@@ -14,6 +14,7 @@ from hub.config.model import (
     EnrichmentPolicy,
     HubConfig,
     HubSettings,
+    OAuthConfig,
     Route,
 )
 from hub.config.problems import ConfigError, Path, Problem, flatten_errors
@@ -30,7 +31,7 @@ from hub.config.schema import (
 )
 from hub.config.yamlfile import LineIndex, read_yaml
 from hub.plugin.http import client_for
-from hub.plugin.types import Source
+from hub.plugin.types import ConnectionInfo, Source
 from hub.pluginhost import PluginHost
 from hub.plugin.settings import Secret, unwrap_env
 from hub.routing.templates import TemplateProblem, compile_params
@@ -68,7 +69,8 @@ def parse_config(text: str, filename: str, plugins: PluginHost, environ: Mapping
 
 def _needs_settings(path: Path) -> bool:
     """Whether a key path lies in a part of the config that only a load with settings reads."""
-    return path[:1] in (("sources",), ("routes",)) or (path[:1] == ("connections",) and path[2:3] == ("settings",))
+    return path[:1] in (("sources",), ("routes",)) or (path[:1] == ("connections",)
+                                                         and path[2:3] in (("settings",), ("oauth",)))
 
 
 class _Builder:
@@ -235,20 +237,48 @@ class _Builder:
     def connection(self, name: str, raw: Any) -> ConnectionConfig | None:
         path = ("connections", name)
         if not self.with_settings and isinstance(raw, dict):
-            raw = {key: value for key, value in raw.items() if key != "settings"}  # not read, not checked
+            raw = {key: value for key, value in raw.items() if key not in ("settings", "oauth")}  # not read, not checked
         entry, ok = self.load_partly(ConnectionSchema(), raw, path)
         if not self.with_settings:
             return ConnectionConfig(name, entry["plugin"], {}, entry["retry"], entry["timeout"],
-                                    entry["circuit_breaker"], entry["max_in_flight"]) if ok else None
+                                    entry["circuit_breaker"], entry["max_in_flight"],
+                                    rate_limit=entry["rate_limit"]) if ok else None
         plugin = self.plugin_for("connection", entry["plugin"], path) if isinstance(entry.get("plugin"), str) else None
         self.connection_plugins[name] = entry["plugin"] if plugin else None
         if plugin is None or not ok:
             return None
         settings = self.plugin_settings("connection", plugin, entry["settings"], path)
-        if settings is None:
+        info = plugin.info.connection
+        if settings is None or not self.credentials_fit(info, settings, entry["oauth"], path):
             return None
         return ConnectionConfig(name, entry["plugin"], settings, entry["retry"], entry["timeout"],
-                                entry["circuit_breaker"], entry["max_in_flight"])
+                                entry["circuit_breaker"], entry["max_in_flight"], entry["oauth"],
+                                entry["rate_limit"] or info.rate_limit)
+
+    def credentials_fit(self, info: ConnectionInfo, settings: Mapping[str, Any], oauth: OAuthConfig | None,
+                        path: Path) -> bool:
+        """An `oauth:` block only where the plugin takes one; with a static token setting, exactly one of the two."""
+        if oauth is not None and not info.oauth:
+            self.problem(path + ("oauth",), "this connection's plugin does not take an oauth: block (it "
+                                            "authenticates with its own settings)")
+            return False
+        if info.oauth_required and oauth is None:
+            if not self.depends_on_unresolved(path + ("oauth",)):
+                self.problem(path, "this connection's plugin authenticates only with OAuth 2.0: add an oauth: block")
+            return False
+        if not (info.oauth and info.token_setting):
+            return True
+        token = info.token_setting
+        if oauth is not None and settings.get(token) is not None:
+            self.problem(path + ("oauth",), f"give either settings.{token} or an oauth: block, not both")
+            return False
+        if oauth is None and settings.get(token) is None:
+            if not self.depends_on_unresolved(path + ("settings", token)) and not self.depends_on_unresolved(
+                    path + ("oauth",)):
+                self.problem(path + ("settings",), f"give settings.{token} or an oauth: block (the connection has "
+                                                   "no credentials)")
+            return False
+        return True
 
     def routes(self, raw: Any) -> tuple[Route, ...]:
         """Every route is checked through: a bad `when` or a bad action hides nothing about the rest."""

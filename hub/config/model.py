@@ -6,14 +6,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
 from hub.plugin.settings import Secret
-from hub.plugin.types import Source
+from hub.plugin.types import RateLimit, Source
 from hub.routing.routes import ActionSpec, Route
 
 if TYPE_CHECKING:
     from limits import RateLimitItem
 
-__all__ = ["ActionSpec", "BreakerPolicy", "ConnectionConfig", "ConsoleConfig", "ConsoleUser", "CustomersConfig", "EnrichmentPolicy", "MappedIdentifier", "HubConfig", "HubSettings", "PollSchedule", "RetryPolicy",
-           "Route"]
+__all__ = ["ActionSpec", "BreakerPolicy", "ConnectionConfig", "ConsoleConfig", "ConsoleUser", "CustomersConfig",
+           "EnrichmentPolicy", "HubConfig", "HubSettings", "MappedIdentifier", "OAuthConfig", "PollSchedule", "RateLimit",
+           "RetryPolicy", "Route"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,29 @@ class EnrichmentPolicy:
     retry: RetryPolicy = RetryPolicy()
 
 
+GRANTS = ("client_credentials", "refresh_token", "jwt_bearer")
+CLIENT_AUTH_METHODS = ("client_secret_post", "client_secret_basic")
+
+
+@dataclass(frozen=True)
+class OAuthConfig:
+    """`connections.<name>.oauth`: how the core gets the connection's access tokens (RFC 6749, RFC 7523).
+
+    Secrets stay `Secret`s, so the repr of a config never shows one.
+    """
+
+    grant: str  # one of GRANTS
+    token_url: str
+    client_id: str
+    client_secret: Secret | None = None
+    refresh_token: Secret | None = None
+    private_key: Secret | None = None  # jwt_bearer: the PEM RSA key that signs the assertion (RS256)
+    subject: str | None = None  # jwt_bearer: the user the token acts for (`sub`)
+    audience: str | None = None  # jwt_bearer: the authorization server (`aud`)
+    scope: str | None = None
+    client_auth: str = "client_secret_post"  # how the client secret is sent: in the form body, or HTTP Basic
+
+
 @dataclass(frozen=True)
 class ConnectionConfig:
     name: str
@@ -58,6 +82,8 @@ class ConnectionConfig:
     timeout: float = 10.0
     breaker: BreakerPolicy = BreakerPolicy()
     max_in_flight: int | None = None  # per worker process; by default half its threads
+    oauth: OAuthConfig | None = None
+    rate_limit: RateLimit | None = None  # the connection's own, else its plugin's default; shared by all workers
 
 
 @dataclass(frozen=True)

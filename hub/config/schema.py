@@ -9,16 +9,21 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 from limits import RateLimitItem, parse
 
 from hub.config.model import (
+    CLIENT_AUTH_METHODS,
+    GRANTS,
     BreakerPolicy,
     ConsoleConfig,
     ConsoleUser,
     CustomersConfig,
     HubSettings,
     MappedIdentifier,
+    OAuthConfig,
     PollSchedule,
     RetryPolicy,
 )
-from hub.plugin.settings import SecretField
+from hub.config.oauth_keys import check_private_key, check_token_url
+from hub.plugin.settings import SecretField, SettingsSchema
+from hub.plugin.types import RateLimit
 from hub.routing.conditions import MATCH_ALL, Condition, compile_condition
 
 NAME = validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,63}$", error="names use a-z, 0-9, '-' and '_' (at most 64 characters)")
@@ -134,6 +139,72 @@ class SourceSchema(StrictSchema):
     api_retry = fields.Nested(RetrySchema, load_default=RetryPolicy)  # retries of a failed enrichment
 
 
+class ScopeField(fields.Field):
+    """`scope`: one space-separated string or a list of scope names (RFC 6749 section 3.3)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        names = value.split() if isinstance(value, str) else value
+        if not isinstance(names, list) or not names or not all(isinstance(name, str) and name
+                                                             and name.isprintable() and " " not in name
+                                                             and '"' not in name and "\\" not in name
+                                                             for name in names):
+            raise ValidationError("write scope as one space-separated string or a list of scope names")
+        return " ".join(names)
+
+
+# The keys each grant reads besides grant, token_url, client_id, scope and client_auth.
+GRANT_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
+    "client_credentials": {"required": ("client_secret",), "optional": ()},
+    "refresh_token": {"required": ("refresh_token",), "optional": ("client_secret",)},
+    "jwt_bearer": {"required": ("private_key", "subject", "audience"), "optional": ()},
+}
+
+
+class OAuthSchema(SettingsSchema):
+    """`connections.<name>.oauth`. A SettingsSchema: `{$env: NAME}` works for any key, and secrets need it."""
+
+    grant = fields.String(required=True, validate=validate.OneOf(GRANTS))
+    token_url = fields.String(required=True, validate=check_token_url)
+    client_id = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    client_secret = SecretField(load_default=None)
+    refresh_token = SecretField(load_default=None)
+    private_key = SecretField(load_default=None, validate=check_private_key)
+    subject = fields.String(load_default=None, validate=validate.Length(min=1, max=1000))
+    audience = fields.String(load_default=None, validate=validate.Length(min=1, max=1000))
+    scope = ScopeField(load_default=None)
+    client_auth = fields.String(load_default="client_secret_post", validate=validate.OneOf(CLIENT_AUTH_METHODS))
+
+    @validates_schema(skip_on_field_errors=False)  # a missing key is reported beside a bad one
+    def keys_of_the_grant(self, data: dict[str, Any], **kwargs: Any) -> None:
+        keys = GRANT_KEYS.get(data.get("grant", ""))
+        if keys is None:
+            return
+        errors: dict[str, list[str]] = {}
+        for key in keys["required"]:
+            if data.get(key) is None:
+                errors[key] = [f"the {data['grant']} grant needs {key}"]
+        for key in ("client_secret", "refresh_token", "private_key", "subject", "audience"):
+            if data.get(key) is not None and key not in keys["required"] + keys["optional"]:
+                errors[key] = [f"the {data['grant']} grant does not use {key}: remove it"]
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def build(self, data: dict[str, Any], **kwargs: Any) -> OAuthConfig:
+        return OAuthConfig(**data)
+
+
+class ConnectionRateLimitSchema(StrictSchema):
+    """`rate_limit: {requests: 100, per: 10s}`: the vendor's limit, shared by every worker."""
+
+    requests = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100_000))
+    per = DurationField(required=True, validate=validate.Range(min=1, max=86400, error="per is between 1s and 1d"))
+
+    @post_load
+    def build(self, data: dict[str, Any], **kwargs: Any) -> RateLimit:
+        return RateLimit(data["requests"], int(data["per"]))
+
+
 class ConnectionSchema(StrictSchema):
     plugin = fields.String(required=True)
     settings = fields.Dict(keys=fields.String(), load_default=dict)
@@ -141,6 +212,8 @@ class ConnectionSchema(StrictSchema):
     timeout = fields.Float(load_default=10.0, validate=validate.Range(min=0.1, max=300))
     circuit_breaker = fields.Nested(BreakerSchema, load_default=BreakerPolicy)
     max_in_flight = fields.Integer(load_default=None, validate=validate.Range(min=1, max=256))
+    oauth = fields.Nested(OAuthSchema, load_default=None)
+    rate_limit = fields.Nested(ConnectionRateLimitSchema, load_default=None)
 
 
 class ConditionField(fields.Field):

@@ -11,8 +11,10 @@ Isolation works at two depths:
   spending attempts. Then one trial delivery goes through (half-open): success resumes the
   connection, failure pauses it again. A 4xx answer counts as success here: the destination is up.
 * Hold (shared through Redis too): a destination that says to stop (410 Gone; a plugin raising
-  PauseConnection) pauses its connection with that reason until an admin resumes it
-  (`cxhub connections resume NAME`). Its deliveries wait in its queue meanwhile.
+  PauseConnection, such as AuthFailed for credentials that went bad) pauses its connection with that
+  reason until an admin resumes it (`cxhub connections resume NAME`). Its deliveries wait in its queue.
+* Pace (shared through Redis, hub.outbound.pace): a connection at its rate limit, or slowed by a
+  vendor's Retry-After, takes no delivery until it has room; the deliveries wait uncounted.
 
 Why not pybreaker: its `call` holds a per-breaker lock for the whole guarded call, which would
 serialize a worker's threads on one connection, and its Redis storage costs several round trips
@@ -31,6 +33,7 @@ from typing import Callable, Mapping, Sequence
 from redis import Redis, RedisError
 
 from hub.config.model import ConnectionConfig
+from hub.outbound.pace import SharedPace, backoff_key
 
 TRIAL_SECONDS = 60  # a half-open trial that never reports back frees the slot after this long
 HELD_RECHECK_SECONDS = 60  # a delivery that meets a held connection comes back to its queue after this long
@@ -71,13 +74,15 @@ class BreakerState:
     open_until: float | None = None  # a Unix time; set while paused or half-open
     trial_until: float | None = None  # set while a half-open trial delivery runs
     held: str | None = None  # why the connection is paused until an admin resumes it
+    slowed_until: float | None = None  # a vendor's Retry-After: nothing is sent before this Unix time
 
     def paused(self, moment: float) -> bool:
         return self.held is not None or (self.open_until is not None and moment < self.open_until)
 
     def blocked(self, moment: float) -> bool:
-        """Paused, or half-open with its one trial under way."""
-        return self.paused(moment) or (self.open_until is not None and (self.trial_until or 0) > moment)
+        """Paused, slowed by a Retry-After, or half-open with its one trial under way."""
+        return (self.paused(moment) or (self.slowed_until or 0) > moment
+                or (self.open_until is not None and (self.trial_until or 0) > moment))
 
     def until(self) -> datetime | None:
         return datetime.fromtimestamp(self.open_until, timezone.utc) if self.open_until is not None else None
@@ -97,10 +102,12 @@ def read_breakers(redis: Redis, prefix: str, connections: Sequence[str]) -> dict
         for name in connections:
             pipeline.hmget(breaker_key(prefix, name), "failures", "open_until", "trial")
             pipeline.get(hold_key(prefix, name))
+            pipeline.get(backoff_key(prefix, name))
         answers = pipeline.execute()
     return {name: BreakerState(int(failures or 0), _time(open_until), _time(trial),
-                               held.decode("utf-8", "replace") if held is not None else None)
-            for name, (failures, open_until, trial), held in zip(connections, answers[::2], answers[1::2])}
+                               held.decode("utf-8", "replace") if held is not None else None, _time(slowed))
+            for name, (failures, open_until, trial), held, slowed
+            in zip(connections, answers[::3], answers[1::3], answers[2::3])}
 
 
 def hold_connection(redis: Redis, prefix: str, connection: str, reason: str) -> bool:
@@ -141,6 +148,8 @@ class ConnectionGate:
         self.caps = {name: config.max_in_flight or default_cap for name, config in connections.items()}
         self.breakers = {name: config.breaker for name, config in connections.items()}
         self.in_flight = dict.fromkeys(connections, 0)
+        # Every connection has a pace, so a 429's Retry-After slows all workers; a rate limit is optional.
+        self.paces = {name: SharedPace(redis, prefix, name, config.rate_limit) for name, config in connections.items()}
         self.states: dict[str, BreakerState] = {}
         self.read_at = float("-inf")
         self.lock = threading.Lock()
@@ -175,8 +184,13 @@ class ConnectionGate:
             return HELD_RECHECK_SECONDS
         if state.paused(moment):
             return state.open_until - moment  # type: ignore[operator]
+        if state.slowed_until is not None and state.slowed_until > moment:
+            return state.slowed_until - moment
         if state.open_until is not None and not self._take_trial(connection):
             return 1.0  # half-open, and another worker is running the trial
+        pace = self.paces[connection]
+        if pace.item is not None and (wait := pace.wait()) > 0:
+            return wait  # at its rate limit: this delivery waits its turn in the queue
         with self.lock:
             if self.in_flight[connection] >= self.caps[connection]:
                 return 0.0  # busy here, not paused: queued again at once, for another process or a freed slot

@@ -9,16 +9,20 @@ from datetime import timedelta
 from typing import Any, Mapping, Sequence
 
 import orjson
+
+from hub import instruments
 from hub.config.model import ConnectionConfig
 from hub.delivery.backoff import backoff_delay
 from hub.delivery.gate import ConnectionGate, Transition
 from hub.events.storable import escape_unstorable
-from hub.plugin.errors import DeliveryError, GiveUp, PauseConnection, RetryLater
-from hub.plugin.http import HttpClient, client_for
-from hub.plugin.types import ActionInfo, ActionResult, Connection, Delivery
+from hub.outbound.client import connection_client
+from hub.plugin.errors import DeliveryError, GiveUp, PauseConnection, RetryLater, Throttled
+from hub.plugin.http import HttpClient
+from hub.plugin.types import ActionInfo, ActionResult, Connection, Delivery, Link
 from hub.routing.actions import ActionParamsProblem, render_action
+from hub.routing.origins import stamped_context
 from hub.runtime import Hub
-from hub.store import ClaimedDelivery, FinishedAttempt, now
+from hub.store import ClaimedDelivery, CreatedObject, FinishedAttempt, now
 
 log = logging.getLogger("cxhub.delivery")
 
@@ -38,11 +42,12 @@ class Outcome:
     retry_after: float | None = None
     result: ActionResult | None = None
     pause: bool = False  # the destination said to stop: hold the connection, this delivery waits
+    throttled: bool = False  # the connection's pace had no room: given back uncounted, after retry_after
 
     @property
     def breaker_outcome(self) -> str:
         """What this attempt tells the circuit breaker about the destination."""
-        if self.pause:
+        if self.pause or self.throttled:
             return "neutral"  # the hold takes over
         if self.ok or (self.status_code is not None and not self.retry):
             return "succeeded"  # it answered (a 4xx too): the destination is up
@@ -93,7 +98,13 @@ class DeliveryRunner:
             if wait is not None:
                 self.give_back(claimed[index:], connection, wait)
                 break
-            finished.append(self.attempt_entered(delivery, connection))
+            item = self.attempt_entered(delivery, connection)
+            if item.outcome.throttled:  # no room in the connection's pace: it waits, spending no attempt
+                log.info("delivery %s to %s waits %.1fs: %s", delivery.id, connection, item.outcome.retry_after or 0,
+                         item.outcome.error)
+                self.give_back([delivery], connection, item.outcome.retry_after or 1.0)
+                continue
+            finished.append(item)
             if time.monotonic() - flushed >= FLUSH_SECONDS:
                 self.conclude(finished)
                 finished, flushed = [], time.monotonic()
@@ -102,6 +113,9 @@ class DeliveryRunner:
     def attempt_entered(self, delivery: ClaimedDelivery, connection: str) -> Finished:
         """One attempt, made after the gate let it in; the gate hears how it went."""
         outcome = None
+        pace = self.gate.paces.get(connection)
+        if pace is not None:
+            pace.start_attempt()
         try:
             started, clock = now(), time.perf_counter()
             outcome = self.attempt(delivery)
@@ -143,6 +157,8 @@ class DeliveryRunner:
         """Run one attempt. Its error is stored, and may quote the destination: NUL is escaped for PostgreSQL."""
         try:
             result = self.call_action(delivery)
+        except Throttled as error:
+            return Outcome(False, True, error.message, retry_after=error.after, throttled=True)
         except RetryLater as error:
             return Outcome(False, True, escape_unstorable(error.message), error.status_code, error.after)
         except PauseConnection as error:
@@ -173,14 +189,16 @@ class DeliveryRunner:
 
     def params(self, delivery: ClaimedDelivery, event: Mapping[str, Any], action: ActionInfo) -> Any:
         try:
-            return render_action(orjson.loads(delivery.params), event, action)
+            return render_action(orjson.loads(delivery.params), event, action,
+                                 origin=stamped_context(self.hub.store, event))
         except ActionParamsProblem as error:
             raise GiveUp(f"route {delivery.route!r}: {error.message}") from None
 
     def connection(self, config: ConnectionConfig, url_setting: str | None) -> Connection:
         """The connection with its HTTP client, made once per process (None if it has no URL)."""
         if config.name not in self.clients:
-            self.clients[config.name] = client_for(config.settings, url_setting, timeout=config.timeout)
+            self.clients[config.name] = connection_client(self.hub.redis, self.hub.config.hub.queue, config,
+                                                          url_setting, self.gate.paces.get(config.name))
         return Connection(config.name, config.plugin, config.settings, self.clients[config.name])
 
     def close(self) -> None:
@@ -206,6 +224,8 @@ class DeliveryRunner:
                 self.hub.plugins.notify("cxhub_delivery_dead_lettered", delivery=_public(delivery, "dead"),
                                         error=verdict.error or "")
             log_attempt(item, verdict.status, delay)
+            instruments.attempt_finished(delivery.connection, verdict.attempt["outcome"],
+                                         item.attempt["duration_ms"] / 1000, verdict.status == "dead")
 
     def verdict(self, item: Finished) -> FinishedAttempt:
         """What an attempt makes of its delivery: succeeded, retrying after a backoff, or dead."""
@@ -217,7 +237,12 @@ class DeliveryRunner:
             result = outcome.result
             stored = {"external_id": result.external_id, "url": result.url, "detail": dict(result.detail)} \
                 if result else {}
-            return FinishedAttempt(delivery.id, {**attempt, "outcome": "succeeded"}, "succeeded", result=stored)
+            link = result.link if result else None
+            created = CreatedObject(link.system, link.id, link.url) if link and _recordable(link) else None
+            if link:
+                stored["link"] = {"system": link.system, "id": link.id, "url": link.url, "type": link.type}
+            return FinishedAttempt(delivery.id, {**attempt, "outcome": "succeeded"}, "succeeded", result=stored,
+                                   created=created, event_id=delivery.event_id)
         config = self.hub.config.connections.get(delivery.connection)
         used = delivery.attempts - delivery.budget_start
         if outcome.retry and config is not None and used < config.retry.max_attempts:
@@ -225,6 +250,16 @@ class DeliveryRunner:
             return FinishedAttempt(delivery.id, {**attempt, "outcome": "retry"}, "retrying", error=outcome.error,
                                    next_attempt_at=now() + timedelta(seconds=delay))
         return FinishedAttempt(delivery.id, {**attempt, "outcome": "failed"}, "dead", error=outcome.error)
+
+
+def _recordable(link: Link) -> bool:
+    """Whether the store can keep the object a plugin named (its columns' sizes, no NUL); else it is not linked."""
+    fits = 0 < len(link.system) <= 64 and 0 < len(link.id) <= 512
+    if not fits or "\x00" in link.system + link.id:
+        log.warning("an action named an object the lineage cannot keep (system %r, id of %d characters)",
+                    link.system[:64], len(link.id))
+        return False
+    return True
 
 
 def log_attempt(item: Finished, status: str, delay: float) -> None:

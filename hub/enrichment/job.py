@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from hub import instruments
 from hub.enrichment.runner import Enricher
 from hub.runtime import current_hub
 from hub.store import StoreUnavailable
@@ -15,7 +16,8 @@ def enrich(event_id: str, source: str) -> None:
     """Enrich one thin event (see `hub.enrichment.runner`). With the database down, the job comes back later."""
     hub = current_hub()
     try:
-        Enricher(hub).run(event_id, source)
+        result = Enricher(hub).run(event_id, source)
+        instruments.enrichment_ran(instruments.bounded(source, hub.config.sources), result)
     except StoreUnavailable as error:
         wait = hub.config.hub.database_retry_seconds
         log.warning("enrichment of %s waits for the database (%s); trying again in %.0fs", event_id, error, wait)

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Collection, NamedTuple, Sequence
 
 from hub.events.canonical import InvalidEvent, UnstorableEvent, build_event, validate_event
+from hub import instruments
 from hub.events.storable import escape_unstorable
 from hub.ingest.annotate import annotate
 from hub.ingest.shadow import render_shadows
@@ -18,6 +19,7 @@ from hub.plugin.request import MAX_MEDIA_TYPE, InboundRequest
 from hub.plugin.types import EventDraft, Parsed, Rejection, Reply, Source
 from hub.pluginhost import PluginHost
 from hub.routing.objects import ObjectLedger, subjects_by_source
+from hub.routing.origins import OriginFinder
 from hub.runtime import Hub
 from hub.store import NewDelivery, Recorded
 
@@ -97,6 +99,12 @@ def ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool = 
     in one round trip instead, and intake consumers validate, store and queue them in batches.
     A request with thin events (to be enriched in a worker) is always stored the first way.
     """
+    outcome = _ingest(hub, source, request, replay=replay)
+    instruments.events_taken(source.name, len(outcome.accepted), len(outcome.duplicates))
+    return outcome
+
+
+def _ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool) -> Accepted:
     into_log = hub.config.hub.accept_into == "redis" and not replay
     events, reply, rejected, thin = _parse_or_reject(hub, source, request, replay=replay, validate=not into_log)
     if rejected and not events and replay:
@@ -180,16 +188,34 @@ def route_events(hub: Hub, events: Sequence[dict[str, Any]]) -> list[NewDelivery
     again unless it has `run_on_updates`. The store is asked once for the whole batch. The
     annotators (`hub.annotators`) add their fields to each event first, so routes can test them.
     A shadow route's deliveries come back rendered, to be recorded and never sent (`delivery.sent`).
+    An event about an object a delivery created is stamped with its origin (`data.origin`),
+    which conditions and templates see (hub.routing.origins).
     """
     annotate(hub.plugins, hub.config.hub.annotators, events)
     ledger = ObjectLedger(hub.store.ingest.events_about(subjects_by_source(events)))
+    origins = origin_finder(hub).find(events)
     deliveries: list[NewDelivery] = []
     for event in events:
         event["data"]["update"] = bool(event["data"].get("update")) or ledger.is_update(event)
-        planned = render_shadows(hub, event, hub.router.deliveries_for(event, ledger.routed(event)))
+        origin = origins.get(event["id"])
+        planned = render_shadows(hub, event, hub.router.deliveries_for(event, ledger.routed(event), origin),
+                                 origin)
         ledger.add(event, planned)
         deliveries.extend(planned)
     return deliveries
+
+
+def origin_finder(hub: Hub) -> OriginFinder:
+    """Looks origins up only in the systems the routes' actions create objects in (`ActionInfo.creates`)."""
+    systems = set()
+    for route in hub.router.routes:
+        for spec in route.actions:
+            connection = hub.config.connections.get(spec.connection)
+            plugin = hub.plugins.get(connection.plugin) if connection else None
+            action = plugin.info.actions.get(spec.action) if plugin else None
+            if action is not None and action.creates:
+                systems.add(action.creates)
+    return OriginFinder(hub.store, systems)
 
 
 def _first_of_each_id(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -263,6 +289,7 @@ def quarantine_request(hub: Hub, source: str, request: InboundRequest, error: st
                                      headers=request.headers, query=request.query, body=request.body,
                                      error=escape_unstorable(error), max_rows=hub.config.hub.quarantine_max_rows,
                                      quarantine_id=quarantine_id)
+    instruments.quarantined(source, kept is not None)
     if kept is None:
         log.warning("source %s: the quarantine is full (hub.quarantine_max_rows: %d); request dropped: %s",
                     source, hub.config.hub.quarantine_max_rows, error)

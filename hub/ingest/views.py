@@ -9,6 +9,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import ClientDisconnected
 
+from hub import instruments
 from hub.errors import ApiError
 from hub.ingest.service import Accepted, Rejected, ingest
 from hub.plugin.request import InboundRequest
@@ -18,6 +19,14 @@ from hub.store import StoreUnavailable
 
 blueprint = Blueprint("ingest", __name__)
 PATH_SAFE = "!$&'()*+,/:;=@%"  # what a URL path keeps unescaped (WHATWG path-segment set, and escapes)
+
+
+@blueprint.after_request
+def count_answer(response: Response) -> Response:
+    """Count every answer by source (a name the config knows, else one fixed label) and status."""
+    name = (request.view_args or {}).get("name", "")
+    instruments.webhook_answered(instruments.bounded(name, current_hub().config.sources), response.status_code)
+    return response
 
 
 @blueprint.route("/hooks/<name>", methods=["POST", "GET", "HEAD", "PUT"])

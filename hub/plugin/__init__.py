@@ -8,6 +8,7 @@ setup.cfg holds them to it), so the submodules can be rearranged without breakin
 from marshmallow import ValidationError, fields
 
 from hub.plugin.errors import (
+    AuthFailed,
     ConnectionGone,
     DeliveryError,
     GiveUp,
@@ -51,6 +52,7 @@ from hub.plugin.types import (
     Parsed,
     PluginInfo,
     PollResult,
+    RateLimit,
     Rejection,
     Reply,
     Source,
@@ -62,6 +64,7 @@ __all__ = [
     "SCORE_TYPES",
     "ActionInfo",
     "ActionResult",
+    "AuthFailed",
     "Connection",
     "ConnectionGone",
     "ConnectionInfo",
@@ -82,6 +85,7 @@ __all__ = [
     "PauseConnection",
     "PluginInfo",
     "PollResult",
+    "RateLimit",
     "Rejection",
     "Reply",
     "RequestRejected",

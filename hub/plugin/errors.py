@@ -114,3 +114,27 @@ class PauseConnection(DeliveryError):
 
 class ConnectionGone(PauseConnection):
     """The receiver answered 410 Gone: it no longer wants these deliveries."""
+
+
+class AuthFailed(PauseConnection):
+    """The destination refuses the connection's credentials, and getting new ones cannot cure it.
+
+    Raise it for a 401 or 403 that means the credentials are wrong, revoked or lack a permission
+    (for an OAuth connection the core has already refreshed the token once before it raises this
+    itself), and the core raises it when a token endpoint refuses the grant (`invalid_grant`,
+    `invalid_client`). The connection is paused like any PauseConnection: deliveries wait, spending
+    no attempts, until an admin fixes the credentials and resumes it. `message` must say what was
+    refused, never quote a credential.
+    """
+
+
+class Throttled(RetryLater):
+    """The connection's shared pace has no room for a request now (rate limit, a vendor's Retry-After).
+
+    Raised by the core's HTTP client, not by plugins: the delivery goes back to its queue for
+    `after` seconds without spending an attempt. It is a RetryLater, so plugin code that treats
+    every RetryLater alike stays right.
+    """
+
+    def __init__(self, message: str, *, after: float) -> None:
+        super().__init__(message, after=after)

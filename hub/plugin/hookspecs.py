@@ -132,9 +132,9 @@ def cxhub_connection_paused(connection: str, until: datetime | None, error: str)
 
     Either its circuit breaker opened: deliveries wait in its queue, spending no attempts, until
     `until`, then one trial delivery decides whether it resumes. Or the destination said to stop
-    (an action raised `PauseConnection`, such as a webhook receiver's 410 Gone): `until` is None
-    and the connection stays paused until an admin resumes it. `error` says why. Use it to
-    raise an alert.
+    (an action raised `PauseConnection`, such as a webhook receiver's 410 Gone, or `AuthFailed`:
+    credentials that went bad, a token endpoint's `invalid_grant`): `until` is None and the
+    connection stays paused until an admin resumes it. `error` says why. Use it to raise an alert.
     """
 
 

@@ -3,6 +3,11 @@
 Transport errors, 408, 429 and 5xx become RetryLater (honouring Retry-After); any
 other 4xx becomes GiveUp. Requests can only go to the client's own origin. `get_json`
 and `paginate` cover the follow-up calls of vendors whose webhooks carry only ids.
+
+The core may give a client `credentials` (an OAuth connection: every request carries
+`Authorization: Bearer <token>`, and a 401 renews the token once before the request is sent
+again; a second 401 is AuthFailed) and a `pace` (the connection's shared rate limit: each request
+waits for room, and a 429's Retry-After slows every worker of the connection).
 """
 
 from __future__ import annotations
@@ -10,18 +15,40 @@ from __future__ import annotations
 import email.utils
 import os
 import time
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import orjson
 import requests
 
-from hub.plugin.errors import GiveUp, RetryLater
+from hub.plugin.errors import AuthFailed, GiveUp, RetryLater
 from hub.plugin.settings import Secret
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 MAX_ERROR_BODY = 500  # quoted in messages
 MAX_ERROR_DETAIL = 16_384  # kept on the error (`DeliveryError.body`) for plugins that read the vendor's error format
+BACKOFF_STATUSES = frozenset({429, 503})  # answers whose Retry-After speaks for the whole connection
+DEFAULT_BACKOFF_SECONDS = 1.0  # a 429 without Retry-After slows the connection this long
+
+
+class Credentials(Protocol):
+    """What authenticates a client's requests (the core's OAuth token of the connection)."""
+
+    def current(self) -> str:
+        """A valid access token."""
+
+    def renew(self, stale: str) -> str:
+        """A new access token, after the destination refused `stale`."""
+
+
+class Pace(Protocol):
+    """The connection's pace, shared by every worker."""
+
+    def acquire(self) -> None:
+        """Wait for room for one request, or raise Throttled."""
+
+    def back_off(self, seconds: float) -> None:
+        """Slow every worker of the connection for `seconds`."""
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -52,12 +79,15 @@ def _host(url: str) -> str:
 class HttpClient:
     """A `requests.Session` bound to one connection's base URL and timeout."""
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0, user_agent: str = "cxhub") -> None:
+    def __init__(self, base_url: str, *, timeout: float = 10.0, user_agent: str = "cxhub",
+                 credentials: Credentials | None = None, pace: Pace | None = None) -> None:
         scheme, netloc = _origin(base_url)
         if scheme not in ("http", "https") or not netloc:
             raise ValueError(f"base_url must be an http:// or https:// URL, got {base_url!r}")
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.timeout = timeout
+        self.credentials = credentials
+        self.pace = pace
         self.session = requests.Session()
         self.session.headers["User-Agent"] = user_agent
         # The environment's proxy and CA bundle settings are read once, here, rather than on every
@@ -78,14 +108,44 @@ class HttpClient:
         url = self.url_for(path)
         kwargs.setdefault("timeout", self.timeout)
         kwargs.setdefault("allow_redirects", False)
+        token = self._authenticate(kwargs, self.credentials.current()) if self.credentials else None
+        response = self._send(method, url, kwargs)
+        if response.status_code == 401 and self.credentials is not None and token is not None:
+            response.close()
+            token = self._authenticate(kwargs, self.credentials.renew(token))
+            response = self._send(method, url, kwargs)
+            if response.status_code == 401:
+                raise AuthFailed(f"{method} to {_host(url)} answered 401 to a newly renewed access token; fix the "
+                                 f"connection's OAuth credentials or their permissions, then resume the connection: "
+                                 f"{_body(response, token)[:MAX_ERROR_BODY]}", status_code=401)
+        if response.status_code in BACKOFF_STATUSES and self.pace is not None:
+            after = retry_after_seconds(response.headers.get("Retry-After"))
+            if after is not None or response.status_code == 429:
+                self.pace.back_off(DEFAULT_BACKOFF_SECONDS if after is None else after)
+        raise_for_status(response, token)
+        return response
+
+    def _send(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
+        if self.pace is not None:
+            self.pace.acquire()
         try:
-            response = self.session.request(method, url, **kwargs)
+            return self.session.request(method, url, **kwargs)
         except requests.Timeout:
             raise RetryLater(f"{method} to {_host(url)} timed out after {kwargs['timeout']}s") from None
         except requests.ConnectionError as error:
             raise RetryLater(f"{method} to {_host(url)} failed to connect: {type(error).__name__}") from None
-        raise_for_status(response)
-        return response
+
+    @staticmethod
+    def _authenticate(kwargs: dict[str, Any], token: str) -> str:
+        """Put the bearer token on the request: it replaces any Authorization (or `auth=`) the caller gave."""
+        headers = {name: value for name, value in (kwargs.get("headers") or {}).items()
+                   if name.lower() != "authorization"}
+        headers["Authorization"] = f"Bearer {token}"
+        kwargs["headers"], kwargs["auth"] = headers, None
+        return token
+
+    def __repr__(self) -> str:
+        return f"HttpClient({_host(self.base_url)!r})"
 
     def post(self, path: str = "", **kwargs: Any) -> requests.Response:
         return self.request("POST", path, **kwargs)
@@ -130,12 +190,18 @@ def client_for(settings: Mapping[str, Any], url_setting: str | None, *, timeout:
     return HttpClient(str(url), timeout=timeout) if url else None
 
 
-def raise_for_status(response: requests.Response) -> None:
+def _body(response: requests.Response, token: str | None = None) -> str:
+    """The start of an error answer's body, with the request's own access token blanked out should it echo it."""
+    body = response.text[:MAX_ERROR_DETAIL + (len(token) if token else 0)]
+    return (body.replace(token, "********") if token else body)[:MAX_ERROR_DETAIL]
+
+
+def raise_for_status(response: requests.Response, token: str | None = None) -> None:
     """Map an error response to RetryLater or GiveUp, quoting the start of its body."""
     status = response.status_code
     if status < 400:
         return
-    detail = response.text[:MAX_ERROR_DETAIL]
+    detail = _body(response, token)
     # Only the host is quoted: some URLs carry a secret in their path (Slack incoming webhooks).
     message = f"{response.request.method} to {_host(response.url)} answered {status}: {detail[:MAX_ERROR_BODY]}"
     if status in RETRYABLE_STATUSES or status >= 500:

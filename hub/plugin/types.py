@@ -66,17 +66,54 @@ class SourceInfo:
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """At most `requests` API requests in any `per_seconds` seconds (a vendor's published limit)."""
+
+    requests: int
+    per_seconds: int
+
+    def __post_init__(self) -> None:
+        if self.requests < 1 or self.per_seconds < 1:
+            raise ValueError(f"a rate limit needs at least 1 request per at least 1 second, got {self}")
+
+
+@dataclass(frozen=True)
 class ConnectionInfo:
     """The plugin talks to a destination; `settings` validates `connections.<name>.settings`.
 
     `url_setting` names the setting that holds the destination's base URL: the core binds the
     connection's HTTP client to that origin, so no template can send a request elsewhere.
     A connection without such a setting gets no client (`Connection.http` is None).
+
+    `oauth=True` lets the plugin's connections have an `oauth:` block (client credentials, refresh
+    token or JWT bearer): the core then gets, caches and refreshes the access token and sends
+    `Authorization: Bearer ...` on every request of `Connection.http`, so the plugin must not set
+    that header itself. `token_setting` names the plugin's static-token setting (a private-app
+    token, say), when it has one: the core then requires exactly one of that setting and an
+    `oauth:` block, and a plugin reads the setting only when it is set. `oauth_required=True`
+    is for a vendor reached only through OAuth (Salesforce): a connection without the block is
+    refused.
+
+    `rate_limit` is the vendor's published API limit, the default of the connection's own
+    `rate_limit:`. Every worker shares it through Redis, and deliveries wait for room rather than
+    draw 429s.
     """
 
     settings: type[Schema] | None = None
     url_setting: str | None = "base_url"
     description: str = ""
+    oauth: bool = False
+    token_setting: str | None = None
+    oauth_required: bool = False
+    rate_limit: RateLimit | None = None
+
+    def __post_init__(self) -> None:
+        if self.oauth and not self.url_setting:
+            raise ValueError("oauth=True needs a url_setting: the core authenticates the requests of Connection.http")
+        if (self.token_setting or self.oauth_required) and not self.oauth:
+            raise ValueError("token_setting and oauth_required need oauth=True")
+        if self.token_setting and self.oauth_required:
+            raise ValueError("a connection with a static token_setting cannot also require OAuth")
 
 
 @dataclass(frozen=True)
@@ -86,11 +123,17 @@ class ActionInfo:
     `html_params` names the top-level parameters that are HTML: their templates escape every
     value they insert (customer text is attacker-controlled), and a route marks trusted markup
     with `| safe`.
+
+    `creates` is the `Link.system` of the objects the action creates (its `ActionResult.link`),
+    for an action that creates what later events are about: the hub looks the origin of an
+    event up only in the systems the configured routes' actions create objects in, so events of
+    other systems cost no query.
     """
 
     params: type[Schema] | None = None
     description: str = ""
     html_params: frozenset[str] = frozenset()
+    creates: str | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +216,11 @@ class EventDraft:
     `enrich=True` marks a thin draft (a vendor that sends only ids): the core stores it at
     once, answers the vendor, and routes it only after `cxhub_enrich_event` has fetched the
     details in a worker.
+
+    `parent` names the object the event's own object belongs to, when the vendor says (the
+    message a Slack thread reply answers, the conversation an Intercom reply is part of): the
+    core follows the lineage of either (`data.origin`), so a reply in the thread of the hub's
+    alert is known to follow up the event the alert was posted for.
     """
 
     type: str
@@ -185,6 +233,7 @@ class EventDraft:
     attributes: Mapping[str, str] = field(default_factory=dict)
     update: bool = False
     enrich: bool = False
+    parent: Link | None = None
 
     def __post_init__(self) -> None:
         if self.type not in EVENT_TYPES:
@@ -264,8 +313,15 @@ class PollResult:
 
 @dataclass(frozen=True)
 class ActionResult:
-    """What the destination created or changed, kept on the delivery record."""
+    """What the destination created or changed, kept on the delivery record.
+
+    `link` names the object the action created as this vendor's own events name it (the same
+    `Link.system` and `Link.id` its source side gives): the core records it, so a later event
+    about that object is linked to this delivery and to the event it ran for (the lineage).
+    Leave it None for an action that creates nothing events are about (a comment, a tag).
+    """
 
     external_id: str | None = None
     url: str | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
+    link: Link | None = None

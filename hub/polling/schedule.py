@@ -15,6 +15,7 @@ import time
 
 from redis.exceptions import LockError, RedisError
 
+from hub import instruments
 from hub.polling.poller import PollFailed, poll_source
 from hub.redis_errors import RedisUnavailable
 from hub.runtime import Hub
@@ -56,13 +57,17 @@ def _poll_logged(hub: Hub, name: str, every: float) -> None:
         if error.retry_after and error.retry_after > every:
             hub.redis.set(_key(hub, name, "due"), str(time.time()), ex=int(error.retry_after) + 1)
         log.warning("poll of %s failed: %s", name, error.message)
+        instruments.poll_ran(name, "failed")
         return
     except (StoreUnavailable, RedisUnavailable, RedisError) as error:
         log.warning("poll of %s skipped: %s", name, error)
+        instruments.poll_ran(name, "skipped")
         return
     except Exception:  # a plugin bug: logged with its traceback, the next turn tries again
         log.exception("poll of %s: the plugin raised", name)
+        instruments.poll_ran(name, "error")
         return
+    instruments.poll_ran(name, "ok", len(outcome.accepted), len(outcome.duplicates))
     if outcome.events:
         log.info("poll of %s: %d new, %d already known", name, len(outcome.accepted), len(outcome.duplicates))
 

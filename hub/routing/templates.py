@@ -64,16 +64,23 @@ def _compile(source: str, path: tuple[Any, ...], html: bool) -> Template:
         raise TemplateProblem(path, f"template does not compile: {error}") from None
 
 
-def render_params(params: Any, event: Mapping[str, Any], path: tuple[Any, ...] = ()) -> Any:
-    """Render compiled params against a CloudEvent; `event` and `data` are the template's names."""
+def render_params(params: Any, event: Mapping[str, Any], path: tuple[Any, ...] = (),
+                  origin: Mapping[str, Any] | None = None) -> Any:
+    """Render compiled params against a CloudEvent; `event` and `data` are the template's names.
+
+    With `origin` (the event this one follows up, see hub.routing.origins) templates also see
+    `origin`; without one, a template naming it fails as any undefined name does.
+    """
     if isinstance(params, Mapping):
-        return {key: render_params(value, event, path + (key,)) for key, value in params.items()}
+        return {key: render_params(value, event, path + (key,), origin) for key, value in params.items()}
     if isinstance(params, list):
-        return [render_params(item, event, path + (position,)) for position, item in enumerate(params)]
+        return [render_params(item, event, path + (position,), origin) for position, item in enumerate(params)]
     if isinstance(params, Template):
+        names: dict[str, Any] = {"event": event, "data": event.get("data", {})}
+        if origin is not None:
+            names["origin"] = origin
         try:
-            return render_bounded(params.generate(event=event, data=event.get("data", {})),
-                                  full_text_at=full_text_location(event))
+            return render_bounded(params.generate(**names), full_text_at=full_text_location(event))
         except Exception as error:  # data-dependent errors too (TypeError, ZeroDivisionError, OverflowError)
             raise TemplateProblem(path, f"{type(error).__name__}: {error}") from None
     return params

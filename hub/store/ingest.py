@@ -89,6 +89,7 @@ def _event_row(event: Mapping[str, Any], received: datetime) -> dict[str, Any]:
         "customer_email": data["customer"]["email"], "customer_id": data["customer"]["id"],
         "score_band": score.get("band"), "time": datetime.fromisoformat(event["time"].replace("Z", "+00:00")),
         "received_at": received, "body": orjson.dumps(event).decode(),
+        "origin_event_id": (data.get("origin") or {}).get("event_id"),
     }
 
 
@@ -110,7 +111,7 @@ def _insert_from_json(table: Any, columns: Sequence[str], parameter: str) -> str
 
 
 EVENT_COLUMNS = ("id", "source", "type", "vendor_event_id", "subject", "customer_email", "customer_id",
-                 "score_band", "time", "received_at", "body")
+                 "score_band", "time", "received_at", "body", "origin_event_id")
 DELIVERY_COLUMNS = ("id", "event_id", "route", "connection", "action", "params", "status", "attempts",
                     "budget_start", "created_at", "updated_at", "last_error", "result")
 

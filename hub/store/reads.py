@@ -55,6 +55,13 @@ class Reads:
         with self.database.connect() as db:
             return list(db.execute(query).scalars())
 
+    def dead_by_connection(self) -> dict[str, int]:
+        """How many dead-lettered deliveries each connection has (for the metrics; ix_deliveries_status)."""
+        query = select(deliveries.c.connection, func.count()).where(deliveries.c.status == "dead") \
+            .group_by(deliveries.c.connection)
+        with self.database.connect() as db:
+            return {connection: count for connection, count in db.execute(query)}
+
     def attempts(self, delivery_id: str) -> list[AttemptRow]:
         """A delivery's attempts, in order."""
         query = select(attempts).where(attempts.c.delivery_id == delivery_id).order_by(attempts.c.number)

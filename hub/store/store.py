@@ -11,6 +11,7 @@ It is composed of one part per concern, sharing one database:
     store.cursors      where each polled source's next poll starts
     store.enrichments  thin events waiting for their details from the vendor's API
     store.profiles     customer profiles: events attached across sources, merges, timelines
+    store.lineage      what deliveries created, and which event follows up which
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from hub.store.deliveries import Deliveries
 from hub.store.enrichments import Enrichments
 from hub.store.ingest import Ingest
 from hub.store.profiles import Profiles
+from hub.store.lineage import Lineage
 from hub.store.quarantine import Quarantine
 from hub.store.reads import Reads
 from hub.store.retention import Retention
@@ -39,6 +41,7 @@ class Store:
         self.cursors = Cursors(self.database)
         self.enrichments = Enrichments(self.database)
         self.profiles = Profiles(self.database)
+        self.lineage = Lineage(self.database)
 
     @property
     def url(self) -> str:

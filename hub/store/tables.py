@@ -43,7 +43,9 @@ events = Table(
     # pending (to resolve) -> linked | anonymous (no usable identifier) | failed; waiting: a thin event
     # whose details are still being fetched (resolved once the enrichment completes or fails)
     Column("profile_state", String(16), nullable=False, server_default="pending"),
+    Column("origin_event_id", String(64)),  # data.origin.event_id: the event this one follows up (no FK: it may be pruned first)
     Index("ix_events_received_at", "received_at"),
+    Index("ix_events_origin_event_id", "origin_event_id"),
     Index("ix_events_customer_email", "customer_email"),
     Index("ix_events_subject_source", "subject", "source"),  # events about one object; the selective column leads
     Index("ix_events_profile_time", "profile_id", "time", "id"),  # a customer's timeline, newest first, keyset paged
@@ -204,4 +206,18 @@ profile_scores = Table(
     Column("time", DateTime(timezone=True), nullable=False),
     Column("event_id", String(64), nullable=False),
     Column("source", String(64), nullable=False),
+)
+
+# What deliveries created, named as the vendor's events name it (ActionResult.link): the lineage
+# from a later event about the object back to the delivery and the event it ran for (hub/store/lineage.py).
+created_objects = Table(
+    "created_objects",
+    metadata,
+    Column("system", String(64), primary_key=True),
+    Column("object_id", String(512), primary_key=True),
+    Column("delivery_id", String(64), ForeignKey("deliveries.id"), primary_key=True),
+    Column("event_id", String(64), ForeignKey("events.id"), nullable=False),
+    Column("url", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_created_objects_event_id", "event_id"),
 )

@@ -18,8 +18,10 @@ from rq.job import Job
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from hub.app import close_app, create_app
+from hub.delivery.job import RUNNER
 from hub.events.canonical import validate_event
 from hub.ingest.consumer import IntakeConsumer
+from hub.outbound.pace import backoff_key
 from hub.plugin.signatures import hmac_signature, sign_standard_webhook
 from hub.profiles.resolver import resolve_all
 from hub.runtime import EXTENSION, Hub
@@ -94,6 +96,16 @@ class TestHub:
         if profiles:
             resolve_all(self.hub)
         return ran
+
+    def end_backoff(self, connection: str) -> None:
+        """Let a destination's Retry-After pass now: its connection sends again, as if the wait were over.
+
+        A 429 or 503 with Retry-After holds back every worker of the connection until that moment
+        (the pace in hub.outbound); `drain(run_scheduled=True)` lets retries run at once but the
+        connection would still wait. This clears that moment and the worker's cached view of it.
+        """
+        self.hub.redis.delete(backoff_key(self.hub.config.hub.queue, connection))
+        self.app.extensions[RUNNER].gate.read_at = float("-inf")
 
     def _release_scheduled(self) -> None:
         for queue in self.hub.queue.queues:

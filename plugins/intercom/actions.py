@@ -18,10 +18,11 @@ import requests
 
 from hub.plugin import (
     ActionResult,
+    AuthFailed,
     Connection,
     GiveUp,
     HttpClient,
-    PauseConnection,
+    Link,
     as_id,
     fit_text,
     full_text_location,
@@ -42,7 +43,8 @@ def reply(connection: Connection, params: Mapping[str, Any], event: Mapping[str,
                           what=f"conversation {conversation_id}", json=request))
     part = _last_part(document)
     return ActionResult(external_id=as_id(part.get("id")) or conversation_id,
-                        detail={"conversation_id": conversation_id, "message_type": params["message_type"]})
+                        detail={"conversation_id": conversation_id, "message_type": params["message_type"]},
+                        link=Link(system="intercom", id=conversation_id, type="conversation"))
 
 
 def tag_contact(connection: Connection, params: Mapping[str, Any]) -> ActionResult:
@@ -97,9 +99,9 @@ def call(connection: Connection, method: str, path: str, *, what: str, **kwargs:
         return client.request(method, path, headers=headers, **kwargs)
     except GiveUp as error:
         if error.status_code in (401, 403):
-            raise PauseConnection(f"Intercom refused the connection's access token ({error.status_code}); fix it "
-                                  f"or its permissions, then resume the connection: {error.message}",
-                                  status_code=error.status_code) from None
+            raise AuthFailed(f"Intercom refused the connection's access token ({error.status_code}); fix it "
+                             f"or its permissions, then resume the connection: {error.message}",
+                             status_code=error.status_code) from None
         if error.status_code == 404:
             raise GiveUp(f"{what} was not found in Intercom (deleted, or another workspace?): {error.message}",
                          status_code=404) from None

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import requests
 
-from hub.plugin import Connection, GiveUp, PauseConnection
+from hub.plugin import AuthFailed, Connection, GiveUp
 
 # A key (`CX-42`; project keys start with a letter) or a numeric id: nothing that could leave the path.
 ISSUE_REFERENCE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9_]*-[0-9]+|[0-9]+)$")
@@ -38,9 +38,9 @@ def call(connection: Connection, method: str, path: str, *, what: str, **kwargs:
         return connection.http.request(method, path, auth=auth, headers={"Accept": "application/json"}, **kwargs)
     except GiveUp as error:
         if error.status_code in (401, 403):
-            raise PauseConnection(f"Jira refused the connection's credentials ({error.status_code}); fix them, "
-                                  f"then resume the connection: {error.message}",
-                                  status_code=error.status_code) from None
+            raise AuthFailed(f"Jira refused the connection's credentials ({error.status_code}); fix them, "
+                             f"then resume the connection: {error.message}",
+                             status_code=error.status_code) from None
         if error.status_code == 404:
             raise GiveUp(f"{what} was not found in Jira (deleted, or not visible to the account): {error.message}",
                          status_code=404) from None

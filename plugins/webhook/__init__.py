@@ -31,7 +31,7 @@ def cxhub_plugin_info() -> PluginInfo:
         source=SourceInfo(WebhookSourceSettings, "Any JSON or form webhook, signed per Standard Webhooks or an HMAC "
                           "scheme you describe (or by a source token alone)", unsigned=unsigned),
         connection=ConnectionInfo(ForwardConnectionSettings, url_setting="url",
-                                  description="An HTTP endpoint that receives signed CloudEvents"),
+                                  description="An HTTP endpoint that receives signed CloudEvents", oauth=True),
         actions={"forward": ActionInfo(None, "POST the canonical event, signed per Standard Webhooks")},
     )
 

@@ -33,13 +33,12 @@ __version__ = "0.1.0"
 def cxhub_plugin_info() -> PluginInfo:
     return PluginInfo(
         name="zendesk", version=__version__,
-        source=SourceInfo(ZendeskSourceSettings, "Zendesk ticket events (event-subscribed webhooks; requesters "
-                                                 "read from the Users API when the source has API credentials)",
+        source=SourceInfo(ZendeskSourceSettings, "Zendesk ticket events (event-subscribed webhooks)",
                           api_url_setting="endpoint"),
         connection=ConnectionInfo(ZendeskConnectionSettings, url_setting="endpoint",
                                   description="A Zendesk Support account, with an API token or an OAuth token"),
         actions={
-            "create_ticket": ActionInfo(CreateTicketParams, "Create a ticket (once per delivery)"),
+            "create_ticket": ActionInfo(CreateTicketParams, "Create a ticket (once per delivery)", creates="zendesk"),
             "add_comment": ActionInfo(AddCommentParams, "Add a public comment or an internal note to a ticket"),
             "update_ticket": ActionInfo(UpdateTicketParams, "Change a ticket's status, tags or assignee"),
         },
@@ -57,8 +56,8 @@ def cxhub_parse_request(source: Source, request: InboundRequest) -> list[EventDr
 
 
 @hookimpl
-def cxhub_enrich_event(source: Source, event: Mapping[str, Any]) -> EventDraft:
-    return enrich.enrich(source, event)
+def cxhub_enrich_event(source: Source, event: Mapping[str, Any]) -> dict[str, Any]:
+    return enrich.requester(source, event)
 
 
 @hookimpl

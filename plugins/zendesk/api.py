@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import requests
 
-from hub.plugin import Customer, GiveUp, HttpClient, PauseConnection, as_email, as_id, as_text
+from hub.plugin import AuthFailed, Customer, GiveUp, HttpClient, as_email, as_id, as_text
 
 
 def auth_headers(settings: Mapping[str, Any]) -> dict[str, str]:
@@ -38,9 +38,9 @@ def call(client: HttpClient | None, settings: Mapping[str, Any], method: str, pa
         return client.request(method, path, headers=headers, **kwargs)
     except GiveUp as error:
         if error.status_code in (401, 403):
-            raise PauseConnection(f"Zendesk refused the connection's credentials ({error.status_code}); fix them, "
-                                  f"then resume the connection: {error.message}",
-                                  status_code=error.status_code) from None
+            raise AuthFailed(f"Zendesk refused the connection's credentials ({error.status_code}); fix them, "
+                             f"then resume the connection: {error.message}",
+                             status_code=error.status_code) from None
         if error.status_code == 404:
             raise GiveUp(f"{what} was not found in Zendesk (deleted?): {error.message}", status_code=404) from None
         if error.status_code == 422:
@@ -63,7 +63,7 @@ def json_object(response: requests.Response, key: str) -> Mapping[str, Any]:
 def fetch_user(client: HttpClient | None, settings: Mapping[str, Any], user_id: str) -> Customer:
     """The requester behind an id, from the Users API (`GET /api/v2/users/{id}.json`).
 
-    For the enrichment of events after they are accepted, which the core will run.
+    The enrichment of ticket events after their 202 asks it (`plugins.zendesk.enrich`).
     """
     if not user_id.isascii() or not user_id.isdigit():
         raise ValueError(f"a Zendesk user id is a number, got {user_id!r}")

@@ -85,19 +85,17 @@ def parse(source: Source, request: InboundRequest) -> list[EventDraft]:
     event = _object(payload.get("event"))
     comment = _object(event.get("comment"))
     subdomain = source.settings["subdomain"]
-    customer = _requester(detail, comment)
     return [EventDraft(
         type=canonical_type,
         vendor_event_id=require_id(payload, "id"),
         time=parse_time(require(payload, "time"), "time"),
         link=Link(system="zendesk", id=ticket_id, type="ticket",
                   url=AGENT_URL.format(subdomain=subdomain, ticket_id=ticket_id) if subdomain else None),
-        customer=customer,
+        customer=_requester(detail, comment),
         text=as_text(comment.get("body")) if change == "comment" else
         as_text(detail.get("description")) if change == "created" else None,
         attributes=_attributes(payload, detail, event, comment, change),
-        # with API credentials, the requester's email is read after the 202
-        enrich=bool(source.settings.get("endpoint")) and customer.id is not None,
+        enrich=source.api is not None and bool(as_id(detail.get("requester_id"))),  # the email comes after the 202
     )]
 
 
@@ -114,7 +112,7 @@ def _ticket_id(payload: Mapping[str, Any], detail: Mapping[str, Any]) -> str:
 def _requester(detail: Mapping[str, Any], comment: Mapping[str, Any]) -> Customer:
     """The requester's id; the name too when the requester wrote the comment.
 
-    Ticket events carry no email: the Users API gives it after the 202 (`plugins.zendesk.enrich`).
+    Ticket events carry no email: the Users API gives it (`api.fetch_user`).
     """
     requester_id = as_id(detail.get("requester_id")) or None
     author = _object(comment.get("author"))

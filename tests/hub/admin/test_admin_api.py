@@ -97,3 +97,48 @@ def test_connections_are_listed_and_a_paused_one_resumed(hub):
     assert hub.client.post("/admin/connections/out/resume", headers=AUTH).json["resumed"] is False
     assert hub.client.post("/admin/connections/nope/resume", headers=AUTH).status_code == 404
     assert hub.client.post("/admin/connections/out/resume").status_code == 401
+
+
+@pytest.mark.parametrize("url", ["/admin/events?source=%00", "/admin/deliveries?event_id=a%00b",
+                                 "/admin/deliveries?connection=" + "x" * 513])
+def test_a_filter_no_stored_row_can_match_is_400_not_a_database_error(hub, url):
+    """PostgreSQL refuses NUL in a parameter: that was a 500 before the schemas refused it."""
+    response = hub.client.get(url, headers=AUTH)
+    assert response.status_code == 400 and response.json["error"]["code"] == "invalid_request"
+
+
+@pytest.mark.parametrize("body", [{"ids": ["a\x00"]}, {"all_dead": {"route": "a\x00"}}])
+def test_a_redelivery_naming_nul_is_400(hub, body):
+    response = hub.client.post("/admin/deliveries/redeliver", json=body, headers=AUTH)
+    assert response.status_code == 400 and response.json["error"]["code"] == "invalid_request"
+
+
+def test_an_id_in_the_path_no_row_can_have_is_404(hub):
+    assert hub.client.get("/admin/events/a%00b", headers=AUTH).status_code == 404
+    assert hub.client.post(f"/admin/events/{'x' * 600}/replay", headers=AUTH).status_code == 404
+
+
+def test_the_admin_api_answers_503_while_the_database_and_redis_are_down(tmp_path):
+    import socket
+
+    from hub.app import close_app, create_app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "cxhub.yaml"
+    config.write_text(forward_everything("http://127.0.0.1:9/receiver"), encoding="utf-8")
+    app = create_app({"CXHUB_CONFIG": str(config), "CXHUB_DATA_DIR": str(tmp_path / "data"),
+                      "REDIS_URL": f"redis://127.0.0.1:{port}/0", "DATABASE_URL": f"postgresql://x@127.0.0.1:{port}/x",
+                      "CXHUB_ADMIN_TOKEN": TOKEN}, plugins=[webhook], discover_plugins=False,
+                     environ={"APP_SECRET": WHSEC})
+    try:
+        client = app.test_client()
+        for method, path in [("get", "/admin/events"), ("get", "/admin/deliveries/x"), ("get", "/admin/backlog"),
+                             ("get", "/admin/connections"), ("post", "/admin/connections/out/resume"),
+                             ("post", "/admin/deliveries/redeliver")]:
+            response = getattr(client, method)(path, headers=AUTH, json={"ids": ["x"]} if method == "post" else None)
+            assert response.status_code == 503, (path, response.json)
+            assert response.json["error"]["code"] == "unavailable"
+    finally:
+        close_app(app)

@@ -49,3 +49,13 @@ def test_resume_lifts_a_hold(hub, cxhub):
     assert read_breakers(hub.hub.redis, prefix, ["out"])["out"].held is None
     assert cxhub("connections", "resume", "out") == "out was not paused\n"
     assert "no connection 'nope' (configured: out)" in cxhub("connections", "resume", "nope", code=1)
+
+
+def test_a_connection_slowed_by_a_retry_after_says_until_when(hub, cxhub):
+    from hub.outbound.pace import SharedPace
+
+    SharedPace(hub.hub.redis, hub.hub.config.hub.queue, "out", None).back_off(120)
+    line = cxhub("connections").splitlines()[1]
+    assert line.startswith("out         webhook  slowed  the destination's Retry-After: nothing sent before 20")
+    [row] = orjson.loads(cxhub("connections", "--json"))
+    assert row["status"] == "slowed" and row["until"] is not None

@@ -430,3 +430,18 @@ def test_a_found_event_naming_the_thin_event_completes_it_in_place(hub, httpserv
     row, _ = only_event(hub)
     assert row.id == announced and hub.store.enrichments.get(announced).status == "done"
     assert calls_to(httpserver, "/receiver") == 1
+
+
+def test_enrichment_results_are_counted_for_the_metrics(hub, httpserver):
+    from prometheus_client import REGISTRY
+
+    def count(result: str) -> float:
+        return REGISTRY.get_sample_value("cxhub_enrichments_total", {"source": "thin", "result": result}) or 0.0
+
+    before = {result: count(result) for result in ("done", "retrying", "failed")}
+    httpserver.expect_request("/details/r1", method="GET").respond_with_json(DETAILS)
+    httpserver.expect_request("/details/r2").respond_with_data("down", 503)
+    hub.post("thin", note(1))
+    hub.post("thin", note(2))
+    hub.drain()
+    assert {result: count(result) - before[result] for result in before} == {"done": 1, "retrying": 2, "failed": 1}

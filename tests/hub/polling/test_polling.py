@@ -199,3 +199,22 @@ def test_the_workers_poll_on_schedule(make_feed_hub, httpserver):
     hub.start_workers(threads=1)
     wait_for(lambda: deliveries_made(httpserver) == 2, what="two polled items delivered")
     assert hub.store.cursors.read("feed") == "2"
+
+
+def test_poll_results_are_counted_for_the_metrics(make_feed_hub):
+    from prometheus_client import REGISTRY
+
+    def count(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, {"source": "feed", **labels}) or 0.0
+
+    hub = make_feed_hub()
+    before = (count("cxhub_polls_total", result="ok"), count("cxhub_polls_total", result="failed"),
+              count("cxhub_polled_events_total", outcome="accepted"))
+    Feed.items = [1, 2]
+    assert poll_due_sources(hub.hub) == ["feed"]
+    hub.hub.redis.delete("cxhub:cxhub:poll:feed:due")
+    Feed.failure = RetryLater("busy", status_code=503, after=5)
+    assert poll_due_sources(hub.hub) == ["feed"]
+    after = (count("cxhub_polls_total", result="ok"), count("cxhub_polls_total", result="failed"),
+             count("cxhub_polled_events_total", outcome="accepted"))
+    assert [b - a for a, b in zip(before, after)] == [1, 1, 2]

@@ -40,13 +40,13 @@ def test_a_thin_event_waits_for_its_details_and_is_attached_again_when_a_retry_b
     hub.drain()
     laura = hub.store.profiles.owner("email", "laura@example.com")
     user = f"/api/v2/users/{REQUESTER}.json"
-    httpserver.expect_oneshot_request(user).respond_with_json({"error": "RecordNotFound"}, status=404)
+    httpserver.expect_oneshot_request(user).respond_with_json({"error": "Couldn't authenticate you"}, status=401)
     body = zendesk_request()
     assert hub.post("support", body, zendesk_headers(body)).status_code == 202
     [ticket] = [row.id for row in hub.store.reads.events() if row.source == "support"]
     assert hub.store.reads.event(ticket).profile_state == "waiting"
     assert resolver.resolve_all(hub.hub) == 0  # nothing to attach before its details are in
-    hub.drain()  # the Users API answers 404: the enrichment fails; the event is attached by what it has
+    hub.drain()  # the Users API refuses the token: the enrichment fails; the event is attached by what it has
     assert hub.store.enrichments.get(ticket).status == "failed"
     alone = hub.store.profiles.root_of(hub.store.reads.event(ticket).profile_id)
     assert alone != laura

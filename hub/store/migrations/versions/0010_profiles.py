@@ -3,7 +3,7 @@
 Events already stored start as pending, so the resolver attaches them too after the upgrade.
 
 Revision ID: 0010_profiles
-Revises: 0008_console
+Revises: 0006_lineage
 Create Date: 2026-12-01
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_profiles"
-down_revision = "0008_console"
+down_revision = "0006_lineage"
 branch_labels = None
 depends_on = None
 
