@@ -35,6 +35,10 @@ from hub.admin.schemas import (
     OriginSchema,
     QuarantineList,
     QuarantineReplayed,
+    EventSchema,
+    MetricQuerySchema,
+    MetricResultSchema,
+    QuarantineSchema,
     RedeliverRequest,
     Redelivered,
     Replayed,
@@ -47,6 +51,8 @@ from hub.enrichment.operations import retry_enrichments
 from hub.errors import ApiError
 from hub.ingest.service import Rejected
 from hub.profiles.identity import parse_identifier
+from hub.insights.buckets import BadQuery, parse_timezone, parse_window
+from hub.insights.query import MetricQuery, run_query, serialize
 from hub.redis_errors import RedisUnavailable
 from hub.operations import (
     NotFound,
@@ -349,3 +355,19 @@ DOCS_PAGE = """<!doctype html>
 </body>
 </html>
 """
+
+
+@blueprint.get("/metrics/<metric>")
+def get_metric(metric: str) -> Response:
+    """A CX metric per bucket (docs/metrics.md): `?by=week&since=90d&source=...&attr=form_id:...&group=...`."""
+    hub = current_hub()
+    query = _load(MetricQuerySchema(), request.args.to_dict(flat=False) | {
+        key: value for key, value in request.args.items() if key != "attr"})
+    try:
+        zone_name = query.get("timezone") or hub.config.metrics.timezone
+        asked = MetricQuery(metric, query["by"], parse_window(query["since"]), query["until"], query.get("source"),
+                            query.get("form"), dict(query["attr"]), query.get("group"), parse_timezone(zone_name))
+        rows = run_query(hub.store.metrics, asked)
+    except BadQuery as error:
+        raise ApiError(error.status, error.code, error.message) from None
+    return jsonify(MetricResultSchema().dump(serialize(asked, zone_name, rows)))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
+from hub.insights.answers import FORM_ATTRIBUTES
+from hub.insights.rules import AlertRule
 from hub.plugin.settings import Secret
 from hub.plugin.types import RateLimit, Source
 from hub.routing.routes import ActionSpec, Route
@@ -15,6 +17,8 @@ if TYPE_CHECKING:
 __all__ = ["ActionSpec", "BreakerPolicy", "ConnectionConfig", "ConsoleConfig", "ConsoleUser", "CustomersConfig",
            "EnrichmentPolicy", "HubConfig", "HubSettings", "MappedIdentifier", "OAuthConfig", "PollSchedule", "RateLimit",
            "RetryPolicy", "Route"]
+__all__ = ["ActionSpec", "BreakerPolicy", "ConnectionConfig", "ConsoleConfig", "ConsoleUser", "EnrichmentPolicy", "HubConfig",
+           "HubSettings", "MetricsSettings", "OAuthConfig", "PollSchedule", "RateLimit", "RetryPolicy", "Route"]
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,16 @@ class CustomersConfig:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    """`metrics:`: the admin's timezone for days, weeks and months, and how the counts are kept (docs/metrics.md)."""
+
+    timezone: str = "UTC"
+    form_attributes: tuple[str, ...] = FORM_ATTRIBUTES  # the first of these attributes an event has is its form
+    fold_seconds: float = 5.0  # how often a worker adds newly stored responses to the counts
+    alert_seconds: float = 60.0  # alert rules are evaluated after each fold that counted something, and this often
+
+
+@dataclass(frozen=True)
 class HubConfig:
     hub: HubSettings = HubSettings()
     sources: Mapping[str, Source] = field(default_factory=dict)
@@ -163,4 +177,6 @@ class HubConfig:
     routes: tuple[Route, ...] = ()
     console: ConsoleConfig | None = None
     customers: CustomersConfig = CustomersConfig()
+    metrics: MetricsSettings = MetricsSettings()
+    alerts: tuple[AlertRule, ...] = ()
     path: str = "<config>"

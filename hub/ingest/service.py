@@ -14,6 +14,7 @@ from hub import instruments
 from hub.events.storable import escape_unstorable
 from hub.ingest.annotate import annotate
 from hub.ingest.shadow import render_shadows
+from hub.insights.answers import response_rows
 from hub.plugin.errors import GiveUp, RequestRejected, RetryLater, UnrecognizedPayload
 from hub.plugin.request import MAX_MEDIA_TYPE, InboundRequest
 from hub.plugin.types import EventDraft, Parsed, Rejection, Reply, Source
@@ -155,7 +156,7 @@ def take_in(hub: Hub, events: Sequence[dict[str, Any]],
         recorded = take_in(hub, events)
         return Recorded([*enriching.accepted, *recorded.accepted], [*enriching.duplicates, *recorded.duplicates])
     deliveries = route_events(hub, events)
-    recorded = hub.store.ingest.record(events, deliveries, received_at)
+    recorded = hub.store.ingest.record(events, deliveries, received_at, response_rows=metric_rows(hub, events))
     accepted = set(recorded.accepted)
     waiting = hub.store.ingest.queued_for_events(recorded.duplicates) if recorded.duplicates else []
     hub.queue.enqueue([*(delivery for delivery in deliveries if delivery.sent and delivery.event_id in accepted),
@@ -216,6 +217,16 @@ def origin_finder(hub: Hub) -> OriginFinder:
             if action is not None and action.creates:
                 systems.add(action.creates)
     return OriginFinder(hub.store, systems)
+def metric_rows(hub: Hub, events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The metrics' rows of the responses these events are about, stored with them (hub/insights/answers.py).
+
+    A bug in making them must not refuse a webhook: the events are then stored uncounted (logged).
+    """
+    try:
+        return response_rows(events, hub.config.metrics.form_attributes)
+    except Exception:
+        log.exception("the metrics could not read %d events; they are stored but not counted", len(events))
+        return []
 
 
 def _first_of_each_id(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

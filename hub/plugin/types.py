@@ -34,6 +34,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "cx.deal.created",
     "cx.deal.updated",
     "cx.deal.deleted",
+    "cx.metric.alert",  # the hub's own: an alert rule fired or cleared (hub/alerting)
 )
 
 

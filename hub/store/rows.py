@@ -302,6 +302,9 @@ class TimelineEntry:
     body: str  # the CloudEvent, as JSON
     enrichment: str | None  # the state of fetching its details, for a thin event
     deliveries: tuple[TimelineDelivery, ...]
+
+
+@dataclass(frozen=True)
 class CreatedObjectRow:
     """A row of created_objects: which delivery (of which event) created an object."""
 

@@ -12,6 +12,7 @@ It is composed of one part per concern, sharing one database:
     store.enrichments  thin events waiting for their details from the vendor's API
     store.profiles     customer profiles: events attached across sources, merges, timelines
     store.lineage      what deliveries created, and which event follows up which
+    store.metrics      CX metrics: a row per response, counts per quarter-hour, alert states
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from hub.store.enrichments import Enrichments
 from hub.store.ingest import Ingest
 from hub.store.profiles import Profiles
 from hub.store.lineage import Lineage
+from hub.store.metrics import Metrics
 from hub.store.quarantine import Quarantine
 from hub.store.reads import Reads
 from hub.store.retention import Retention
@@ -42,6 +44,7 @@ class Store:
         self.enrichments = Enrichments(self.database)
         self.profiles = Profiles(self.database)
         self.lineage = Lineage(self.database)
+        self.metrics = Metrics(self.database)
 
     @property
     def url(self) -> str:

@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from rq.job import Job
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from hub.alerting import metrics_pass
 from hub.app import close_app, create_app
 from hub.delivery.job import RUNNER
 from hub.events.canonical import validate_event
@@ -72,8 +73,13 @@ class TestHub:
         return self.client.post(f"/hooks/{source}", data=data, headers=dict(headers or {}),
                                 content_type=content_type)
 
-    def drain(self, *, run_scheduled: bool = True, rounds: int = 20, profiles: bool = True) -> int:
+    def drain(self, *, run_scheduled: bool = True, rounds: int = 20, metrics: bool = True,
+              profiles: bool = True) -> int:
         """Take in what the intake log holds, then run queued jobs in this thread until none are left.
+
+        Each round first folds newly stored responses into the metrics and evaluates the alert
+        rules, as the worker's metrics thread would (so an alert's own deliveries run too);
+        `metrics=False` skips that, for a test that evaluates the rules at a moment of its own.
 
         Returns how many jobs ran. With `run_scheduled`, retries waiting for their backoff run at
         once, as if time had passed. With `profiles`, the events stored are then attached to
@@ -83,6 +89,8 @@ class TestHub:
         with self.app.app_context():
             IntakeConsumer(self.hub, "cxhub-test").drain()
         for _ in range(rounds):
+            if metrics:
+                metrics_pass(self.hub)  # what the worker's metrics thread does: counts, then alert rules
             if run_scheduled:
                 self._release_scheduled()
             if self.hub.queue.count() == 0:

@@ -3,7 +3,7 @@
 Events already stored start as pending, so the resolver attaches them too after the upgrade.
 
 Revision ID: 0010_profiles
-Revises: 0006_lineage
+Revises: 0011_metrics
 Create Date: 2026-12-01
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_profiles"
-down_revision = "0006_lineage"
+down_revision = "0011_metrics"
 branch_labels = None
 depends_on = None
 
