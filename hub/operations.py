@@ -1,5 +1,6 @@
 """Admin operations shared by the CLI, the admin API and the console: replay, redeliver, quarantine
-replay and discard, backlog, connection states, pausing and resuming a connection, and route dry-runs."""
+replay and discard, backlog, connection states, pausing and resuming a connection, route dry-runs,
+and finding, merging and unmerging customers."""
 
 from __future__ import annotations
 
@@ -17,17 +18,24 @@ from hub.events.storable import escape_unstorable
 from hub.ingest.shadow import render_shadows
 from hub.ingest.service import Accepted, Rejected, ingest
 from hub.plugin.request import InboundRequest
+from hub.profiles.identity import parse_identifier
 from hub.routing.explain import Step, explain
 from hub.routing.objects import ObjectLedger, subjects_by_source
 from hub.routing.origins import routing_view, stamped_context
 from hub.routing.templates import TemplateProblem, render_params
 from hub.runtime import Hub
+from hub.store import Store
+from hub.store.rows import MergeRow, ProfileView
 
 log = logging.getLogger("cxhub")
 
 
 class NotFound(Exception):
     """The event, delivery or quarantined request does not exist (or cannot be acted on)."""
+
+
+class UnknownCustomer(NotFound):
+    """No customer profile has this id, identifier or email."""
 
 
 @dataclass(frozen=True)
@@ -192,3 +200,52 @@ def replay_quarantined(hub: Hub, quarantine_id: str) -> Accepted:
         raise
     hub.store.quarantine.set_status(quarantine_id, "replayed")
     return outcome
+
+
+CUSTOMER_HINT = "give an email, an identifier such as zendesk:8447388090494, or a profile id (cus_...)"
+
+
+def customer_profile(store: Store, text: str) -> str:
+    """The profile that `text` names: a profile id, or the owner of an identifier or email.
+
+    It is the profile itself, not the customer it may be merged into: that is what an unmerge
+    splits off. Raise UnknownCustomer.
+    """
+    text = text.strip()
+    if text.startswith("cus_") and store.profiles.root_of(text) is not None:
+        return text
+    identifier = parse_identifier(text)
+    owner = store.profiles.owner(identifier.kind, identifier.value) if identifier is not None else None
+    if owner is None:
+        shown = text if len(text) <= 200 else text[:200] + "…"
+        raise UnknownCustomer(f"no customer {shown!r} ({CUSTOMER_HINT})")
+    return owner
+
+
+def find_customer(store: Store, text: str) -> ProfileView:
+    """The customer `text` names (see `customer_profile`), as shown: its root with every merged profile."""
+    view = store.profiles.view(customer_profile(store, text))
+    if view is None:  # unmerged or deleted between the two reads
+        raise UnknownCustomer(f"no customer {text!r}")
+    return view
+
+
+def merge_customers(store: Store, keep: str, absorb: str, *, by: str, reason: str = "") -> MergeRow:
+    """Merge the customer `absorb` names into the one `keep` names; the merge is recorded with `by` and `reason`.
+
+    Raise UnknownCustomer, or `hub.store.profiles.SameProfile` when both name one customer.
+    """
+    merged = store.profiles.merge(customer_profile(store, keep), customer_profile(store, absorb), by=by,
+                                  reason=reason)
+    log.warning("customer %s merged into %s by %s", merged.from_profile, merged.into_profile, by)
+    return merged
+
+
+def unmerge_customer(store: Store, text: str, *, by: str, reason: str = "") -> MergeRow:
+    """Split the profile `text` names (with what was merged into it) off the customer it was merged into.
+
+    Raise UnknownCustomer, or `hub.store.profiles.NotMerged` when that profile is not merged into another.
+    """
+    undone = store.profiles.unmerge(customer_profile(store, text), by=by, reason=reason)
+    log.warning("customer %s unmerged from %s by %s", undone.from_profile, undone.into_profile, by)
+    return undone

@@ -4,7 +4,8 @@ A worker process runs `hub.worker_threads` delivery threads (`WorkerThreads`), e
 that takes jobs only from the queues of connections its gate lets through (`HubWorker`), plus
 a scheduler thread that moves due retries onto the queues, the sweepers (of deliveries and of
 enrichments of thin events, whose jobs run on the same threads), the poller of sources with
-`poll:` (hub/polling), the metrics thread (counts and alert rules, hub/alerting), and an intake consumer
+`poll:` (hub/polling), the metrics thread (counts and alert rules, hub/alerting), the resolver
+that attaches events to customer profiles (hub/profiles), and an intake consumer
 that stores what `accept_into: redis` accepted (it runs whatever the setting, so nothing a
 previous setting left in the log is stranded). `cxhub worker` runs that in its own process
 until SIGTERM; `cxhub serve` in embedded mode runs it inside the web process. Threads let a
@@ -37,6 +38,8 @@ from hub.delivery.sweeper import run_periodically
 from hub.enrichment.sweeper import run_periodically as sweep_enrichments_periodically
 from hub.ingest.consumer import IntakeConsumer
 from hub.polling import run_polls_periodically
+from hub.profiles.resolver import resolve_all
+from hub.profiles.resolver import run_periodically as resolve_profiles_periodically
 from hub.runtime import EXTENSION, Hub
 
 log = logging.getLogger("cxhub.worker")
@@ -142,6 +145,7 @@ class WorkerThreads:
             self.threads.append(poller)
         if (sweeper := sweep_enrichments_periodically(self.hub, self.stopping)) is not None:
             self.threads.append(sweeper)
+        self.threads.append(resolve_profiles_periodically(self.hub, self.stopping))
         self.threads.append(run_metrics_periodically(self.hub, self.stopping))
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -190,6 +194,7 @@ def run_worker(app: Flask, *, burst: bool = False, intake_only: bool = False) ->
             IntakeConsumer(hub).drain()
             if not intake_only:
                 make_worker(app).work(burst=True, logging_level="WARNING")
+                resolve_all(hub)
         return
     stopped = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):

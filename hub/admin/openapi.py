@@ -94,6 +94,20 @@ OPERATIONS: tuple[Operation, ...] = (
               query=schemas.EnrichmentQuery, errors=(400,), tag="enrichment"),
     Operation("post", "/admin/enrichment/{event_id}/retry", "Try a failed enrichment again with a fresh budget",
               schemas.EnrichmentQueued, status=202, errors=(404, 409), path_params=_id("event"), tag="enrichment"),
+    Operation("get", "/admin/customers", "The customer an email or an identifier (zendesk:123) names",
+              schemas.CustomerList, query=schemas.CustomerQuery, errors=(400,), tag="customers"),
+    Operation("get", "/admin/customers/{profile_id}",
+              "A customer: identifiers, first and last seen, latest score per metric, open cases, merges",
+              schemas.CustomerSchema, path_params={"profile_id": "any profile id of the customer (cus_...)"},
+              tag="customers"),
+    Operation("get", "/admin/customers/{profile_id}/timeline",
+              "Every event of a customer and what the hub did about it, newest first, by pages", schemas.TimelineSchema,
+              query=schemas.TimelineQuery, errors=(400,), path_params={"profile_id": "any profile id of the customer"},
+              tag="customers"),
+    Operation("post", "/admin/customers/merge", "Merge one customer into another; the merge is recorded",
+              schemas.MergeResultSchema, body=schemas.MergeRequest, errors=(400, 409), tag="customers"),
+    Operation("post", "/admin/customers/unmerge", "Split a profile off the customer it was merged into",
+              schemas.MergeResultSchema, body=schemas.UnmergeRequest, errors=(400, 409), tag="customers"),
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
 from hub.store import ENRICHMENT_STATUSES, STATUSES
 
@@ -273,6 +273,171 @@ class ErrorDetail(Schema):
 
 class ErrorSchema(Schema):
     error = fields.Nested(ErrorDetail, required=True)
+
+
+# --- customers (hub/store/profiles.py) ---------------------------------------------------------
+
+OPEN_CASES_NOTE = ("cases are not built yet (issue 17, section 5): open_cases stays empty until they are")
+
+
+class CustomerQuery(StrictSchema):
+    """GET /admin/customers: exactly one of `email` or `identifier` (`zendesk:8447388090494`)."""
+
+    email = fields.String(validate=[validate.Length(min=3, max=320), _no_nul])
+    identifier = fields.String(validate=[validate.Length(min=3, max=600), _no_nul])
+
+    @validates_schema
+    def one_way(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if ("email" in data) == ("identifier" in data):
+            raise ValidationError("give either email or identifier")
+
+
+class TimelineQuery(StrictSchema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    after = fields.String(validate=[validate.Length(min=1, max=400), _no_nul])  # the `next` of the previous page
+
+
+class MergeRequest(StrictSchema):
+    """POST /admin/customers/merge: `absorb` is merged into `keep` (each a profile id, identifier or email)."""
+
+    keep = fields.String(required=True, validate=[validate.Length(min=1, max=600), _no_nul])
+    absorb = fields.String(required=True, validate=[validate.Length(min=1, max=600), _no_nul])
+    reason = fields.String(load_default="", validate=[validate.Length(max=500), _no_nul])
+    by = fields.String(load_default="admin API", validate=[validate.Length(min=1, max=128), _no_nul])
+
+
+class UnmergeRequest(StrictSchema):
+    """POST /admin/customers/unmerge: split `profile` (a profile id, or an identifier it owns) off its customer."""
+
+    profile = fields.String(required=True, validate=[validate.Length(min=1, max=600), _no_nul])
+    reason = fields.String(load_default="", validate=[validate.Length(max=500), _no_nul])
+    by = fields.String(load_default="admin API", validate=[validate.Length(min=1, max=128), _no_nul])
+
+
+class IdentifierSchema(Schema):
+    kind = fields.String(metadata={"description": "email, or the namespace of a system's customer id"}, required=True)
+    value = fields.String(required=True)
+    profile_id = fields.String(required=True,
+                               metadata={"description": "the profile that owns it (maybe one merged into this one)"})
+    added_at = fields.AwareDateTime(required=True)
+    event_id = fields.String(required=True, allow_none=True,
+                             metadata={"description": "the event that brought it (may be deleted)"})
+
+
+class ScoreSchema(Schema):
+    metric = fields.String(metadata={"description": "data.score.type: nps, csat, ces or rating"}, required=True)
+    value = fields.Float(required=True)
+    min = fields.Float(required=True)
+    max = fields.Float(required=True)
+    band = fields.String(allow_none=True, required=True)
+    time = fields.AwareDateTime(required=True)
+    event_id = fields.String(required=True)
+    source = fields.String(required=True)
+
+
+class MergeSchema(Schema):
+    id = fields.Integer(required=True)
+    status = fields.String(required=True,
+                           metadata={"description": "merged, undone (unmerged) or refused (the rules kept them apart)"})
+    from_profile = fields.String(required=True)
+    into_profile = fields.String(required=True)
+    at = fields.AwareDateTime(required=True)
+    by = fields.String(metadata={"description": "resolver (an event), or the admin who merged"}, required=True)
+    reason = fields.String(required=True)
+    event_id = fields.String(allow_none=True, required=True)
+    undone_at = fields.AwareDateTime(allow_none=True, required=True)
+    undone_by = fields.String(allow_none=True, required=True)
+    undo_reason = fields.String(allow_none=True, required=True)
+
+
+class CaseSchema(Schema):
+    """A closed-loop case (not built yet: always an empty list)."""
+
+    id = fields.String(required=True)
+    status = fields.String(required=True)
+
+
+class CustomerSummarySchema(Schema):
+    id = fields.String(required=True)
+    identifiers = fields.List(fields.Nested(IdentifierSchema), required=True)
+    first_seen = fields.AwareDateTime(allow_none=True, required=True)
+    last_seen = fields.AwareDateTime(allow_none=True, required=True)
+    events = fields.Integer(metadata={"description": "events still stored (retention deletes old ones)"}, required=True)
+
+
+class CustomerSchema(CustomerSummarySchema):
+    """GET /admin/customers/<id>: the customer (the root of its merged profiles)."""
+
+    members = fields.List(fields.String(), required=True,
+                          metadata={"description": "this profile and those merged into it"})
+    created_at = fields.AwareDateTime(required=True)
+    latest_scores = fields.Dict(keys=fields.String(), values=fields.Nested(ScoreSchema), required=True,
+                                metadata={"description": "metric (data.score.type) -> its latest score"})
+    open_cases = fields.List(fields.Nested(CaseSchema), required=True)
+    open_cases_note = fields.String(required=True)
+    merges = fields.List(fields.Nested(MergeSchema), required=True)
+
+    @pre_dump
+    def unpack(self, view: Any, **kwargs: Any) -> dict[str, Any]:
+        return {**vars(view), "latest_scores": {score.metric: score for score in view.scores}, "open_cases": [],
+                "open_cases_note": OPEN_CASES_NOTE}
+
+
+class TimelineDeliverySchema(Schema):
+    id = fields.String(required=True)
+    route = fields.String(required=True)
+    connection = fields.String(required=True)
+    action = fields.String(required=True)
+    status = fields.String(required=True)
+    attempts = fields.Integer(required=True)
+    last_error = fields.String(allow_none=True, required=True)
+    result = JsonText()
+
+
+class TimelineEventSchema(Schema):
+    """One event on a timeline, with what the hub did about it (its deliveries, its enrichment)."""
+
+    id = fields.String(required=True)
+    source = fields.String(required=True)
+    type = fields.String(required=True)
+    time = fields.AwareDateTime(required=True)
+    received_at = fields.AwareDateTime(required=True)
+    subject = fields.String(required=True)
+    profile_id = fields.String(required=True)
+    customer = fields.Dict(metadata={"description": "data.customer as the event gave it"}, required=True)
+    score = fields.Dict(allow_none=True, required=True)
+    text = fields.String(allow_none=True, required=True)
+    link = fields.Dict(allow_none=True, required=True)
+    update = fields.Boolean(required=True)
+    enrichment = fields.String(required=True, allow_none=True,
+                               metadata={"description": "for a thin event: pending, done, failed"})
+    deliveries = fields.List(fields.Nested(TimelineDeliverySchema), required=True)
+
+    @pre_dump
+    def unpack(self, entry: Any, **kwargs: Any) -> dict[str, Any]:
+        data = orjson.loads(entry.body).get("data") or {}
+        return {**vars(entry), "customer": data.get("customer") or {}, "score": data.get("score"),
+                "text": data.get("text"), "link": data.get("link"), "update": bool(data.get("update"))}
+
+
+class TimelineSchema(Schema):
+    customer = fields.String(required=True)
+    events = fields.List(fields.Nested(TimelineEventSchema), required=True)
+    next = fields.String(required=True, allow_none=True,
+                         metadata={"description": "the `after` of the next page; null on the last"})
+
+
+class CustomerList(Schema):
+    """GET /admin/customers: the one customer the email or identifier names."""
+
+    customers = fields.List(fields.Nested(CustomerSummarySchema), required=True)
+
+
+class MergeResultSchema(Schema):
+    merge = fields.Nested(MergeSchema, required=True)
+    customer = fields.Nested(CustomerSchema, required=True)
+
+
 class AttributeFilter(fields.Field):
     """`name:value` (or `name=value`): responses whose event had this attribute."""
 

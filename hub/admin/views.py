@@ -18,6 +18,9 @@ from hub.admin.openapi import DOCS_ASSETS, build_spec
 from hub.admin.schemas import (
     Backlog,
     ConnectionList,
+    CustomerList,
+    CustomerQuery,
+    CustomerSchema,
     DeliveryDetailSchema,
     DeliveryList,
     DeliveryQuery,
@@ -28,6 +31,8 @@ from hub.admin.schemas import (
     EventList,
     EventQuery,
     LineageSchema,
+    MergeRequest,
+    MergeResultSchema,
     OriginSchema,
     QuarantineList,
     QuarantineReplayed,
@@ -39,25 +44,33 @@ from hub.admin.schemas import (
     Redelivered,
     Replayed,
     Resumed,
+    TimelineQuery,
+    TimelineSchema,
+    UnmergeRequest,
 )
 from hub.enrichment.operations import retry_enrichments
 from hub.errors import ApiError
 from hub.ingest.service import Rejected
+from hub.profiles.identity import parse_identifier
 from hub.insights.buckets import BadQuery, parse_timezone, parse_window
 from hub.insights.query import MetricQuery, run_query, serialize
 from hub.redis_errors import RedisUnavailable
 from hub.operations import (
     NotFound,
+    UnknownCustomer,
     backlog,
     connection_states,
+    find_customer,
+    merge_customers,
     redeliver,
     replay_event,
     replay_quarantined,
     resume_connection,
+    unmerge_customer,
 )
 from hub.runtime import current_hub
-from hub.store import StoreUnavailable
-from hub.store import RequestRow
+from hub.store import BadCursor, Cursor, RequestRow, StoreUnavailable
+from hub.store.profiles import NotMerged, SameProfile, UnknownProfile
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -236,6 +249,78 @@ def retry_enrichment(event_id: str) -> tuple[Response, int]:
             raise ApiError(404, "not_found", f"no enrichment for event {event_id!r}")
         raise ApiError(409, "not_failed", f"the enrichment of event {event_id!r} is {row.status}, not failed")
     return jsonify(EnrichmentQueued().dump({"queued": [event_id]})), 202
+
+
+@blueprint.get("/customers")
+def find_customers() -> Response:
+    """The customer with this `?email=` or `?identifier=` (`zendesk:8447388090494`); 404 if none."""
+    query = _load(CustomerQuery(), request.args)
+    key = "email" if "email" in query else "identifier"
+    identifier = parse_identifier(("email:" if key == "email" else "") + query[key])
+    if identifier is None:
+        what = "an email address" if key == "email" else "kind:value (zendesk:8447388090494) or an email address"
+        raise ApiError(400, "invalid_request", "invalid request", fields={key: [f"not {what}"]})
+    view = _customer(lambda store: find_customer(store, str(identifier)))
+    return jsonify(CustomerList().dump({"customers": [view]}))
+
+
+@blueprint.get("/customers/<profile_id>")
+def get_customer(profile_id: str) -> Response:
+    """A customer by any of its profile ids: identifiers, first and last seen, latest scores, merges."""
+    return jsonify(CustomerSchema().dump(_customer(lambda store: _view_by_id(store, profile_id))))
+
+
+@blueprint.get("/customers/<profile_id>/timeline")
+def customer_timeline(profile_id: str) -> Response:
+    """Every event of the customer and what the hub did about it, newest first, paged by `?after=`."""
+    query = _load(TimelineQuery(), request.args)
+    view = _customer(lambda store: _view_by_id(store, profile_id))
+    try:
+        after = Cursor.decode(query["after"]) if "after" in query else None
+    except BadCursor as error:
+        raise ApiError(400, "invalid_cursor", str(error)) from None
+    page = current_hub().store.profiles.timeline(view.id, limit=query["limit"], after=after)
+    return jsonify(TimelineSchema().dump({"customer": view.id, "events": page.rows,
+                                          "next": page.next.encode() if page.next else None}))
+
+
+@blueprint.post("/customers/merge")
+def merge() -> Response:
+    """Merge the customer `absorb` names into the one `keep` names; recorded with `by` and `reason`."""
+    body = _load(MergeRequest(), request.get_json(silent=True) or {})
+    merged = _customer(lambda store: merge_customers(store, body["keep"], body["absorb"], by=body["by"],
+                                                     reason=body["reason"]))
+    view = current_hub().store.profiles.view(merged.into_profile)
+    return jsonify(MergeResultSchema().dump({"merge": merged, "customer": view}))
+
+
+@blueprint.post("/customers/unmerge")
+def unmerge() -> Response:
+    """Split a profile (and what was merged into it) off the customer it was merged into."""
+    body = _load(UnmergeRequest(), request.get_json(silent=True) or {})
+    undone = _customer(lambda store: unmerge_customer(store, body["profile"], by=body["by"], reason=body["reason"]))
+    view = current_hub().store.profiles.view(undone.from_profile)
+    return jsonify(MergeResultSchema().dump({"merge": undone, "customer": view}))
+
+
+def _view_by_id(store: Any, profile_id: str) -> Any:
+    view = store.profiles.view(profile_id) if profile_id.startswith("cus_") else None
+    if view is None:
+        raise UnknownCustomer(f"no customer profile {profile_id!r}; find one by ?email= or ?identifier= "
+                              "at /admin/customers")
+    return view
+
+
+def _customer(operation: Any) -> Any:
+    """Run a customer operation, its errors as the API's: unknown 404, same or not merged 409."""
+    try:
+        return operation(current_hub().store)
+    except (UnknownCustomer, UnknownProfile) as error:
+        raise ApiError(404, "unknown_customer", str(error)) from None
+    except SameProfile as error:
+        raise ApiError(409, "same_profile", str(error)) from None
+    except NotMerged as error:
+        raise ApiError(409, "not_merged", str(error)) from None
 
 
 @blueprint.get("/openapi.json")

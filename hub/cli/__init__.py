@@ -7,6 +7,7 @@ import click
 from hub import __version__
 from hub.cli.connections import connections
 from hub.cli.console import console
+from hub.cli.customers import customers
 from hub.cli.db import db
 from hub.cli.enrichment import enrichment
 from hub.cli.common import exit_on_sigterm
@@ -36,5 +37,5 @@ def main(context: click.Context) -> None:
 
 for command in (serve, worker, check_config, new_plugin, normalize, plugins, events, deliveries, replay,
                 redeliver_command, quarantine, prune_command, backlog_command, connections, db, poll, enrichment, console,
-                routes, metrics_command):
+                routes, customers, metrics_command):
     main.add_command(command)

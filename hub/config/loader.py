@@ -10,6 +10,10 @@ from marshmallow import Schema, ValidationError
 from hub.config.model import (
     ActionSpec,
     ConnectionConfig,
+    CustomersConfig,
+    EnrichmentPolicy,
+    HubConfig,
+    HubSettings,
     EnrichmentPolicy,
     HubConfig,
     HubSettings,
@@ -26,6 +30,7 @@ from hub.config.schema import (
     ConnectionSchema,
     AlertRuleSchema,
     ConsoleSchema,
+    CustomersSchema,
     HubSettingsSchema,
     MetricsSchema,
     RouteSchema,
@@ -126,6 +131,7 @@ class _Builder:
                 self.problem((key,), f"unknown key; expected one of {', '.join(sorted(known))}")
         hub = self.load(HubSettingsSchema(), data.get("hub", {}), ("hub",)) or HubSettings()
         console = self.load(ConsoleSchema(), data["console"], ("console",)) if data.get("console") else None
+        customers = self.load(CustomersSchema(), data.get("customers") or {}, ("customers",)) or CustomersConfig()
         metrics = self.load(MetricsSchema(), data.get("metrics") or {}, ("metrics",)) or MetricsSettings()
         alerts = self.alerts(data.get("alerts") or [])
         if self.with_settings:
@@ -136,19 +142,20 @@ class _Builder:
         connections = {name: connection for name, raw in self.section(data, "connections").items()
                        if (connection := self.connection(name, raw)) is not None}
         if not self.with_settings:
-            return HubConfig(hub=hub, connections=connections, console=console, metrics=metrics, alerts=alerts,
-                             path=self.filename)
+            return HubConfig(hub=hub, connections=connections, console=console, customers=customers,
+                             metrics=metrics, alerts=alerts, path=self.filename)
         self.source_tokens: dict[str, Secret] = {}
         sources = {name: source for name, raw in self.section(data, "sources").items()
                    if (source := self.source(name, raw)) is not None}
         routes = self.routes(data.get("routes", []))
+        self.check_customer_sources(customers, set(self.section(data, "sources")))
         if alerts and ALERT_SOURCE in sources:
             self.problem(("sources", ALERT_SOURCE), f"the source name {ALERT_SOURCE!r} is the hub's own, for the "
                                                     "cx.metric.alert events of `alerts:`: rename this source")
         return HubConfig(hub=hub, sources=sources, rate_limits=self.rate_limits, source_tokens=self.source_tokens,
                          polls=self.polls, enrichment=self.enrichment,
-                         connections=connections, routes=routes, console=console, metrics=metrics, alerts=alerts,
-                         path=self.filename)
+                         connections=connections, routes=routes, console=console, customers=customers,
+                         metrics=metrics, alerts=alerts, path=self.filename)
 
     def alerts(self, raw: Any) -> tuple[AlertRule, ...]:
         """Every rule is checked through; a rule that does not compile is reported at its key's line."""
@@ -185,6 +192,18 @@ class _Builder:
                 self.problem(("hub", "annotators", position),
                              f"{what} {name!r} {'is installed' if plugin is None else 'does not annotate events'} "
                              f"(annotators installed: {', '.join(able) or 'none'})")
+
+    def check_customer_sources(self, customers: CustomersConfig, sources: set[str]) -> None:
+        """`customers.namespaces` and `customers.identifiers[].sources` name configured sources."""
+        known = ", ".join(sorted(sources)) or "none configured"
+        for name in customers.namespaces:
+            if name not in sources:
+                self.problem(("customers", "namespaces", name), f"unknown source {name!r} (known: {known})")
+        for position, mapped in enumerate(customers.identifiers):
+            for number, name in enumerate(mapped.sources):
+                if name not in sources:
+                    self.problem(("customers", "identifiers", position, "sources", number),
+                                 f"unknown source {name!r} (known: {known})")
 
     def section(self, data: dict[str, Any], key: str) -> dict[str, Any]:
         section = data.get(key) or {}

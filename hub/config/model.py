@@ -14,6 +14,9 @@ from hub.routing.routes import ActionSpec, Route
 if TYPE_CHECKING:
     from limits import RateLimitItem
 
+__all__ = ["ActionSpec", "BreakerPolicy", "ConnectionConfig", "ConsoleConfig", "ConsoleUser", "CustomersConfig",
+           "EnrichmentPolicy", "HubConfig", "HubSettings", "MappedIdentifier", "OAuthConfig", "PollSchedule", "RateLimit",
+           "RetryPolicy", "Route"]
 __all__ = ["ActionSpec", "BreakerPolicy", "ConnectionConfig", "ConsoleConfig", "ConsoleUser", "EnrichmentPolicy", "HubConfig",
            "HubSettings", "MetricsSettings", "OAuthConfig", "PollSchedule", "RateLimit", "RetryPolicy", "Route"]
 
@@ -126,6 +129,34 @@ class ConsoleConfig:
 
 
 @dataclass(frozen=True)
+class MappedIdentifier:
+    """`customers.identifiers[]`: an event attribute that holds a customer id, in the admin's namespace."""
+
+    attribute: str  # a key of data.attributes (dotted for nested values)
+    namespace: str
+    sources: tuple[str, ...] = ()  # only events of these sources (all when empty)
+
+
+@dataclass(frozen=True)
+class CustomersConfig:
+    """`customers:`: how events are attached to customer profiles (see hub/profiles and docs/customers.md)."""
+
+    identifiers: tuple[MappedIdentifier, ...] = ()
+    priority: tuple[str, ...] = ()  # identifier kinds, highest first; unlisted kinds follow in the default order
+    limits: Mapping[str, int] = field(default_factory=dict)  # most values of a kind one profile holds
+    email_limit: int = 5
+    id_limit: int = 1  # per namespace, unless `limits` says otherwise
+    never_merge_values: tuple[str, ...] = ()  # added to the built-in list unless builtin_never_merge is false
+    never_merge_emails: tuple[str, ...] = ()  # addresses or patterns with *
+    builtin_never_merge: bool = True
+    namespaces: Mapping[str, str] = field(default_factory=dict)  # source name -> namespace of its customer ids
+    resolve_interval_seconds: float = 1.0  # how often a worker looks for events to attach when idle
+
+    def limit(self, kind: str) -> int:
+        return self.limits.get(kind, self.email_limit if kind == "email" else self.id_limit)
+
+
+@dataclass(frozen=True)
 class MetricsSettings:
     """`metrics:`: the admin's timezone for days, weeks and months, and how the counts are kept (docs/metrics.md)."""
 
@@ -146,6 +177,7 @@ class HubConfig:
     connections: Mapping[str, ConnectionConfig] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
     console: ConsoleConfig | None = None
+    customers: CustomersConfig = CustomersConfig()
     metrics: MetricsSettings = MetricsSettings()
     alerts: tuple[AlertRule, ...] = ()
     path: str = "<config>"

@@ -14,7 +14,9 @@ from hub.config.model import (
     BreakerPolicy,
     ConsoleConfig,
     ConsoleUser,
+    CustomersConfig,
     HubSettings,
+    MappedIdentifier,
     MetricsSettings,
     OAuthConfig,
     PollSchedule,
@@ -271,6 +273,65 @@ class ConsoleSchema(StrictSchema):
         return ConsoleConfig(**{**data, "users": users})
 
 
+NAMESPACE = validate.Regexp(r"^[a-z0-9][a-z0-9_.-]{0,63}$",
+                            error="namespaces use a-z, 0-9, '.', '-' and '_' (at most 64 characters)")
+
+
+def _not_email(value: str) -> None:
+    if value == "email":
+        raise ValidationError("'email' is the kind of email addresses; give the namespace another name")
+
+
+class MappedIdentifierSchema(StrictSchema):
+    attribute = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    namespace = fields.String(required=True, validate=[NAMESPACE, _not_email])
+    sources = fields.List(fields.String(validate=NAME), load_default=list)
+
+    @post_load
+    def build(self, data: dict[str, Any], **kwargs: Any) -> MappedIdentifier:
+        return MappedIdentifier(data["attribute"], data["namespace"], tuple(data["sources"]))
+
+
+class NeverMergeSchema(StrictSchema):
+    values = fields.List(fields.String(validate=validate.Length(max=512)), load_default=list)
+    emails = fields.List(fields.String(validate=validate.Length(min=1, max=320)), load_default=list)
+    builtin = fields.Boolean(load_default=True, truthy={True}, falsy={False})
+
+
+LIMIT = validate.Range(min=1, max=1000)
+
+
+class CustomersSchema(StrictSchema):
+    identifiers = fields.List(fields.Nested(MappedIdentifierSchema), load_default=list)
+    priority = fields.List(fields.String(validate=NAMESPACE), load_default=list)
+    limits = fields.Dict(keys=fields.String(validate=NAMESPACE), values=fields.Integer(validate=LIMIT),
+                         load_default=dict)
+    never_merge = fields.Nested(NeverMergeSchema, load_default=lambda: NeverMergeSchema().load({}))
+    namespaces = fields.Dict(keys=fields.String(validate=NAME), values=fields.String(validate=[NAMESPACE, _not_email]),
+                             load_default=dict)
+    resolve_interval_seconds = fields.Float(load_default=CustomersConfig.resolve_interval_seconds,
+                                            validate=validate.Range(min=0.05, max=3600))
+
+    @validates_schema
+    def kinds_once(self, data: dict[str, Any], **kwargs: Any) -> None:
+        priority = data.get("priority", [])
+        if len(set(priority)) != len(priority):
+            raise ValidationError("an identifier kind is named twice", "priority")
+
+    @post_load
+    def build(self, data: dict[str, Any], **kwargs: Any) -> CustomersConfig:
+        limits = dict(data["limits"])
+        never = data["never_merge"]
+        return CustomersConfig(
+            identifiers=tuple(data["identifiers"]), priority=tuple(data["priority"]),
+            limits={kind: count for kind, count in limits.items() if kind not in ("email", "default")},
+            email_limit=limits.get("email", CustomersConfig.email_limit),
+            id_limit=limits.get("default", CustomersConfig.id_limit),
+            never_merge_values=tuple(never["values"]), never_merge_emails=tuple(never["emails"]),
+            builtin_never_merge=never["builtin"], namespaces=dict(data["namespaces"]),
+            resolve_interval_seconds=data["resolve_interval_seconds"])
+
+
 def _timezone(name: str) -> None:
     try:
         parse_timezone(name)
@@ -313,6 +374,7 @@ class AlertRuleSchema(StrictSchema):
 class ConfigSchema(StrictSchema):
     hub = fields.Nested(HubSettingsSchema, load_default=HubSettings)
     console = fields.Nested(ConsoleSchema, load_default=None, allow_none=True)
+    customers = fields.Nested(CustomersSchema, load_default=CustomersConfig)
     sources = fields.Dict(keys=fields.String(validate=NAME), values=fields.Raw(), load_default=dict)
     connections = fields.Dict(keys=fields.String(validate=NAME), values=fields.Raw(), load_default=dict)
     routes = fields.List(fields.Nested(RouteSchema), load_default=list)

@@ -7,7 +7,8 @@
 
 A thin event is stored with its enrichment row in one transaction and without deliveries;
 `complete` stores the enriched body, its deliveries and `done` in one transaction, only if the
-row is still running, so a job that runs twice routes the event once.
+row is still running, so a job that runs twice routes the event once. A thin event waits to be
+attached to a customer profile (`profile_state` waiting) until `complete` or `fail`.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ class Enrichments:
         """
         moment = now()
         kept = kept or {}
-        rows = [_event_row(event, received, kept.get(event["id"])) for event, received in
+        # Attached to a customer profile only once its details are in (or fetching them failed).
+        rows = [{**_event_row(event, received, kept.get(event["id"])), "profile_state": "waiting"}
+                for event, received in
                 zip(thin_events, received_at or [moment] * len(thin_events), strict=True)]
         statement = self.database.insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id)
         with self.database.connect(write=True) as db:
@@ -88,9 +91,20 @@ class Enrichments:
         return self._move(event_id, ("running",), values)
 
     def fail(self, event_id: str, error: str) -> bool:
-        """Give up on a running enrichment: it stays listed as failed until an admin retries it."""
-        return self._move(event_id, ("running",), {"status": "failed", "lease_until": None, "last_error": error,
-                                                   "next_attempt_at": None, "updated_at": now()})
+        """Give up on a running enrichment: it stays listed as failed until an admin retries it.
+
+        The thin event is attached to a customer profile by what it has (a vendor's customer id,
+        say), so it is on the timeline; a retry that completes attaches it again with its details.
+        """
+        statement = (update(enrichments).where(enrichments.c.event_id == event_id, enrichments.c.status == "running")
+                     .values(status="failed", lease_until=None, last_error=error, next_attempt_at=None,
+                             updated_at=now()))
+        with self.database.connect(write=True) as db:
+            if db.execute(statement).rowcount != 1:
+                return False
+            db.execute(update(events).where(events.c.id == event_id, events.c.profile_state == "waiting")
+                       .values(profile_state="pending"))
+        return True
 
     def complete(self, event: Mapping[str, Any], new_deliveries: Sequence[NewDelivery],
                  response_rows: Sequence[Mapping[str, Any]] = ()) -> bool:
@@ -101,6 +115,7 @@ class Enrichments:
         moment = now()
         row = _event_row(event, moment)
         del row["received_at"], row["id"], row["request_id"]  # the request it came in stays named
+        row["profile_state"] = "pending"  # (re)attached with its details: the email a requester id led to
         done = (update(enrichments)
                 .where(enrichments.c.event_id == event["id"], enrichments.c.status == "running")
                 .values(status="done", lease_until=None, last_error=None, next_attempt_at=None, updated_at=moment))

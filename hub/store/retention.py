@@ -24,9 +24,11 @@ class Retention:
         """Delete what was received before `before` and is finished with; return the counts deleted.
 
         An event goes (with its deliveries and their attempts) once every delivery has succeeded,
-        is dead or is a shadow route's record; an event with a delivery still under way, or whose details are still being
-        fetched (or failed to be), is kept whatever its age. The request an event came in goes with
-        the last of its events (a batch's request stays while one of its events is kept). Quarantined
+        is dead or is a shadow route's record; an event with a delivery still under way, whose details are still being
+        fetched (or failed to be), or not yet attached to its customer profile, is kept whatever its age.
+        The request an event came in goes with the last of its events (a batch's request stays while
+        one of its events is kept). Customer profiles are not deleted: their identifiers, first and
+        last seen and latest scores stay, and their timelines show the events that remain. Quarantined
         requests go whatever their status: one nobody replayed within the retention period is
         not waiting for anything. Deletes run in batches so no transaction holds its locks for long.
         """
@@ -37,7 +39,8 @@ class Retention:
         enriching = select(enrichments.c.event_id).where(enrichments.c.event_id == events.c.id,
                                                          enrichments.c.status != "done")
         expired = (select(events.c.id).where(events.c.received_at < before, ~unfinished.exists(),
-                                             ~enriching.exists()).limit(batch))
+                                             ~enriching.exists(), events.c.profile_state != "pending")
+                   .limit(batch))
         while True:
             with self.database.connect(write=True) as db:
                 event_ids = list(db.execute(expired).scalars())

@@ -37,6 +37,8 @@ class EventRow:
     time: datetime
     received_at: datetime
     body: str  # the CloudEvent, as JSON
+    profile_id: str | None = None  # the customer profile it is attached to (see hub/store/profiles.py)
+    profile_state: str = "pending"
     origin_event_id: str | None = None  # the event this one follows up (data.origin), if any
     request_id: str | None = None  # the request it came in (store.reads.request); None: not kept, or polled
 
@@ -228,6 +230,116 @@ class EnrichmentRow:
 @dataclass(frozen=True)
 class ClaimedEnrichment(EnrichmentRow):
     event_body: str  # the thin CloudEvent, as JSON
+
+
+@dataclass(frozen=True)
+class EventIdentity:
+    """What the resolver needs of one event: its identifiers (kind, value), highest priority first."""
+
+    event_id: str
+    source: str
+    time: datetime
+    identifiers: tuple[tuple[str, str], ...]
+    score: Mapping[str, Any] | None = None  # data.score, kept as the profile's latest of its type
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    id: str
+    source: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """How one event was attached: to which profile, what merged, what the rules kept apart."""
+
+    event_id: str
+    profile_id: str | None  # the profile shown for the event now (a root); None: no usable identifier
+    created: bool = False
+    merged: tuple[str, ...] = ()  # profiles merged into profile_id by this event
+    refused: tuple[str, ...] = ()  # why a merge or an identifier was refused, one line each
+
+
+@dataclass(frozen=True)
+class IdentifierRow:
+    kind: str
+    value: str
+    profile_id: str
+    added_at: datetime
+    event_id: str | None
+
+
+@dataclass(frozen=True)
+class MergeRow:
+    id: int
+    status: str  # merged, undone, refused
+    from_profile: str
+    into_profile: str
+    at: datetime
+    by: str
+    reason: str
+    event_id: str | None
+    undone_at: datetime | None
+    undone_by: str | None
+    undo_reason: str | None
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    profile_id: str
+    metric: str
+    value: float
+    min: float
+    max: float
+    band: str | None
+    time: datetime
+    event_id: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ProfileView:
+    """One customer as the CLI, the admin API and the console show it (the root of its merged profiles)."""
+
+    id: str
+    members: tuple[str, ...]  # this profile and every profile merged into it
+    created_at: datetime
+    first_seen: datetime | None
+    last_seen: datetime | None
+    identifiers: tuple[IdentifierRow, ...]
+    scores: tuple[ScoreRow, ...]  # the latest per metric
+    merges: tuple[MergeRow, ...]  # every merge, unmerge and refusal involving its profiles, newest first
+    events: int  # events still stored (retention deletes old ones; the rest of the profile stays)
+
+
+@dataclass(frozen=True)
+class TimelineDelivery:
+    id: str
+    route: str
+    connection: str
+    action: str
+    status: str
+    attempts: int
+    last_error: str | None
+    result: str | None  # JSON text
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One event on a customer's timeline and what the hub did about it."""
+
+    id: str
+    source: str
+    type: str
+    time: datetime
+    received_at: datetime
+    subject: str
+    profile_id: str  # the (possibly merged) profile it was resolved to
+    score_band: str | None
+    body: str  # the CloudEvent, as JSON
+    enrichment: str | None  # the state of fetching its details, for a thin event
+    deliveries: tuple[TimelineDelivery, ...]
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    text,
 )
 
 metadata = MetaData()
@@ -38,11 +39,20 @@ events = Table(
     Column("time", DateTime(timezone=True), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("body", Text, nullable=False),
+    # The customer profile the event is attached to (hub/profiles): the profile that owns the identifier
+    # that resolved it, which may since have been merged into another (profiles.root_id says which).
+    Column("profile_id", String(64)),
+    # pending (to resolve) -> linked | anonymous (no usable identifier) | failed; waiting: a thin event
+    # whose details are still being fetched (resolved once the enrichment completes or fails)
+    Column("profile_state", String(16), nullable=False, server_default="pending"),
     Column("origin_event_id", String(64)),  # data.origin.event_id: the event this one follows up (no FK: it may be pruned first)
     Column("request_id", String(64)),  # the request it came in (a row of `requests`); None: not kept, or polled
     Index("ix_events_received_at", "received_at"),
     Index("ix_events_origin_event_id", "origin_event_id"),
     Index("ix_events_subject_source", "subject", "source"),  # events about one object; the selective column leads
+    Index("ix_events_profile_time", "profile_id", "time", "id"),  # a customer's timeline, newest first, keyset paged
+    Index("ix_events_profile_pending", "received_at", postgresql_where=text("profile_state = 'pending'"),
+          sqlite_where=text("profile_state = 'pending'")),  # small: rows leave it once resolved
     Index("ix_events_request_id", "request_id"),  # retention: is a request still named by an event?
 )
 
@@ -157,6 +167,70 @@ enrichments = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_enrichments_status", "status", "updated_at"),
+)
+
+# Customer profiles (hub/profiles, hub/store/profiles.py). A merge sets `merged_into` on the profile
+# absorbed and `root_id` on every profile of its tree; an unmerge undoes exactly that, so each
+# profile keeps its own identifiers and events and they come back with it.
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("root_id", String(64), nullable=False),  # the profile shown for it: itself unless merged
+    Column("merged_into", String(64)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("first_seen", DateTime(timezone=True)),  # of its events (kept when retention deletes them)
+    Column("last_seen", DateTime(timezone=True)),
+    Index("ix_profiles_root_id", "root_id"),
+)
+
+# Each identifier value belongs to one profile: the unique key is what makes two resolvers that
+# see the same new customer at the same moment end with one profile (the second one retries).
+profile_identifiers = Table(
+    "profile_identifiers",
+    metadata,
+    Column("kind", String(64), primary_key=True),  # email, or a namespace: typeform, zendesk, app...
+    Column("value", String(512), primary_key=True),
+    Column("profile_id", String(64), nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    Column("event_id", String(64)),  # the event that brought it (retention may have deleted it since)
+    Index("ix_profile_identifiers_profile_id", "profile_id"),
+)
+
+# Every merge (by an event or an admin), its undoing, and merges the rules refused.
+# status: merged -> undone (unmerge); refused (a cap or an earlier unmerge kept the two apart)
+profile_merges = Table(
+    "profile_merges",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("status", String(16), nullable=False),
+    Column("from_profile", String(64), nullable=False),
+    Column("into_profile", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("by", String(128), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("event_id", String(64)),
+    Column("undone_at", DateTime(timezone=True)),
+    Column("undone_by", String(128)),
+    Column("undo_reason", Text),
+    Index("ix_profile_merges_from", "from_profile"),
+    Index("ix_profile_merges_into", "into_profile"),
+)
+
+# The latest score per metric (data.score.type) of each profile, kept apart from the events so
+# it outlives their retention.
+profile_scores = Table(
+    "profile_scores",
+    metadata,
+    Column("profile_id", String(64), primary_key=True),
+    Column("metric", String(16), primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("min", Float, nullable=False),
+    Column("max", Float, nullable=False),
+    Column("band", String(16)),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("source", String(64), nullable=False),
 )
 
 # What deliveries created, named as the vendor's events name it (ActionResult.link): the lineage

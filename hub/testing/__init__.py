@@ -24,6 +24,7 @@ from hub.events.canonical import validate_event
 from hub.ingest.consumer import IntakeConsumer
 from hub.outbound.pace import backoff_key
 from hub.plugin.signatures import hmac_signature, sign_standard_webhook
+from hub.profiles.resolver import resolve_all
 from hub.runtime import EXTENSION, Hub
 from hub.webserver import EmbeddedServer
 from hub.worker import WorkerThreads, make_worker
@@ -72,7 +73,8 @@ class TestHub:
         return self.client.post(f"/hooks/{source}", data=data, headers=dict(headers or {}),
                                 content_type=content_type)
 
-    def drain(self, *, run_scheduled: bool = True, rounds: int = 20, metrics: bool = True) -> int:
+    def drain(self, *, run_scheduled: bool = True, rounds: int = 20, metrics: bool = True,
+              profiles: bool = True) -> int:
         """Take in what the intake log holds, then run queued jobs in this thread until none are left.
 
         Each round first folds newly stored responses into the metrics and evaluates the alert
@@ -80,7 +82,8 @@ class TestHub:
         `metrics=False` skips that, for a test that evaluates the rules at a moment of its own.
 
         Returns how many jobs ran. With `run_scheduled`, retries waiting for their backoff run at
-        once, as if time had passed.
+        once, as if time had passed. With `profiles`, the events stored are then attached to
+        their customer profiles, as a worker's resolver thread does.
         """
         ran = 0
         with self.app.app_context():
@@ -98,6 +101,8 @@ class TestHub:
             ran += worker.jobs_run
             if worker.jobs_run == 0:
                 break  # what is left waits on a paused connection: more rounds would only let time pass
+        if profiles:
+            resolve_all(self.hub)
         return ran
 
     def end_backoff(self, connection: str) -> None:

@@ -83,7 +83,8 @@ def test_a_request_goes_with_the_last_of_its_events(make_hub):
     waiting = NewDelivery(id="dl-b", event_id="ev-b", route="r", connection="c", action="forward", params={})
     store.ingest.record(batch, [waiting], kept={"ev-a": kept, "ev-b": kept})
     with store.database.engine.begin() as db:
-        db.execute(update(events).values(received_at=now() - timedelta(days=40)))
+        # Old, and attached to no profile (no identifier): retention keeps events the resolver has not seen.
+        db.execute(update(events).values(received_at=now() - timedelta(days=40), profile_state="anonymous"))
     assert store.retention.prune(now() - timedelta(days=30))["events"] == 1  # ev-b's delivery is still queued
     assert store.reads.request("rq-1") is not None  # ev-b still names it
     with store.database.engine.begin() as db:
