@@ -15,6 +15,7 @@ from hub.delivery import gate
 from hub.events.storable import escape_unstorable
 from hub.ingest.shadow import render_shadows
 from hub.ingest.service import Accepted, Rejected, ingest
+from hub.noise.plan import plan_noise
 from hub.plugin.request import InboundRequest
 from hub.routing.explain import Step, explain
 from hub.routing.objects import ObjectLedger, subjects_by_source
@@ -144,13 +145,43 @@ def replay_event(hub: Hub, event_id: str) -> Replayed:
         raise NotFound(f"no event {event_id}")
     event = orjson.loads(row.body)
     ledger = ObjectLedger(hub.store.ingest.events_about(subjects_by_source([event])))
-    planned = render_shadows(hub, event, hub.router.deliveries_for(event, ledger.routed(event)))
+    planned = plan_noise(hub, render_shadows(hub, event, hub.router.deliveries_for(event, ledger.routed(event))))
     created = set(hub.store.ingest.add_deliveries(planned))
     requeued = hub.store.deliveries.requeue([item.id for item in planned if item.id not in created])
     hub.queue.enqueue([*(item for item in planned if item.sent and item.id in created), *requeued])
     queued = {item.id for item in requeued} | {item.id for item in planned if item.sent and item.id in created}
     return Replayed([item.id for item in planned if item.id in queued],
                     [item.id for item in planned if item.id not in queued])
+
+
+@dataclass(frozen=True)
+class HeldOutcome:
+    """What a release or a discard of held deliveries did: the ids acted on, and those left as they were."""
+
+    done: list[str]
+    skipped: list[str]
+
+
+def release_held(hub: Hub, delivery_ids: list[str] | None = None, *, route: str | None = None) -> HeldOutcome:
+    """Send deliveries held for review (over a route's `max_per_hour`): by id, or every one of a route.
+
+    They are queued at once; a connection in its quiet hours holds them again until the hours end.
+    Deliveries not held for review (held for quiet hours, already sent, unknown) are skipped.
+    """
+    released = hub.store.noise.release(delivery_ids, route=route)
+    hub.queue.enqueue(released)
+    done = [item.id for item in released]
+    if released:
+        log.warning("released %d held deliveries%s", len(done), f" of route {route}" if route else "")
+    return HeldOutcome(done, [i for i in delivery_ids or () if i not in set(done)])
+
+
+def discard_held(hub: Hub, delivery_ids: list[str] | None = None, *, route: str | None = None) -> HeldOutcome:
+    """Never send these held deliveries (by id, or every held one of a route); retention deletes them later."""
+    discarded = hub.store.noise.discard(delivery_ids, route=route)
+    if discarded:
+        log.warning("discarded %d held deliveries%s", len(discarded), f" of route {route}" if route else "")
+    return HeldOutcome(discarded, [i for i in delivery_ids or () if i not in set(discarded)])
 
 
 def redeliver(hub: Hub, delivery_ids: list[str]) -> list[str]:

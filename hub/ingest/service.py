@@ -14,6 +14,7 @@ from hub import instruments
 from hub.events.storable import escape_unstorable
 from hub.ingest.annotate import annotate
 from hub.ingest.shadow import render_shadows
+from hub.noise.plan import plan_noise
 from hub.plugin.errors import GiveUp, RequestRejected, RetryLater, UnrecognizedPayload
 from hub.plugin.request import MAX_MEDIA_TYPE, InboundRequest
 from hub.plugin.types import EventDraft, Parsed, Rejection, Reply, Source
@@ -187,6 +188,8 @@ def route_events(hub: Hub, events: Sequence[dict[str, Any]]) -> list[NewDelivery
     again unless it has `run_on_updates`. The store is asked once for the whole batch. The
     annotators (`hub.annotators`) add their fields to each event first, so routes can test them.
     A shadow route's deliveries come back rendered, to be recorded and never sent (`delivery.sent`).
+    Noise control comes last (hub.noise.plan): digest actions collect, and a delivery over its
+    route's budget or to a connection in its quiet hours is held instead of queued.
     """
     annotate(hub.plugins, hub.config.hub.annotators, events)
     ledger = ObjectLedger(hub.store.ingest.events_about(subjects_by_source(events)))
@@ -196,7 +199,7 @@ def route_events(hub: Hub, events: Sequence[dict[str, Any]]) -> list[NewDelivery
         planned = render_shadows(hub, event, hub.router.deliveries_for(event, ledger.routed(event)))
         ledger.add(event, planned)
         deliveries.extend(planned)
-    return deliveries
+    return plan_noise(hub, deliveries)
 
 
 def _first_of_each_id(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

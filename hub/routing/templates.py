@@ -64,15 +64,25 @@ def _compile(source: str, path: tuple[Any, ...], html: bool) -> Template:
         raise TemplateProblem(path, f"template does not compile: {error}") from None
 
 
+DIGEST_TYPE = "cxhub.digest"  # the `type` of what a digest's delivery renders with (hub.noise.digest)
+
+
+def template_names(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The names a template sees: `event` and `data` for an event; only `digest` for a digest."""
+    if event.get("type") == DIGEST_TYPE and "digest" in event:
+        return {"digest": event["digest"]}
+    return {"event": event, "data": event.get("data", {})}
+
+
 def render_params(params: Any, event: Mapping[str, Any], path: tuple[Any, ...] = ()) -> Any:
-    """Render compiled params against a CloudEvent; `event` and `data` are the template's names."""
+    """Render compiled params against a CloudEvent (or a digest: `template_names`)."""
     if isinstance(params, Mapping):
         return {key: render_params(value, event, path + (key,)) for key, value in params.items()}
     if isinstance(params, list):
         return [render_params(item, event, path + (position,)) for position, item in enumerate(params)]
     if isinstance(params, Template):
         try:
-            return render_bounded(params.generate(event=event, data=event.get("data", {})),
+            return render_bounded(params.generate(**template_names(event)),
                                   full_text_at=full_text_location(event))
         except Exception as error:  # data-dependent errors too (TypeError, ZeroDivisionError, OverflowError)
             raise TemplateProblem(path, f"{type(error).__name__}: {error}") from None

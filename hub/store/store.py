@@ -10,6 +10,7 @@ It is composed of one part per concern, sharing one database:
     store.retention    deleting what is finished with
     store.cursors      where each polled source's next poll starts
     store.enrichments  thin events waiting for their details from the vendor's API
+    store.noise        events collected for digests, deliveries held (quiet hours, route budgets)
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from hub.store.database import Database
 from hub.store.deliveries import Deliveries
 from hub.store.enrichments import Enrichments
 from hub.store.ingest import Ingest
+from hub.store.noise import Noise
 from hub.store.quarantine import Quarantine
 from hub.store.reads import Reads
 from hub.store.retention import Retention
@@ -36,6 +38,7 @@ class Store:
         self.retention = Retention(self.database)
         self.cursors = Cursors(self.database)
         self.enrichments = Enrichments(self.database)
+        self.noise = Noise(self.database)
 
     @property
     def url(self) -> str:
