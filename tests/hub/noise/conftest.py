@@ -38,3 +38,20 @@ def post(base_url: str, payload: dict, msg_id: str) -> requests.Response:
 
 def later(**delta: float) -> datetime:
     return now() + timedelta(**delta)
+
+
+def cli(test_hub, redis_url: str, database_url: str, **env: str):
+    """Run `cxhub ...` against the same config, Redis and database as `test_hub`; return its output."""
+    from click.testing import CliRunner
+
+    from hub.cli import main
+
+    environment = {"CXHUB_CONFIG": test_hub.app.config["CXHUB_CONFIG"], "REDIS_URL": redis_url,
+                   "DATABASE_URL": database_url, "APP_SECRET": WHSEC, **env}
+
+    def run(*args: str, code: int = 0) -> str:
+        result = CliRunner().invoke(main, list(args), env=environment, catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return run
