@@ -115,9 +115,10 @@ class DeliverySchema(Schema):
         "description": "status held: when it goes (quiet hours end); null while it waits for review"})
 
     def _held_until(self, row: Any) -> str | None:
-        if row.status != "held" or row.next_attempt_at is None:
-            return None
-        return str(row.next_attempt_at.isoformat())
+        """From a row or the dict of one (the detail view adds its attempts to the row's fields)."""
+        status, until = (row.get("status"), row.get("next_attempt_at")) if isinstance(row, dict) \
+            else (row.status, row.next_attempt_at)
+        return until.isoformat() if status == "held" and until is not None else None
 
 
 class DeliveryDetailSchema(DeliverySchema):

@@ -186,7 +186,7 @@ def _which(delivery_ids: Sequence[str] | None, route: str | None) -> list[Any]:
     """The filter of a bulk action: ids, a route, or both; never nothing (which would mean every row)."""
     if delivery_ids is None and route is None:
         raise ValueError("name the deliveries: ids, a route, or both")
-    where = []
+    where: list[Any] = []
     if delivery_ids is not None:
         where.append(deliveries.c.id.in_(delivery_ids))
     if route is not None:
