@@ -28,6 +28,7 @@ from hub.events.canonical import ObjectKey, object_key
 from hub.ingest.annotate import annotate
 from hub.pluginhost import PluginHost
 from hub.routing.actions import ActionParamsProblem, render_action
+from hub.routing.templates import digest_of_one
 from hub.store import EventRow, Store
 
 MAX_EVENTS = 1_000_000  # scanned at most, whatever --limit says
@@ -206,7 +207,8 @@ def _sample(plugins: PluginHost, config: HubConfig, name: str, event: dict[str, 
             shown["error"] = f"no action {spec.connection}.{spec.action}"
         else:
             try:
-                shown["params"] = render_action(spec.params, event, info)
+                subject = digest_of_one(event, route.name) if spec.digest is not None else event
+                shown["params"] = render_action(spec.params, subject, info)
             except ActionParamsProblem as error:
                 shown["error"] = error.message
         actions.append(shown)

@@ -19,7 +19,7 @@ from hub.noise.plan import plan_noise
 from hub.plugin.request import InboundRequest
 from hub.routing.explain import Step, explain
 from hub.routing.objects import ObjectLedger, subjects_by_source
-from hub.routing.templates import TemplateProblem, render_params
+from hub.routing.templates import TemplateProblem, digest_of_one, render_params
 from hub.runtime import Hub
 
 log = logging.getLogger("cxhub")
@@ -109,7 +109,7 @@ class RoutePlan:
 def dry_run(hub: Hub, event: dict[str, Any]) -> list[RoutePlan]:
     """Match a canonical event against every loaded route and render the actions of those that match.
 
-    Nothing is stored, queued or sent. (Whether a route already ran for the same object, which
+    Nothing is stored, queued or sent; a digest action shows a digest of this event alone. (Whether a route already ran for the same object, which
     take-in also checks, is not considered: this shows what the routes themselves say.)
     """
     plans = []
@@ -118,7 +118,8 @@ def dry_run(hub: Hub, event: dict[str, Any]) -> list[RoutePlan]:
         actions = []
         for spec in route.actions if matched else ():
             try:
-                actions.append(PlannedAction(spec.connection, spec.action, render_params(spec.params, event)))
+                subject = digest_of_one(event, route.name) if spec.digest is not None else event
+                actions.append(PlannedAction(spec.connection, spec.action, render_params(spec.params, subject)))
             except TemplateProblem as problem:
                 actions.append(PlannedAction(spec.connection, spec.action, None, str(problem)))
         plans.append(RoutePlan(route.name, matched, explain(route.when, event), actions))

@@ -27,7 +27,7 @@ import orjson
 
 from hub.noise.quiet import quiet_now
 from hub.routing.routes import DEFAULT_DIGEST_ITEMS, ActionSpec
-from hub.routing.templates import DIGEST_TYPE
+from hub.routing.templates import digest_subject
 from hub.runtime import Hub
 from hub.store import DeliveryRow
 from hub.store.noise import DigestPlan, Flushed
@@ -75,17 +75,9 @@ def flush_due_digests(hub: Hub, moment: datetime | None = None) -> list[Flushed]
 
 
 def digest_event(hub: Hub, delivery: DeliveryRow) -> dict[str, Any]:
-    """What a digest's delivery renders with and gives its action in place of an event.
-
-    A mapping shaped like an event (`id`, `type`, `time`, `data`) so actions that read the
-    event's id or link find one, with `digest` beside them for the templates.
-    """
+    """What a digest's delivery renders with and gives its action in place of an event (`digest_subject`)."""
     spec = digest_specs(hub).get((delivery.route, delivery.connection, delivery.action))
     limit = spec.digest.max_items if spec is not None and spec.digest is not None else DEFAULT_DIGEST_ITEMS
     count, first, bodies = hub.store.noise.digest_events(delivery.id, limit)
-    shown = [orjson.loads(body) for body in bodies]
-    start = (first or delivery.created_at).isoformat()
-    digest = {"count": count, "events": shown, "more": count - len(shown), "route": delivery.route,
-              "window": {"start": start, "end": delivery.created_at.isoformat()}}
-    return {"id": delivery.id, "type": DIGEST_TYPE, "time": delivery.created_at.isoformat(), "data": {},
-            "digest": digest}
+    return digest_subject(delivery.id, [orjson.loads(body) for body in bodies], count, delivery.route,
+                          (first or delivery.created_at).isoformat(), delivery.created_at.isoformat())

@@ -67,6 +67,24 @@ def _compile(source: str, path: tuple[Any, ...], html: bool) -> Template:
 DIGEST_TYPE = "cxhub.digest"  # the `type` of what a digest's delivery renders with (hub.noise.digest)
 
 
+def digest_subject(digest_id: str, events: list[Mapping[str, Any]], count: int, route: str, start: str,
+                   end: str) -> dict[str, Any]:
+    """What a digest's parameters render with, shaped like an event (`id`, `type`, `time`, `data`) for the action.
+
+    `digest` holds `count`, `events` (those listed), `more` (count less those listed), `route`
+    and `window` (`start`, `end`, ISO 8601).
+    """
+    digest = {"count": count, "events": events, "more": count - len(events), "route": route,
+              "window": {"start": start, "end": end}}
+    return {"id": digest_id, "type": DIGEST_TYPE, "time": end, "data": {}, "digest": digest}
+
+
+def digest_of_one(event: Mapping[str, Any], route: str) -> dict[str, Any]:
+    """A digest holding `event` alone: how a shadow route and `routes test` show what a digest action renders."""
+    moment = str(event.get("time", ""))
+    return digest_subject(str(event.get("id", "")), [dict(event)], 1, route, moment, moment)
+
+
 def template_names(event: Mapping[str, Any]) -> dict[str, Any]:
     """The names a template sees: `event` and `data` for an event; only `digest` for a digest."""
     if event.get("type") == DIGEST_TYPE and "digest" in event:

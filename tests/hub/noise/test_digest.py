@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 
+import orjson
 import pytest
 from jinja2 import Environment
 
@@ -185,3 +186,27 @@ routes:
         "Customer 3: <script>alert(1)</script>\n")
     html = message.get_body(("html",)).get_content()
     assert "<li>&lt;script&gt;alert(1)&lt;/script&gt;</li>" in html and "<script>" not in html
+
+
+def test_retention_keeps_collected_events_until_their_digest_is_done(slack_hub, httpserver):
+    hub = slack_hub()
+    send_detractors(hub, 2)
+    assert hub.store.retention.prune(later(days=400))["events"] == 0  # collecting: waiting for their digest
+    httpserver.expect_request(SLACK_PATH, method="POST").respond_with_data("rollup_error", status=500)
+    run_noise_pass(hub.hub, later(hours=2))
+    # the digest is made; until it is finished its events stay
+    assert hub.store.retention.prune(later(days=400))["events"] == 0
+    hub.drain()  # three attempts, all refused: dead, so finished
+    counts = hub.store.retention.prune(later(days=400))
+    assert counts["events"] == 2 and counts["deliveries"] == 3
+
+
+def test_a_shadow_digest_records_what_a_digest_of_each_event_would_say(make_hub, httpserver):
+    route = ROUTE.replace("  - name: detractors\n", "  - name: detractors\n    shadow: true\n") % 50
+    hub = make_hub(APP_SOURCE + SLACK + route, plugins=[webhook, slack],
+                   env={"APP_SECRET": WHSEC, "SLACK_WEBHOOK_URL": httpserver.url_for(SLACK_PATH)})
+    send_detractors(hub, 1)
+    [shadow] = hub.store.reads.deliveries()
+    assert shadow.status == "shadow" and shadow.last_error is None
+    assert orjson.loads(shadow.result)["params"]["text"] == "1 detractors this hour:\n" + line(1)
+    assert run_noise_pass(hub.hub, later(hours=2)).digests == 0 and not httpserver.log
