@@ -89,7 +89,7 @@ def list_deliveries(settings: dict[str, Any], status: str | None, event_id: str 
 def _status(row: Any) -> str:
     """A held delivery's status says when it goes (quiet hours) or that it waits for an admin (a route's budget)."""
     if row.status != "held":
-        return "digest" if row.is_digest and row.status == "queued" else row.status
+        return f"{row.status} (digest)" if row.is_digest else row.status
     if row.next_attempt_at is None:
         return "held for review"
     return f"held until {row.next_attempt_at.isoformat(timespec='minutes')}"

@@ -13,6 +13,7 @@ from jinja2 import Environment
 
 import plugins.email as email_plugin
 import plugins.slack as slack
+import plugins.teams as teams
 import plugins.webhook as webhook
 from hub.noise.digest import flush_due_digests
 from hub.noise.schedule import run_noise_pass
@@ -210,3 +211,39 @@ def test_a_shadow_digest_records_what_a_digest_of_each_event_would_say(make_hub,
     assert shadow.status == "shadow" and shadow.last_error is None
     assert orjson.loads(shadow.result)["params"]["text"] == "1 detractors this hour:\n" + line(1)
     assert run_noise_pass(hub.hub, later(hours=2)).digests == 0 and not httpserver.log
+
+
+def test_a_teams_digest_is_one_adaptive_card(make_hub, httpserver):
+    path, query = "/powerautomate/automations/direct/workflows/0a1b2c/triggers/manual/paths/invoke", \
+        "api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=s3cr3tS1gnature"
+    config = APP_SOURCE + """
+connections:
+  teams:
+    plugin: teams
+    settings: {webhook_url: {$env: TEAMS_WEBHOOK_URL}}
+    timezone: Europe/Paris
+routes:
+  - name: detractors
+    actions:
+      - connection: teams
+        action: post_card
+        digest: {every: 15m}
+        params:
+          title: "{{ digest.count }} detractors"
+          text: "{% for e in digest.events %}{{ e.data.customer.name }}; {% endfor %}"
+          facts: [{name: Since, value: "{{ digest.window.start[:10] }}"}]
+"""
+    hub = make_hub(config, plugins=[webhook, teams], env={"APP_SECRET": WHSEC,
+                                                           "TEAMS_WEBHOOK_URL": httpserver.url_for(path) + "?" + query})
+    send_detractors(hub, 3)
+    today = min(row.created_at for row in hub.store.reads.deliveries(status="collecting")).date().isoformat()
+    card = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard", "version": "1.4",
+            "body": [{"type": "TextBlock", "text": "3 detractors", "weight": "Bolder", "size": "Medium", "wrap": True},
+                     {"type": "TextBlock", "text": "Customer 1; Customer 2; Customer 3; ", "wrap": True},
+                     {"type": "FactSet", "facts": [{"title": "Since", "value": today}]}]}
+    httpserver.expect_oneshot_request(path, method="POST", query_string=query, json={
+        "type": "message", "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive",
+                                            "contentUrl": None, "content": card}]}).respond_with_data("", status=202)
+    run_noise_pass(hub.hub, later(minutes=16))
+    hub.drain()
+    httpserver.check_assertions()
