@@ -81,13 +81,25 @@ class Noise:
             return [Collected(route, connection, action, _utc(oldest), count)
                     for route, connection, action, oldest, count in db.execute(query)]
 
+    def last_digest_at(self, route: str, connection: str, action: str) -> datetime | None:
+        """When the route action's latest digest was made (its events' `updated_at`), or None."""
+        query = (select(deliveries.c.updated_at)
+                 .where(deliveries.c.status == "digested", deliveries.c.route == route,
+                        deliveries.c.connection == connection, deliveries.c.action == action)
+                 .order_by(deliveries.c.updated_at.desc()).limit(1))
+        with self.database.connect() as db:
+            found = db.execute(query).scalar()
+        return _utc(found) if found is not None else None
+
     def flush(self, route: str, connection: str, action: str, *, moment: datetime,
               closes: Callable[[datetime], datetime], params: Any,
               plan: Callable[[], DigestPlan]) -> Flushed | None:
         """Make the digest of one route action if its window has closed by `moment`; None if not due or made already.
 
-        The window opens with the oldest event collected and closes at `closes(opened)`; the
-        digest carries every event collected up to `moment`. Its delivery is filed under the
+        The window opens with the oldest event collected, or when the previous digest was made
+        if that is later (an event stamped just before a digest but committed just after it
+        waits for the next window, not a message of its own), and closes at `closes(opened)`.
+        The digest carries every event collected up to `moment`. Its delivery is filed under the
         oldest event, holds the route's parameter templates (`params`), and is stored as `plan()` says.
         """
         triple = (deliveries.c.route == route, deliveries.c.connection == connection, deliveries.c.action == action)
@@ -96,7 +108,11 @@ class Noise:
                         .order_by(deliveries.c.created_at, deliveries.c.id).limit(1))
         with self.database.connect() as db:
             oldest = db.execute(oldest_query).first()
-        if oldest is None or closes(_utc(oldest.created_at)) > moment:
+        if oldest is None:
+            return None
+        previous = self.last_digest_at(route, connection, action)
+        opened = max(_utc(oldest.created_at), previous) if previous is not None else _utc(oldest.created_at)
+        if closes(opened) > moment:
             return None
         digest_id, stamp, stored = digest_id_for(oldest.id), now(), plan()
         row = {"id": digest_id, "event_id": oldest.event_id, "route": route, "connection": connection,

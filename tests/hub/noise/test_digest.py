@@ -6,10 +6,12 @@ Time is moved by giving the flush a moment (`run_noise_pass(hub, moment)`), neve
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import orjson
 import pytest
 from jinja2 import Environment
+from sqlalchemy import update
 
 import plugins.email as email_plugin
 import plugins.slack as slack
@@ -18,6 +20,7 @@ import plugins.webhook as webhook
 from hub.noise.digest import flush_due_digests
 from hub.noise.schedule import run_noise_pass
 from hub.operations import redeliver
+from hub.store.tables import deliveries
 from tests.conftest import APP_SOURCE, WHSEC
 from tests.hub.noise.conftest import SLACK, SLACK_PATH, detractor, later, post
 from tests.plugins.email.conftest import ca, smtp_server  # noqa: F401 - the real SMTP server's fixtures
@@ -247,3 +250,19 @@ routes:
     run_noise_pass(hub.hub, later(minutes=16))
     hub.drain()
     httpserver.check_assertions()
+
+
+def test_an_event_stamped_before_a_digest_but_stored_after_it_waits_for_the_next_window(slack_hub, httpserver):
+    """The race of a slow take-in with a flush: its event missed the digest, and is not sent alone at once."""
+    hub = slack_hub()
+    base = send_detractors(hub, 1)
+    httpserver.expect_request(SLACK_PATH, method="POST").respond_with_data("ok")
+    run_noise_pass(hub.hub, later(hours=2))
+    [made] = hub.store.reads.deliveries(status="digested")
+    assert post(base, detractor(2), "msg_2").status_code == 202
+    [late] = hub.store.reads.deliveries(status="collecting")
+    with hub.store.database.connect(write=True) as db:  # as if stamped a second before the digest was made
+        db.execute(update(deliveries).where(deliveries.c.id == late.id)
+                   .values(created_at=made.updated_at - timedelta(seconds=1)))
+    assert run_noise_pass(hub.hub, made.updated_at + timedelta(minutes=10)).digests == 0
+    assert run_noise_pass(hub.hub, made.updated_at + timedelta(hours=1, seconds=1)).digests == 1
