@@ -383,9 +383,8 @@ def _wall_clock(entry: Mapping[str, Any]) -> tuple[ZoneInfo, QuietHours | None]:
     zone = entry.get("timezone") or (raw or {}).get("timezone") or ZoneInfo("UTC")
     if not raw or not {"start", "end", "days", "all_day"} <= raw.keys():
         return zone, None  # none, or not valid: its problems are reported
-    days = {DAYS.index(day) for day in raw["days"]}
-    return zone, QuietHours(raw["start"], raw["end"], raw.get("timezone") or zone, frozenset(days),
-                            frozenset(DAYS.index(day) for day in raw["all_day"]))
+    days, all_day = (frozenset(DAYS.index(day) for day in raw[key] if day in DAYS) for key in ("days", "all_day"))
+    return zone, QuietHours(raw["start"], raw["end"], raw.get("timezone") or zone, days, all_day)
 
 
 def _mappings_with_unhashable_keys(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
