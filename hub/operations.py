@@ -19,6 +19,7 @@ from hub.noise.plan import plan_noise
 from hub.plugin.request import InboundRequest
 from hub.routing.explain import Step, explain
 from hub.routing.objects import ObjectLedger, subjects_by_source
+from hub.routing.origins import routing_view, stamped_context
 from hub.routing.templates import TemplateProblem, digest_of_one, render_params
 from hub.runtime import Hub
 
@@ -109,20 +110,27 @@ class RoutePlan:
 def dry_run(hub: Hub, event: dict[str, Any]) -> list[RoutePlan]:
     """Match a canonical event against every loaded route and render the actions of those that match.
 
-    Nothing is stored, queued or sent; a digest action shows a digest of this event alone. (Whether a route already ran for the same object, which
-    take-in also checks, is not considered: this shows what the routes themselves say.)
+    Nothing is stored, queued or sent. (Whether a route already ran for the same object, which
+    take-in also checks, is not considered: this shows what the routes themselves say.) An event
+    stamped with an origin (`data.origin`) is matched and rendered with it, as take-in does. A
+    digest action shows a digest of this event alone.
     """
     plans = []
+    origin = stamped_context(hub.store, event)
+    view = routing_view(event, origin)
     for route in hub.router.routes:
-        matched = route.when.matches(event)
+        matched = route.when.matches(view)
         actions = []
         for spec in route.actions if matched else ():
             try:
-                subject = digest_of_one(event, route.name) if spec.digest is not None else event
-                actions.append(PlannedAction(spec.connection, spec.action, render_params(spec.params, subject)))
+                if spec.digest is not None:
+                    rendered = render_params(spec.params, digest_of_one(event, route.name))
+                else:
+                    rendered = render_params(spec.params, event, origin=origin)
+                actions.append(PlannedAction(spec.connection, spec.action, rendered))
             except TemplateProblem as problem:
                 actions.append(PlannedAction(spec.connection, spec.action, None, str(problem)))
-        plans.append(RoutePlan(route.name, matched, explain(route.when, event), actions))
+        plans.append(RoutePlan(route.name, matched, explain(route.when, view), actions))
     return plans
 
 
@@ -146,7 +154,9 @@ def replay_event(hub: Hub, event_id: str) -> Replayed:
         raise NotFound(f"no event {event_id}")
     event = orjson.loads(row.body)
     ledger = ObjectLedger(hub.store.ingest.events_about(subjects_by_source([event])))
-    planned = plan_noise(hub, render_shadows(hub, event, hub.router.deliveries_for(event, ledger.routed(event))))
+    origin = stamped_context(hub.store, event)
+    planned = plan_noise(hub, render_shadows(hub, event, hub.router.deliveries_for(event, ledger.routed(event), origin),
+                                             origin))
     created = set(hub.store.ingest.add_deliveries(planned))
     requeued = hub.store.deliveries.requeue([item.id for item in planned if item.id not in created])
     hub.queue.enqueue([*(item for item in planned if item.sent and item.id in created), *requeued])

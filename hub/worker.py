@@ -4,7 +4,8 @@ A worker process runs `hub.worker_threads` delivery threads (`WorkerThreads`), e
 that takes jobs only from the queues of connections its gate lets through (`HubWorker`), plus
 a scheduler thread that moves due retries onto the queues, the sweepers (of deliveries and of
 enrichments of thin events, whose jobs run on the same threads), the poller of sources with
-`poll:` (hub/polling), the noise schedule (digests due, quiet hours ended: hub/noise), and an intake consumer
+`poll:` (hub/polling), the metrics thread (counts and alert rules, hub/alerting), the noise schedule
+(digests due, quiet hours ended: hub/noise), and an intake consumer
 that stores what `accept_into: redis` accepted (it runs whatever the setting, so nothing a
 previous setting left in the log is stranded). `cxhub worker` runs that in its own process
 until SIGTERM; `cxhub serve` in embedded mode runs it inside the web process. Threads let a
@@ -20,6 +21,8 @@ import time
 from typing import Any
 
 from flask import Flask
+
+from hub.alerting import run_metrics_periodically
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker
@@ -142,6 +145,7 @@ class WorkerThreads:
             self.threads.append(poller)
         if (sweeper := sweep_enrichments_periodically(self.hub, self.stopping)) is not None:
             self.threads.append(sweeper)
+        self.threads.append(run_metrics_periodically(self.hub, self.stopping))
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stopping.set()

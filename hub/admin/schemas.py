@@ -158,10 +158,58 @@ class EnrichmentQuery(StrictSchema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
+class EventSummarySchema(Schema):
+    """An event in a lineage: enough to tell it apart and look it up."""
+
+    id = fields.String(required=True)
+    source = fields.String(required=True)
+    type = fields.String(required=True)
+    subject = fields.String(required=True)
+    customer_email = fields.String(required=True, allow_none=True)
+    received_at = fields.AwareDateTime(required=True)
+
+
+class CreatedObjectSchema(Schema):
+    """An object a delivery created, named as the vendor's events name it."""
+
+    system = fields.String(required=True)
+    id = fields.String(attribute="object_id", required=True)
+    url = fields.String(required=True, allow_none=True)
+    delivery_id = fields.String(required=True)
+    event_id = fields.String(required=True)
+    created_at = fields.AwareDateTime(required=True)
+
+
+class OriginSchema(Schema):
+    """Where an object came from: the object, the delivery that created it, and that delivery's event
+    (GET /admin/objects/SYSTEM/ID)."""
+
+    object = fields.Nested(CreatedObjectSchema, required=True)
+    delivery = fields.Nested(DeliverySchema, required=True)
+    event = fields.Nested(EventSummarySchema, required=True)
+
+
+class LineageSummarySchema(Schema):
+    """An event's lineage beside its detail: what it follows up, what its deliveries created, what came after."""
+
+    origin = fields.Nested(OriginSchema, required=True, allow_none=True)
+    created = fields.List(fields.Nested(CreatedObjectSchema), required=True)
+    follow_ups = fields.List(fields.Nested(EventSummarySchema), required=True,
+                             metadata={"description": "later events about what it created, oldest first"})
+
+
+class LineageSchema(LineageSummarySchema):
+    """What happened to an event (GET /admin/events/ID/lineage)."""
+
+    event = fields.Nested(EventSummarySchema, required=True)
+    deliveries = fields.List(fields.Nested(DeliverySchema), required=True)
+
+
 # What each endpoint answers: the views dump through these, and the OpenAPI description is built from them.
 
 class EventDetailSchema(EventSchema):
     deliveries = fields.List(fields.Nested(DeliverySchema))
+    lineage = fields.Nested(LineageSummarySchema, allow_none=True)
 
 
 class EventList(Schema):
@@ -212,7 +260,7 @@ class Backlog(Schema):
 class ConnectionStateSchema(Schema):
     connection = fields.String(required=True)
     plugin = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(["ok", "half-open", "paused"]))
+    status = fields.String(required=True, validate=validate.OneOf(["ok", "half-open", "paused", "slowed"]))
     until = fields.AwareDateTime(required=True, allow_none=True,
                                  metadata={"description": "when the breaker's pause ends (null when held)"})
     reason = fields.String(required=True, allow_none=True,
@@ -258,3 +306,47 @@ class ErrorDetail(Schema):
 
 class ErrorSchema(Schema):
     error = fields.Nested(ErrorDetail, required=True)
+class AttributeFilter(fields.Field):
+    """`name:value` (or `name=value`): responses whose event had this attribute."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> tuple[str, str]:
+        text = str(value)
+        separator = ":" if ":" in text else "="
+        name, found, wanted = text.partition(separator)
+        if not found or not name:
+            raise ValidationError(f"{text!r} is not an attribute filter; write it like form_id:abc123")
+        return name, wanted
+
+
+class MetricQuerySchema(StrictSchema):
+    """GET /admin/metrics/<metric>: the query string."""
+
+    by = fields.String(load_default="week", validate=validate.OneOf(["day", "week", "month", "all"]))
+    since = fields.String(load_default="90d", metadata={"description": "a window before now: 90d, 8w, 12h, 30m"})
+    until = fields.AwareDateTime(load_default=None, metadata={"description": "the window's end (default: now)"})
+    source = fields.String(validate=validate.Length(min=1, max=64))
+    form = fields.String(validate=validate.Length(min=1, max=512))
+    attr = fields.List(AttributeFilter(), load_default=list)
+    group = fields.String(metadata={"description": "source, form or attr:NAME"})
+    timezone = fields.String(metadata={"description": "IANA timezone; default metrics.timezone"})
+
+
+class MetricBucketSchema(Schema):
+    bucket = fields.String(metadata={"description": "2026-11-30, 2026-W49 or 2026-11"})
+    start = fields.AwareDateTime()
+    end = fields.AwareDateTime()
+    group = fields.String(allow_none=True)
+    value = fields.Float(allow_none=True, metadata={"description": "null when the bucket has no responses"})
+    responses = fields.Integer()
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                         metadata={"description": "promoters/passives/detractors (nps), satisfied/neutral/"
+                                                  "dissatisfied (csat), agree/neutral/disagree (ces), "
+                                                  "positive/neutral/negative (rating, responses)"})
+
+
+class MetricResultSchema(Schema):
+    metric = fields.String()
+    by = fields.String()
+    timezone = fields.String()
+    group = fields.String(allow_none=True)
+    buckets = fields.List(fields.Nested(MetricBucketSchema))

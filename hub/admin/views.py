@@ -28,8 +28,14 @@ from hub.admin.schemas import (
     EventList,
     EventQuery,
     HeldRequest,
+    LineageSchema,
+    OriginSchema,
     QuarantineList,
     QuarantineReplayed,
+    EventSchema,
+    MetricQuerySchema,
+    MetricResultSchema,
+    QuarantineSchema,
     RedeliverRequest,
     Redelivered,
     Released,
@@ -39,6 +45,8 @@ from hub.admin.schemas import (
 from hub.enrichment.operations import retry_enrichments
 from hub.errors import ApiError
 from hub.ingest.service import Rejected
+from hub.insights.buckets import BadQuery, parse_timezone, parse_window
+from hub.insights.query import MetricQuery, run_query, serialize
 from hub.redis_errors import RedisUnavailable
 from hub.operations import (
     NotFound,
@@ -112,7 +120,26 @@ def get_event(event_id: str) -> Response:
     if row is None:
         raise ApiError(404, "not_found", f"no event {event_id}")
     deliveries = hub.store.reads.deliveries(event_id=event_id, limit=500)
-    return jsonify(EventDetailSchema().dump({**vars(row), "deliveries": deliveries}))
+    lineage = hub.store.lineage.of_event(event_id)
+    return jsonify(EventDetailSchema().dump({**vars(row), "deliveries": deliveries, "lineage": lineage}))
+
+
+@blueprint.get("/events/<event_id>/lineage")
+def get_lineage(event_id: str) -> Response:
+    """What happened to an event: its origin, its deliveries, what they created, the later events about it."""
+    lineage = current_hub().store.lineage.of_event(event_id)
+    if lineage is None:
+        raise ApiError(404, "not_found", f"no event {event_id}")
+    return jsonify(LineageSchema().dump(lineage))
+
+
+@blueprint.get("/objects/<system>/<path:object_id>")
+def get_object_origin(system: str, object_id: str) -> Response:
+    """Which event caused this object (a Jira issue, a Zendesk ticket, a Slack message): the delivery and its event."""
+    origin = current_hub().store.lineage.cause_of(system, object_id)
+    if origin is None:
+        raise ApiError(404, "not_found", f"the hub created no {system} object {object_id!r} (or it was pruned)")
+    return jsonify(OriginSchema().dump(origin))
 
 
 @blueprint.post("/events/<event_id>/replay")
@@ -263,3 +290,19 @@ DOCS_PAGE = """<!doctype html>
 </body>
 </html>
 """
+
+
+@blueprint.get("/metrics/<metric>")
+def get_metric(metric: str) -> Response:
+    """A CX metric per bucket (docs/metrics.md): `?by=week&since=90d&source=...&attr=form_id:...&group=...`."""
+    hub = current_hub()
+    query = _load(MetricQuerySchema(), request.args.to_dict(flat=False) | {
+        key: value for key, value in request.args.items() if key != "attr"})
+    try:
+        zone_name = query.get("timezone") or hub.config.metrics.timezone
+        asked = MetricQuery(metric, query["by"], parse_window(query["since"]), query["until"], query.get("source"),
+                            query.get("form"), dict(query["attr"]), query.get("group"), parse_timezone(zone_name))
+        rows = run_query(hub.store.metrics, asked)
+    except BadQuery as error:
+        raise ApiError(error.status, error.code, error.message) from None
+    return jsonify(MetricResultSchema().dump(serialize(asked, zone_name, rows)))

@@ -19,6 +19,7 @@ from hub.cli.records import (
     redeliver_command,
     replay,
 )
+from hub.cli.metrics import metrics_command
 from hub.cli.poll import poll
 from hub.cli.routes import routes
 from hub.cli.serve import serve, worker
@@ -35,5 +36,5 @@ def main(context: click.Context) -> None:
 
 for command in (serve, worker, check_config, new_plugin, normalize, plugins, events, deliveries, replay,
                 redeliver_command, quarantine, prune_command, backlog_command, connections, db, poll, enrichment, console,
-                routes):
+                routes, metrics_command):
     main.add_command(command)

@@ -58,6 +58,70 @@ def list_events(settings: dict[str, Any], source: str | None, event_type: str | 
                 ("ID", "RECEIVED", "SOURCE", "TYPE", "BAND", "CUSTOMER"))
 
 
+@events.command("show")
+@hub_options
+@click.argument("event_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the lineage as JSON (as GET /admin/events/ID/lineage).")
+def show_event(settings: dict[str, Any], event_id: str, as_json: bool) -> None:
+    """What happened to an event: its origin, its deliveries, what they created, and the later events about those."""
+    from hub.admin.schemas import LineageSchema
+    from hub.store import CreatedObjectRow
+
+    lineage = open_store(settings).lineage.of_event(event_id)
+    if lineage is None:
+        raise click.ClickException(f"no event {event_id}")
+    if as_json:
+        print_json(LineageSchema().dump(lineage))
+        return
+    event = lineage.event
+    _line(f"event {event.id}  {event.type} from {event.source}, {event.received_at.isoformat(timespec='seconds')}"
+          f"{'  customer ' + event.customer_email if event.customer_email else ''}")
+    if lineage.origin is not None:
+        origin = lineage.origin
+        _line(f"  follows up event {origin.event.id} ({origin.event.type} from {origin.event.source}): "
+              f"delivery {origin.delivery.id} of route {origin.delivery.route} "
+              f"({origin.delivery.connection}.{origin.delivery.action}) created {origin.object.system} "
+              f"{origin.object.object_id}")
+    created: dict[str, list[CreatedObjectRow]] = {}
+    for item in lineage.created:
+        created.setdefault(item.delivery_id, []).append(item)
+    _line(f"  deliveries: {len(lineage.deliveries)}")
+    for delivery in lineage.deliveries:
+        _line(f"    {delivery.id}  {delivery.status}  {delivery.connection}.{delivery.action}  route {delivery.route}"
+              + "".join(f"  created {item.system} {item.object_id}{' ' + item.url if item.url else ''}"
+                        for item in created.get(delivery.id, ())))
+    _line(f"  later events about what they created: {len(lineage.follow_ups)}")
+    for later in lineage.follow_ups:
+        _line(f"    {later.id}  {later.received_at.isoformat(timespec='seconds')}  {later.type} from {later.source}"
+              f" about {later.subject}")
+
+
+@events.command("origin")
+@hub_options
+@click.argument("system")
+@click.argument("object_id")
+@click.option("--json", "as_json", is_flag=True)
+def object_origin(settings: dict[str, Any], system: str, object_id: str, as_json: bool) -> None:
+    """Which event caused an object the hub created: `cxhub events origin jira CX-12`."""
+    from hub.admin.schemas import OriginSchema
+
+    origin = open_store(settings).lineage.cause_of(system, object_id)
+    if origin is None:
+        raise click.ClickException(visible(f"the hub created no {system} object {object_id!r} (or it was pruned)"))
+    if as_json:
+        print_json(OriginSchema().dump(origin))
+        return
+    delivery, event = origin.delivery, origin.event
+    _line(f"{system} {object_id} was created by delivery {delivery.id} ({delivery.connection}.{delivery.action}, "
+          f"route {delivery.route}) at {origin.object.created_at.isoformat(timespec='seconds')}")
+    _line(f"for event {event.id}  {event.type} from {event.source}, {event.received_at.isoformat(timespec='seconds')}"
+          f"{'  customer ' + event.customer_email if event.customer_email else ''}")
+
+
+def _line(text: str) -> None:
+    click.echo(visible(text))
+
+
 @click.group()
 def deliveries() -> None:
     """Deliveries of events to connections."""

@@ -16,6 +16,7 @@ from hub.config.model import (
     EnrichmentPolicy,
     HubConfig,
     HubSettings,
+    MetricsSettings,
     OAuthConfig,
     QuietHours,
     Route,
@@ -26,12 +27,15 @@ from hub.config.schema import (
     ActionSchema,
     ConfigSchema,
     ConnectionSchema,
+    AlertRuleSchema,
     ConsoleSchema,
     HubSettingsSchema,
+    MetricsSchema,
     RouteSchema,
     SourceSchema,
 )
 from hub.config.yamlfile import LineIndex, read_yaml
+from hub.insights.rules import ALERT_SOURCE, AlertRule, RuleProblem, compile_rule
 from hub.plugin.http import client_for
 from hub.plugin.types import ConnectionInfo, Source
 from hub.pluginhost import PluginHost
@@ -127,6 +131,8 @@ class _Builder:
                 self.problem((key,), f"unknown key; expected one of {', '.join(sorted(known))}")
         hub = self.load(HubSettingsSchema(), data.get("hub", {}), ("hub",)) or HubSettings()
         console = self.load(ConsoleSchema(), data["console"], ("console",)) if data.get("console") else None
+        metrics = self.load(MetricsSchema(), data.get("metrics") or {}, ("metrics",)) or MetricsSettings()
+        alerts = self.alerts(data.get("alerts") or [])
         if self.with_settings:
             self.check_annotators(hub.annotators)
         self.rate_limits: dict[str, Any] = {}
@@ -135,14 +141,44 @@ class _Builder:
         connections = {name: connection for name, raw in self.section(data, "connections").items()
                        if (connection := self.connection(name, raw)) is not None}
         if not self.with_settings:
-            return HubConfig(hub=hub, connections=connections, console=console, path=self.filename)
+            return HubConfig(hub=hub, connections=connections, console=console, metrics=metrics, alerts=alerts,
+                             path=self.filename)
         self.source_tokens: dict[str, Secret] = {}
         sources = {name: source for name, raw in self.section(data, "sources").items()
                    if (source := self.source(name, raw)) is not None}
         routes = self.routes(data.get("routes", []))
+        if alerts and ALERT_SOURCE in sources:
+            self.problem(("sources", ALERT_SOURCE), f"the source name {ALERT_SOURCE!r} is the hub's own, for the "
+                                                    "cx.metric.alert events of `alerts:`: rename this source")
         return HubConfig(hub=hub, sources=sources, rate_limits=self.rate_limits, source_tokens=self.source_tokens,
                          polls=self.polls, enrichment=self.enrichment,
-                         connections=connections, routes=routes, console=console, path=self.filename)
+                         connections=connections, routes=routes, console=console, metrics=metrics, alerts=alerts,
+                         path=self.filename)
+
+    def alerts(self, raw: Any) -> tuple[AlertRule, ...]:
+        """Every rule is checked through; a rule that does not compile is reported at its key's line."""
+        if not isinstance(raw, list):
+            self.problem(("alerts",), "'alerts' must be a list of rules")
+            return ()
+        rules: list[AlertRule] = []
+        names: list[Any] = []
+        for position, item in enumerate(raw):
+            path: Path = ("alerts", position)
+            name = item.get("name") if isinstance(item, dict) else None
+            if isinstance(name, str) and name in names:
+                self.problem(path + ("name",), f"alert rule name {name!r} is used twice")
+            names.append(name)
+            entry = self.load(AlertRuleSchema(), item, path)
+            if entry is None:
+                continue
+            try:
+                rule = compile_rule(entry)
+            except RuleProblem as error:
+                self.problem(path + (error.key,), error.message)
+                continue
+            if rule.name not in names[:position]:
+                rules.append(rule)
+        return tuple(rules)
 
     def check_annotators(self, names: tuple[str, ...]) -> None:
         """Each of `hub.annotators` must be an installed plugin that implements cxhub_annotate_event."""

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 from zoneinfo import ZoneInfo
 
+from hub.insights.answers import FORM_ATTRIBUTES
+from hub.insights.rules import AlertRule
 from hub.plugin.settings import Secret
 from hub.plugin.types import RateLimit, Source
 from hub.routing.routes import ActionSpec, DigestSpec, Route
@@ -15,8 +17,8 @@ if TYPE_CHECKING:
     from limits import RateLimitItem
 
 __all__ = ["ActionSpec", "BreakerPolicy", "ConnectionConfig", "ConsoleConfig", "ConsoleUser", "DigestSpec",
-           "EnrichmentPolicy", "HubConfig", "HubSettings", "OAuthConfig", "PollSchedule", "QuietHours", "RateLimit",
-           "RetryPolicy", "Route"]
+           "EnrichmentPolicy", "HubConfig", "HubSettings", "MetricsSettings", "OAuthConfig", "PollSchedule", "QuietHours",
+           "RateLimit", "RetryPolicy", "Route"]
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,16 @@ class ConsoleConfig:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    """`metrics:`: the admin's timezone for days, weeks and months, and how the counts are kept (docs/metrics.md)."""
+
+    timezone: str = "UTC"
+    form_attributes: tuple[str, ...] = FORM_ATTRIBUTES  # the first of these attributes an event has is its form
+    fold_seconds: float = 5.0  # how often a worker adds newly stored responses to the counts
+    alert_seconds: float = 60.0  # alert rules are evaluated after each fold that counted something, and this often
+
+
+@dataclass(frozen=True)
 class HubConfig:
     hub: HubSettings = HubSettings()
     sources: Mapping[str, Source] = field(default_factory=dict)
@@ -138,4 +150,6 @@ class HubConfig:
     connections: Mapping[str, ConnectionConfig] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
     console: ConsoleConfig | None = None
+    metrics: MetricsSettings = MetricsSettings()
+    alerts: tuple[AlertRule, ...] = ()
     path: str = "<config>"

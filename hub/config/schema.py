@@ -15,11 +15,14 @@ from hub.config.model import (
     ConsoleConfig,
     ConsoleUser,
     HubSettings,
+    MetricsSettings,
     OAuthConfig,
     PollSchedule,
     RetryPolicy,
 )
 from hub.config.oauth_keys import check_private_key, check_token_url
+from hub.insights.buckets import BadQuery, parse_timezone
+from hub.insights.definitions import METRICS
 from hub.plugin.settings import SecretField, SettingsSchema
 from hub.plugin.types import RateLimit
 from hub.routing.conditions import MATCH_ALL, Condition, compile_condition
@@ -349,12 +352,53 @@ class ConsoleSchema(StrictSchema):
         return ConsoleConfig(**{**data, "users": users})
 
 
+def _timezone(name: str) -> None:
+    try:
+        parse_timezone(name)
+    except BadQuery as error:
+        raise ValidationError(error.message) from None
+
+
+class MetricsSchema(StrictSchema):
+    timezone = fields.String(load_default=MetricsSettings.timezone, validate=_timezone)
+    form_attributes = fields.List(fields.String(validate=validate.Length(min=1, max=128)),
+                                  load_default=lambda: list(MetricsSettings.form_attributes),
+                                  validate=validate.Length(max=16))
+    fold_seconds = fields.Float(load_default=MetricsSettings.fold_seconds, validate=validate.Range(min=0.1, max=3600))
+    alert_seconds = fields.Float(load_default=MetricsSettings.alert_seconds, validate=validate.Range(min=1, max=86400))
+
+    @post_load
+    def build(self, data: dict[str, Any], **kwargs: Any) -> MetricsSettings:
+        return MetricsSettings(**{**data, "form_attributes": tuple(data["form_attributes"])})
+
+
+class AlertRuleSchema(StrictSchema):
+    """One `alerts:` rule's keys; hub.insights.rules.compile_rule checks how they combine."""
+
+    name = fields.String(required=True, validate=NAME)
+    metric = fields.String(required=True, validate=validate.OneOf(METRICS))
+    window = fields.String(required=True)
+    below = fields.Float(allow_nan=False)
+    above = fields.Float(allow_nan=False)
+    drop = fields.Float(allow_nan=False, validate=validate.Range(min=0, min_inclusive=False))
+    at_least = fields.Integer(strict=True, validate=validate.Range(min=1, max=100_000))
+    count = fields.String()
+    per = fields.String()
+    min_responses = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    source = fields.String(validate=NAME)
+    form = fields.String(validate=validate.Length(min=1, max=512))
+    attributes = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=128)),
+                             values=fields.String(validate=validate.Length(max=512)), validate=validate.Length(max=5))
+
+
 class ConfigSchema(StrictSchema):
     hub = fields.Nested(HubSettingsSchema, load_default=HubSettings)
     console = fields.Nested(ConsoleSchema, load_default=None, allow_none=True)
     sources = fields.Dict(keys=fields.String(validate=NAME), values=fields.Raw(), load_default=dict)
     connections = fields.Dict(keys=fields.String(validate=NAME), values=fields.Raw(), load_default=dict)
     routes = fields.List(fields.Nested(RouteSchema), load_default=list)
+    metrics = fields.Nested(MetricsSchema, load_default=MetricsSettings)
+    alerts = fields.List(fields.Raw(), load_default=list)  # each rule loaded on its own (AlertRuleSchema)
 
     @validates_schema
     def unique_route_names(self, data: dict[str, Any], **kwargs: Any) -> None:

@@ -265,11 +265,12 @@ def event(event_id: str) -> str:
     related = guarded(lambda: hub.store.ingest.events_about({row.source: [row.subject]}), [])
     others = sorted({item.event_id for item in related if item.event_id != event_id})
     plans = dry_run(hub, body)
+    lineage = guarded(lambda: hub.store.lineage.of_event(event_id), None)
     delivered_routes = {item.route for item in deliveries}
     link = (body.get("data") or {}).get("link") or {}
     return render_template("console/event.html", row=row, event_id=event_id, event_json=pretty(body),
                            data=body.get("data") or {}, link=link, deliveries=deliveries, timeline=timeline,
-                           plans=plans, delivered_routes=delivered_routes, others=others,
+                           plans=plans, delivered_routes=delivered_routes, others=others, lineage=lineage,
                            result_text=lambda text: pretty(orjson.loads(text)) if text else "")
 
 

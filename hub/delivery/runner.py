@@ -20,10 +20,11 @@ from hub.noise.quiet import quiet_now
 from hub.outbound.client import connection_client
 from hub.plugin.errors import DeliveryError, GiveUp, PauseConnection, RetryLater, Throttled
 from hub.plugin.http import HttpClient
-from hub.plugin.types import ActionInfo, ActionResult, Connection, Delivery
+from hub.plugin.types import ActionInfo, ActionResult, Connection, Delivery, Link
 from hub.routing.actions import ActionParamsProblem, render_action
+from hub.routing.origins import stamped_context
 from hub.runtime import Hub
-from hub.store import ClaimedDelivery, FinishedAttempt, now
+from hub.store import ClaimedDelivery, CreatedObject, FinishedAttempt, now
 
 log = logging.getLogger("cxhub.delivery")
 
@@ -201,7 +202,8 @@ class DeliveryRunner:
 
     def params(self, delivery: ClaimedDelivery, event: Mapping[str, Any], action: ActionInfo) -> Any:
         try:
-            return render_action(orjson.loads(delivery.params), event, action)
+            origin = None if delivery.is_digest else stamped_context(self.hub.store, event)  # a digest has none
+            return render_action(orjson.loads(delivery.params), event, action, origin=origin)
         except ActionParamsProblem as error:
             raise GiveUp(f"route {delivery.route!r}: {error.message}") from None
 
@@ -248,7 +250,12 @@ class DeliveryRunner:
             result = outcome.result
             stored = {"external_id": result.external_id, "url": result.url, "detail": dict(result.detail)} \
                 if result else {}
-            return FinishedAttempt(delivery.id, {**attempt, "outcome": "succeeded"}, "succeeded", result=stored)
+            link = result.link if result else None
+            created = CreatedObject(link.system, link.id, link.url) if link and _recordable(link) else None
+            if link:
+                stored["link"] = {"system": link.system, "id": link.id, "url": link.url, "type": link.type}
+            return FinishedAttempt(delivery.id, {**attempt, "outcome": "succeeded"}, "succeeded", result=stored,
+                                   created=created, event_id=delivery.event_id)
         config = self.hub.config.connections.get(delivery.connection)
         used = delivery.attempts - delivery.budget_start
         if outcome.retry and config is not None and used < config.retry.max_attempts:
@@ -256,6 +263,16 @@ class DeliveryRunner:
             return FinishedAttempt(delivery.id, {**attempt, "outcome": "retry"}, "retrying", error=outcome.error,
                                    next_attempt_at=now() + timedelta(seconds=delay))
         return FinishedAttempt(delivery.id, {**attempt, "outcome": "failed"}, "dead", error=outcome.error)
+
+
+def _recordable(link: Link) -> bool:
+    """Whether the store can keep the object a plugin named (its columns' sizes, no NUL); else it is not linked."""
+    fits = 0 < len(link.system) <= 64 and 0 < len(link.id) <= 512
+    if not fits or "\x00" in link.system + link.id:
+        log.warning("an action named an object the lineage cannot keep (system %r, id of %d characters)",
+                    link.system[:64], len(link.id))
+        return False
+    return True
 
 
 def log_attempt(item: Finished, status: str, delay: float) -> None:

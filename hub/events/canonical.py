@@ -92,7 +92,7 @@ def build_event(source_name: str, draft: EventDraft) -> dict[str, Any]:
 
 def _envelope(source_name: str, draft: EventDraft) -> dict[str, Any]:
     link = draft.link
-    return {
+    event: dict[str, Any] = {
         "specversion": "1.0",
         "id": event_id(source_name, draft.vendor_event_id),
         "source": f"/sources/{source_name}",
@@ -111,6 +111,10 @@ def _envelope(source_name: str, draft: EventDraft) -> dict[str, Any]:
             "update": draft.update,
         },
     }
+    if draft.parent is not None:  # only when the vendor names one: events without it stay as they were
+        parent = draft.parent
+        event["data"]["parent"] = {"system": parent.system, "id": parent.id, "url": parent.url, "type": parent.type}
+    return event
 
 
 ObjectKey = tuple[str, str, str]

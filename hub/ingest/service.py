@@ -14,12 +14,14 @@ from hub import instruments
 from hub.events.storable import escape_unstorable
 from hub.ingest.annotate import annotate
 from hub.ingest.shadow import render_shadows
+from hub.insights.answers import response_rows
 from hub.noise.plan import plan_noise
 from hub.plugin.errors import GiveUp, RequestRejected, RetryLater, UnrecognizedPayload
 from hub.plugin.request import MAX_MEDIA_TYPE, InboundRequest
 from hub.plugin.types import EventDraft, Parsed, Rejection, Reply, Source
 from hub.pluginhost import PluginHost
 from hub.routing.objects import ObjectLedger, subjects_by_source
+from hub.routing.origins import OriginFinder
 from hub.runtime import Hub
 from hub.store import NewDelivery, Recorded
 
@@ -155,7 +157,7 @@ def take_in(hub: Hub, events: Sequence[dict[str, Any]],
         recorded = take_in(hub, events)
         return Recorded([*enriching.accepted, *recorded.accepted], [*enriching.duplicates, *recorded.duplicates])
     deliveries = route_events(hub, events)
-    recorded = hub.store.ingest.record(events, deliveries, received_at)
+    recorded = hub.store.ingest.record(events, deliveries, received_at, response_rows=metric_rows(hub, events))
     accepted = set(recorded.accepted)
     waiting = hub.store.ingest.queued_for_events(recorded.duplicates) if recorded.duplicates else []
     hub.queue.enqueue([*(delivery for delivery in deliveries if delivery.sent and delivery.event_id in accepted),
@@ -188,18 +190,46 @@ def route_events(hub: Hub, events: Sequence[dict[str, Any]]) -> list[NewDelivery
     again unless it has `run_on_updates`. The store is asked once for the whole batch. The
     annotators (`hub.annotators`) add their fields to each event first, so routes can test them.
     A shadow route's deliveries come back rendered, to be recorded and never sent (`delivery.sent`).
+    An event about an object a delivery created is stamped with its origin (`data.origin`),
+    which conditions and templates see (hub.routing.origins).
     Noise control comes last (hub.noise.plan): digest actions collect, and a delivery over its
     route's budget or to a connection in its quiet hours is held instead of queued.
     """
     annotate(hub.plugins, hub.config.hub.annotators, events)
     ledger = ObjectLedger(hub.store.ingest.events_about(subjects_by_source(events)))
+    origins = origin_finder(hub).find(events)
     deliveries: list[NewDelivery] = []
     for event in events:
         event["data"]["update"] = bool(event["data"].get("update")) or ledger.is_update(event)
-        planned = render_shadows(hub, event, hub.router.deliveries_for(event, ledger.routed(event)))
+        origin = origins.get(event["id"])
+        planned = render_shadows(hub, event, hub.router.deliveries_for(event, ledger.routed(event), origin),
+                                 origin)
         ledger.add(event, planned)
         deliveries.extend(planned)
     return plan_noise(hub, deliveries)
+
+
+def origin_finder(hub: Hub) -> OriginFinder:
+    """Looks origins up only in the systems the routes' actions create objects in (`ActionInfo.creates`)."""
+    systems = set()
+    for route in hub.router.routes:
+        for spec in route.actions:
+            connection = hub.config.connections.get(spec.connection)
+            plugin = hub.plugins.get(connection.plugin) if connection else None
+            action = plugin.info.actions.get(spec.action) if plugin else None
+            if action is not None and action.creates:
+                systems.add(action.creates)
+    return OriginFinder(hub.store, systems)
+def metric_rows(hub: Hub, events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The metrics' rows of the responses these events are about, stored with them (hub/insights/answers.py).
+
+    A bug in making them must not refuse a webhook: the events are then stored uncounted (logged).
+    """
+    try:
+        return response_rows(events, hub.config.metrics.form_attributes)
+    except Exception:
+        log.exception("the metrics could not read %d events; they are stored but not counted", len(events))
+        return []
 
 
 def _first_of_each_id(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

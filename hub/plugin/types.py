@@ -34,6 +34,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "cx.deal.created",
     "cx.deal.updated",
     "cx.deal.deleted",
+    "cx.metric.alert",  # the hub's own: an alert rule fired or cleared (hub/alerting)
 )
 
 
@@ -127,11 +128,17 @@ class ActionInfo:
     `html_params` names the top-level parameters that are HTML: their templates escape every
     value they insert (customer text is attacker-controlled), and a route marks trusted markup
     with `| safe`.
+
+    `creates` is the `Link.system` of the objects the action creates (its `ActionResult.link`),
+    for an action that creates what later events are about: the hub looks the origin of an
+    event up only in the systems the configured routes' actions create objects in, so events of
+    other systems cost no query.
     """
 
     params: type[Schema] | None = None
     description: str = ""
     html_params: frozenset[str] = frozenset()
+    creates: str | None = None
 
 
 @dataclass(frozen=True)
@@ -214,6 +221,11 @@ class EventDraft:
     `enrich=True` marks a thin draft (a vendor that sends only ids): the core stores it at
     once, answers the vendor, and routes it only after `cxhub_enrich_event` has fetched the
     details in a worker.
+
+    `parent` names the object the event's own object belongs to, when the vendor says (the
+    message a Slack thread reply answers, the conversation an Intercom reply is part of): the
+    core follows the lineage of either (`data.origin`), so a reply in the thread of the hub's
+    alert is known to follow up the event the alert was posted for.
     """
 
     type: str
@@ -226,6 +238,7 @@ class EventDraft:
     attributes: Mapping[str, str] = field(default_factory=dict)
     update: bool = False
     enrich: bool = False
+    parent: Link | None = None
 
     def __post_init__(self) -> None:
         if self.type not in EVENT_TYPES:
@@ -305,8 +318,15 @@ class PollResult:
 
 @dataclass(frozen=True)
 class ActionResult:
-    """What the destination created or changed, kept on the delivery record."""
+    """What the destination created or changed, kept on the delivery record.
+
+    `link` names the object the action created as this vendor's own events name it (the same
+    `Link.system` and `Link.id` its source side gives): the core records it, so a later event
+    about that object is linked to this delivery and to the event it ran for (the lineage).
+    Leave it None for an action that creates nothing events are about (a comment, a tag).
+    """
 
     external_id: str | None = None
     url: str | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
+    link: Link | None = None

@@ -7,18 +7,24 @@ from hub.store.enrichments import STATUSES as ENRICHMENT_STATUSES
 from hub.store.rows import (
     AttemptRow,
     ClaimedDelivery,
+    CreatedObject,
+    CreatedObjectRow,
     DeliveryRef,
     DeliveryRow,
     DroppedRequests,
     EnrichmentRow,
+    EventLineage,
     EventRow,
     FinishedAttempt,
     NewDelivery,
     ObjectEventRow,
+    Origin,
     QuarantinedRequest,
     Recorded,
 )
 from hub.store.store import Store
 
-__all__ = ["BadCursor", "Cursor", "DeliveryFilter", "EventFilter", "Page", "ENRICHMENT_STATUSES", "STATUSES", "AttemptRow", "ClaimedDelivery", "DeliveryRef", "DeliveryRow", "DroppedRequests", "EnrichmentRow", "EventRow",
-           "FinishedAttempt", "NewDelivery", "ObjectEventRow", "QuarantinedRequest", "Recorded", "Store", "StoreUnavailable", "now"]
+__all__ = ["BadCursor", "Cursor", "DeliveryFilter", "EventFilter", "Page", "ENRICHMENT_STATUSES", "STATUSES", "AttemptRow",
+           "ClaimedDelivery", "CreatedObject", "CreatedObjectRow", "DeliveryRef", "DeliveryRow", "DroppedRequests",
+           "EnrichmentRow", "EventLineage", "EventRow", "FinishedAttempt", "NewDelivery", "ObjectEventRow", "Origin",
+           "QuarantinedRequest", "Recorded", "Store", "StoreUnavailable", "now"]

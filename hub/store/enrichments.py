@@ -20,6 +20,7 @@ from sqlalchemy import delete, insert, select, update
 from hub.store.database import Database, now
 from hub.store.ingest import _delivery_row, _event_row
 from hub.store.rows import ClaimedEnrichment, EnrichmentRow, NewDelivery, Recorded, from_row
+from hub.store.metrics import UPSERT_RESPONSES
 from hub.store.tables import deliveries, enrichments, events
 
 STATUSES = ("pending", "running", "done", "failed")
@@ -81,7 +82,8 @@ class Enrichments:
         return self._move(event_id, ("running",), {"status": "failed", "lease_until": None, "last_error": error,
                                                    "next_attempt_at": None, "updated_at": now()})
 
-    def complete(self, event: Mapping[str, Any], new_deliveries: Sequence[NewDelivery]) -> bool:
+    def complete(self, event: Mapping[str, Any], new_deliveries: Sequence[NewDelivery],
+                 response_rows: Sequence[Mapping[str, Any]] = ()) -> bool:
         """Store the enriched event and its deliveries, and mark the enrichment done, in one transaction.
 
         Only a running enrichment is completed: False (and nothing written) if another run did it.
@@ -98,6 +100,8 @@ class Enrichments:
             db.execute(update(events).where(events.c.id == event["id"]).values(**row))
             if new_deliveries:
                 db.execute(insert(deliveries), [_delivery_row(item, moment) for item in new_deliveries])
+            if response_rows:  # the enriched event's score counts in the metrics (hub/store/metrics.py)
+                db.execute(UPSERT_RESPONSES, list(response_rows))
         return True
 
     def supersede(self, event_id: str) -> bool:

@@ -10,8 +10,9 @@ from sqlalchemy import and_, insert, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.store.database import Database, now
+from hub.store.metrics import RESPONSE_COLUMNS, UPSERT_RESPONSES, upsert_in_postgresql
 from hub.store.rows import DeliveryRef, NewDelivery, ObjectEventRow, Recorded
-from hub.store.tables import deliveries, events
+from hub.store.tables import deliveries, events, responses
 
 REF = (deliveries.c.id, deliveries.c.connection)
 
@@ -21,13 +22,17 @@ class Ingest:
         self.database = database
 
     def record(self, new_events: Sequence[Mapping[str, Any]], new_deliveries: Sequence[NewDelivery],
-               received_at: Sequence[datetime] | None = None) -> Recorded:
+               received_at: Sequence[datetime] | None = None, *,
+               response_rows: Sequence[Mapping[str, Any]] = ()) -> Recorded:
         """Store events and their deliveries atomically; events seen before are left alone.
 
         Deliveries are written only for events that are new, so a resent webhook routes nothing.
         On PostgreSQL that is one statement in one round trip (against four for BEGIN, two
         INSERTs and COMMIT): this is the hot path of every webhook. `received_at` gives each
         event the moment the hub accepted it, when that was earlier than now (the intake log).
+        `response_rows` are the metrics' rows of the responses the events are about
+        (hub/insights/answers.py), upserted in the same statement or transaction: a stored event
+        is always counted, and a resend or replay changes nothing (the upsert is idempotent).
         """
         moment = now()
         rows = [_event_row(event, received) for event, received in
@@ -36,7 +41,11 @@ class Ingest:
         if self.database.is_postgresql:
             with self.database.connect(autocommit=True) as db:
                 parameters = {"events": orjson.dumps(rows).decode(), "deliveries": orjson.dumps(planned).decode()}
-                accepted = set(db.execute(RECORD_IN_ONE_STATEMENT, parameters).scalars())
+                recording = RECORD_IN_ONE_STATEMENT
+                if response_rows:
+                    parameters["responses"] = orjson.dumps(list(response_rows)).decode()
+                    recording = RECORD_WITH_RESPONSES
+                accepted = set(db.execute(recording, parameters).scalars())
         else:
             with self.database.connect(write=True) as db:
                 statement = sqlite.insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id)
@@ -44,6 +53,8 @@ class Ingest:
                 fresh = [row for row in planned if row["event_id"] in accepted]
                 if fresh:
                     db.execute(insert(deliveries), fresh)
+                if response_rows:
+                    db.execute(UPSERT_RESPONSES, list(response_rows))
         ordered = [row["id"] for row in rows]
         return Recorded([i for i in ordered if i in accepted], [i for i in ordered if i not in accepted])
 
@@ -89,6 +100,7 @@ def _event_row(event: Mapping[str, Any], received: datetime) -> dict[str, Any]:
         "customer_email": data["customer"]["email"], "customer_id": data["customer"]["id"],
         "score_band": score.get("band"), "time": datetime.fromisoformat(event["time"].replace("Z", "+00:00")),
         "received_at": received, "body": orjson.dumps(event).decode(),
+        "origin_event_id": (data.get("origin") or {}).get("event_id"),
     }
 
 
@@ -111,13 +123,19 @@ def _insert_from_json(table: Any, columns: Sequence[str], parameter: str) -> str
 
 
 EVENT_COLUMNS = ("id", "source", "type", "vendor_event_id", "subject", "customer_email", "customer_id",
-                 "score_band", "time", "received_at", "body")
+                 "score_band", "time", "received_at", "body", "origin_event_id")
 DELIVERY_COLUMNS = ("id", "event_id", "route", "connection", "action", "params", "status", "attempts",
                     "budget_start", "created_at", "updated_at", "last_error", "result", "next_attempt_at")
 
 # One statement, so one round trip in autocommit, compiled once: the rows travel as two JSON parameters.
-RECORD_IN_ONE_STATEMENT = text(f"""
+_RECORD = f"""
 WITH new_events AS ({_insert_from_json(events, EVENT_COLUMNS, "events")} ON CONFLICT (id) DO NOTHING RETURNING id),
      new_deliveries AS ({_insert_from_json(deliveries, DELIVERY_COLUMNS, "deliveries")}
-                        WHERE r.event_id IN (SELECT id FROM new_events))
+                        WHERE r.event_id IN (SELECT id FROM new_events))"""
+RECORD_IN_ONE_STATEMENT = text(f"{_RECORD}\nSELECT id FROM new_events")
+# With scored events, a third JSON parameter: the rows of the responses they are about.
+_RESPONSE_TYPES = ", ".join(f'"{name}" {responses.c[name].type.compile(dialect=postgresql.dialect())}'
+                            for name in RESPONSE_COLUMNS)
+RECORD_WITH_RESPONSES = text(f"""{_RECORD},
+     new_responses AS ({upsert_in_postgresql(", ".join(f'"{name}"' for name in RESPONSE_COLUMNS), _RESPONSE_TYPES)})
 SELECT id FROM new_events""")

@@ -8,7 +8,7 @@ from sqlalchemy import and_, delete, select
 
 from hub.store.database import Database
 from hub.store.deliveries import FINISHED
-from hub.store.tables import attempts, deliveries, enrichments, events, quarantine
+from hub.store.tables import attempts, created_objects, deliveries, enrichments, events, quarantine
 
 
 class Retention:
@@ -25,7 +25,8 @@ class Retention:
         requests go whatever their status: one nobody replayed within the retention period is
         not waiting for anything. Deletes run in batches so no transaction holds its locks for long.
         """
-        counts = {"events": 0, "deliveries": 0, "attempts": 0, "enrichments": 0, "quarantine": 0}
+        counts = {"events": 0, "deliveries": 0, "attempts": 0, "created_objects": 0, "enrichments": 0,
+                  "quarantine": 0}
         digest = deliveries.alias("digest")
         digest_unfinished = select(digest.c.id).where(digest.c.id == deliveries.c.digest_id,
                                                       digest.c.status.notin_(FINISHED))
@@ -44,6 +45,8 @@ class Retention:
                     break
                 owned = select(deliveries.c.id).where(deliveries.c.event_id.in_(event_ids))
                 for table, statement in (("attempts", delete(attempts).where(attempts.c.delivery_id.in_(owned))),
+                                         ("created_objects",
+                                          delete(created_objects).where(created_objects.c.event_id.in_(event_ids))),
                                          ("deliveries", delete(deliveries).where(deliveries.c.event_id.in_(event_ids))),
                                          ("enrichments",
                                           delete(enrichments).where(enrichments.c.event_id.in_(event_ids))),

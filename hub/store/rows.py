@@ -37,6 +37,7 @@ class EventRow:
     time: datetime
     received_at: datetime
     body: str  # the CloudEvent, as JSON
+    origin_event_id: str | None = None  # the event this one follows up (data.origin), if any
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,14 @@ class NewDelivery:
         return self.status == "queued"
 
 
+class CreatedObject(NamedTuple):
+    """An object a delivery created, as the vendor's events name it (its system and id)."""
+
+    system: str
+    object_id: str
+    url: str | None = None
+
+
 @dataclass(frozen=True)
 class FinishedAttempt:
     """One attempt to store, with the status its delivery moves to."""
@@ -154,6 +163,8 @@ class FinishedAttempt:
     next_attempt_at: datetime | None = None
     error: str | None = None
     result: Mapping[str, Any] | None = None
+    created: CreatedObject | None = None  # recorded for the lineage, with the delivery's event
+    event_id: str | None = None  # the delivery's event (needed with `created`)
 
 
 @dataclass(frozen=True)
@@ -191,3 +202,37 @@ class EnrichmentRow:
 @dataclass(frozen=True)
 class ClaimedEnrichment(EnrichmentRow):
     event_body: str  # the thin CloudEvent, as JSON
+
+
+@dataclass(frozen=True)
+class CreatedObjectRow:
+    """A row of created_objects: which delivery (of which event) created an object."""
+
+    system: str
+    object_id: str
+    delivery_id: str
+    event_id: str
+    url: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an object came from: the delivery that created it, its event, and that event's other deliveries."""
+
+    object: CreatedObjectRow
+    delivery: DeliveryRow
+    event: EventRow
+    deliveries: list[DeliveryRow]  # every delivery of the originating event, oldest first
+
+
+@dataclass(frozen=True)
+class EventLineage:
+    """What happened to an event: its origin (if it follows one up), its deliveries, what they
+    created, and the later events about those objects."""
+
+    event: EventRow
+    origin: Origin | None
+    deliveries: list[DeliveryRow]
+    created: list[CreatedObjectRow]
+    follow_ups: list[EventRow]  # oldest first

@@ -10,6 +10,8 @@ It is composed of one part per concern, sharing one database:
     store.retention    deleting what is finished with
     store.cursors      where each polled source's next poll starts
     store.enrichments  thin events waiting for their details from the vendor's API
+    store.lineage      what deliveries created, and which event follows up which
+    store.metrics      CX metrics: a row per response, counts per quarter-hour, alert states
     store.noise        events collected for digests, deliveries held (quiet hours, route budgets)
 """
 
@@ -21,6 +23,8 @@ from hub.store.database import Database
 from hub.store.deliveries import Deliveries
 from hub.store.enrichments import Enrichments
 from hub.store.ingest import Ingest
+from hub.store.lineage import Lineage
+from hub.store.metrics import Metrics
 from hub.store.noise import Noise
 from hub.store.quarantine import Quarantine
 from hub.store.reads import Reads
@@ -38,6 +42,8 @@ class Store:
         self.retention = Retention(self.database)
         self.cursors = Cursors(self.database)
         self.enrichments = Enrichments(self.database)
+        self.lineage = Lineage(self.database)
+        self.metrics = Metrics(self.database)
         self.noise = Noise(self.database)
 
     @property

@@ -7,6 +7,7 @@ hub/store/migrations/versions/. A change here needs a new revision there (a test
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     DateTime,
     Float,
@@ -36,7 +37,9 @@ events = Table(
     Column("time", DateTime(timezone=True), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("body", Text, nullable=False),
+    Column("origin_event_id", String(64)),  # data.origin.event_id: the event this one follows up (no FK: it may be pruned first)
     Index("ix_events_received_at", "received_at"),
+    Index("ix_events_origin_event_id", "origin_event_id"),
     Index("ix_events_customer_email", "customer_email"),
     Index("ix_events_subject_source", "subject", "source"),  # events about one object; the selective column leads
 )
@@ -134,4 +137,91 @@ enrichments = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_enrichments_status", "status", "updated_at"),
+)
+
+# What deliveries created, named as the vendor's events name it (ActionResult.link): the lineage
+# from a later event about the object back to the delivery and the event it ran for (hub/store/lineage.py).
+created_objects = Table(
+    "created_objects",
+    metadata,
+    Column("system", String(64), primary_key=True),
+    Column("object_id", String(512), primary_key=True),
+    Column("delivery_id", String(64), ForeignKey("deliveries.id"), primary_key=True),
+    Column("event_id", String(64), ForeignKey("events.id"), nullable=False),
+    Column("url", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_created_objects_event_id", "event_id"),
+)
+
+# CX metrics (hub/store/metrics.py, docs/metrics.md). One row per survey response or review: the
+# object an event is about (source, kind, subject), keyed by a digest of the three. Its latest
+# score counts (the newest event time; the event id breaks ties), in the bucket of its first
+# event's time. Times are epoch milliseconds; `quarter` is the epoch quarter-hour of `answered_ms`.
+# The take-in writes it in the same transaction as the event, `pending` = 1; the fold adds it to
+# metric_counts, remembering in `counted_*` what it added, so a changed score moves its counts.
+# Rows stay when retention deletes the events: the aggregates and the attribute queries keep working.
+responses = Table(
+    "responses",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("source", String(64), nullable=False),
+    Column("subject", String(512), nullable=False),
+    Column("metric", String(16)),  # nps, csat, ces, rating; NULL once the object was deleted
+    Column("category", String(16)),  # positive, neutral, negative (promoter, passive, detractor for NPS)
+    Column("value", Float),  # the answer; for ratings on the 1-5 scale
+    Column("form", String(512), nullable=False),
+    Column("customer", String(512)),
+    Column("attributes", Text, nullable=False),  # the latest event's data.attributes, as JSON
+    Column("answered_ms", BigInteger, nullable=False),
+    Column("quarter", Integer, nullable=False),
+    Column("scored_ms", BigInteger, nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("pending", Integer, nullable=False),
+    Column("counted_metric", String(16)),
+    Column("counted_category", String(16)),
+    Column("counted_value", Float),
+    Column("counted_form", String(512)),
+    Column("counted_quarter", Integer),
+    Index("ix_responses_pending", "pending"),
+    Index("ix_responses_metric_quarter", "metric", "quarter"),
+)
+
+# Counts per metric, source, form and UTC quarter-hour, with roll-ups under source '*' (every
+# source), form '*' (every form) and both. Every UTC offset in use is a whole number of quarter-hours, so any timezone's days, weeks
+# and months are sums of these rows.
+metric_counts = Table(
+    "metric_counts",
+    metadata,
+    Column("metric", String(16), primary_key=True),
+    Column("source", String(64), primary_key=True),
+    Column("form", String(512), primary_key=True),
+    Column("quarter", Integer, primary_key=True),
+    Column("responses", Integer, nullable=False),
+    Column("positive", Integer, nullable=False),
+    Column("neutral", Integer, nullable=False),
+    Column("negative", Integer, nullable=False),
+    Column("value_sum", Float, nullable=False),
+    Index("ix_metric_counts_metric_quarter", "metric", "source", "quarter"),
+)
+
+# The attributes of each response, for `--attr name=value` (written by the fold).
+response_attributes = Table(
+    "response_attributes",
+    metadata,
+    Column("key", String(64), ForeignKey("responses.key"), primary_key=True),
+    Column("name", String(128), primary_key=True),
+    Column("value", String(512), nullable=False),
+    Index("ix_response_attributes_name_value", "name", "value", "key"),
+)
+
+# Alert rules' states (hub/alerting): one row per rule and group ('' for a rule without `per`).
+metric_alerts = Table(
+    "metric_alerts",
+    metadata,
+    Column("rule", String(64), primary_key=True),
+    Column("group_key", String(512), primary_key=True),
+    Column("state", String(16), nullable=False),  # firing or cleared
+    Column("episode", Integer, nullable=False),  # how many times it fired: the alert events' ids
+    Column("value", Float),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
 )

@@ -17,9 +17,12 @@ from flask.testing import FlaskClient
 from rq.job import Job
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from hub.alerting import metrics_pass
 from hub.app import close_app, create_app
+from hub.delivery.job import RUNNER
 from hub.events.canonical import validate_event
 from hub.ingest.consumer import IntakeConsumer
+from hub.outbound.pace import backoff_key
 from hub.plugin.signatures import hmac_signature, sign_standard_webhook
 from hub.runtime import EXTENSION, Hub
 from hub.webserver import EmbeddedServer
@@ -69,8 +72,12 @@ class TestHub:
         return self.client.post(f"/hooks/{source}", data=data, headers=dict(headers or {}),
                                 content_type=content_type)
 
-    def drain(self, *, run_scheduled: bool = True, rounds: int = 20) -> int:
+    def drain(self, *, run_scheduled: bool = True, rounds: int = 20, metrics: bool = True) -> int:
         """Take in what the intake log holds, then run queued jobs in this thread until none are left.
+
+        Each round first folds newly stored responses into the metrics and evaluates the alert
+        rules, as the worker's metrics thread would (so an alert's own deliveries run too);
+        `metrics=False` skips that, for a test that evaluates the rules at a moment of its own.
 
         Returns how many jobs ran. With `run_scheduled`, retries waiting for their backoff run at
         once, as if time had passed.
@@ -79,6 +86,8 @@ class TestHub:
         with self.app.app_context():
             IntakeConsumer(self.hub, "cxhub-test").drain()
         for _ in range(rounds):
+            if metrics:
+                metrics_pass(self.hub)  # what the worker's metrics thread does: counts, then alert rules
             if run_scheduled:
                 self._release_scheduled()
             if self.hub.queue.count() == 0:
@@ -90,6 +99,16 @@ class TestHub:
             if worker.jobs_run == 0:
                 break  # what is left waits on a paused connection: more rounds would only let time pass
         return ran
+
+    def end_backoff(self, connection: str) -> None:
+        """Let a destination's Retry-After pass now: its connection sends again, as if the wait were over.
+
+        A 429 or 503 with Retry-After holds back every worker of the connection until that moment
+        (the pace in hub.outbound); `drain(run_scheduled=True)` lets retries run at once but the
+        connection would still wait. This clears that moment and the worker's cached view of it.
+        """
+        self.hub.redis.delete(backoff_key(self.hub.config.hub.queue, connection))
+        self.app.extensions[RUNNER].gate.read_at = float("-inf")
 
     def _release_scheduled(self) -> None:
         for queue in self.hub.queue.queues:

@@ -77,7 +77,8 @@ def test_reply_in_thread_posts_to_the_thread_with_the_bot_token(make_hub, httpse
     delivery, _ = only_delivery(hub)
     assert delivery.status == "succeeded", delivery.last_error
     assert orjson.loads(delivery.result) == {"external_id": "1503436200.000500", "url": None, "detail": {
-        "channel": CHANNEL, "ts": "1503436200.000500", "thread_ts": PARENT_TS}}
+        "channel": CHANNEL, "ts": "1503436200.000500", "thread_ts": PARENT_TS},
+        "link": {"system": "slack", "id": f"{CHANNEL}:1503436200.000500", "url": None, "type": "message"}}
 
 
 def test_reply_broadcast_is_sent_when_asked(make_hub, httpserver):

@@ -148,6 +148,7 @@ def test_a_429_waits_for_retry_after_then_succeeds(workflow_hub, httpserver):
     delivery, _ = only_delivery(workflow_hub)
     assert delivery.status == "retrying"
     assert 29 <= (delivery.next_attempt_at - delivery.updated_at).total_seconds() <= 31
+    workflow_hub.end_backoff("teams")  # the 30 seconds have passed (every worker of the connection waited them)
     workflow_hub.drain(run_scheduled=True)
     assert workflow_hub.store.reads.delivery(delivery.id).status == "succeeded"
 

@@ -1,7 +1,7 @@
 """Digests: each delivery can name the digest it belongs to (an event collected in it, or the digest itself).
 
 Revision ID: 0013_noise
-Revises: 0008_console
+Revises: 0011_metrics
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_noise"
-down_revision = "0008_console"
+down_revision = "0011_metrics"
 branch_labels = None
 depends_on = None
 
