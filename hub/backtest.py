@@ -29,6 +29,7 @@ from hub.ingest.annotate import annotate
 from hub.pluginhost import PluginHost
 from hub.routing.actions import ActionParamsProblem, render_action
 from hub.routing.origins import routing_view, stamped_context
+from hub.routing.templates import digest_of_one
 from hub.store import EventRow, Store
 
 MAX_EVENTS = 1_000_000  # scanned at most, whatever --limit says
@@ -209,7 +210,8 @@ def _sample(plugins: PluginHost, config: HubConfig, name: str, event: dict[str, 
             shown["error"] = f"no action {spec.connection}.{spec.action}"
         else:
             try:
-                shown["params"] = render_action(spec.params, event, info, origin)
+                subject = digest_of_one(event, route.name) if spec.digest is not None else event
+                shown["params"] = render_action(spec.params, subject, info, None if spec.digest is not None else origin)
             except ActionParamsProblem as error:
                 shown["error"] = error.message
         actions.append(shown)

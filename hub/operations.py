@@ -17,12 +17,13 @@ from hub.events.canonical import TEST_SOURCE
 from hub.events.storable import escape_unstorable
 from hub.ingest.shadow import render_shadows
 from hub.ingest.service import Accepted, Rejected, ingest
+from hub.noise.plan import plan_noise
 from hub.plugin.request import InboundRequest
 from hub.profiles.identity import parse_identifier
 from hub.routing.explain import Step, explain
 from hub.routing.objects import ObjectLedger, subjects_by_source
 from hub.routing.origins import routing_view, stamped_context
-from hub.routing.templates import TemplateProblem, render_params
+from hub.routing.templates import TemplateProblem, digest_of_one, render_params
 from hub.runtime import Hub
 from hub.store import Store
 from hub.store.rows import MergeRow, ProfileView
@@ -120,7 +121,8 @@ def dry_run(hub: Hub, event: dict[str, Any]) -> list[RoutePlan]:
 
     Nothing is stored, queued or sent. (Whether a route already ran for the same object, which
     take-in also checks, is not considered: this shows what the routes themselves say.) An event
-    stamped with an origin (`data.origin`) is matched and rendered with it, as take-in does.
+    stamped with an origin (`data.origin`) is matched and rendered with it, as take-in does. A
+    digest action shows a digest of this event alone.
     """
     plans = []
     origin = stamped_context(hub.store, event)
@@ -130,8 +132,11 @@ def dry_run(hub: Hub, event: dict[str, Any]) -> list[RoutePlan]:
         actions = []
         for spec in route.actions if matched else ():
             try:
-                actions.append(PlannedAction(spec.connection, spec.action,
-                                             render_params(spec.params, event, origin=origin)))
+                if spec.digest is not None:
+                    rendered = render_params(spec.params, digest_of_one(event, route.name))
+                else:
+                    rendered = render_params(spec.params, event, origin=origin)
+                actions.append(PlannedAction(spec.connection, spec.action, rendered))
             except TemplateProblem as problem:
                 actions.append(PlannedAction(spec.connection, spec.action, None, str(problem)))
         plans.append(RoutePlan(route.name, matched, explain(route.when, view), actions))
@@ -161,14 +166,44 @@ def replay_event(hub: Hub, event_id: str) -> Replayed:
     event = orjson.loads(row.body)
     ledger = ObjectLedger(hub.store.ingest.events_about(subjects_by_source([event])))
     origin = stamped_context(hub.store, event)
-    planned = render_shadows(hub, event, hub.router.deliveries_for(event, ledger.routed(event), origin),
-                             origin)
+    planned = plan_noise(hub, render_shadows(hub, event, hub.router.deliveries_for(event, ledger.routed(event), origin),
+                                             origin))
     created = set(hub.store.ingest.add_deliveries(planned))
     requeued = hub.store.deliveries.requeue([item.id for item in planned if item.id not in created])
     hub.queue.enqueue([*(item for item in planned if item.sent and item.id in created), *requeued])
     queued = {item.id for item in requeued} | {item.id for item in planned if item.sent and item.id in created}
     return Replayed([item.id for item in planned if item.id in queued],
                     [item.id for item in planned if item.id not in queued])
+
+
+@dataclass(frozen=True)
+class HeldOutcome:
+    """What a release or a discard of held deliveries did: the ids acted on, and those left as they were."""
+
+    done: list[str]
+    skipped: list[str]
+
+
+def release_held(hub: Hub, delivery_ids: list[str] | None = None, *, route: str | None = None) -> HeldOutcome:
+    """Send deliveries held for review (over a route's `max_per_hour`): by id, or every one of a route.
+
+    They are queued at once; a connection in its quiet hours holds them again until the hours end.
+    Deliveries not held for review (held for quiet hours, already sent, unknown) are skipped.
+    """
+    released = hub.store.noise.release(delivery_ids, route=route)
+    hub.queue.enqueue(released)
+    done = [item.id for item in released]
+    if released:
+        log.warning("released %d held deliveries%s", len(done), f" of route {route}" if route else "")
+    return HeldOutcome(done, [i for i in delivery_ids or () if i not in set(done)])
+
+
+def discard_held(hub: Hub, delivery_ids: list[str] | None = None, *, route: str | None = None) -> HeldOutcome:
+    """Never send these held deliveries (by id, or every held one of a route); retention deletes them later."""
+    discarded = hub.store.noise.discard(delivery_ids, route=route)
+    if discarded:
+        log.warning("discarded %d held deliveries%s", len(discarded), f" of route {route}" if route else "")
+    return HeldOutcome(discarded, [i for i in delivery_ids or () if i not in set(discarded)])
 
 
 def redeliver(hub: Hub, delivery_ids: list[str]) -> list[str]:

@@ -5,7 +5,8 @@ that takes jobs only from the queues of connections its gate lets through (`HubW
 a scheduler thread that moves due retries onto the queues, the sweepers (of deliveries and of
 enrichments of thin events, whose jobs run on the same threads), the poller of sources with
 `poll:` (hub/polling), the metrics thread (counts and alert rules, hub/alerting), the resolver
-that attaches events to customer profiles (hub/profiles), and an intake consumer
+that attaches events to customer profiles (hub/profiles), the noise schedule (digests due, quiet
+hours ended: hub/noise), and an intake consumer
 that stores what `accept_into: redis` accepted (it runs whatever the setting, so nothing a
 previous setting left in the log is stranded). `cxhub worker` runs that in its own process
 until SIGTERM; `cxhub serve` in embedded mode runs it inside the web process. Threads let a
@@ -37,6 +38,7 @@ from hub.delivery.rq_compat import NoSignalHandlers
 from hub.delivery.sweeper import run_periodically
 from hub.enrichment.sweeper import run_periodically as sweep_enrichments_periodically
 from hub.ingest.consumer import IntakeConsumer
+from hub.noise.schedule import run_noise_periodically
 from hub.polling import run_polls_periodically
 from hub.profiles.resolver import resolve_all
 from hub.profiles.resolver import run_periodically as resolve_profiles_periodically
@@ -141,6 +143,7 @@ class WorkerThreads:
         self._spawn(self._schedule, name="cxhub-scheduler")
         self._spawn(self._take_in, name="cxhub-intake")
         self.threads.append(run_periodically(self.hub, self.stopping))
+        self.threads.append(run_noise_periodically(self.hub, self.stopping))
         if (poller := run_polls_periodically(self.hub, self.stopping)) is not None:
             self.threads.append(poller)
         if (sweeper := sweep_enrichments_periodically(self.hub, self.stopping)) is not None:

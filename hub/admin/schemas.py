@@ -38,6 +38,7 @@ class DeliveryQuery(StrictSchema):
     status = fields.String(validate=validate.OneOf(STATUSES))
     event_id = Name()
     connection = Name()
+    route = Name()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
@@ -56,6 +57,18 @@ class RedeliverRequest(StrictSchema):
     def one_way(self, data: dict[str, Any], **kwargs: Any) -> None:
         if ("ids" in data) == ("all_dead" in data):
             raise ValidationError("give either ids or all_dead")
+
+
+class HeldRequest(StrictSchema):
+    """Held deliveries to act on: `ids`, a `route` (every one of it), or both (those ids of that route)."""
+
+    ids = fields.List(Name(), validate=validate.Length(min=1, max=1000))
+    route = Name(metadata={"description": "the route's name in the config"})
+
+    @validates_schema
+    def something(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "ids" not in data and "route" not in data:
+            raise ValidationError("give ids, a route, or both")
 
 
 class JsonText(fields.Field):
@@ -97,6 +110,17 @@ class DeliverySchema(Schema):
     result = JsonText()
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
+    digest_id = fields.String(allow_none=True, metadata={
+        "description": "a collected event's digest once sent in one; on a digest's own delivery, its own id"})
+    held_until = fields.Method("_held_until", allow_none=True, metadata={
+        "type": "string", "format": "date-time", "nullable": True,
+        "description": "status held: when it goes (quiet hours end); null while it waits for review"})
+
+    def _held_until(self, row: Any) -> str | None:
+        """From a row or the dict of one (the detail view adds its attempts to the row's fields)."""
+        status, until = (row.get("status"), row.get("next_attempt_at")) if isinstance(row, dict) \
+            else (row.status, row.next_attempt_at)
+        return until.isoformat() if status == "held" and until is not None else None
 
 
 class DeliveryDetailSchema(DeliverySchema):
@@ -207,6 +231,17 @@ class Replayed(Schema):
 class Redelivered(Schema):
     queued = fields.List(fields.String(), required=True)
     skipped = fields.List(fields.String(), required=True, metadata={"description": "ids that are not dead letters"})
+
+
+class Released(Schema):
+    released = fields.List(fields.String(), required=True, metadata={"description": "deliveries queued to be sent"})
+    skipped = fields.List(fields.String(), required=True,
+                          metadata={"description": "ids given that are not held for review"})
+
+
+class Discarded(Schema):
+    discarded = fields.List(fields.String(), required=True, metadata={"description": "deliveries never to be sent"})
+    skipped = fields.List(fields.String(), required=True, metadata={"description": "ids given that are not held"})
 
 
 class IntakeBacklog(Schema):

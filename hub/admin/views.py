@@ -24,12 +24,14 @@ from hub.admin.schemas import (
     DeliveryDetailSchema,
     DeliveryList,
     DeliveryQuery,
+    Discarded,
     EnrichmentList,
     EnrichmentQuery,
     EnrichmentQueued,
     EventDetailSchema,
     EventList,
     EventQuery,
+    HeldRequest,
     LineageSchema,
     MergeRequest,
     MergeResultSchema,
@@ -42,6 +44,7 @@ from hub.admin.schemas import (
     QuarantineSchema,
     RedeliverRequest,
     Redelivered,
+    Released,
     Replayed,
     Resumed,
     TimelineQuery,
@@ -60,9 +63,11 @@ from hub.operations import (
     UnknownCustomer,
     backlog,
     connection_states,
+    discard_held,
     find_customer,
     merge_customers,
     redeliver,
+    release_held,
     replay_event,
     replay_quarantined,
     resume_connection,
@@ -193,6 +198,22 @@ def redeliver_many() -> tuple[Response, int]:
     ids = body["ids"] if "ids" in body else hub.store.reads.dead_ids(**body["all_dead"])
     queued = redeliver(hub, ids)
     return jsonify(Redelivered().dump({"queued": queued, "skipped": [i for i in ids if i not in queued]})), 202
+
+
+@blueprint.post("/deliveries/release")
+def release_many() -> tuple[Response, int]:
+    """Send deliveries held for review (a route over its max_per_hour): by ids, by route, or both."""
+    body = _load(HeldRequest(), request.get_json(silent=True) or {})
+    outcome = release_held(current_hub(), body.get("ids"), route=body.get("route"))
+    return jsonify(Released().dump({"released": outcome.done, "skipped": outcome.skipped})), 202
+
+
+@blueprint.post("/deliveries/discard")
+def discard_many() -> Response:
+    """Never send held deliveries (for review or for quiet hours): by ids, by route, or both."""
+    body = _load(HeldRequest(), request.get_json(silent=True) or {})
+    outcome = discard_held(current_hub(), body.get("ids"), route=body.get("route"))
+    return jsonify(Discarded().dump({"discarded": outcome.done, "skipped": outcome.skipped}))
 
 
 @blueprint.get("/backlog")

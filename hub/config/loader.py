@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import os
 from typing import Any, Iterator, Mapping
+from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError
 
+from hub.config.digests import digest_template_problems
 from hub.config.model import (
     ActionSpec,
     ConnectionConfig,
     CustomersConfig,
-    EnrichmentPolicy,
-    HubConfig,
-    HubSettings,
+    DigestSpec,
     EnrichmentPolicy,
     HubConfig,
     HubSettings,
     MetricsSettings,
     OAuthConfig,
+    QuietHours,
     Route,
 )
 from hub.config.problems import ConfigError, Path, Problem, flatten_errors
@@ -43,6 +44,7 @@ from hub.plugin.types import ConnectionInfo, Source
 from hub.pluginhost import PluginHost
 from hub.plugin.settings import Secret, unwrap_env
 from hub.routing.templates import TemplateProblem, compile_params
+from hub.timeofday import DAYS
 
 SOURCE_API_TIMEOUT = 5.0  # a follow-up call made while the vendor waits for our answer must be quick
 
@@ -94,6 +96,7 @@ class _Builder:
         # Every declared connection, with its plugin, or None when the plugin cannot be used. Routes
         # are checked against these, so a connection whose settings fail is still a known one.
         self.connection_plugins: dict[str, str | None] = {}
+        self.connection_zones: dict[str, ZoneInfo] = {}  # each connection's wall clock, for digest times
 
     def problem(self, path: Path, message: str) -> None:
         """Record a problem, once per key: a missing variable should not also be reported as a null value."""
@@ -279,21 +282,27 @@ class _Builder:
         if not self.with_settings and isinstance(raw, dict):
             raw = {key: value for key, value in raw.items() if key not in ("settings", "oauth")}  # not read, not checked
         entry, ok = self.load_partly(ConnectionSchema(), raw, path)
+        zone, quiet = _wall_clock(entry)
+        self.connection_zones[name] = zone
         if not self.with_settings:
             return ConnectionConfig(name, entry["plugin"], {}, entry["retry"], entry["timeout"],
                                     entry["circuit_breaker"], entry["max_in_flight"],
-                                    rate_limit=entry["rate_limit"]) if ok else None
+                                    rate_limit=entry["rate_limit"], zone=zone, quiet_hours=quiet) if ok else None
         plugin = self.plugin_for("connection", entry["plugin"], path) if isinstance(entry.get("plugin"), str) else None
         self.connection_plugins[name] = entry["plugin"] if plugin else None
         if plugin is None or not ok:
             return None
         settings = self.plugin_settings("connection", plugin, entry["settings"], path)
         info = plugin.info.connection
+        if quiet is not None and not info.for_people:
+            self.problem(path + ("quiet_hours",), f"plugin {entry['plugin']!r} sends nothing people read, so it has "
+                                                  "no quiet hours (they are for chat and email connections)")
+            return None
         if settings is None or not self.credentials_fit(info, settings, entry["oauth"], path):
             return None
         return ConnectionConfig(name, entry["plugin"], settings, entry["retry"], entry["timeout"],
                                 entry["circuit_breaker"], entry["max_in_flight"], entry["oauth"],
-                                entry["rate_limit"] or info.rate_limit)
+                                entry["rate_limit"] or info.rate_limit, zone, quiet)
 
     def credentials_fit(self, info: ConnectionInfo, settings: Mapping[str, Any], oauth: OAuthConfig | None,
                         path: Path) -> bool:
@@ -333,9 +342,10 @@ class _Builder:
             raw_actions = entry.get("actions")
             actions = [self.action(spec, path + ("actions", number))
                        for number, spec in enumerate(raw_actions if isinstance(raw_actions, list) else [])]
+            self.check_digests_distinct(actions, path)
             if ok and None not in actions:
                 routes.append(Route(entry["name"], entry["when"], tuple(actions), entry["run_on_updates"],  # type: ignore[arg-type]
-                                    entry["shadow"]))
+                                    entry["shadow"], entry["max_per_hour"]))
         for position, name in enumerate(names):
             if name is not None and name in names[:position]:
                 self.problem(("routes", position, "name"), f"route name {name!r} is used twice")
@@ -377,7 +387,39 @@ class _Builder:
             compile_params(params, html_params=action_info.html_params)
         except TemplateProblem as error:
             self.problem(path + ("params",) + error.path, error.message)
-        return ActionSpec(name, action_name, params) if ok else None
+        digest = self.digest(entry.get("digest"), params, plugin, name, path) if ok else None
+        if ok and entry.get("digest") is not None and digest is None:
+            return None
+        return ActionSpec(name, action_name, params, digest) if ok else None
+
+    def digest(self, raw: Mapping[str, Any] | None, params: Mapping[str, Any], plugin: Any, connection: str,
+               path: Path) -> DigestSpec | None:
+        """A digest only for a connection people read, with parameters written for a digest."""
+        if raw is None:
+            return None
+        if not plugin.info.connection.for_people:
+            self.problem(path + ("digest",), f"connection {connection!r} ({plugin.info.name}) sends nothing people "
+                                             "read, so its actions cannot be digests (digests are for chat and email)")
+            return None
+        problems = list(digest_template_problems(params))
+        for where, message in problems:
+            self.problem(path + ("params",) + where, message)
+        if problems:
+            return None
+        return DigestSpec(raw.get("every"), raw.get("at", ()), self.connection_zones.get(connection, ZoneInfo("UTC")),
+                          raw["max_items"])
+
+    def check_digests_distinct(self, actions: list[ActionSpec | None], path: Path) -> None:
+        """A route collects one digest per connection action: two would share their events."""
+        seen: set[tuple[str, str]] = set()
+        for number, spec in enumerate(actions):
+            if spec is None or spec.digest is None:
+                continue
+            if (spec.connection, spec.action) in seen:
+                self.problem(path + ("actions", number, "digest"), f"this route already has a digest for "
+                                                                    f"{spec.connection}.{spec.action}: make it one "
+                                                                    "action, or use a second route")
+            seen.add((spec.connection, spec.action))
 
     def check_param_keys(self, schema: Schema, params: Mapping[str, Any], path: Path) -> None:
         """Parameters are templates until rendered, so only their keys can be checked here."""
@@ -388,6 +430,16 @@ class _Builder:
         for key, field in fields.items():
             if field.required and key not in params:
                 self.problem(path + (key,), "missing required parameter")
+
+
+def _wall_clock(entry: Mapping[str, Any]) -> tuple[ZoneInfo, QuietHours | None]:
+    """A connection's timezone (its own, else its quiet hours', else UTC) and its quiet hours."""
+    raw = entry.get("quiet_hours")
+    zone = entry.get("timezone") or (raw or {}).get("timezone") or ZoneInfo("UTC")
+    if not raw or not {"start", "end", "days", "all_day"} <= raw.keys():
+        return zone, None  # none, or not valid: its problems are reported
+    days, all_day = (frozenset(DAYS.index(day) for day in raw[key] if day in DAYS) for key in ("days", "all_day"))
+    return zone, QuietHours(raw["start"], raw["end"], raw.get("timezone") or zone, days, all_day)
 
 
 def _mappings_with_unhashable_keys(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
+from zoneinfo import ZoneInfo
 
 from hub.insights.answers import FORM_ATTRIBUTES
 from hub.insights.rules import AlertRule
 from hub.plugin.settings import Secret
 from hub.plugin.types import RateLimit, Source
-from hub.routing.routes import ActionSpec, Route
+from hub.routing.routes import ActionSpec, DigestSpec, Route
+from hub.timeofday import QuietHours
 
 if TYPE_CHECKING:
     from limits import RateLimitItem
 
 __all__ = ["ActionSpec", "BreakerPolicy", "ConnectionConfig", "ConsoleConfig", "ConsoleUser", "CustomersConfig",
-           "EnrichmentPolicy", "HubConfig", "HubSettings", "MappedIdentifier", "OAuthConfig", "PollSchedule", "RateLimit",
-           "RetryPolicy", "Route"]
-__all__ = ["ActionSpec", "BreakerPolicy", "ConnectionConfig", "ConsoleConfig", "ConsoleUser", "EnrichmentPolicy", "HubConfig",
-           "HubSettings", "MetricsSettings", "OAuthConfig", "PollSchedule", "RateLimit", "RetryPolicy", "Route"]
+           "DigestSpec", "EnrichmentPolicy", "HubConfig", "HubSettings", "MappedIdentifier", "MetricsSettings",
+           "OAuthConfig", "PollSchedule", "QuietHours", "RateLimit", "RetryPolicy", "Route"]
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,8 @@ class ConnectionConfig:
     max_in_flight: int | None = None  # per worker process; by default half its threads
     oauth: OAuthConfig | None = None
     rate_limit: RateLimit | None = None  # the connection's own, else its plugin's default; shared by all workers
+    zone: ZoneInfo = ZoneInfo("UTC")  # `timezone:`, the wall clock of its quiet hours and digest times
+    quiet_hours: QuietHours | None = None  # when its messages to people wait (hub.noise.quiet)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from hub.plugin.settings import SecretField, SettingsSchema
 from hub.plugin.types import RateLimit
 from hub.events.canonical import TEST_SOURCE
 from hub.routing.conditions import MATCH_ALL, Condition, compile_condition
+from hub.timeofday import DAYS, parse_time_of_day, parse_zone
 
 # the source of the console's test events (hub/testsend.py): no configured source may look like them
 RESERVED_SOURCE = validate.NoneOf([TEST_SOURCE], error=f"{TEST_SOURCE} is the source of the console's test "
@@ -213,6 +214,85 @@ class ConnectionRateLimitSchema(StrictSchema):
         return RateLimit(data["requests"], int(data["per"]))
 
 
+class TimeOfDayField(fields.Field):
+    """A wall-clock time on the 24-hour clock, `HH:MM`."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        try:
+            return parse_time_of_day(value)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+
+
+class TimesOfDayField(fields.Field):
+    """One `HH:MM` or a list of them (at most 24, each once), in order."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        items = value if isinstance(value, list) else [value]
+        if not 1 <= len(items) <= 24:
+            raise ValidationError("give one to 24 times of day")
+        try:
+            times = [parse_time_of_day(item) for item in items]
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+        if len(set(times)) != len(times):
+            raise ValidationError("a time of day is given twice")
+        return tuple(sorted(times))
+
+
+class ZoneField(fields.Field):
+    """An IANA timezone name, checked against the zoneinfo database."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        try:
+            return parse_zone(value)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+
+
+def Days(**kwargs: Any) -> fields.List:  # noqa: N802 - a field factory, read like a field class
+    return fields.List(fields.String(validate=validate.OneOf(DAYS, error="days are written " + ", ".join(DAYS))),
+                       validate=validate.Length(min=1, max=7), **kwargs)
+
+
+class QuietHoursSchema(StrictSchema):
+    """`quiet_hours: {from: "20:00", to: "08:00", timezone: Europe/Paris, days: [...], all_day: [sat, sun]}`."""
+
+    start = TimeOfDayField(required=True, data_key="from")
+    end = TimeOfDayField(required=True, data_key="to")
+    timezone = ZoneField(load_default=None)  # else the connection's timezone
+    days = Days(load_default=list(DAYS))
+    all_day = Days(load_default=list)
+
+    @validates_schema
+    def a_real_period(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "start" in data and data["start"] == data.get("end"):
+            raise ValidationError("from and to are the same time: the quiet period would be empty (to be quiet all "
+                                  "day, use all_day: [mon, ...])", "to")
+        for key in ("days", "all_day"):
+            if len(set(data.get(key, ()))) != len(data.get(key, ())):
+                raise ValidationError("a day is named twice", key)
+
+
+MAX_DIGEST_ITEMS = 200
+
+
+class DigestSchema(StrictSchema):
+    """`digest: {every: 1h}` or `digest: {at: "09:00"}` (or a list of times), with `max_items` listed."""
+
+    every = DurationField(validate=validate.Range(min=1, max=7 * 86400,
+                                                  error="a digest window is between 1s and 7d"))
+    at = TimesOfDayField()
+    max_items = fields.Integer(load_default=50, strict=True,
+                               validate=validate.Range(min=1, max=MAX_DIGEST_ITEMS,
+                                                       error=f"max_items is between 1 and {MAX_DIGEST_ITEMS}"))
+
+    @validates_schema
+    def one_schedule(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if ("every" in data) == ("at" in data):
+            raise ValidationError("give either every (a window such as 1h) or at (times of day such as \"09:00\")")
+
+
 class ConnectionSchema(StrictSchema):
     plugin = fields.String(required=True)
     settings = fields.Dict(keys=fields.String(), load_default=dict)
@@ -222,6 +302,8 @@ class ConnectionSchema(StrictSchema):
     max_in_flight = fields.Integer(load_default=None, validate=validate.Range(min=1, max=256))
     oauth = fields.Nested(OAuthSchema, load_default=None)
     rate_limit = fields.Nested(ConnectionRateLimitSchema, load_default=None)
+    timezone = ZoneField(load_default=None)
+    quiet_hours = fields.Nested(QuietHoursSchema, load_default=None)
 
 
 class ConditionField(fields.Field):
@@ -233,6 +315,7 @@ class ActionSchema(StrictSchema):
     connection = fields.String(required=True)
     action = fields.String(required=True)
     params = fields.Dict(keys=fields.String(), load_default=dict)
+    digest = fields.Nested(DigestSchema, load_default=None)
 
 
 class RouteSchema(StrictSchema):
@@ -243,6 +326,9 @@ class RouteSchema(StrictSchema):
     # true or false only: YAML's yes/no/on/off are already booleans, and a quoted "yes" is a typo
     run_on_updates = fields.Boolean(load_default=False, truthy={True}, falsy={False})
     shadow = fields.Boolean(load_default=False, truthy={True}, falsy={False})  # matched, rendered, recorded, never sent
+    # at most this many matching events per rolling hour are delivered; the rest are held for review
+    max_per_hour = fields.Integer(load_default=None, strict=True, validate=validate.Range(
+        min=1, max=1_000_000, error="max_per_hour is a whole number of events from 1 to 1000000"))
 
 
 ROLES = ("viewer", "operator", "admin")

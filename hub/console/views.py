@@ -48,10 +48,12 @@ from hub.operations import (
     NotFound,
     backlog,
     connection_states,
+    discard_held,
     discard_quarantined,
     dry_run,
     pause_connection,
     redeliver,
+    release_held,
     replay_event,
     replay_quarantined,
     resume_connection,
@@ -315,6 +317,32 @@ def retry(delivery_id: str) -> ResponseReturnValue:
     queued = redeliver(hub, [delivery_id])
     flash("Queued again with a fresh retry budget." if queued else "Not queued: only a dead delivery is retried.",
           "info" if queued else "warning")
+    return redirect(safe_next(request.form.get("back")) if request.form.get("back")
+                    else url_for("console.deliveries"))
+
+
+@blueprint.post("/deliveries/<delivery_id>/release")
+@requires("operator")
+def release(delivery_id: str) -> ResponseReturnValue:
+    """Send a delivery held for review (its route was over its max_per_hour)."""
+    return _act_on_held(delivery_id, release_held, "Released: it is queued (quiet hours still apply).",
+                        "Not released: only a delivery held for review is.")
+
+
+@blueprint.post("/deliveries/<delivery_id>/discard")
+@requires("operator")
+def discard(delivery_id: str) -> ResponseReturnValue:
+    """Never send a held delivery."""
+    return _act_on_held(delivery_id, discard_held, "Discarded: it will not be sent.",
+                        "Not discarded: only a held delivery is.")
+
+
+def _act_on_held(delivery_id: str, act: Any, done: str, skipped: str) -> ResponseReturnValue:
+    hub = current_hub()
+    if hub.store.reads.delivery(delivery_id) is None:
+        abort(404, f"There is no delivery {delivery_id}.")
+    outcome = act(hub, [delivery_id])
+    flash(done if outcome.done else skipped, "info" if outcome.done else "warning")
     return redirect(safe_next(request.form.get("back")) if request.form.get("back")
                     else url_for("console.deliveries"))
 

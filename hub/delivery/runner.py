@@ -15,6 +15,8 @@ from hub.config.model import ConnectionConfig
 from hub.delivery.backoff import backoff_delay
 from hub.delivery.gate import ConnectionGate, Transition
 from hub.events.storable import escape_unstorable
+from hub.noise.digest import digest_event
+from hub.noise.quiet import quiet_now
 from hub.outbound.client import connection_client
 from hub.plugin.errors import DeliveryError, GiveUp, PauseConnection, RetryLater, Throttled
 from hub.plugin.http import HttpClient
@@ -82,6 +84,8 @@ class DeliveryRunner:
 
         1. Claim the rows together (queued/retrying -> running); a row already claimed by another
            worker's duplicate job, or already done, is left alone.
+           If the connection is in its quiet hours (they began after the deliveries were queued, or
+           a retry fell into them), they are held until the hours end, their attempt uncounted.
         2. Attempt each in turn through the connection's gate. Once the gate closes (paused, at its
            in-flight cap) or the batch has run BATCH_SECONDS, the rest are given back, uncounted.
         3. Store the attempts together (at least every FLUSH_SECONDS, so a crash repeats little),
@@ -89,7 +93,7 @@ class DeliveryRunner:
            retryable failure with attempts left: retrying, after the backoff. Otherwise: dead.
         """
         lease = timedelta(seconds=self.hub.config.hub.delivery_lease_seconds)
-        claimed = self.hub.store.deliveries.claim(delivery_ids, lease)
+        claimed = self.hold_if_quiet(self.hub.store.deliveries.claim(delivery_ids, lease), connection)
         started = flushed = time.monotonic()
         finished: list[Finished] = []
         for index, delivery in enumerate(claimed):
@@ -109,6 +113,15 @@ class DeliveryRunner:
                 self.conclude(finished)
                 finished, flushed = [], time.monotonic()
         self.conclude(finished)
+
+    def hold_if_quiet(self, claimed: list[ClaimedDelivery], connection: str) -> list[ClaimedDelivery]:
+        """The claimed deliveries that may go now; in quiet hours none, and all are held until they end."""
+        quiet = quiet_now(self.hub, connection, self.hub.clock()) if claimed else None
+        if quiet is None:
+            return claimed
+        held = self.hub.store.noise.hold_claimed([delivery.id for delivery in claimed], quiet.until, quiet.reason)
+        log.info("%d deliveries to %s held: %s", len(held), connection, quiet.reason)
+        return []
 
     def attempt_entered(self, delivery: ClaimedDelivery, connection: str) -> Finished:
         """One attempt, made after the gate let it in; the gate hears how it went."""
@@ -178,7 +191,7 @@ class DeliveryRunner:
         action_info = plugin.info.actions.get(delivery.action) if plugin else None
         if plugin is None or action_info is None:
             raise GiveUp(f"plugin {config.plugin!r} no longer provides action {delivery.action!r}")
-        event = orjson.loads(delivery.event_body)
+        event = digest_event(self.hub, delivery) if delivery.is_digest else orjson.loads(delivery.event_body)
         params = self.params(delivery, event, action_info)
         url_setting = plugin.info.connection.url_setting if plugin.info.connection else None
         return plugin.call(
@@ -189,8 +202,8 @@ class DeliveryRunner:
 
     def params(self, delivery: ClaimedDelivery, event: Mapping[str, Any], action: ActionInfo) -> Any:
         try:
-            return render_action(orjson.loads(delivery.params), event, action,
-                                 origin=stamped_context(self.hub.store, event))
+            origin = None if delivery.is_digest else stamped_context(self.hub.store, event)  # a digest has none
+            return render_action(orjson.loads(delivery.params), event, action, origin=origin)
         except ActionParamsProblem as error:
             raise GiveUp(f"route {delivery.route!r}: {error.message}") from None
 

@@ -16,6 +16,7 @@ from hub.ingest.annotate import annotate
 from hub.ingest.kept import kept_request
 from hub.ingest.shadow import render_shadows
 from hub.insights.answers import response_rows
+from hub.noise.plan import plan_noise
 from hub.plugin.errors import GiveUp, RequestRejected, RetryLater, UnrecognizedPayload
 from hub.plugin.request import MAX_MEDIA_TYPE, InboundRequest
 from hub.plugin.types import EventDraft, Parsed, Rejection, Reply, Source
@@ -198,6 +199,8 @@ def route_events(hub: Hub, events: Sequence[dict[str, Any]]) -> list[NewDelivery
     A shadow route's deliveries come back rendered, to be recorded and never sent (`delivery.sent`).
     An event about an object a delivery created is stamped with its origin (`data.origin`),
     which conditions and templates see (hub.routing.origins).
+    Noise control comes last (hub.noise.plan): digest actions collect, and a delivery over its
+    route's budget or to a connection in its quiet hours is held instead of queued.
     """
     annotate(hub.plugins, hub.config.hub.annotators, events)
     ledger = ObjectLedger(hub.store.ingest.events_about(subjects_by_source(events)))
@@ -210,7 +213,7 @@ def route_events(hub: Hub, events: Sequence[dict[str, Any]]) -> list[NewDelivery
                                  origin)
         ledger.add(event, planned)
         deliveries.extend(planned)
-    return deliveries
+    return plan_noise(hub, deliveries)
 
 
 def origin_finder(hub: Hub) -> OriginFinder:

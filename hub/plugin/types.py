@@ -98,6 +98,9 @@ class ConnectionInfo:
     `rate_limit` is the vendor's published API limit, the default of the connection's own
     `rate_limit:`. Every worker shares it through Redis, and deliveries wait for room rather than
     draw 429s.
+
+    `for_people=True` says the plugin's actions send messages people read (a chat post, an
+    email): its connections may then have `quiet_hours:` and its actions a `digest:`.
     """
 
     settings: type[Schema] | None = None
@@ -107,6 +110,7 @@ class ConnectionInfo:
     token_setting: str | None = None
     oauth_required: bool = False
     rate_limit: RateLimit | None = None
+    for_people: bool = False
 
     def __post_init__(self) -> None:
         if self.oauth and not self.url_setting:

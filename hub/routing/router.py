@@ -21,6 +21,8 @@ def delivery_id(event_id: str, route: str, index: int, connection: str, action: 
 
 
 class Router:
+    """A digest action's delivery is planned `collecting`: it waits for its digest (hub.noise.digest)."""
+
     def __init__(self, routes: Sequence[Route]) -> None:
         self.routes = tuple(routes)
 
@@ -37,7 +39,8 @@ class Router:
             NewDelivery(
                 id=delivery_id(event["id"], route.name, index, spec.connection, spec.action),
                 event_id=event["id"], route=route.name, connection=spec.connection, action=spec.action,
-                params=spec.params, status="shadow" if route.shadow else "queued",
+                params=spec.params,
+                status="shadow" if route.shadow else "collecting" if spec.digest is not None else "queued",
             )
             for route in self.routes
             if (route.run_on_updates or route.name not in routed) and route.when.matches(view)

@@ -4,6 +4,12 @@
                       -> retrying -> running -> ...
                       -> dead      (requeue gives it a fresh retry budget)
     shadow     (a shadow route's: recorded with its rendered parameters, never sent, never claimed)
+
+Noise control (hub/store/noise.py) adds, none of them claimable:
+
+    held       -> queued | retrying   (quiet hours over: `next_attempt_at`; or released by an admin)
+               -> discarded           (an admin decided it is not to be sent)
+    collecting -> digested            (collected for a digest; sent as part of the digest `digest_id`)
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ from hub.store.rows import ClaimedDelivery, DeliveryRef, FinishedAttempt, from_r
 from hub.store.tables import attempts, created_objects, deliveries, events
 
 CLAIMABLE = ("queued", "retrying")
-STATUSES = ("queued", "running", "retrying", "succeeded", "dead", "shadow")
+STATUSES = ("queued", "running", "retrying", "succeeded", "dead", "shadow", "held", "discarded", "collecting",
+            "digested")
+FINISHED = ("succeeded", "dead", "shadow", "discarded")  # and digested, once its digest is finished
 REF = (deliveries.c.id, deliveries.c.connection)
 
 

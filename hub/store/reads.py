@@ -51,11 +51,11 @@ class Reads:
             return [from_row(EventRow, row) for row in db.execute(query)]
 
     def deliveries(self, *, status: str | None = None, event_id: str | None = None,
-                   connection: str | None = None, limit: int = 50) -> list[DeliveryRow]:
-        """Deliveries, most recently updated first, optionally of one status, event or connection."""
+                   connection: str | None = None, route: str | None = None, limit: int = 50) -> list[DeliveryRow]:
+        """Deliveries, most recently updated first, optionally of one status, event, connection or route."""
         filters = [column == value for column, value in (
             (deliveries.c.status, status), (deliveries.c.event_id, event_id),
-            (deliveries.c.connection, connection)) if value is not None]
+            (deliveries.c.connection, connection), (deliveries.c.route, route)) if value is not None]
         query = select(deliveries).where(and_(True, *filters)).order_by(deliveries.c.updated_at.desc()).limit(limit)
         with self.database.connect() as db:
             return [from_row(DeliveryRow, row) for row in db.execute(query)]

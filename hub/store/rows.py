@@ -60,6 +60,12 @@ class DeliveryRow:
     result: str | None  # what the destination created, as JSON
     created_at: datetime
     updated_at: datetime
+    digest_id: str | None  # a collected event's digest; a digest's own id on the digest itself
+
+    @property
+    def is_digest(self) -> bool:
+        """Whether this delivery sends a digest of collected events (hub.noise.digest)."""
+        return self.digest_id is not None and self.digest_id == self.id
 
     def as_dict(self) -> dict[str, Any]:
         """The columns as a dict (what lifecycle hooks receive)."""
@@ -155,7 +161,12 @@ class DeliveryRef(NamedTuple):
 
 @dataclass(frozen=True)
 class NewDelivery:
-    """A delivery to store: `queued` for a job, or `shadow` (a shadow route's: recorded, never sent)."""
+    """A delivery to store: `queued` for a job, or `shadow` (a shadow route's: recorded, never sent).
+
+    Noise control (hub.noise) may plan it `collecting` (for a digest) or `held`: until
+    `next_attempt_at` (quiet hours), or until released (over its route's budget), with `last_error`
+    saying why.
+    """
 
     id: str
     event_id: str
@@ -165,7 +176,8 @@ class NewDelivery:
     params: Mapping[str, Any]
     status: str = "queued"
     result: Mapping[str, Any] | None = None  # a shadow delivery's rendered parameters
-    last_error: str | None = None  # why a shadow delivery's parameters did not render
+    last_error: str | None = None  # why a shadow delivery's parameters did not render; why a delivery is held
+    next_attempt_at: datetime | None = None  # when a delivery held for quiet hours goes
 
     @property
     def sent(self) -> bool:

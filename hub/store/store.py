@@ -13,6 +13,7 @@ It is composed of one part per concern, sharing one database:
     store.profiles     customer profiles: events attached across sources, merges, timelines
     store.lineage      what deliveries created, and which event follows up which
     store.metrics      CX metrics: a row per response, counts per quarter-hour, alert states
+    store.noise        events collected for digests, deliveries held (quiet hours, route budgets)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from hub.store.ingest import Ingest
 from hub.store.profiles import Profiles
 from hub.store.lineage import Lineage
 from hub.store.metrics import Metrics
+from hub.store.noise import Noise
 from hub.store.quarantine import Quarantine
 from hub.store.reads import Reads
 from hub.store.retention import Retention
@@ -45,6 +47,7 @@ class Store:
         self.profiles = Profiles(self.database)
         self.lineage = Lineage(self.database)
         self.metrics = Metrics(self.database)
+        self.noise = Noise(self.database)
 
     @property
     def url(self) -> str:

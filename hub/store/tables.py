@@ -78,7 +78,8 @@ requests = Table(
     Column("body", LargeBinary, nullable=False),  # as received, less what SourceInfo.body_to_keep takes out
 )
 
-# status: queued -> running -> succeeded | retrying -> ... | dead
+# status: queued -> running -> succeeded | retrying -> ... | dead (see hub/store/deliveries.py for the rest:
+# shadow, held, discarded, collecting, digested)
 deliveries = Table(
     "deliveries",
     metadata,
@@ -97,9 +98,12 @@ deliveries = Table(
     Column("result", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # A collected event's digest once it is sent in one; on a digest's own delivery, its own id.
+    Column("digest_id", String(64)),
     Index("ix_deliveries_event_id", "event_id"),
     Index("ix_deliveries_status", "status", "updated_at"),
     Index("ix_deliveries_created_at", "created_at"),  # the console's list, newest first, with stable cursors
+    Index("ix_deliveries_digest_id", "digest_id"),  # the events of a digest
 )
 
 attempts = Table(
