@@ -4,7 +4,7 @@ A worker process runs `hub.worker_threads` delivery threads (`WorkerThreads`), e
 that takes jobs only from the queues of connections its gate lets through (`HubWorker`), plus
 a scheduler thread that moves due retries onto the queues, the sweepers (of deliveries and of
 enrichments of thin events, whose jobs run on the same threads), the poller of sources with
-`poll:` (hub/polling), and an intake consumer
+`poll:` (hub/polling), the periodic case check (hub/sla.py), and an intake consumer
 that stores what `accept_into: redis` accepted (it runs whatever the setting, so nothing a
 previous setting left in the log is stranded). `cxhub worker` runs that in its own process
 until SIGTERM; `cxhub serve` in embedded mode runs it inside the web process. Threads let a
@@ -36,6 +36,7 @@ from hub.enrichment.sweeper import run_periodically as sweep_enrichments_periodi
 from hub.ingest.consumer import IntakeConsumer
 from hub.polling import run_polls_periodically
 from hub.runtime import EXTENSION, Hub
+from hub.sla import run_case_checks_periodically
 
 log = logging.getLogger("cxhub.worker")
 IDLE_SLICE = 1  # seconds a worker waits on its queues before looking at its gate again
@@ -140,6 +141,8 @@ class WorkerThreads:
             self.threads.append(poller)
         if (sweeper := sweep_enrichments_periodically(self.hub, self.stopping)) is not None:
             self.threads.append(sweeper)
+        if (cases := run_case_checks_periodically(self.hub, self.stopping)) is not None:
+            self.threads.append(cases)
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stopping.set()

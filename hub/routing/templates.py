@@ -65,20 +65,25 @@ def _compile(source: str, path: tuple[Any, ...], html: bool) -> Template:
 
 
 def render_params(params: Any, event: Mapping[str, Any], path: tuple[Any, ...] = (),
-                  origin: Mapping[str, Any] | None = None) -> Any:
+                  origin: Mapping[str, Any] | None = None, first: Mapping[str, Any] | None = None) -> Any:
     """Render compiled params against a CloudEvent; `event` and `data` are the template's names.
 
     With `origin` (the event this one follows up, see hub.routing.origins) templates also see
-    `origin`; without one, a template naming it fails as any undefined name does.
+    `origin`; without one, a template naming it fails as any undefined name does. `first` is
+    the same for an `otherwise` of an action with `once_per`: the delivery that holds the key
+    (hub/delivery/once.py).
     """
     if isinstance(params, Mapping):
-        return {key: render_params(value, event, path + (key,), origin) for key, value in params.items()}
+        return {key: render_params(value, event, path + (key,), origin, first) for key, value in params.items()}
     if isinstance(params, list):
-        return [render_params(item, event, path + (position,), origin) for position, item in enumerate(params)]
+        return [render_params(item, event, path + (position,), origin, first)
+                for position, item in enumerate(params)]
     if isinstance(params, Template):
         names: dict[str, Any] = {"event": event, "data": event.get("data", {})}
         if origin is not None:
             names["origin"] = origin
+        if first is not None:
+            names["first"] = first
         try:
             return render_bounded(params.generate(**names), full_text_at=full_text_location(event))
         except Exception as error:  # data-dependent errors too (TypeError, ZeroDivisionError, OverflowError)

@@ -6,6 +6,8 @@ from hub.store.deliveries import STATUSES
 from hub.store.enrichments import STATUSES as ENRICHMENT_STATUSES
 from hub.store.rows import (
     AttemptRow,
+    CaseEventRow,
+    CaseRow,
     ClaimedDelivery,
     CreatedObject,
     CreatedObjectRow,
@@ -18,13 +20,14 @@ from hub.store.rows import (
     FinishedAttempt,
     NewDelivery,
     ObjectEventRow,
+    OnceKeyRow,
     Origin,
     QuarantinedRequest,
     Recorded,
 )
 from hub.store.store import Store
 
-__all__ = ["BadCursor", "Cursor", "DeliveryFilter", "EventFilter", "Page", "ENRICHMENT_STATUSES", "STATUSES", "AttemptRow",
+__all__ = ["BadCursor", "Cursor", "DeliveryFilter", "EventFilter", "Page", "ENRICHMENT_STATUSES", "STATUSES", "AttemptRow", "CaseEventRow", "CaseRow", "OnceKeyRow",
            "ClaimedDelivery", "CreatedObject", "CreatedObjectRow", "DeliveryRef", "DeliveryRow", "DroppedRequests",
            "EnrichmentRow", "EventLineage", "EventRow", "FinishedAttempt", "NewDelivery", "ObjectEventRow", "Origin",
            "QuarantinedRequest", "Recorded", "Store", "StoreUnavailable", "now"]

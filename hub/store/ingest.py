@@ -99,6 +99,7 @@ def _delivery_row(item: NewDelivery, created: datetime) -> dict[str, Any]:
         "action": item.action, "params": orjson.dumps(item.params).decode(), "status": item.status,
         "attempts": 0, "budget_start": 0, "created_at": created, "updated_at": created,
         "last_error": item.last_error, "result": None if item.result is None else orjson.dumps(item.result).decode(),
+        "once": None if item.once is None else orjson.dumps(item.once).decode(),
     }
 
 
@@ -113,7 +114,7 @@ def _insert_from_json(table: Any, columns: Sequence[str], parameter: str) -> str
 EVENT_COLUMNS = ("id", "source", "type", "vendor_event_id", "subject", "customer_email", "customer_id",
                  "score_band", "time", "received_at", "body", "origin_event_id")
 DELIVERY_COLUMNS = ("id", "event_id", "route", "connection", "action", "params", "status", "attempts",
-                    "budget_start", "created_at", "updated_at", "last_error", "result")
+                    "budget_start", "created_at", "updated_at", "last_error", "result", "once")
 
 # One statement, so one round trip in autocommit, compiled once: the rows travel as two JSON parameters.
 RECORD_IN_ONE_STATEMENT = text(f"""

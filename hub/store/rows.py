@@ -57,6 +57,7 @@ class DeliveryRow:
     result: str | None  # what the destination created, as JSON
     created_at: datetime
     updated_at: datetime
+    once: str | None = None  # the action's once_per and otherwise, as JSON (hub/delivery/once.py)
 
     def as_dict(self) -> dict[str, Any]:
         """The columns as a dict (what lifecycle hooks receive)."""
@@ -67,7 +68,7 @@ class DeliveryRow:
 class ClaimedDelivery(DeliveryRow):
     """A delivery just claimed for an attempt, with its event's body read in the same statement."""
 
-    event_body: str
+    event_body: str = ""
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ class NewDelivery:
     status: str = "queued"
     result: Mapping[str, Any] | None = None  # a shadow delivery's rendered parameters
     last_error: str | None = None  # why a shadow delivery's parameters did not render
+    once: Mapping[str, Any] | None = None  # the action's once_per and otherwise (hub/delivery/once.py)
 
     @property
     def sent(self) -> bool:
@@ -224,3 +226,45 @@ class EventLineage:
     deliveries: list[DeliveryRow]
     created: list[CreatedObjectRow]
     follow_ups: list[EventRow]  # oldest first
+
+
+@dataclass(frozen=True)
+class OnceKeyRow:
+    """Which delivery holds a business key of an action with `once_per`, and until when."""
+
+    scope: str
+    key_hash: str
+    delivery_id: str
+    event_id: str
+    opened_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """A closed-loop case (hub/cases): its customer, owner, status and SLA."""
+
+    id: str
+    route: str
+    event_id: str
+    customer_email: str | None
+    customer_id: str | None
+    owner: str | None
+    status: str  # open, in_progress, closed
+    open_key: str | None
+    opened_at: datetime
+    first_response_due: datetime | None
+    close_due: datetime | None
+    first_response_at: datetime | None
+    closed_at: datetime | None
+    first_response_overdue_at: datetime | None
+    close_overdue_at: datetime | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class CaseEventRow:
+    case_id: str
+    event_id: str
+    why: str
+    linked_at: datetime

@@ -11,6 +11,8 @@ It is composed of one part per concern, sharing one database:
     store.cursors      where each polled source's next poll starts
     store.enrichments  thin events waiting for their details from the vendor's API
     store.lineage      what deliveries created, and which event follows up which
+    store.once         business keys of actions with once_per (one ticket per problem)
+    store.cases        closed-loop cases: opened, linked, followed, overdue
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from hub.store.database import Database
 from hub.store.deliveries import Deliveries
 from hub.store.enrichments import Enrichments
 from hub.store.ingest import Ingest
+from hub.store.cases import Cases
 from hub.store.lineage import Lineage
+from hub.store.once import OnceKeys
 from hub.store.quarantine import Quarantine
 from hub.store.reads import Reads
 from hub.store.retention import Retention
@@ -39,6 +43,8 @@ class Store:
         self.cursors = Cursors(self.database)
         self.enrichments = Enrichments(self.database)
         self.lineage = Lineage(self.database)
+        self.once = OnceKeys(self.database)
+        self.cases = Cases(self.database)
 
     @property
     def url(self) -> str:

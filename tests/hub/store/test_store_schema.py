@@ -35,9 +35,10 @@ def test_a_store_from_the_previous_release_is_upgraded_with_its_data_intact(empt
     upgrade(engine)
     assert current(engine) == head() != BASELINE
     assert rows(engine, "events") == [{**EVENT, "origin_event_id": None}]  # 0006: no event follows another up yet
-    assert rows(engine, "deliveries") == DELIVERIES
+    assert rows(engine, "deliveries") == [{**row, "once": None} for row in DELIVERIES]  # 0016: no once_per yet
     assert rows(engine, "attempts") == ATTEMPTS
     assert inspect(engine).has_table("created_objects")
+    assert inspect(engine).has_table("once_keys") and inspect(engine).has_table("cases")
     kept = rows(engine, "quarantine")
     assert [{key: value for key, value in row.items() if key != "digest"} for row in kept] == QUARANTINE
     same, other = (request_digest("app", "POST", "application/json", {"a": "1", "b": "2"}, body)
