@@ -64,7 +64,7 @@ def check_cases(hub: Hub, at: datetime | None = None) -> list[str]:
     emitted = []
     for case in hub.store.cases.active():
         case = follow(hub.store, case)
-        for which in overdue(case, moment):
+        for which in overdue(case, moment):  # a breach found before is skipped below
             if getattr(case, f"{which}_overdue_at") is not None:
                 continue  # emitted before: once per breach
             event = overdue_event(case, which, moment)

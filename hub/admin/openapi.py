@@ -90,6 +90,10 @@ OPERATIONS: tuple[Operation, ...] = (
               query=schemas.EnrichmentQuery, errors=(400,), tag="enrichment"),
     Operation("post", "/admin/enrichment/{event_id}/retry", "Try a failed enrichment again with a fresh budget",
               schemas.EnrichmentQueued, status=202, errors=(404, 409), path_params=_id("event"), tag="enrichment"),
+    Operation("get", "/admin/cases", "Closed-loop cases, newest first, by status and overdue", schemas.CaseList,
+              query=schemas.CaseQuery, errors=(400,), tag="cases"),
+    Operation("get", "/admin/cases/{case_id}", "One case with its linked events, tickets, messages and reports",
+              schemas.CaseDetailSchema, errors=(404,), path_params=_id("case"), tag="cases"),
 )
 
 

@@ -271,3 +271,80 @@ class ErrorDetail(Schema):
 
 class ErrorSchema(Schema):
     error = fields.Nested(ErrorDetail, required=True)
+
+
+# --- cases (hub/cases) -------------------------------------------------------------------
+
+
+class CaseQuery(StrictSchema):
+    status = fields.String(validate=validate.OneOf(("open", "in_progress", "closed")))
+    overdue = fields.Boolean(load_default=False, metadata={"description": "only cases past a deadline not met"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class CaseCustomerSchema(Schema):
+    email = fields.String(allow_none=True, required=True)
+    id = fields.String(allow_none=True, required=True)
+
+
+class CaseSchema(Schema):
+    id = fields.String(required=True)
+    route = fields.String(required=True)
+    event_id = fields.String(required=True, metadata={"description": "the event that opened the case"})
+    status = fields.String(required=True, validate=validate.OneOf(("open", "in_progress", "closed")))
+    owner = fields.String(allow_none=True, required=True)
+    customer = fields.Nested(CaseCustomerSchema, required=True)
+    opened_at = fields.AwareDateTime(required=True)
+    first_response_due = fields.AwareDateTime(allow_none=True, required=True)
+    close_due = fields.AwareDateTime(allow_none=True, required=True)
+    first_response_at = fields.AwareDateTime(allow_none=True, required=True)
+    closed_at = fields.AwareDateTime(allow_none=True, required=True)
+    overdue = fields.List(fields.String(validate=validate.OneOf(("first_response", "close"))), required=True,
+                          metadata={"description": "the deadlines passed without their milestone"})
+
+
+class CaseList(Schema):
+    cases = fields.List(fields.Nested(CaseSchema), required=True)
+
+
+class CaseEventSchema(Schema):
+    id = fields.String(required=True)
+    type = fields.String(required=True)
+    source = fields.String(required=True)
+    received_at = fields.AwareDateTime(required=True)
+    why = fields.String(required=True, metadata={"description": "opened, same_customer or once_per"})
+
+
+class CaseDeliverySchema(Schema):
+    id = fields.String(required=True)
+    event_id = fields.String(required=True)
+    route = fields.String(required=True)
+    connection = fields.String(required=True)
+    action = fields.String(required=True, metadata={"description": "the action it ran (an otherwise's own)"})
+    status = fields.String(required=True)
+    external_id = fields.String(allow_none=True, required=True)
+    url = fields.String(allow_none=True, required=True)
+
+
+class CaseTicketSchema(Schema):
+    system = fields.String(required=True)
+    id = fields.String(required=True)
+    url = fields.String(allow_none=True, required=True)
+    delivery_id = fields.String(required=True)
+
+
+class CaseFollowUpSchema(Schema):
+    id = fields.String(required=True)
+    type = fields.String(required=True)
+    source = fields.String(required=True)
+    received_at = fields.AwareDateTime(required=True)
+    about = fields.String(required=True, metadata={"description": "the linked event it follows up"})
+    counts_as = fields.String(allow_none=True, required=True,
+                              metadata={"description": "response, close, or null (hub/cases/signals.py)"})
+
+
+class CaseDetailSchema(CaseSchema):
+    events = fields.List(fields.Nested(CaseEventSchema), required=True)
+    deliveries = fields.List(fields.Nested(CaseDeliverySchema), required=True)
+    tickets = fields.List(fields.Nested(CaseTicketSchema), required=True)
+    follow_ups = fields.List(fields.Nested(CaseFollowUpSchema), required=True)

@@ -12,14 +12,17 @@ from hub.store import CaseRow, Store, now
 
 
 def overdue(case: CaseRow, at: datetime | None = None) -> list[str]:
-    """Which deadlines of a case not closed have passed without their milestone: "first_response", "close"."""
+    """Which deadlines of a case not closed have passed without their milestone: "first_response", "close".
+
+    A deadline the periodic check found passed (and emitted cx.case.overdue for) counts whatever `at` is."""
     moment = at or now()
     if case.status == "closed":
         return []
     late = []
-    if case.first_response_due and case.first_response_at is None and case.first_response_due <= moment:
+    if case.first_response_at is None and ((case.first_response_due and case.first_response_due <= moment)
+                                           or case.first_response_overdue_at):
         late.append("first_response")
-    if case.close_due and case.close_due <= moment:
+    if (case.close_due and case.close_due <= moment) or case.close_overdue_at:
         late.append("close")
     return late
 
@@ -47,7 +50,9 @@ def detail(store: Store, case: CaseRow) -> dict[str, Any]:
             deliveries.append({"id": item.id, "event_id": event_id, "route": item.route, "connection": item.connection,
                                "action": ran, "status": item.status, "external_id": result.get("external_id"),
                                "url": result.get("url")})
-            if item.status == "succeeded" and result.get("link"):
+            if item.status == "succeeded" and result.get("link") and not any(
+                    (known["system"], known["id"]) == (result["link"]["system"], result["link"]["id"])
+                    for known in tickets):
                 link = result["link"]
                 tickets.append({"system": link["system"], "id": link["id"], "url": link.get("url"),
                                 "delivery_id": item.id})

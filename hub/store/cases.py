@@ -80,15 +80,18 @@ class Cases:
 
     def list(self, *, status: str | None = None, overdue: bool = False, at: datetime | None = None,
              limit: int = 100) -> list[CaseRow]:
-        """Cases newest first; `overdue`: not closed, with a due moment passed and its milestone not reached."""
+        """Cases newest first; `overdue`: not closed, with a deadline passed (or found passed by the check) and its
+        milestone not reached."""
         conditions = []
         if status is not None:
             conditions.append(cases.c.status == status)
         if overdue:
             moment = at or now()
             conditions.append(cases.c.status != "closed")
-            conditions.append(or_(and_(cases.c.first_response_at.is_(None), cases.c.first_response_due <= moment),
-                                  cases.c.close_due <= moment))
+            conditions.append(or_(and_(cases.c.first_response_at.is_(None),
+                                       or_(cases.c.first_response_due <= moment,
+                                           cases.c.first_response_overdue_at.is_not(None))),
+                                  cases.c.close_due <= moment, cases.c.close_overdue_at.is_not(None)))
         query = (select(cases).where(*conditions).order_by(cases.c.opened_at.desc(), cases.c.id.desc())
                  .limit(min(limit, MAX_LISTED)))
         with self.database.connect() as db:
