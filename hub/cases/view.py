@@ -38,7 +38,9 @@ def summary(case: CaseRow, at: datetime | None = None) -> dict[str, Any]:
 def detail(store: Store, case: CaseRow) -> dict[str, Any]:
     """The case with its linked events, the tickets and messages their deliveries made, and the trackers' reports."""
     linked = {row.event_id: row.why for row in store.cases.linked_events(case.id)}
-    events, deliveries, tickets = [], [], []
+    events: list[dict[str, Any]] = []
+    deliveries: list[dict[str, Any]] = []
+    tickets: list[dict[str, Any]] = []
     for event_id in linked_event_ids(store, case):
         row = store.reads.event(event_id)
         if row is not None:

@@ -322,7 +322,7 @@ class _Builder:
         once_per = self.once_per(entry, plugin, name, plugin_name, path)
         if once_per is False:
             return None
-        return ActionSpec(name, action_name, params, once_per or None) if ok else None
+        return ActionSpec(name, action_name, params, once_per if isinstance(once_per, OncePer) else None) if ok else None
 
     def once_per(self, entry: Mapping[str, Any], plugin: Any, connection: str, plugin_name: str,
                  path: Path) -> OncePer | None | bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+import builtins
 from typing import Sequence
 
 from sqlalchemy import and_, or_, select, update
@@ -73,13 +74,13 @@ class Cases:
             row = db.execute(select(cases).where(cases.c.id == case)).first()
         return from_row(CaseRow, row) if row else None
 
-    def linked_events(self, case: str) -> list[CaseEventRow]:
+    def linked_events(self, case: str) -> builtins.list[CaseEventRow]:
         query = select(case_events).where(case_events.c.case_id == case).order_by(case_events.c.linked_at)
         with self.database.connect() as db:
             return [from_row(CaseEventRow, row) for row in db.execute(query)]
 
     def list(self, *, status: str | None = None, overdue: bool = False, at: datetime | None = None,
-             limit: int = 100) -> list[CaseRow]:
+             limit: int = 100) -> builtins.list[CaseRow]:
         """Cases newest first; `overdue`: not closed, with a deadline passed (or found passed by the check) and its
         milestone not reached."""
         conditions = []
@@ -97,13 +98,13 @@ class Cases:
         with self.database.connect() as db:
             return [from_row(CaseRow, row) for row in db.execute(query)]
 
-    def active(self, limit: int = 5000) -> list[CaseRow]:
+    def active(self, limit: int = 5000) -> builtins.list[CaseRow]:
         """The cases not closed yet, oldest first: what the periodic check follows."""
         query = (select(cases).where(cases.c.status != "closed").order_by(cases.c.opened_at).limit(limit))
         with self.database.connect() as db:
             return [from_row(CaseRow, row) for row in db.execute(query)]
 
-    def opened_between(self, since: datetime, until: datetime) -> list[CaseRow]:
+    def opened_between(self, since: datetime, until: datetime) -> builtins.list[CaseRow]:
         query = (select(cases).where(cases.c.opened_at >= since, cases.c.opened_at < until)
                  .order_by(cases.c.opened_at))
         with self.database.connect() as db:
@@ -131,6 +132,6 @@ class Cases:
         with self.database.connect(write=True) as db:
             return bool(db.execute(statement).rowcount)
 
-    def by_ids(self, ids: Sequence[str]) -> list[CaseRow]:
+    def by_ids(self, ids: Sequence[str]) -> builtins.list[CaseRow]:
         with self.database.connect() as db:
             return [from_row(CaseRow, row) for row in db.execute(select(cases).where(cases.c.id.in_(list(ids))))]
