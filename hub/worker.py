@@ -6,7 +6,7 @@ a scheduler thread that moves due retries onto the queues, the sweepers (of deli
 enrichments of thin events, whose jobs run on the same threads), the poller of sources with
 `poll:` (hub/polling), the metrics thread (counts and alert rules, hub/alerting), the resolver
 that attaches events to customer profiles (hub/profiles), the noise schedule (digests due, quiet
-hours ended: hub/noise), and an intake consumer
+hours ended: hub/noise), the periodic case check (hub/sla.py), and an intake consumer
 that stores what `accept_into: redis` accepted (it runs whatever the setting, so nothing a
 previous setting left in the log is stranded). `cxhub worker` runs that in its own process
 until SIGTERM; `cxhub serve` in embedded mode runs it inside the web process. Threads let a
@@ -43,6 +43,7 @@ from hub.polling import run_polls_periodically
 from hub.profiles.resolver import resolve_all
 from hub.profiles.resolver import run_periodically as resolve_profiles_periodically
 from hub.runtime import EXTENSION, Hub
+from hub.sla import run_case_checks_periodically
 
 log = logging.getLogger("cxhub.worker")
 IDLE_SLICE = 1  # seconds a worker waits on its queues before looking at its gate again
@@ -150,6 +151,8 @@ class WorkerThreads:
             self.threads.append(sweeper)
         self.threads.append(resolve_profiles_periodically(self.hub, self.stopping))
         self.threads.append(run_metrics_periodically(self.hub, self.stopping))
+        if (cases := run_case_checks_periodically(self.hub, self.stopping)) is not None:
+            self.threads.append(cases)
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stopping.set()

@@ -112,6 +112,10 @@ OPERATIONS: tuple[Operation, ...] = (
               schemas.MergeResultSchema, body=schemas.MergeRequest, errors=(400, 409), tag="customers"),
     Operation("post", "/admin/customers/unmerge", "Split a profile off the customer it was merged into",
               schemas.MergeResultSchema, body=schemas.UnmergeRequest, errors=(400, 409), tag="customers"),
+    Operation("get", "/admin/cases", "Closed-loop cases, newest first, by status and overdue", schemas.CaseList,
+              query=schemas.CaseQuery, errors=(400,), tag="cases"),
+    Operation("get", "/admin/cases/{case_id}", "One case with its linked events, tickets, messages and reports",
+              schemas.CaseDetailSchema, errors=(404,), path_params=_id("case"), tag="cases"),
 )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
+from hub.cases.view import summary
 from hub.store import ENRICHMENT_STATUSES, STATUSES
 
 
@@ -312,9 +313,6 @@ class ErrorSchema(Schema):
 
 # --- customers (hub/store/profiles.py) ---------------------------------------------------------
 
-OPEN_CASES_NOTE = ("cases are not built yet (issue 17, section 5): open_cases stays empty until they are")
-
-
 class CustomerQuery(StrictSchema):
     """GET /admin/customers: exactly one of `email` or `identifier` (`zendesk:8447388090494`)."""
 
@@ -385,13 +383,6 @@ class MergeSchema(Schema):
     undo_reason = fields.String(allow_none=True, required=True)
 
 
-class CaseSchema(Schema):
-    """A closed-loop case (not built yet: always an empty list)."""
-
-    id = fields.String(required=True)
-    status = fields.String(required=True)
-
-
 class CustomerSummarySchema(Schema):
     id = fields.String(required=True)
     identifiers = fields.List(fields.Nested(IdentifierSchema), required=True)
@@ -408,14 +399,12 @@ class CustomerSchema(CustomerSummarySchema):
     created_at = fields.AwareDateTime(required=True)
     latest_scores = fields.Dict(keys=fields.String(), values=fields.Nested(ScoreSchema), required=True,
                                 metadata={"description": "metric (data.score.type) -> its latest score"})
-    open_cases = fields.List(fields.Nested(CaseSchema), required=True)
-    open_cases_note = fields.String(required=True)
+    open_cases = fields.List(fields.Nested(lambda: CaseSchema()), required=True)
     merges = fields.List(fields.Nested(MergeSchema), required=True)
 
     @pre_dump
     def unpack(self, view: Any, **kwargs: Any) -> dict[str, Any]:
-        return {**vars(view), "latest_scores": {score.metric: score for score in view.scores}, "open_cases": [],
-                "open_cases_note": OPEN_CASES_NOTE}
+        return {**vars(view), "latest_scores": {score.metric: score for score in view.scores}, "open_cases": [summary(case) for case in view.open_cases]}
 
 
 class TimelineDeliverySchema(Schema):
@@ -517,3 +506,78 @@ class MetricResultSchema(Schema):
     timezone = fields.String()
     group = fields.String(allow_none=True)
     buckets = fields.List(fields.Nested(MetricBucketSchema))
+# --- cases (hub/cases) -------------------------------------------------------------------
+
+
+class CaseQuery(StrictSchema):
+    status = fields.String(validate=validate.OneOf(("open", "in_progress", "closed")))
+    overdue = fields.Boolean(load_default=False, metadata={"description": "only cases past a deadline not met"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class CaseCustomerSchema(Schema):
+    email = fields.String(allow_none=True, required=True)
+    id = fields.String(allow_none=True, required=True)
+
+
+class CaseSchema(Schema):
+    id = fields.String(required=True)
+    route = fields.String(required=True)
+    event_id = fields.String(required=True, metadata={"description": "the event that opened the case"})
+    status = fields.String(required=True, validate=validate.OneOf(("open", "in_progress", "closed")))
+    owner = fields.String(allow_none=True, required=True)
+    customer = fields.Nested(CaseCustomerSchema, required=True)
+    opened_at = fields.AwareDateTime(required=True)
+    first_response_due = fields.AwareDateTime(allow_none=True, required=True)
+    close_due = fields.AwareDateTime(allow_none=True, required=True)
+    first_response_at = fields.AwareDateTime(allow_none=True, required=True)
+    closed_at = fields.AwareDateTime(allow_none=True, required=True)
+    overdue = fields.List(fields.String(validate=validate.OneOf(("first_response", "close"))), required=True,
+                          metadata={"description": "the deadlines passed without their milestone"})
+
+
+class CaseList(Schema):
+    cases = fields.List(fields.Nested(CaseSchema), required=True)
+
+
+class CaseEventSchema(Schema):
+    id = fields.String(required=True)
+    type = fields.String(required=True)
+    source = fields.String(required=True)
+    received_at = fields.AwareDateTime(required=True)
+    why = fields.String(required=True, metadata={"description": "opened, same_customer or once_per"})
+
+
+class CaseDeliverySchema(Schema):
+    id = fields.String(required=True)
+    event_id = fields.String(required=True)
+    route = fields.String(required=True)
+    connection = fields.String(required=True)
+    action = fields.String(required=True, metadata={"description": "the action it ran (an otherwise's own)"})
+    status = fields.String(required=True)
+    external_id = fields.String(allow_none=True, required=True)
+    url = fields.String(allow_none=True, required=True)
+
+
+class CaseTicketSchema(Schema):
+    system = fields.String(required=True)
+    id = fields.String(required=True)
+    url = fields.String(allow_none=True, required=True)
+    delivery_id = fields.String(required=True)
+
+
+class CaseFollowUpSchema(Schema):
+    id = fields.String(required=True)
+    type = fields.String(required=True)
+    source = fields.String(required=True)
+    received_at = fields.AwareDateTime(required=True)
+    about = fields.String(required=True, metadata={"description": "the linked event it follows up"})
+    counts_as = fields.String(allow_none=True, required=True,
+                              metadata={"description": "response, close, or null (hub/cases/signals.py)"})
+
+
+class CaseDetailSchema(CaseSchema):
+    events = fields.List(fields.Nested(CaseEventSchema), required=True)
+    deliveries = fields.List(fields.Nested(CaseDeliverySchema), required=True)
+    tickets = fields.List(fields.Nested(CaseTicketSchema), required=True)
+    follow_ups = fields.List(fields.Nested(CaseFollowUpSchema), required=True)

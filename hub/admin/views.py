@@ -17,6 +17,9 @@ from redis.exceptions import RedisError
 from hub.admin.openapi import DOCS_ASSETS, build_spec
 from hub.admin.schemas import (
     Backlog,
+    CaseDetailSchema,
+    CaseList,
+    CaseQuery,
     ConnectionList,
     CustomerList,
     CustomerQuery,
@@ -51,6 +54,7 @@ from hub.admin.schemas import (
     TimelineSchema,
     UnmergeRequest,
 )
+from hub.cases.view import detail, summary
 from hub.enrichment.operations import retry_enrichments
 from hub.errors import ApiError
 from hub.ingest.service import Rejected
@@ -174,6 +178,23 @@ def replay(event_id: str) -> tuple[Response, int]:
     except NotFound as error:
         raise ApiError(404, "not_found", str(error)) from None
     return jsonify(Replayed().dump(outcome)), 202
+
+
+@blueprint.get("/cases")
+def list_cases() -> Response:
+    """Cases newest first: `?status=open|in_progress|closed&overdue=true&limit=`."""
+    query = _load(CaseQuery(), request.args)
+    found = current_hub().store.cases.list(**query)
+    return jsonify(CaseList().dump({"cases": [summary(case) for case in found]}))
+
+
+@blueprint.get("/cases/<case_id>")
+def get_case(case_id: str) -> Response:
+    store = current_hub().store
+    case = store.cases.get(case_id)
+    if case is None:
+        raise ApiError(404, "not_found", f"no case {case_id}")
+    return jsonify(CaseDetailSchema().dump(detail(store, case)))
 
 
 @blueprint.get("/deliveries")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from hub import __version__
+from hub.cli.cases import cases
 from hub.cli.connections import connections
 from hub.cli.console import console
 from hub.cli.customers import customers
@@ -37,5 +38,5 @@ def main(context: click.Context) -> None:
 
 for command in (serve, worker, check_config, new_plugin, normalize, plugins, events, deliveries, replay,
                 redeliver_command, quarantine, prune_command, backlog_command, connections, db, poll, enrichment, console,
-                routes, customers, metrics_command):
+                routes, customers, metrics_command, cases):
     main.add_command(command)

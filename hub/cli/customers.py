@@ -65,7 +65,10 @@ def show(settings: dict[str, Any], customer: str, limit: int, after: str | None,
     if view.scores:
         print_table((("  " + score.metric, f"{score.value:g}/{score.max:g}", score.band, _when(score.time),
                       score.source) for score in view.scores), ("  METRIC", "SCORE", "BAND", "WHEN", "SOURCE"))
-    click.echo("open cases: none (cases are not built yet)")
+    click.echo("open cases" if view.open_cases else "open cases: none")
+    if view.open_cases:
+        print_table((("  " + case.id, case.status, case.route, _when(case.opened_at), case.owner or "")
+                     for case in view.open_cases), ("  CASE", "STATUS", "ROUTE", "OPENED", "OWNER"))
     click.echo("merges" if view.merges else "merges: none")
     for merge in view.merges:
         undone = f"; undone {_when(merge.undone_at)} by {merge.undone_by}" if merge.undone_at else ""

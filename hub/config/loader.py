@@ -43,6 +43,7 @@ from hub.plugin.http import client_for
 from hub.plugin.types import ConnectionInfo, Source
 from hub.pluginhost import PluginHost
 from hub.plugin.settings import Secret, unwrap_env
+from hub.routing.routes import OncePer, Otherwise
 from hub.routing.templates import TemplateProblem, compile_params
 from hub.timeofday import DAYS
 
@@ -343,9 +344,16 @@ class _Builder:
             actions = [self.action(spec, path + ("actions", number))
                        for number, spec in enumerate(raw_actions if isinstance(raw_actions, list) else [])]
             self.check_digests_distinct(actions, path)
+            case = entry.get("case")
+            if case is not None and case.owner is not None:
+                try:
+                    compile_params(case.owner, ("owner",))
+                except TemplateProblem as error:
+                    self.problem(path + ("case", "owner"), error.message)
+                    ok = False
             if ok and None not in actions:
                 routes.append(Route(entry["name"], entry["when"], tuple(actions), entry["run_on_updates"],  # type: ignore[arg-type]
-                                    entry["shadow"], entry["max_per_hour"]))
+                                    entry["shadow"], entry["max_per_hour"], case))
         for position, name in enumerate(names):
             if name is not None and name in names[:position]:
                 self.problem(("routes", position, "name"), f"route name {name!r} is used twice")
@@ -390,7 +398,11 @@ class _Builder:
         digest = self.digest(entry.get("digest"), params, plugin, name, path) if ok else None
         if ok and entry.get("digest") is not None and digest is None:
             return None
-        return ActionSpec(name, action_name, params, digest) if ok else None
+        once_per = self.once_per(entry, plugin, name, plugin_name, path)
+        if once_per is False:
+            return None
+        return ActionSpec(name, action_name, params, digest,
+                          once_per if isinstance(once_per, OncePer) else None) if ok else None
 
     def digest(self, raw: Mapping[str, Any] | None, params: Mapping[str, Any], plugin: Any, connection: str,
                path: Path) -> DigestSpec | None:
@@ -420,6 +432,40 @@ class _Builder:
                                                                     f"{spec.connection}.{spec.action}: make it one "
                                                                     "action, or use a second route")
             seen.add((spec.connection, spec.action))
+
+    def once_per(self, entry: Mapping[str, Any], plugin: Any, connection: str, plugin_name: str,
+                 path: Path) -> OncePer | None | bool:
+        """The action's `once_per` and `otherwise`, checked like the action itself; False when they have a problem."""
+        raw = entry.get("once_per")
+        if raw is None:
+            return None
+        if "key" not in raw or "within" not in raw:  # its problem is reported already
+            return False
+        good = True
+        try:
+            compile_params(raw["key"], ("key",))
+        except TemplateProblem as error:
+            self.problem(path + ("once_per", "key"), error.message)
+            good = False
+        otherwise = None
+        if entry.get("otherwise") is not None:
+            wanted = entry["otherwise"]["action"]
+            info = plugin.info.actions.get(wanted)
+            if info is None:
+                known = ", ".join(sorted(plugin.info.actions))
+                self.problem(path + ("otherwise", "action"), f"connection {connection!r} ({plugin_name}) has no "
+                                                             f"action {wanted!r} (known: {known or 'none'})")
+                return False
+            if info.params is not None:
+                self.check_param_keys(info.params(), entry["otherwise"]["params"], path + ("otherwise", "params"))
+            params = unwrap_env(entry["otherwise"]["params"])
+            try:
+                compile_params(params, html_params=info.html_params)
+            except TemplateProblem as error:
+                self.problem(path + ("otherwise", "params") + error.path, error.message)
+                good = False
+            otherwise = Otherwise(wanted, params)
+        return OncePer(raw["key"], raw["within"], otherwise) if good else False
 
     def check_param_keys(self, schema: Schema, params: Mapping[str, Any], path: Path) -> None:
         """Parameters are templates until rendered, so only their keys can be checked here."""

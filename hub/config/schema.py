@@ -30,6 +30,7 @@ from hub.plugin.types import RateLimit
 from hub.events.canonical import TEST_SOURCE
 from hub.routing.conditions import MATCH_ALL, Condition, compile_condition
 from hub.timeofday import DAYS, parse_time_of_day, parse_zone
+from hub.routing.routes import CaseSpec
 
 # the source of the console's test events (hub/testsend.py): no configured source may look like them
 RESERVED_SOURCE = validate.NoneOf([TEST_SOURCE], error=f"{TEST_SOURCE} is the source of the console's test "
@@ -311,11 +312,55 @@ class ConditionField(fields.Field):
         return compile_condition(value)
 
 
+MIN_ONCE_SECONDS, MAX_ONCE_SECONDS = 60, 366 * 86400
+
+
+class OncePerSchema(StrictSchema):
+    """`once_per: {key: TEMPLATE, within: DURATION}` (hub/delivery/once.py)."""
+
+    key = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    within = DurationField(required=True, validate=validate.Range(
+        min=MIN_ONCE_SECONDS, max=MAX_ONCE_SECONDS, error="within is between 1m and 366d"))
+
+
+class OtherwiseSchema(StrictSchema):
+    """`otherwise: {action: NAME, params: {...}}`: another action of the same connection."""
+
+    action = fields.String(required=True)
+    params = fields.Dict(keys=fields.String(), load_default=dict)
+
+
 class ActionSchema(StrictSchema):
     connection = fields.String(required=True)
     action = fields.String(required=True)
     params = fields.Dict(keys=fields.String(), load_default=dict)
     digest = fields.Nested(DigestSchema, load_default=None)
+    once_per = fields.Nested(OncePerSchema, load_default=None)
+    otherwise = fields.Nested(OtherwiseSchema, load_default=None)
+
+    @validates_schema
+    def otherwise_needs_once_per(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("otherwise") is not None and data.get("once_per") is None:
+            raise ValidationError("otherwise applies only to an action with once_per", "otherwise")
+
+
+class SlaSchema(StrictSchema):
+    first_response = DurationField(load_default=None, validate=validate.Range(
+        min=60, max=MAX_ONCE_SECONDS, error="first_response is between 1m and 366d"))
+    close = DurationField(load_default=None, validate=validate.Range(
+        min=60, max=MAX_ONCE_SECONDS, error="close is between 1m and 366d"))
+
+
+class CaseSchema(StrictSchema):
+    """`case: {owner: TEMPLATE, sla: {first_response: 24h, close: 72h}}` on a route (hub/cases)."""
+
+    owner = fields.String(load_default=None, validate=validate.Length(min=1, max=320))
+    sla = fields.Nested(SlaSchema, load_default=dict)
+
+    @post_load
+    def build(self, data: dict[str, Any], **kwargs: Any) -> CaseSpec:
+        sla = data["sla"] or {}
+        return CaseSpec(data["owner"], sla.get("first_response"), sla.get("close"))
 
 
 class RouteSchema(StrictSchema):
@@ -329,6 +374,7 @@ class RouteSchema(StrictSchema):
     # at most this many matching events per rolling hour are delivered; the rest are held for review
     max_per_hour = fields.Integer(load_default=None, strict=True, validate=validate.Range(
         min=1, max=1_000_000, error="max_per_hour is a whole number of events from 1 to 1000000"))
+    case = fields.Nested(CaseSchema, load_default=None)  # each event the route runs for opens a case
 
 
 ROLES = ("viewer", "operator", "admin")

@@ -23,11 +23,12 @@ class ActionParamsProblem(Exception):
 
 
 def render_action(params: Mapping[str, Any], event: Mapping[str, Any], action: ActionInfo,
-                  origin: Mapping[str, Any] | None = None) -> Any:
-    """The parameters `action` would be called with for `event` (and its `origin`, hub.routing.origins);
-    raise ActionParamsProblem."""
+                  origin: Mapping[str, Any] | None = None, first: Mapping[str, Any] | None = None) -> Any:
+    """The parameters `action` would be called with for `event` (and its `origin`, hub.routing.origins;
+    `first` for an `otherwise`, hub.delivery.once); raise ActionParamsProblem."""
     try:
-        rendered = render_params(compile_params(params, html_params=action.html_params), event, origin=origin)
+        rendered = render_params(compile_params(params, html_params=action.html_params), event, origin=origin,
+                                 first=first)
     except TemplateProblem as error:
         raise ActionParamsProblem(str(error)) from None
     if action.params is None:

@@ -9,7 +9,8 @@ conditions and templates then see the whole `origin`:
     origin.route        the route whose delivery created the object (also connection, action)
     origin.result       what that delivery kept: external_id, url, detail
     origin.results      every succeeded delivery of the originating event, by connection and
-                        action: origin.results.slack.post_message.detail.ts
+                        the action it ran (an `otherwise` under its own name):
+                        origin.results.slack.post_message.detail.ts
     origin.object       the object: system, id, url
 """
 
@@ -42,7 +43,10 @@ def context(origin: Origin) -> dict[str, Any]:
     results: dict[str, dict[str, Any]] = {}
     for item in origin.deliveries:
         if item.status == "succeeded" and item.result:
-            results.setdefault(item.connection, {}).setdefault(item.action, orjson.loads(item.result))
+            result = orjson.loads(item.result)
+            ran = result.get("once") or {}  # an action with once_per may have run its otherwise, or nothing
+            if ran.get("ran") != "skipped":
+                results.setdefault(item.connection, {}).setdefault(ran.get("action", item.action), result)
     delivery = origin.delivery
     return {
         "event": orjson.loads(origin.event.body), "event_id": origin.event.id, "delivery_id": delivery.id,

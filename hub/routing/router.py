@@ -41,6 +41,7 @@ class Router:
                 event_id=event["id"], route=route.name, connection=spec.connection, action=spec.action,
                 params=spec.params,
                 status="shadow" if route.shadow else "collecting" if spec.digest is not None else "queued",
+                once=spec.once_per.frozen() if spec.once_per and not route.shadow else None,
             )
             for route in self.routes
             if (route.run_on_updates or route.name not in routed) and route.when.matches(view)

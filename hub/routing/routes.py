@@ -44,6 +44,45 @@ class DigestSpec:
 
 
 @dataclass(frozen=True)
+class Otherwise:
+    """What an action with `once_per` does instead when its key was taken: another action of the connection."""
+
+    action: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OncePer:
+    """`once_per`: the action runs at most once per rendered `key` within `within_seconds`.
+
+    A later delivery with the same key runs `otherwise` against what the first one created (its
+    templates see `first`), or nothing when there is no `otherwise`. See hub/delivery/once.py.
+    """
+
+    key: str
+    within_seconds: float
+    otherwise: Otherwise | None = None
+
+    def frozen(self) -> dict[str, Any]:
+        """What a delivery keeps of it (deliveries.once), so a config change does not alter a routed delivery."""
+        otherwise = ({"action": self.otherwise.action, "params": dict(self.otherwise.params)}
+                     if self.otherwise else None)
+        return {"key": self.key, "within": self.within_seconds, "otherwise": otherwise}
+
+
+@dataclass(frozen=True)
+class CaseSpec:
+    """`case:` on a route: each event it runs for opens a case (or joins the customer's open one).
+
+    `owner` is a template (rendered against the event); the SLA durations are in seconds.
+    """
+
+    owner: str | None = None
+    first_response_seconds: float | None = None
+    close_seconds: float | None = None
+
+
+@dataclass(frozen=True)
 class ActionSpec:
     """One action of a route. `params` holds the raw templates, rendered per event in the worker.
 
@@ -54,6 +93,7 @@ class ActionSpec:
     action: str
     params: Mapping[str, Any] = field(default_factory=dict)
     digest: DigestSpec | None = None
+    once_per: OncePer | None = None
 
 
 @dataclass(frozen=True)
@@ -71,3 +111,4 @@ class Route:
     run_on_updates: bool = False
     shadow: bool = False
     max_per_hour: int | None = None
+    case: CaseSpec | None = None

@@ -85,31 +85,38 @@ def digest_of_one(event: Mapping[str, Any], route: str) -> dict[str, Any]:
     return digest_subject(str(event.get("id", "")), [dict(event)], 1, route, moment, moment)
 
 
-def template_names(event: Mapping[str, Any], origin: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The names a template sees: `event`, `data` (and `origin`, given one) for an event; only `digest` for a digest."""
+def template_names(event: Mapping[str, Any], origin: Mapping[str, Any] | None = None,
+                   first: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The names a template sees: `event`, `data` (and `origin`, `first`, given them) for an event;
+    only `digest` for a digest."""
     if event.get("type") == DIGEST_TYPE and "digest" in event:
         return {"digest": event["digest"]}
     names: dict[str, Any] = {"event": event, "data": event.get("data", {})}
     if origin is not None:
         names["origin"] = origin
+    if first is not None:
+        names["first"] = first
     return names
 
 
 def render_params(params: Any, event: Mapping[str, Any], path: tuple[Any, ...] = (),
-                  origin: Mapping[str, Any] | None = None) -> Any:
+                  origin: Mapping[str, Any] | None = None, first: Mapping[str, Any] | None = None) -> Any:
     """Render compiled params against a CloudEvent; `event` and `data` are the template's names.
 
     With `origin` (the event this one follows up, see hub.routing.origins) templates also see
-    `origin`; without one, a template naming it fails as any undefined name does. A digest
-    (hub.noise.digest) is rendered with `digest` alone (`template_names`).
+    `origin`; without one, a template naming it fails as any undefined name does. `first` is
+    the same for an `otherwise` of an action with `once_per`: the delivery that holds the key
+    (hub/delivery/once.py). A digest (hub.noise.digest) is rendered with `digest` alone
+    (`template_names`).
     """
     if isinstance(params, Mapping):
-        return {key: render_params(value, event, path + (key,), origin) for key, value in params.items()}
+        return {key: render_params(value, event, path + (key,), origin, first) for key, value in params.items()}
     if isinstance(params, list):
-        return [render_params(item, event, path + (position,), origin) for position, item in enumerate(params)]
+        return [render_params(item, event, path + (position,), origin, first)
+                for position, item in enumerate(params)]
     if isinstance(params, Template):
         try:
-            return render_bounded(params.generate(**template_names(event, origin)),
+            return render_bounded(params.generate(**template_names(event, origin, first)),
                                   full_text_at=full_text_location(event))
         except Exception as error:  # data-dependent errors too (TypeError, ZeroDivisionError, OverflowError)
             raise TemplateProblem(path, f"{type(error).__name__}: {error}") from None

@@ -6,6 +6,8 @@ from hub.store.deliveries import STATUSES
 from hub.store.enrichments import STATUSES as ENRICHMENT_STATUSES
 from hub.store.rows import (
     AttemptRow,
+    CaseEventRow,
+    CaseRow,
     ClaimedDelivery,
     CreatedObject,
     CreatedObjectRow,
@@ -19,6 +21,7 @@ from hub.store.rows import (
     KeptRequest,
     NewDelivery,
     ObjectEventRow,
+    OnceKeyRow,
     Origin,
     QuarantinedRequest,
     Recorded,
@@ -26,7 +29,7 @@ from hub.store.rows import (
 )
 from hub.store.store import Store
 
-__all__ = ["BadCursor", "Cursor", "DeliveryFilter", "EventFilter", "Page", "ENRICHMENT_STATUSES", "STATUSES", "AttemptRow",
+__all__ = ["BadCursor", "Cursor", "DeliveryFilter", "EventFilter", "Page", "ENRICHMENT_STATUSES", "STATUSES", "AttemptRow", "CaseEventRow", "CaseRow", "OnceKeyRow",
            "ClaimedDelivery", "CreatedObject", "CreatedObjectRow", "DeliveryRef", "DeliveryRow", "DroppedRequests",
            "EnrichmentRow", "EventLineage", "EventRow", "FinishedAttempt", "KeptRequest", "NewDelivery", "ObjectEventRow",
            "Origin", "QuarantinedRequest", "Recorded", "RequestRow", "Store", "StoreUnavailable", "now"]

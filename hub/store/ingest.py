@@ -134,6 +134,7 @@ def _delivery_row(item: NewDelivery, created: datetime) -> dict[str, Any]:
         "attempts": 0, "budget_start": 0, "created_at": created, "updated_at": created,
         "last_error": item.last_error, "result": None if item.result is None else orjson.dumps(item.result).decode(),
         "next_attempt_at": item.next_attempt_at,
+        "once": None if item.once is None else orjson.dumps(item.once).decode(),
     }
 
 
@@ -148,7 +149,7 @@ def _insert_from_json(table: Any, columns: Sequence[str], parameter: str) -> str
 EVENT_COLUMNS = ("id", "source", "type", "vendor_event_id", "subject", "customer_email", "customer_id",
                  "score_band", "time", "received_at", "body", "request_id", "origin_event_id")
 DELIVERY_COLUMNS = ("id", "event_id", "route", "connection", "action", "params", "status", "attempts",
-                    "budget_start", "created_at", "updated_at", "last_error", "result", "next_attempt_at")
+                    "budget_start", "created_at", "updated_at", "last_error", "result", "next_attempt_at", "once")
 
 REQUEST_COLUMNS = ("id", "source", "received_at", "method", "path", "content_type", "headers", "query", "removed")
 _REQUEST_TYPES = ", ".join(f'"{name}" {requests.c[name].type.compile(dialect=postgresql.dialect())}'

@@ -23,6 +23,7 @@ from hub.store.attach import Attach, Changed, Limit, merge_profiles
 from hub.store.browse import Cursor, Page
 from hub.store.database import Database, now
 from hub.store.rows import (
+    CaseRow,
     EventIdentity,
     IdentifierRow,
     MergeRow,
@@ -36,6 +37,8 @@ from hub.store.rows import (
     from_row,
 )
 from hub.store.tables import (
+    case_events,
+    cases,
     deliveries,
     enrichments,
     events,
@@ -214,6 +217,11 @@ class Profiles:
                                                                  profile_merges.c.into_profile.in_(ids)))
                                 .order_by(profile_merges.c.id.desc()).limit(200)).all()
             count = db.execute(select(func.count()).select_from(events).where(events.c.profile_id.in_(ids))).scalar()
+            theirs = select(events.c.id).where(events.c.profile_id.in_(ids))
+            joined = select(case_events.c.case_id).where(case_events.c.event_id.in_(theirs))
+            open_cases = db.execute(select(cases).where(cases.c.status != "closed",
+                                                        or_(cases.c.event_id.in_(theirs), cases.c.id.in_(joined)))
+                                    .order_by(cases.c.opened_at.desc(), cases.c.id.desc()).limit(100)).all()
         latest: dict[str, ScoreRow] = {}
         for row in scores:
             latest.setdefault(row.metric, from_row(ScoreRow, row))
@@ -224,7 +232,8 @@ class Profiles:
                            last_seen=max(seen_last) if seen_last else None,
                            identifiers=tuple(from_row(IdentifierRow, row) for row in identifiers),
                            scores=tuple(sorted(latest.values(), key=lambda score: score.metric)),
-                           merges=tuple(from_row(MergeRow, row) for row in merges), events=int(count or 0))
+                           merges=tuple(from_row(MergeRow, row) for row in merges), events=int(count or 0),
+                           open_cases=tuple(from_row(CaseRow, row) for row in open_cases))
 
     def timeline(self, profile_id: str, *, limit: int = 50, after: Cursor | None = None) -> Page[TimelineEntry]:
         """The customer's events, newest first (by event time, then id), with what the hub did about each.

@@ -61,6 +61,7 @@ class DeliveryRow:
     created_at: datetime
     updated_at: datetime
     digest_id: str | None  # a collected event's digest; a digest's own id on the digest itself
+    once: str | None = None  # the action's once_per and otherwise, as JSON (hub/delivery/once.py)
 
     @property
     def is_digest(self) -> bool:
@@ -76,7 +77,7 @@ class DeliveryRow:
 class ClaimedDelivery(DeliveryRow):
     """A delivery just claimed for an attempt, with its event's body read in the same statement."""
 
-    event_body: str
+    event_body: str = ""
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,7 @@ class NewDelivery:
     result: Mapping[str, Any] | None = None  # a shadow delivery's rendered parameters
     last_error: str | None = None  # why a shadow delivery's parameters did not render; why a delivery is held
     next_attempt_at: datetime | None = None  # when a delivery held for quiet hours goes
+    once: Mapping[str, Any] | None = None  # the action's once_per and otherwise (hub/delivery/once.py)
 
     @property
     def sent(self) -> bool:
@@ -323,6 +325,7 @@ class ProfileView:
     scores: tuple[ScoreRow, ...]  # the latest per metric
     merges: tuple[MergeRow, ...]  # every merge, unmerge and refusal involving its profiles, newest first
     events: int  # events still stored (retention deletes old ones; the rest of the profile stays)
+    open_cases: tuple[CaseRow, ...] = ()  # cases not closed that one of its events opened or joined, newest first
 
 
 @dataclass(frozen=True)
@@ -386,3 +389,45 @@ class EventLineage:
     deliveries: list[DeliveryRow]
     created: list[CreatedObjectRow]
     follow_ups: list[EventRow]  # oldest first
+
+
+@dataclass(frozen=True)
+class OnceKeyRow:
+    """Which delivery holds a business key of an action with `once_per`, and until when."""
+
+    scope: str
+    key_hash: str
+    delivery_id: str
+    event_id: str
+    opened_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """A closed-loop case (hub/cases): its customer, owner, status and SLA."""
+
+    id: str
+    route: str
+    event_id: str
+    customer_email: str | None
+    customer_id: str | None
+    owner: str | None
+    status: str  # open, in_progress, closed
+    open_key: str | None
+    opened_at: datetime
+    first_response_due: datetime | None
+    close_due: datetime | None
+    first_response_at: datetime | None
+    closed_at: datetime | None
+    first_response_overdue_at: datetime | None
+    close_overdue_at: datetime | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class CaseEventRow:
+    case_id: str
+    event_id: str
+    why: str
+    linked_at: datetime

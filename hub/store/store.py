@@ -14,6 +14,8 @@ It is composed of one part per concern, sharing one database:
     store.lineage      what deliveries created, and which event follows up which
     store.metrics      CX metrics: a row per response, counts per quarter-hour, alert states
     store.noise        events collected for digests, deliveries held (quiet hours, route budgets)
+    store.once         business keys of actions with once_per (one ticket per problem)
+    store.cases        closed-loop cases: opened, linked, followed, overdue
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ from hub.store.database import Database
 from hub.store.deliveries import Deliveries
 from hub.store.enrichments import Enrichments
 from hub.store.ingest import Ingest
-from hub.store.profiles import Profiles
+from hub.store.cases import Cases
 from hub.store.lineage import Lineage
 from hub.store.metrics import Metrics
 from hub.store.noise import Noise
+from hub.store.once import OnceKeys
+from hub.store.profiles import Profiles
 from hub.store.quarantine import Quarantine
 from hub.store.reads import Reads
 from hub.store.retention import Retention
@@ -48,6 +52,8 @@ class Store:
         self.lineage = Lineage(self.database)
         self.metrics = Metrics(self.database)
         self.noise = Noise(self.database)
+        self.once = OnceKeys(self.database)
+        self.cases = Cases(self.database)
 
     @property
     def url(self) -> str:

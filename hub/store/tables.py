@@ -100,6 +100,7 @@ deliveries = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # A collected event's digest once it is sent in one; on a digest's own delivery, its own id.
     Column("digest_id", String(64)),
+    Column("once", Text),  # the action's once_per and otherwise, as JSON, frozen at routing like params (hub/delivery/once.py)
     Index("ix_deliveries_event_id", "event_id"),
     Index("ix_deliveries_status", "status", "updated_at"),
     Index("ix_deliveries_created_at", "created_at"),  # the console's list, newest first, with stable cursors
@@ -322,4 +323,60 @@ metric_alerts = Table(
     Column("episode", Integer, nullable=False),  # how many times it fired: the alert events' ids
     Column("value", Float),
     Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
+# Business keys of actions with `once_per` (hub/delivery/once.py): which delivery holds the key of
+# one action (scope: "<connection>.<action>") until `expires_at`. Keys are customer data, so only
+# their SHA-256 is kept; the primary key is the unique constraint two workers race on.
+once_keys = Table(
+    "once_keys",
+    metadata,
+    Column("scope", String(200), primary_key=True),
+    Column("key_hash", String(64), primary_key=True),
+    Column("delivery_id", String(64), nullable=False),  # no FK: retention may delete the delivery first
+    Column("event_id", String(64), nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_once_keys_expires_at", "expires_at"),
+)
+
+# Closed-loop cases (hub/cases): one per event a route with `case:` ran for, or the customer's
+# open case of that route when there is one (`open_key`: hash of route and customer, NULL once
+# closed, unique, so two workers cannot open two). No FKs: a case outlives its events' retention.
+# status: open -> in_progress -> closed
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("route", String(64), nullable=False),
+    Column("event_id", String(64), nullable=False),  # the event that opened it
+    Column("customer_email", String(320)),
+    Column("customer_id", String(512)),
+    Column("owner", String(320)),
+    Column("status", String(16), nullable=False),
+    Column("open_key", String(64)),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("first_response_due", DateTime(timezone=True)),
+    Column("close_due", DateTime(timezone=True)),
+    Column("first_response_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("first_response_overdue_at", DateTime(timezone=True)),  # when cx.case.overdue was emitted for it
+    Column("close_overdue_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ux_cases_open_key", "open_key", unique=True),
+    Index("ix_cases_status", "status", "opened_at"),
+    Index("ix_cases_event_id", "event_id"),
+    Index("ix_cases_opened_at", "opened_at"),
+)
+
+# The events a case links besides the one that opened it (a later complaint attached to it, an
+# event an `otherwise` delivery ran for); their follow-ups count for the case too.
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("event_id", String(64), primary_key=True),
+    Column("why", String(32), nullable=False),  # "same_customer" or "once_per"
+    Column("linked_at", DateTime(timezone=True), nullable=False),
+    Index("ix_case_events_event_id", "event_id"),
 )

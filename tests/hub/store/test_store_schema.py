@@ -38,9 +38,11 @@ def test_a_store_from_the_previous_release_is_upgraded_with_its_data_intact(empt
     # for the resolver to attach them (hub/profiles); 0012: no request was kept before
     assert rows(engine, "events") == [{**EVENT, "origin_event_id": None, "profile_id": None,
                                        "profile_state": "pending", "request_id": None}]
-    assert rows(engine, "deliveries") == [{**row, "digest_id": None} for row in DELIVERIES]  # 0013 added digest_id
+    # 0013 added digest_id, 0016 once (no once_per yet)
+    assert rows(engine, "deliveries") == [{**row, "digest_id": None, "once": None} for row in DELIVERIES]
     assert rows(engine, "attempts") == ATTEMPTS
     assert inspect(engine).has_table("created_objects")
+    assert inspect(engine).has_table("once_keys") and inspect(engine).has_table("cases")
     kept = rows(engine, "quarantine")
     assert [{key: value for key, value in row.items() if key != "digest"} for row in kept] == QUARANTINE
     same, other = (request_digest("app", "POST", "application/json", {"a": "1", "b": "2"}, body)
