@@ -52,6 +52,12 @@ ISSUE = orjson.loads(fixture_bytes("jira/create_issue_response_201.json"))["key"
 TICKET = orjson.loads(fixture_bytes("zendesk/create_ticket_response_201.json"))["ticket"]["id"]  # 3
 REQUESTER = "8447388090494"  # the requester id of the Zendesk sample
 CUSTOMER = "laura@example.com"  # the respondent of the Typeform sample
+CLICKER = orjson.loads(fixture_bytes("slack/users_info_response_ok.json"))  # users.info: Egon Spengler
+CLICKER["user"]["id"] = "W111"  # the user of the block_actions sample
+AGENT_EMAIL = CLICKER["user"]["profile"]["email"]
+AGENT = {**orjson.loads(fixture_bytes("jira/user_search_response.json"))[0], "active": True,
+         "displayName": "Egon Spengler", "emailAddress": AGENT_EMAIL}  # the same person in Jira's user search
+CUSTOMERS_TICKET = "35436"  # the ticket of the Zendesk ticket.created sample: the customer's own
 
 
 @pytest.fixture
@@ -124,6 +130,13 @@ def serve_vendors(vendors: dict[str, HTTPServer], issue: JiraIssue) -> None:
                                headers=jira_auth).respond_with_handler(issue.list_transitions)
     jira_server.expect_request(f"/rest/api/3/issue/{ISSUE}/transitions", method="POST",
                                headers=jira_auth).respond_with_handler(issue.transition)
+    jira_server.expect_request("/rest/api/3/user/search", method="GET", headers=jira_auth,
+                               query_string={"query": AGENT_EMAIL, "maxResults": "50"}).respond_with_json([AGENT])
+    jira_server.expect_request(f"/rest/api/3/issue/{ISSUE}/assignee", method="PUT",
+                               headers=jira_auth).respond_with_data("", status=204)
+    jira_server.expect_request(f"/rest/api/3/issue/{ISSUE}/comment", method="POST", headers=jira_auth) \
+        .respond_with_json({"id": "10010", "self": f"{jira_server.url_for('/')}rest/api/3/issue/10000/comment/10010"},
+                           status=201)
     replies = iter(["1503436200.000500", "1503436300.000600", "1503436400.000700"])
 
     def post_message(request: Request) -> Response:
@@ -134,6 +147,8 @@ def serve_vendors(vendors: dict[str, HTTPServer], issue: JiraIssue) -> None:
 
     slack_server.expect_request("/api/chat.postMessage", method="POST",
                                 headers={"Authorization": SLACK_BEARER}).respond_with_handler(post_message)
+    slack_server.expect_request("/api/users.info", method="GET", query_string={"user": "W111"},
+                                headers={"Authorization": SLACK_BEARER}).respond_with_json(CLICKER)
     zendesk_auth = {"Authorization": ZENDESK_BASIC, "Accept": "application/json"}
     zendesk_server.expect_request("/api/v2/tickets.json", method="POST", headers=zendesk_auth).respond_with_data(
         fixture_bytes("zendesk/create_ticket_response_201.json"), status=201, content_type="application/json",
@@ -199,7 +214,18 @@ def zendesk_ticket_solved(hub) -> requests.Response:
     """The status_changed sample about the hub's ticket, signed base64(HMAC-SHA256(timestamp + body))."""
     payload = orjson.loads(fixture_bytes("zendesk/ticket_status_changed.json"))
     payload["detail"]["id"], payload["subject"] = str(TICKET), f"zen:ticket:{TICKET}"
-    body = orjson.dumps(payload)
+    return zendesk_request(hub, orjson.dumps(payload))
+
+
+def zendesk_ticket_created(hub) -> requests.Response:
+    """The ticket.created sample, the customer's own ticket, with the requester of the other samples."""
+    payload = orjson.loads(fixture_bytes("zendesk/ticket_created.json"))
+    payload["detail"]["requester_id"] = REQUESTER
+    return zendesk_request(hub, orjson.dumps(payload))
+
+
+def zendesk_request(hub, body: bytes) -> requests.Response:
+    """POST to the zendesk source, signed base64(HMAC-SHA256(timestamp + body)) as Zendesk signs it."""
     timestamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     signature = hmac_signature(SECRETS["ZENDESK_WEBHOOK_SECRET"], timestamp.encode() + body, encoding="base64")
     return requests.post(f"{hub.base_url}/hooks/zendesk", data=body, timeout=10, headers={
@@ -267,12 +293,16 @@ def test_the_closed_loop_runs_from_a_detractor_to_the_customer_hearing_back(loop
     assert slack_thread_reply(loop).status_code == 202
     taken = clicked(loop, slack_click(loop, "take", "I'll take it", "1596530385.194939"))
     loop.drain()
-    assert statuses(loop, taken) == {"taken:jira.transition_issue": "succeeded",
+    assert statuses(loop, taken) == {"taken:jira.assign_issue": "succeeded", "taken:jira.transition_issue": "succeeded",
                                      "taken:slack.reply_in_thread": "succeeded"}
+    click = orjson.loads(loop.store.reads.event(taken).body)["data"]
+    assert (click["attributes"]["actor_id"], click["attributes"]["actor_email"]) == ("W111", AGENT_EMAIL)
+    assert click["customer"] == {"id": "W111", "email": None, "name": "primary-owner"}  # the clicker is no customer
+    assert received(jira_server, f"/rest/api/3/issue/{ISSUE}/assignee", "PUT") == [{"accountId": AGENT["accountId"]}]
     assert loop.issue.posted == [{"transition": {"id": "2"}}]  # "Close Issue", the sample's way to In Progress
     [_, took] = received(slack_server, "/api/chat.postMessage")
     assert (took["channel"], took["thread_ts"]) == (CHANNEL, ALERT_TS)
-    assert took["text"] == f"primary-owner took it: {ISSUE} is in progress."
+    assert took["text"] == f"Assigned to Egon Spengler: {ISSUE} is in progress."
 
     # 3. "Resolved": the issue moves to Done; Jira's webhook says so; the thread and the customer hear.
     resolved_click = clicked(loop, slack_click(loop, "resolved", "Resolved", "1596530399.000001"))
@@ -300,9 +330,24 @@ def test_the_closed_loop_runs_from_a_detractor_to_the_customer_hearing_back(loop
     assert statuses(loop, solved) == {"solved-in-zendesk:mail.send": "succeeded"}
     assert [request.path for request, _ in zendesk_server.log if request.method == "GET"] == \
         [f"/api/v2/users/{REQUESTER}.json"]
+    assert [request.args["user"] for request, _ in slack_server.log if request.path == "/api/users.info"] == \
+        ["W111", "W111"]  # each click: who clicked
     [_, solved_mail] = loop.mail.messages()
     assert solved_mail["To"] == CUSTOMER and solved_mail["Subject"] == f"Your ticket #{TICKET} is solved"
     assert solved_mail.get_body(("plain",)).get_content().startswith("Hello Laura Smith,")
+
+    # 5. The customer opens a Zendesk ticket of their own: a comment on the issue, not a second issue.
+    own_ticket = accepted(zendesk_ticket_created(loop))
+    loop.drain()
+    assert statuses(loop, own_ticket) == {"zendesk-tickets:jira.create_issue": "succeeded"}
+    [linked] = loop.store.reads.deliveries(event_id=own_ticket)
+    assert orjson.loads(linked.result)["once"]["ran"] == "otherwise"
+    assert len(received(jira_server, "/rest/api/3/issue")) == 1  # still the detractor's issue alone
+    [comment] = received(jira_server, f"/rest/api/3/issue/{ISSUE}/comment")
+    assert comment["body"]["type"] == "doc" and comment["body"]["version"] == 1
+    assert comment["body"]["content"][0] == {"type": "paragraph", "content": [
+        {"type": "text", "text": f"Laura Smith also opened Zendesk ticket #{CUSTOMERS_TICKET}."}]}
+    assert comment["properties"] == [{"key": "cxhub-delivery", "value": {"key": linked.id}}]
 
     # The lineage, both ways: what happened to the detractor, and which event caused each object.
     lineage = loop.store.lineage.of_event(detractor)

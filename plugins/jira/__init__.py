@@ -1,5 +1,5 @@
-"""Jira Cloud: issue and comment events in (admin webhooks with a secret), issues created, commented
-and transitioned out (REST API v3)."""
+"""Jira Cloud: issue and comment events in (admin webhooks with a secret), issues created, commented,
+transitioned and assigned out (REST API v3)."""
 
 from __future__ import annotations
 
@@ -18,16 +18,17 @@ from hub.plugin import (
     SourceInfo,
     hookimpl,
 )
-from plugins.jira import actions, inbound
+from plugins.jira import actions, assign, inbound
 from plugins.jira.settings import (
     AddCommentParams,
+    AssignIssueParams,
     CreateIssueParams,
     JiraConnectionSettings,
     JiraSourceSettings,
     TransitionIssueParams,
 )
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 
 @hookimpl
@@ -42,6 +43,7 @@ def cxhub_plugin_info() -> PluginInfo:
             "add_comment": ActionInfo(AddCommentParams, "Add a comment to an issue (once per delivery)"),
             "transition_issue": ActionInfo(TransitionIssueParams,
                                            "Move an issue through its workflow, by transition or status name"),
+            "assign_issue": ActionInfo(AssignIssueParams, "Assign an issue to a person, by account id or email"),
         },
     )
 
@@ -61,6 +63,8 @@ def cxhub_run_action(connection: Connection, action: str, params: Mapping[str, A
                      delivery: Delivery) -> ActionResult:
     if action == "add_comment":
         return actions.add_comment(connection, params, event, delivery)
+    if action == "assign_issue":
+        return assign.assign_issue(connection, params)
     if action == "transition_issue":
         return actions.transition_issue(connection, params)
     return actions.create_issue(connection, params, event, delivery)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from hub.plugin import SecretField, SettingsSchema, fields
-from marshmallow import validate
+from typing import Any
+
+from hub.plugin import SecretField, SettingsSchema, ValidationError, fields
+from marshmallow import validate, validates_schema
 
 
 class JiraSourceSettings(SettingsSchema):
@@ -50,3 +52,19 @@ class TransitionIssueParams(SettingsSchema):
     issue = fields.String(required=True, validate=ISSUE, metadata={"doc": "issue key or id"})
     transition = fields.String(required=True, validate=validate.Length(min=1),
                                metadata={"doc": "a transition's name or its target status's name (any case)"})
+
+
+ACCOUNT_ID = validate.Regexp(r"^[A-Za-z0-9:_-]{1,128}$", error="an Atlassian account id, such as 5b10ac8d82e05b22cc7d4ef5")
+
+
+class AssignIssueParams(SettingsSchema):
+    """The assignee by account id, or by the email Jira's user search finds them under."""
+
+    issue = fields.String(required=True, validate=ISSUE, metadata={"doc": "issue key or id"})
+    account_id = fields.String(load_default=None, validate=ACCOUNT_ID, metadata={"doc": "the assignee's account id"})
+    email = fields.Email(load_default=None, metadata={"doc": "the assignee's email, looked up with the user search"})
+
+    @validates_schema
+    def one_assignee(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if bool(data.get("account_id")) == bool(data.get("email")):
+            raise ValidationError("set exactly one of account_id or email (the assignee)")

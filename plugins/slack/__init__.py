@@ -17,7 +17,7 @@ from hub.plugin import (
     SourceInfo,
     hookimpl,
 )
-from plugins.slack import actions, inbound
+from plugins.slack import actions, enrich, inbound
 from plugins.slack.settings import (
     PostMessageParams,
     ReplyInThreadParams,
@@ -26,7 +26,7 @@ from plugins.slack.settings import (
     UpdateMessageParams,
 )
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 ACTIONS = {"post_message": actions.post_message, "reply_in_thread": actions.reply_in_thread,
            "update_message": actions.update_message}
@@ -37,7 +37,8 @@ def cxhub_plugin_info() -> PluginInfo:
     return PluginInfo(
         name="slack", version=__version__,
         source=SourceInfo(SlackSourceSettings, "Slack Events API (thread replies, mentions, reactions) and "
-                                               "interactivity (button clicks)"),
+                                               "interactivity (button clicks)",
+                          api_url_setting="endpoint"),
         connection=ConnectionInfo(SlackConnectionSettings, url_setting="endpoint",
                                   description="A Slack incoming webhook, or a bot token for the Web API",
                                   for_people=True),
@@ -58,6 +59,11 @@ def cxhub_verify_request(source: Source, request: InboundRequest) -> None:
 @hookimpl
 def cxhub_parse_request(source: Source, request: InboundRequest) -> Parsed | list[EventDraft]:
     return inbound.parse(source, request)
+
+
+@hookimpl
+def cxhub_enrich_event(source: Source, event: Mapping[str, Any]) -> dict[str, Any]:
+    return enrich.clicker(source, event)
 
 
 @hookimpl

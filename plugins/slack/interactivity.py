@@ -14,6 +14,9 @@ used: Slack calls it short-lived and says nothing of its uniqueness.
 The event's object is the message the button is on (`<channel>:<ts>`), the case the hub
 posted it for, and every click is an update of it (`data.update`). The `response_url` is a
 credential (it lets anyone post to the channel for a while) and is left out of the event.
+
+With a `bot_token` in the source's settings, each click is stored thin and enriched with the
+clicker's email and name (`data.attributes.actor_*`, see `enrich.py`) before it is routed.
 """
 
 from __future__ import annotations
@@ -55,13 +58,14 @@ def parse(source: Source, request: InboundRequest) -> Parsed:
     if not channel or not message_ts:
         return Parsed(reply=ACKNOWLEDGED)  # an action in a modal or the app's home: on no message the hub posted
     user = require_id(payload, "user.id")
-    events = [_click(payload, action, channel=channel, message_ts=message_ts, user=user)
+    enrich = source.api is not None  # with a bot token: who clicked comes from users.info, after the 200
+    events = [_click(payload, action, channel=channel, message_ts=message_ts, user=user, enrich=enrich)
               for action in as_list(payload.get("actions")) if isinstance(action, dict) and action.get("type") == "button"]
     return Parsed(events=events, reply=ACKNOWLEDGED)
 
 
 def _click(payload: Mapping[str, Any], action: Mapping[str, Any], *, channel: str, message_ts: str,
-           user: str) -> EventDraft:
+           user: str, enrich: bool) -> EventDraft:
     action_id, action_ts = require_id(action, "action_id"), require_id(action, "action_ts")
     attributes = {
         "slack_event_type": "block_actions", "action_id": action_id, "value": as_id(action.get("value")),
@@ -77,4 +81,5 @@ def _click(payload: Mapping[str, Any], action: Mapping[str, Any], *, channel: st
         customer=Customer(id=user, name=as_text(dig(payload, "user.name")) or as_text(dig(payload, "user.username"))),
         attributes={key: value for key, value in attributes.items() if value},
         update=True,
+        enrich=enrich,
     )

@@ -21,6 +21,15 @@ class SlackSourceSettings(SettingsSchema):
                                        metadata={"doc": "replay window on X-Slack-Request-Timestamp"})
     bot_user_id = fields.String(load_default=None, validate=validate.Regexp(r"^[UW][A-Z0-9]+$"),
                                 metadata={"doc": "the app's bot user: only replies and reactions to its messages count"})
+    # With the bot token, a button click is enriched after the 200 with the clicker's email and name
+    # (users.info; scopes users:read and users:read.email); without it clicks keep the user id only.
+    bot_token = SecretField(load_default=None, metadata={"doc": "xoxb- token with users:read and users:read.email"})
+    api_url = fields.Url(load_default=SLACK_API, require_tld=False, metadata={"doc": "Web API base URL"})
+
+    @post_load
+    def endpoint(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """The Web API, bound to the source's HTTP client when there is a bot token to call it with."""
+        return {**data, "endpoint": data["api_url"] if data.get("bot_token") else None}
 
 
 class SlackConnectionSettings(SettingsSchema):

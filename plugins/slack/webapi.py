@@ -11,12 +11,22 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from hub.plugin import AuthFailed, Connection, GiveUp, RetryLater
+import requests
+
+from hub.plugin import AuthFailed, Connection, GiveUp, HttpClient, RetryLater, Secret
 
 TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
                               "request_timeout"})
 CREDENTIAL_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive",
                                "missing_scope"})
+
+
+class MethodFailed(GiveUp):
+    """Slack answered `{"ok": false, "error": code}` with a code that retrying cannot change."""
+
+    def __init__(self, method: str, code: str, status_code: int) -> None:
+        super().__init__(f"{method}: {code}", status_code=status_code)
+        self.code = code
 
 
 def call(connection: Connection, method: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -31,6 +41,22 @@ def call(connection: Connection, method: str, body: Mapping[str, Any]) -> Mappin
         if refused.status_code in (401, 403):
             raise _paused(method, f"HTTP {refused.status_code}", refused.status_code) from None
         raise
+    return answer_of(method, response)
+
+
+def read(client: HttpClient, token: Secret, method: str, arguments: Mapping[str, str]) -> Mapping[str, Any]:
+    """GET a read method (users.info) with its arguments in the query string, as Slack documents it."""
+    try:
+        response = client.get(method, params=dict(arguments), headers={"Authorization": f"Bearer {token.reveal()}"})
+    except GiveUp as refused:
+        if refused.status_code in (401, 403):
+            raise _paused(method, f"HTTP {refused.status_code}", refused.status_code) from None
+        raise
+    return answer_of(method, response)
+
+
+def answer_of(method: str, response: requests.Response) -> Mapping[str, Any]:
+    """The answer of a call that worked; a decision (pause, retry, give up) for one that did not."""
     try:
         answer = response.json()
     except ValueError:
@@ -44,7 +70,7 @@ def call(connection: Connection, method: str, body: Mapping[str, Any]) -> Mappin
         raise _paused(method, error, response.status_code)
     if error in TRANSIENT_ERRORS:
         raise RetryLater(f"{method}: {error}", status_code=response.status_code)
-    raise GiveUp(f"{method}: {error}", status_code=response.status_code)
+    raise MethodFailed(method, error, response.status_code)
 
 
 def _paused(method: str, reason: str, status_code: int) -> AuthFailed:
