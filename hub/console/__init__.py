@@ -22,6 +22,7 @@ FAILURES = "cxhub.console.failures"
 
 def init_console(app: Flask, console: ConsoleConfig) -> None:
     """Register the console on `app` with its session, CSRF and sign-in settings."""
+    from hub.console import cx  # noqa: F401  (its pages join the blueprint)
     from hub.console.views import blueprint  # the views import the hub's parts; the factory imports this
 
     app.secret_key = console.secret_key.reveal()

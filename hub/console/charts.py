@@ -70,3 +70,40 @@ def stacked(series: Sequence[tuple[str, str, Sequence[int]]], starts: Sequence[d
                             f"{start:%Y-%m-%d %H:00} UTC: {count} {name}", css))
     stamp = "%Y-%m-%d %H:00"
     return Chart(bars, peak, starts[0].strftime(stamp) if starts else "", starts[-1].strftime(stamp) if starts else "")
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A value per bucket on a fixed scale (NPS -100..100, CSAT 0..100, hours 0..peak); empty buckets have no bar."""
+
+    bars: list[Bar]
+    low: float
+    high: float
+    zero: float  # the y of the baseline the bars grow from
+    first: str
+    last: str
+    width: int = WIDTH
+    height: int = HEIGHT
+
+
+def trend(points: Sequence[tuple[str, float | None, str]], low: float, high: float) -> Trend:
+    """Bars from the baseline (0, or `low` when 0 is off the scale) to each point's value.
+
+    A point is (bucket label, value or None, what its tooltip adds, such as the response count)."""
+    span = (high - low) or 1.0
+    base = min(max(0.0, low), high)
+
+    def y(value: float) -> float:
+        return HEIGHT * (high - min(max(value, low), high)) / span
+
+    slot = WIDTH / max(1, len(points))
+    bars = []
+    for index, (name, value, note) in enumerate(points):
+        if value is None:
+            continue
+        top, bottom = sorted((y(value), y(base)))
+        css = "bar negative" if value < base else "bar"
+        shown = f"{value:.1f}".rstrip("0").rstrip(".")
+        bars.append(Bar(index * slot + slot * 0.1, top, max(1.0, slot * 0.8), max(1.0, bottom - top),
+                        f"{name}: {shown}{' · ' + note if note else ''}", css))
+    return Trend(bars, low, high, y(base), points[0][0] if points else "", points[-1][0] if points else "")

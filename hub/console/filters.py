@@ -12,11 +12,15 @@ from typing import Any, Mapping
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from hub.cases.report import PERIODS
+from hub.insights.buckets import BadQuery, parse_window
 from hub.store import STATUSES, BadCursor, Cursor, DeliveryFilter, EventFilter
+from hub.store.cases import CASE_STATUSES
 
 BANDS = ("negative", "neutral", "positive")
 RANGES = {"6h": timedelta(hours=6), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 SHORT = validate.Length(max=320)
+INSIGHT_METRICS = ("nps", "csat", "ces")  # the console's charts; the admin API answers every metric
 
 
 class When(fields.Field):
@@ -58,6 +62,45 @@ class DeliveryArgs(Listing):
     status = fields.String(validate=validate.OneOf(STATUSES))
     attempts = fields.Integer(validate=validate.Range(min=0, max=1000), metadata={"description": "at least"})
     event = fields.String(validate=SHORT)
+
+
+class Window(fields.Field):
+    """A window back from now as the metrics take it: 90d, 8w, 12h."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
+        try:
+            parse_window(str(value))
+        except BadQuery as error:
+            raise ValidationError(error.message) from None
+        return str(value).strip()
+
+
+class CaseArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    status = fields.String(validate=validate.OneOf(CASE_STATUSES))
+    overdue = fields.Boolean()
+    by = fields.String(validate=validate.OneOf(PERIODS))
+    cursor = fields.String(validate=validate.Length(max=400))
+
+
+class InsightArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    metric = fields.String(validate=validate.OneOf(INSIGHT_METRICS))
+    by = fields.String(validate=validate.OneOf(("day", "week", "month")))
+    since = Window()
+    source = fields.String(validate=SHORT)
+    group = fields.String(validate=validate.OneOf(("source",)))
+
+
+class CursorArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    cursor = fields.String(validate=validate.Length(max=400))
 
 
 @dataclass

@@ -43,6 +43,8 @@ from hub.console.filters import RANGES, delivery_filter, event_filter
 from hub.console.raw import raw_request
 from hub.enrichment.operations import retry_enrichments
 from hub.ingest.service import Rejected
+from hub.insights.buckets import parse_timezone
+from hub.insights.query import MetricQuery, MetricRow, run_query
 from hub.logs import EXTENSION as REDACTOR
 from hub.operations import (
     NotFound,
@@ -231,7 +233,22 @@ def overview() -> str:
         "console/overview.html", ranges=list(RANGES), chosen=chosen, range_error=error,
         events_chart=events_chart, attempts_chart=attempts_chart, events_total=sum(events.values()),
         attempts_total=total, failure_rate=(failed / total) if total else None, counts=counts,
-        backlog=waiting, paused=[row for row in states or () if row["status"] == "paused"] if states is not None else None)
+        backlog=waiting, paused=[row for row in states or () if row["status"] == "paused"] if states is not None else None,
+        cx=headline(hub))
+
+
+def headline(hub: Hub) -> dict[str, Any]:
+    """The headline CX numbers: NPS and CSAT over the last 30 days (in `metrics.timezone`), open and overdue cases."""
+    zone = parse_timezone(hub.config.metrics.timezone)
+    found: dict[str, Any] = {}
+    for metric in ("nps", "csat"):
+        query = MetricQuery(metric, "all", timedelta(days=30), None, zone=zone)
+        rows: list[MetricRow] | None = guarded(functools.partial(run_query, hub.store.metrics, query), None)
+        found[metric] = rows[0].totals if rows else None
+    moment = datetime.now(timezone.utc)
+    found["open_cases"] = guarded(lambda: hub.store.cases.count(active=True), None)
+    found["overdue_cases"] = guarded(lambda: hub.store.cases.count(overdue=True, at=moment), None)
+    return found
 
 
 # --- events ---------------------------------------------------------------------------------------

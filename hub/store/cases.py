@@ -10,10 +10,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 import builtins
-from typing import Sequence
+from typing import Any, Sequence
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, tuple_, update
 
+from hub.store.browse import Cursor
 from hub.store.database import Database, now
 from hub.store.rows import CaseEventRow, CaseRow, from_row
 from hub.store.tables import case_events, cases
@@ -80,23 +81,25 @@ class Cases:
             return [from_row(CaseEventRow, row) for row in db.execute(query)]
 
     def list(self, *, status: str | None = None, overdue: bool = False, at: datetime | None = None,
-             limit: int = 100) -> builtins.list[CaseRow]:
+             limit: int = 100, after: Cursor | None = None) -> builtins.list[CaseRow]:
         """Cases newest first; `overdue`: not closed, with a deadline passed (or found passed by the check) and its
-        milestone not reached."""
-        conditions = []
-        if status is not None:
-            conditions.append(cases.c.status == status)
-        if overdue:
-            moment = at or now()
-            conditions.append(cases.c.status != "closed")
-            conditions.append(or_(and_(cases.c.first_response_at.is_(None),
-                                       or_(cases.c.first_response_due <= moment,
-                                           cases.c.first_response_overdue_at.is_not(None))),
-                                  cases.c.close_due <= moment, cases.c.close_overdue_at.is_not(None)))
+        milestone not reached. `after`: keyset paging, the cases strictly older than the cursor's (opened_at, id)."""
+        conditions = _conditions(status, overdue, at)
+        if after is not None:
+            conditions.append(tuple_(cases.c.opened_at, cases.c.id) < tuple_(after.moment, after.id))
         query = (select(cases).where(*conditions).order_by(cases.c.opened_at.desc(), cases.c.id.desc())
                  .limit(min(limit, MAX_LISTED)))
         with self.database.connect() as db:
             return [from_row(CaseRow, row) for row in db.execute(query)]
+
+    def count(self, *, status: str | None = None, active: bool = False, overdue: bool = False,
+              at: datetime | None = None) -> int:
+        """How many cases `list` would find with these filters (`active`: not closed), without a limit."""
+        conditions = _conditions(status, overdue, at)
+        if active:
+            conditions.append(cases.c.status != "closed")
+        with self.database.connect() as db:
+            return int(db.execute(select(func.count()).select_from(cases).where(*conditions)).scalar() or 0)
 
     def active(self, limit: int = 5000) -> builtins.list[CaseRow]:
         """The cases not closed yet, oldest first: what the periodic check follows."""
@@ -135,3 +138,17 @@ class Cases:
     def by_ids(self, ids: Sequence[str]) -> builtins.list[CaseRow]:
         with self.database.connect() as db:
             return [from_row(CaseRow, row) for row in db.execute(select(cases).where(cases.c.id.in_(list(ids))))]
+
+
+def _conditions(status: str | None, overdue: bool, at: datetime | None) -> builtins.list[Any]:
+    conditions: builtins.list[Any] = []
+    if status is not None:
+        conditions.append(cases.c.status == status)
+    if overdue:
+        moment = at or now()
+        conditions.append(cases.c.status != "closed")
+        conditions.append(or_(and_(cases.c.first_response_at.is_(None),
+                                   or_(cases.c.first_response_due <= moment,
+                                       cases.c.first_response_overdue_at.is_not(None))),
+                              cases.c.close_due <= moment, cases.c.close_overdue_at.is_not(None)))
+    return conditions

@@ -17,7 +17,7 @@ import plugins.webhook as webhook
 from hub.store import EventFilter
 from hub.testing import sign_standard_webhook, wait_for
 from tests.conftest import WHSEC, detractor, send
-from tests.hub.console.conftest import ENV, PASSWORDS, console_config
+from tests.hub.console.conftest import ENV, PASSWORDS, console_config, console_section
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 HOSTILE = ('<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
@@ -209,3 +209,68 @@ def test_an_operator_sends_a_test_delivery_and_retries_it_until_it_succeeds(brow
     assert received[1]["source"] == "/sources/cxhub-console" and received[1]["type"] == "cx.ticket.created"
     assert "sent from the cxhub console by otto" in received[1]["data"]["text"]
     screenshot(browser, "test-delivery-sent")
+
+
+def test_a_viewer_opens_a_customer_timeline_cases_and_insights(browser, make_hub, httpserver):
+    """The CX pages in the browser: find a customer (whose hostile name stays inert), page its timeline,
+    filter the cases to the overdue ones, open one, and chart NPS by source."""
+    from datetime import timedelta
+
+    from selenium.webdriver.common.by import By
+
+    from hub.sla import check_cases
+    from hub.store import now
+    from tests.hub.console.test_console_cx import HOSTILE_NAME, ROUTES, SOURCES, answer, post
+
+    httpserver.expect_request("/receiver").respond_with_data("")
+    hub = make_hub(SOURCES + ROUTES % httpserver.url_for("/receiver") + console_section(), plugins=[webhook], env=ENV)
+    hostile = HOSTILE_NAME.replace("alert(2)", "window.__xss = 4").replace('alert("name")', "window.__xss = 5")
+    for number in range(1, 4):
+        post(hub, answer(number, 2 if number == 1 else 9, name=hostile, comment=f"answer number {number}"))
+    post(hub, answer(4, 10, email="bob@example.com"), source="kiosk")
+    hub.drain()
+    assert check_cases(hub.hub, at=now() + timedelta(hours=25))
+    hub.drain()
+    base = hub.serve()
+
+    sign_in(browser, base, "vera", PASSWORDS["vera"], path="/console/customers")
+    by_id(browser, "customer-q").send_keys("ANN@example.com")
+    submit(browser, by_id(browser, "find-customer"))
+    assert "/console/customers/cus_" in browser.current_url
+    assert "<script>" in by_id(browser, "customer-name").text  # the name, as text...
+    assert browser.execute_script("return window.__xss") is None  # ...never run
+    assert not browser.find_elements(By.CSS_SELECTOR, "#customer-name img, #customer-name script")
+    types = [row.find_elements(By.TAG_NAME, "td")[2].text for row in browser.find_elements(By.CSS_SELECTOR, "#timeline tbody tr")]
+    texts = [row.text for row in browser.find_elements(By.CSS_SELECTOR, "#timeline tbody td.text")]
+    assert types[0] == "cx.case.overdue"  # newest first: the SLA check's event about her case
+    assert [text for text in texts if text.startswith("answer")] == ["answer number 3", "answer number 2",
+                                                                     "answer number 1"]
+    assert browser.find_elements(By.CSS_SELECTOR, "#customer-cases tbody a")
+    screenshot(browser, "customer")
+
+    browser.get(base + "/console/cases")
+    by_id(browser, "case-overdue").click()
+    submit(browser, by_id(browser, "apply-cases"))
+    assert "overdue=true" in browser.current_url
+    rows = browser.find_elements(By.CSS_SELECTOR, "#cases tbody tr")
+    assert len(rows) == 1 and "first response" in rows[0].text
+    screenshot(browser, "cases")
+    submit(browser, rows[0].find_element(By.TAG_NAME, "a"))
+    assert by_id(browser, "late-first-response").is_displayed()
+    assert browser.find_elements(By.CSS_SELECTOR, "#case-events tbody a")
+    screenshot(browser, "case")
+
+    browser.get(base + "/console/insights")
+    assert by_id(browser, "insight-nps").find_elements(By.CSS_SELECTOR, "svg rect")
+    screenshot(browser, "insights")
+    by_id(browser, "insight-group").click()
+    submit(browser, by_id(browser, "apply-insights"))
+    assert "group=source" in browser.current_url
+    headings = [item.text for item in browser.find_elements(By.CSS_SELECTOR, "#insight-nps h3")]
+    assert headings == ["app", "kiosk"]
+    screenshot(browser, "insights-by-source")
+    browser.get(base + "/console/customers")
+    screenshot(browser, "customers")
+    browser.get(base + "/console/")
+    assert by_id(browser, "open-cases").text == "1" and by_id(browser, "overdue-cases").text == "1"
+    assert browser.execute_script("return window.__xss") is None
