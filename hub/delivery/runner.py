@@ -134,16 +134,6 @@ class DeliveryRunner:
         except StoreUnavailable as error:  # the deliveries go on; their next claim opens the cases
             log.warning("cases of %d deliveries not opened yet: %s", len(claimed), error)
 
-    def link_to_cases(self, finished: Sequence[Finished]) -> None:
-        """An `otherwise` that ran against another event's ticket links its event to that event's case."""
-        for item in finished:
-            once = item.outcome.once
-            if not item.outcome.ok or not once or once.get("ran") != "otherwise" or not once.get("first_event_id"):
-                continue
-            case = self.hub.store.cases.of_event(once["first_event_id"])
-            if case is not None:
-                self.hub.store.cases.attach(case.id, item.delivery.event_id, "once_per")
-
     def attempt_entered(self, delivery: ClaimedDelivery, connection: str) -> Finished:
         """One attempt, made after the gate let it in; the gate hears how it went."""
         outcome = None
@@ -276,8 +266,7 @@ class DeliveryRunner:
     def conclude(self, finished: Sequence[Finished]) -> None:
         """Store the attempts and new statuses, then schedule retries and tell the hooks."""
         verdicts = [self.verdict(item) for item in finished]
-        self.hub.store.deliveries.finish_attempts(verdicts)
-        self.link_to_cases(finished)
+        self.hub.store.deliveries.finish_attempts(verdicts)  # an `otherwise` is linked to the first's case there
         for item, verdict in zip(finished, verdicts):
             delivery = item.delivery
             delay = 0.0
@@ -308,10 +297,13 @@ class DeliveryRunner:
             created = CreatedObject(link.system, link.id, link.url) if link and _recordable(link) else None
             if link:
                 stored["link"] = {"system": link.system, "id": link.id, "url": link.url, "type": link.type}
+            case_of = None
             if outcome.once is not None:
                 stored["once"] = dict(outcome.once)
+                if outcome.once.get("ran") == "otherwise":
+                    case_of = outcome.once.get("first_event_id") or None
             return FinishedAttempt(delivery.id, {**attempt, "outcome": "succeeded"}, "succeeded", result=stored,
-                                   created=created, event_id=delivery.event_id)
+                                   created=created, event_id=delivery.event_id, case_of=case_of)
         config = self.hub.config.connections.get(delivery.connection)
         used = delivery.attempts - delivery.budget_start
         if outcome.retry and config is not None and used < config.retry.max_attempts:
