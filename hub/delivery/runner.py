@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any, Mapping, Sequence
 
 import orjson
+from redis.exceptions import RedisError
 
 from hub import instruments
 from hub.config.model import ConnectionConfig
@@ -18,6 +19,7 @@ from hub.delivery.once import Decision, OnceProblem, decide
 from hub.delivery.gate import ConnectionGate, Transition
 from hub.events.storable import escape_unstorable
 from hub.noise.digest import digest_event
+from hub.noise.early import sent_early
 from hub.noise.quiet import quiet_now
 from hub.outbound.client import connection_client
 from hub.plugin.errors import DeliveryError, GiveUp, PauseConnection, RetryLater, Throttled
@@ -119,13 +121,21 @@ class DeliveryRunner:
         self.conclude(finished)
 
     def hold_if_quiet(self, claimed: list[ClaimedDelivery], connection: str) -> list[ClaimedDelivery]:
-        """The claimed deliveries that may go now; in quiet hours none, and all are held until they end."""
+        """The claimed deliveries that may go now; in quiet hours only those an operator sent early
+        (hub/noise/early.py), and the rest are held until the hours end."""
         quiet = quiet_now(self.hub, connection, self.hub.clock()) if claimed else None
         if quiet is None:
             return claimed
-        held = self.hub.store.noise.hold_claimed([delivery.id for delivery in claimed], quiet.until, quiet.reason)
-        log.info("%d deliveries to %s held: %s", len(held), connection, quiet.reason)
-        return []
+        try:
+            early = sent_early(self.hub.redis, self.hub.config.hub.queue, [delivery.id for delivery in claimed])
+        except RedisError as error:  # without the marks they wait for the morning, as without the operator
+            log.warning("quiet hours: cannot read the early releases, holding all: %s", error)
+            early = set()
+        held = self.hub.store.noise.hold_claimed([delivery.id for delivery in claimed if delivery.id not in early],
+                                                 quiet.until, quiet.reason)
+        if held:
+            log.info("%d deliveries to %s held: %s", len(held), connection, quiet.reason)
+        return [delivery for delivery in claimed if delivery.id in early]
 
     def open_cases(self, claimed: Sequence[ClaimedDelivery]) -> None:
         """Open the cases of routes with `case:` before their deliveries' attempts (hub/cases/opening.py)."""
