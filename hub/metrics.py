@@ -71,7 +71,30 @@ def _database_state(hub: Hub) -> list[GaugeMetricFamily]:
     counts = hub.store.reads.dead_by_connection()
     for name in sorted(set(hub.config.connections) | set(counts)):
         dead.add_metric([name], counts.get(name, 0))
-    return [dead]
+    return [dead, *_waiting_state(hub)]
+
+
+OTHER = "other"  # a route or connection no longer in the config: its rows count here (bounded labels)
+
+
+def _waiting_state(hub: Hub) -> list[GaugeMetricFamily]:
+    """Deliveries held (for review or quiet hours) and collecting for digests, per configured route and connection."""
+    held = GaugeMetricFamily("cxhub_deliveries_held", "Deliveries held: for review (over a route's max_per_hour, "
+                             "until released) or until a connection's quiet hours end",
+                             labels=["route", "connection", "reason"])
+    collecting = GaugeMetricFamily("cxhub_deliveries_collecting", "Deliveries collected for a digest not sent yet",
+                                   labels=["route", "connection"])
+    pairs = {(route.name, action.connection) for route in hub.config.routes for action in route.actions}
+    counts: dict[tuple[str, str, str], int] = {}
+    for route, connection, kind, count in hub.store.noise.waiting_counts():
+        known = (route, connection) in pairs
+        key = (route if known else OTHER, connection if known else OTHER, kind)
+        counts[key] = counts.get(key, 0) + count
+    for route, connection in sorted(pairs | {(r, c) for r, c, _ in counts}):
+        for reason in ("review", "quiet_hours"):
+            held.add_metric([route, connection, reason], counts.get((route, connection, reason), 0))
+        collecting.add_metric([route, connection], counts.get((route, connection, "collecting"), 0))
+    return [held, collecting]
 
 
 READERS: dict[str, Reader] = {"redis": _redis_state, "database": _database_state}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import orjson
@@ -17,6 +17,7 @@ from hub.events.canonical import TEST_SOURCE
 from hub.events.storable import escape_unstorable
 from hub.ingest.shadow import render_shadows
 from hub.ingest.service import Accepted, Rejected, ingest
+from hub.noise.early import allow_early
 from hub.noise.plan import plan_noise
 from hub.plugin.request import InboundRequest
 from hub.profiles.identity import parse_identifier
@@ -25,7 +26,7 @@ from hub.routing.objects import ObjectLedger, subjects_by_source
 from hub.routing.origins import routing_view, stamped_context
 from hub.routing.templates import TemplateProblem, digest_of_one, render_params
 from hub.runtime import Hub
-from hub.store import Store
+from hub.store import Store, now
 from hub.store.rows import MergeRow, ProfileView
 
 log = logging.getLogger("cxhub")
@@ -184,17 +185,28 @@ class HeldOutcome:
     skipped: list[str]
 
 
-def release_held(hub: Hub, delivery_ids: list[str] | None = None, *, route: str | None = None) -> HeldOutcome:
+def release_held(hub: Hub, delivery_ids: list[str] | None = None, *, route: str | None = None,
+                 early: bool = False) -> HeldOutcome:
     """Send deliveries held for review (over a route's `max_per_hour`): by id, or every one of a route.
 
-    They are queued at once; a connection in its quiet hours holds them again until the hours end.
-    Deliveries not held for review (held for quiet hours, already sent, unknown) are skipped.
+    They are queued at once; a connection in its quiet hours holds them again until the hours end,
+    unless `early` (`release --now`): then they go now, and so do those held for quiet hours
+    (hub/noise/early.py). Deliveries not held (already sent, unknown), and without `early` those
+    held for quiet hours, are skipped.
     """
-    released = hub.store.noise.release(delivery_ids, route=route)
+    if early:
+        quiet = hub.store.noise.quiet_held(delivery_ids, route=route)
+        allow_early(hub.redis, hub.config.hub.queue, quiet)  # before the release: their claim must see it
+        review = hub.store.noise.release(delivery_ids, route=route)
+        allow_early(hub.redis, hub.config.hub.queue, [(item.id, now() + timedelta(hours=1)) for item in review])
+        released = [*review, *hub.store.noise.release_quiet([delivery_id for delivery_id, _ in quiet])]
+    else:
+        released = hub.store.noise.release(delivery_ids, route=route)
     hub.queue.enqueue(released)
     done = [item.id for item in released]
     if released:
-        log.warning("released %d held deliveries%s", len(done), f" of route {route}" if route else "")
+        log.warning("released %d held deliveries%s%s", len(done), f" of route {route}" if route else "",
+                    " now, quiet hours or not" if early else "")
     return HeldOutcome(done, [i for i in delivery_ids or () if i not in set(done)])
 
 

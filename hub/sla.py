@@ -1,7 +1,7 @@
 """The periodic case check: follow every case not closed, and emit `cx.case.overdue` once per breach.
 
 Every worker runs it (`run_case_checks_periodically`); a Redis key taken with SET NX gives one
-process the turn per interval, so two workers do not both do the work. Nothing depends on that
+process the turn per interval (`hub.case_check_seconds`, default 30), so two workers do not both do the work. Nothing depends on that
 for correctness: an overdue event's id is made of the case and the deadline, so a second
 emission is a duplicate the store refuses, and the breach is recorded by a conditional update.
 The check takes the moment to judge by (`at`), so a test can pass a clock.
@@ -30,7 +30,6 @@ from hub.runtime import Hub
 from hub.store import CaseRow, StoreUnavailable, now
 
 log = logging.getLogger("cxhub.cases")
-CHECK_SECONDS = 30  # how often one of the workers checks the cases
 SOURCE = "cases"
 
 
@@ -77,15 +76,17 @@ def check_cases(hub: Hub, at: datetime | None = None) -> list[str]:
 
 
 def run_case_checks_periodically(hub: Hub, stopping: threading.Event) -> threading.Thread | None:
-    """Check cases every CHECK_SECONDS (one worker process per turn) until `stopping`; None when no route has case:."""
+    """Check cases every `hub.case_check_seconds` (one worker process per turn) until `stopping`; None when no
+    route has case:."""
     if not any(route.case for route in hub.config.routes):
         return None
     key = f"cxhub:{hub.config.hub.queue}:cases:due"
+    interval = hub.config.hub.case_check_seconds
 
     def loop() -> None:
-        while not stopping.wait(1.0):
+        while not stopping.wait(min(1.0, interval)):
             try:
-                if hub.redis.set(key, "1", nx=True, ex=CHECK_SECONDS):
+                if hub.redis.set(key, "1", nx=True, ex=interval):
                     check_cases(hub)
             except (RedisUnavailable, RedisError, StoreUnavailable) as error:
                 log.warning("case check skipped: %s", error)

@@ -80,7 +80,7 @@ OPERATIONS: tuple[Operation, ...] = (
               schemas.MetricResultSchema, query=schemas.MetricQuerySchema, errors=(400, 404), tag="insights",
               path_params={"metric": "nps, csat, ces, rating or responses (docs/metrics.md)"}),
     Operation("post", "/admin/deliveries/release", "Send deliveries held for review (over a route's max_per_hour)",
-              schemas.Released, status=202, body=schemas.HeldRequest, errors=(400,), tag="deliveries"),
+              schemas.Released, status=202, body=schemas.ReleaseRequest, errors=(400,), tag="deliveries"),
     Operation("post", "/admin/deliveries/discard", "Never send held deliveries: by id, by route, or both",
               schemas.Discarded, body=schemas.HeldRequest, errors=(400,), tag="deliveries"),
     Operation("get", "/admin/backlog", "What waits: the intake log and the delivery jobs", schemas.Backlog,

@@ -72,6 +72,13 @@ class HeldRequest(StrictSchema):
             raise ValidationError("give ids, a route, or both")
 
 
+class ReleaseRequest(HeldRequest):
+    """Held deliveries to send; `now`: quiet hours or not (deliveries held for quiet hours too)."""
+
+    now = fields.Boolean(load_default=False, metadata={
+        "description": "send at once, in the connection's quiet hours too, including deliveries held for them"})
+
+
 class JsonText(fields.Field):
     """A column holding JSON text, sent as the JSON it holds."""
 

@@ -35,6 +35,7 @@ from hub.admin.schemas import (
     EventList,
     EventQuery,
     HeldRequest,
+    ReleaseRequest,
     LineageSchema,
     MergeRequest,
     MergeResultSchema,
@@ -224,8 +225,8 @@ def redeliver_many() -> tuple[Response, int]:
 @blueprint.post("/deliveries/release")
 def release_many() -> tuple[Response, int]:
     """Send deliveries held for review (a route over its max_per_hour): by ids, by route, or both."""
-    body = _load(HeldRequest(), request.get_json(silent=True) or {})
-    outcome = release_held(current_hub(), body.get("ids"), route=body.get("route"))
+    body = _load(ReleaseRequest(), request.get_json(silent=True) or {})
+    outcome = release_held(current_hub(), body.get("ids"), route=body.get("route"), early=body["now"])
     return jsonify(Released().dump({"released": outcome.done, "skipped": outcome.skipped})), 202
 
 

@@ -77,15 +77,23 @@ def show_case(settings: dict[str, Any], case_id: str, as_json: bool) -> None:
 @cases.command("report")
 @hub_options
 @click.option("--by", type=click.Choice(("day", "week", "month")), default="week", show_default=True)
-@click.option("--since", "since_days", default=90, show_default=True, help="Days back.")
+@click.option("--since", "since_days", default=90, show_default=True, type=click.IntRange(1, 3 * 366),
+              help="Days back.")
+@click.option("--timezone", "zone_name", help="An IANA timezone for the periods (default: metrics.timezone).")
 @click.option("--json", "as_json", is_flag=True)
-def report_cases(settings: dict[str, Any], by: str, since_days: int, as_json: bool) -> None:
-    """Time to first response and time to close (hours), per period the cases opened in."""
+def report_cases(settings: dict[str, Any], by: str, since_days: int, zone_name: str | None, as_json: bool) -> None:
+    """Time to first response and time to close (hours), per period the cases opened in, in the admin's timezone."""
     from hub.cases.report import report
+    from hub.cli.metrics import configured_timezone
+    from hub.insights.buckets import BadQuery, parse_timezone
     from hub.store import now
 
+    try:
+        zone = parse_timezone(zone_name or configured_timezone(settings["CXHUB_CONFIG"]))
+    except BadQuery as error:
+        raise click.BadParameter(error.message, param_hint="--timezone") from None
     moment = now()
-    rows = report(open_store(settings).cases.opened_between(moment - timedelta(days=since_days), moment), by)
+    rows = report(open_store(settings).cases.opened_between(moment - timedelta(days=since_days), moment), by, zone)
     if as_json:
         print_json(rows)
         return

@@ -44,7 +44,7 @@ def metrics_command(metric: str, settings: dict[str, Any], by: str, since: str, 
             raise click.BadParameter(f"{item!r}: write it like form_id=abc123", param_hint="--attr")
         filters[name] = value
     try:
-        zone_name = zone_name or _configured_timezone(settings["CXHUB_CONFIG"])
+        zone_name = zone_name or configured_timezone(settings["CXHUB_CONFIG"])
         zone = parse_timezone(zone_name)
         query = MetricQuery(metric, by, parse_window(since), until.replace(tzinfo=zone) if until else None, source,
                             form, filters, group, zone)
@@ -65,7 +65,7 @@ def _shown(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
 
 
-def _configured_timezone(path: str) -> str:
+def configured_timezone(path: str) -> str:
     """`metrics.timezone` of the config, read alone (no plugin, no secret needed); UTC when unset."""
     from hub.config.schema import MetricsSchema
     from hub.config.yamlfile import read_yaml

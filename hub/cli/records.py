@@ -159,19 +159,24 @@ def _status(row: Any) -> str:
     return f"held until {row.next_attempt_at.isoformat(timespec='minutes')}"
 
 
-def _held_command(verb: str, settings: dict[str, Any], delivery_ids: tuple[str, ...], route: str | None) -> None:
+def _held_command(verb: str, settings: dict[str, Any], delivery_ids: tuple[str, ...], route: str | None,
+                  early: bool = False) -> None:
     if not delivery_ids and not route:
         raise click.UsageError("give delivery ids, or --route (or both: those ids of that route)")
     from hub.operations import discard_held, release_held
 
-    act = release_held if verb == "released" else discard_held
-    outcome = act(hub_of(load_app(settings)), list(delivery_ids) or None, route=route)
+    hub = hub_of(load_app(settings))
+    if verb == "released":
+        outcome = release_held(hub, list(delivery_ids) or None, route=route, early=early)
+    else:
+        outcome = discard_held(hub, list(delivery_ids) or None, route=route)
+    which = " for review" if verb == "released" and not early else ""
     for delivery_id in outcome.done:
         click.echo(f"{verb} {delivery_id}")
     for delivery_id in outcome.skipped:
-        click.echo(f"skipped {delivery_id}: not held{' for review' if verb == 'released' else ''}", err=True)
+        click.echo(f"skipped {delivery_id}: not held{which}", err=True)
     if not outcome.done and not delivery_ids:
-        click.echo(f"route {route} has no deliveries held{' for review' if verb == 'released' else ''}")
+        click.echo(f"route {route} has no deliveries held{which}")
     if outcome.skipped:
         raise SystemExit(1)
 
@@ -179,13 +184,17 @@ def _held_command(verb: str, settings: dict[str, Any], delivery_ids: tuple[str, 
 @deliveries.command("release")
 @hub_options
 @click.argument("delivery_ids", nargs=-1)
-@click.option("--route", help="Every delivery of this route held for review.")
-def release_deliveries(settings: dict[str, Any], delivery_ids: tuple[str, ...], route: str | None) -> None:
+@click.option("--route", help="Every delivery of this route held for review (with --now: held at all).")
+@click.option("--now", "early", is_flag=True,
+              help="Send now, quiet hours or not: also deliveries held for their connection's quiet hours.")
+def release_deliveries(settings: dict[str, Any], delivery_ids: tuple[str, ...], route: str | None,
+                       early: bool) -> None:
     """Send deliveries held for review (over their route's max_per_hour): by id, or all of a route.
 
-    A connection in its quiet hours holds them again until the hours end.
+    A connection in its quiet hours holds them again until the hours end; with --now they go at
+    once, and so do deliveries held for quiet hours (an operator sending one early).
     """
-    _held_command("released", settings, delivery_ids, route)
+    _held_command("released", settings, delivery_ids, route, early)
 
 
 @deliveries.command("discard")

@@ -101,6 +101,7 @@ class HubSettings:
     sweep_interval_seconds: float = 30.0
     database_retry_seconds: float = 30.0  # a delivery that finds the database down waits this long
     retention_days: float = 30.0  # finished events older than this are deleted (0: keep everything)
+    case_check_seconds: int = 30  # how often one worker follows the open cases and emits cx.case.overdue
     worker_threads: int = 4  # delivery threads per worker process (and in embedded mode)
     accept_into: str = "database"  # where a webhook is durable before its 202: "database" or "redis"
     dedupe_seconds: int = 86400  # with accept_into: redis, how long a resend is answered 200 at once

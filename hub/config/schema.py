@@ -56,6 +56,8 @@ class HubSettingsSchema(StrictSchema):
     database_retry_seconds = fields.Float(load_default=HubSettings.database_retry_seconds,
                                           validate=validate.Range(min=0.1, max=3600))
     retention_days = fields.Float(load_default=HubSettings.retention_days, validate=validate.Range(min=0))
+    case_check_seconds = fields.Integer(load_default=HubSettings.case_check_seconds,
+                                        validate=validate.Range(min=1, max=3600))
     worker_threads = fields.Integer(load_default=HubSettings.worker_threads, validate=validate.Range(min=1, max=256))
     accept_into = fields.String(load_default=HubSettings.accept_into, validate=validate.OneOf(["database", "redis"]))
     dedupe_seconds = fields.Integer(load_default=HubSettings.dedupe_seconds,

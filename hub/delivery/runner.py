@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any, Mapping, Sequence
 
 import orjson
+from redis.exceptions import RedisError
 
 from hub import instruments
 from hub.config.model import ConnectionConfig
@@ -18,6 +19,7 @@ from hub.delivery.once import Decision, OnceProblem, decide
 from hub.delivery.gate import ConnectionGate, Transition
 from hub.events.storable import escape_unstorable
 from hub.noise.digest import digest_event
+from hub.noise.early import sent_early
 from hub.noise.quiet import quiet_now
 from hub.outbound.client import connection_client
 from hub.plugin.errors import DeliveryError, GiveUp, PauseConnection, RetryLater, Throttled
@@ -119,13 +121,21 @@ class DeliveryRunner:
         self.conclude(finished)
 
     def hold_if_quiet(self, claimed: list[ClaimedDelivery], connection: str) -> list[ClaimedDelivery]:
-        """The claimed deliveries that may go now; in quiet hours none, and all are held until they end."""
+        """The claimed deliveries that may go now; in quiet hours only those an operator sent early
+        (hub/noise/early.py), and the rest are held until the hours end."""
         quiet = quiet_now(self.hub, connection, self.hub.clock()) if claimed else None
         if quiet is None:
             return claimed
-        held = self.hub.store.noise.hold_claimed([delivery.id for delivery in claimed], quiet.until, quiet.reason)
-        log.info("%d deliveries to %s held: %s", len(held), connection, quiet.reason)
-        return []
+        try:
+            early = sent_early(self.hub.redis, self.hub.config.hub.queue, [delivery.id for delivery in claimed])
+        except RedisError as error:  # without the marks they wait for the morning, as without the operator
+            log.warning("quiet hours: cannot read the early releases, holding all: %s", error)
+            early = set()
+        held = self.hub.store.noise.hold_claimed([delivery.id for delivery in claimed if delivery.id not in early],
+                                                 quiet.until, quiet.reason)
+        if held:
+            log.info("%d deliveries to %s held: %s", len(held), connection, quiet.reason)
+        return [delivery for delivery in claimed if delivery.id in early]
 
     def open_cases(self, claimed: Sequence[ClaimedDelivery]) -> None:
         """Open the cases of routes with `case:` before their deliveries' attempts (hub/cases/opening.py)."""
@@ -133,16 +143,6 @@ class DeliveryRunner:
             open_cases(self.hub.store, self.hub.config.routes, claimed)
         except StoreUnavailable as error:  # the deliveries go on; their next claim opens the cases
             log.warning("cases of %d deliveries not opened yet: %s", len(claimed), error)
-
-    def link_to_cases(self, finished: Sequence[Finished]) -> None:
-        """An `otherwise` that ran against another event's ticket links its event to that event's case."""
-        for item in finished:
-            once = item.outcome.once
-            if not item.outcome.ok or not once or once.get("ran") != "otherwise" or not once.get("first_event_id"):
-                continue
-            case = self.hub.store.cases.of_event(once["first_event_id"])
-            if case is not None:
-                self.hub.store.cases.attach(case.id, item.delivery.event_id, "once_per")
 
     def attempt_entered(self, delivery: ClaimedDelivery, connection: str) -> Finished:
         """One attempt, made after the gate let it in; the gate hears how it went."""
@@ -276,8 +276,7 @@ class DeliveryRunner:
     def conclude(self, finished: Sequence[Finished]) -> None:
         """Store the attempts and new statuses, then schedule retries and tell the hooks."""
         verdicts = [self.verdict(item) for item in finished]
-        self.hub.store.deliveries.finish_attempts(verdicts)
-        self.link_to_cases(finished)
+        self.hub.store.deliveries.finish_attempts(verdicts)  # an `otherwise` is linked to the first's case there
         for item, verdict in zip(finished, verdicts):
             delivery = item.delivery
             delay = 0.0
@@ -308,10 +307,13 @@ class DeliveryRunner:
             created = CreatedObject(link.system, link.id, link.url) if link and _recordable(link) else None
             if link:
                 stored["link"] = {"system": link.system, "id": link.id, "url": link.url, "type": link.type}
+            case_of = None
             if outcome.once is not None:
                 stored["once"] = dict(outcome.once)
+                if outcome.once.get("ran") == "otherwise":
+                    case_of = outcome.once.get("first_event_id") or None
             return FinishedAttempt(delivery.id, {**attempt, "outcome": "succeeded"}, "succeeded", result=stored,
-                                   created=created, event_id=delivery.event_id)
+                                   created=created, event_id=delivery.event_id, case_of=case_of)
         config = self.hub.config.connections.get(delivery.connection)
         used = delivery.attempts - delivery.budget_start
         if outcome.retry and config is not None and used < config.retry.max_attempts:

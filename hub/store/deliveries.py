@@ -14,15 +14,15 @@ Noise control (hub/store/noise.py) adds, none of them claimable:
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Sequence
 
 import orjson
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import DateTime, String, bindparam, case, func, insert, literal, or_, select, update
 
 from hub.store.database import Database, now
 from hub.store.rows import ClaimedDelivery, DeliveryRef, FinishedAttempt, from_row
-from hub.store.tables import attempts, created_objects, deliveries, events
+from hub.store.tables import attempts, case_events, cases, created_objects, deliveries, events
 
 CLAIMABLE = ("queued", "retrying")
 STATUSES = ("queued", "running", "retrying", "succeeded", "dead", "shadow", "held", "discarded", "collecting",
@@ -68,6 +68,8 @@ class Deliveries:
 
         What a succeeded delivery created (`FinishedAttempt.created`) is recorded in the same
         transaction, for the lineage; a retry that found the object it made before records it once.
+        A succeeded `otherwise` (`FinishedAttempt.case_of`: the first event) links its event to the
+        first event's case in the same transaction too, so no crash can store the result without the link.
         """
         if not finished:
             return
@@ -93,6 +95,20 @@ class Deliveries:
             db.execute(statement, status_rows)
             if created:
                 db.execute(self.database.insert(created_objects).on_conflict_do_nothing(), created)
+            for item in finished:
+                if item.case_of and item.event_id and item.status == "succeeded":
+                    db.execute(self.link_to_case(item.event_id, item.case_of, moment))
+
+    def link_to_case(self, event_id: str, first_event_id: str, moment: datetime) -> Any:
+        """INSERT linking `event_id` to the case `first_event_id` opened or is linked to (the oldest); once."""
+        linked = select(case_events.c.case_id).where(case_events.c.event_id == first_event_id)
+        case_of_first = (select(cases.c.id, literal(event_id, String), literal("once_per", String),
+                                literal(moment, DateTime(timezone=True)))
+                         .where(or_(cases.c.event_id == first_event_id, cases.c.id.in_(linked)))
+                         .order_by(cases.c.opened_at).limit(1))
+        return (self.database.insert(case_events)
+                .from_select(["case_id", "event_id", "why", "linked_at"], case_of_first)
+                .on_conflict_do_nothing())
 
     def release(self, delivery_ids: Sequence[str]) -> list[DeliveryRef]:
         """Give claimed deliveries back unattempted: the attempt is uncounted and they wait again.

@@ -172,6 +172,31 @@ class Noise:
         return self._release((deliveries.c.status == "held", deliveries.c.next_attempt_at.is_(None),
                               *_which(delivery_ids, route)))
 
+    def quiet_held(self, delivery_ids: Sequence[str] | None = None, *,
+                   route: str | None = None) -> list[tuple[str, datetime]]:
+        """Deliveries held for quiet hours (by id, or all of a route's), each with when its hold ends."""
+        query = (select(deliveries.c.id, deliveries.c.next_attempt_at)
+                 .where(deliveries.c.status == "held", deliveries.c.next_attempt_at.is_not(None),
+                        *_which(delivery_ids, route)))
+        with self.database.connect() as db:
+            return [(delivery_id, _utc(until)) for delivery_id, until in db.execute(query)]
+
+    def release_quiet(self, delivery_ids: Sequence[str]) -> list[DeliveryRef]:
+        """Release these deliveries held for quiet hours now (an operator sends them early): they are queued."""
+        return self._release((deliveries.c.status == "held", deliveries.c.next_attempt_at.is_not(None),
+                              deliveries.c.id.in_(list(delivery_ids))))
+
+    def waiting_counts(self) -> list[tuple[str, str, str, int]]:
+        """(route, connection, kind, count) of deliveries not sent yet by design: kind `review` (over a route's
+        max_per_hour), `quiet_hours` (held until a connection's quiet hours end) or `collecting` (for a digest)."""
+        kind = case((deliveries.c.status == "collecting", "collecting"),
+                    (deliveries.c.next_attempt_at.is_(None), "review"), else_="quiet_hours")
+        query = (select(deliveries.c.route, deliveries.c.connection, kind, func.count())
+                 .where(deliveries.c.status.in_(("held", "collecting")))
+                 .group_by(deliveries.c.route, deliveries.c.connection, kind))
+        with self.database.connect() as db:
+            return [(route, connection, str(name), int(count)) for route, connection, name, count in db.execute(query)]
+
     def discard(self, delivery_ids: Sequence[str] | None = None, *, route: str | None = None) -> list[str]:
         """Mark held deliveries discarded (by id, or all of a route's): never sent, and retention deletes them."""
         statement = (update(deliveries).where(deliveries.c.status == "held", *_which(delivery_ids, route))

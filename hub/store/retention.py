@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, delete, select, tuple_
 
 from hub.store.database import Database
 from hub.store.deliveries import FINISHED
-from hub.store.tables import attempts, created_objects, deliveries, enrichments, events, quarantine, requests
+from hub.store.tables import (attempts, case_events, cases, created_objects, deliveries, enrichments, events,
+                              once_keys, quarantine, requests)
 
 
 def unnamed_by_events() -> Any:
@@ -33,10 +34,14 @@ class Retention:
         are not deleted: their identifiers, first and last seen and latest scores stay, and their
         timelines show the events that remain. Quarantined
         requests go whatever their status: one nobody replayed within the retention period is
-        not waiting for anything. Deletes run in batches so no transaction holds its locks for long.
+        not waiting for anything. A once_per key goes once its window ended before `before` (a
+        delivery routed since then holds the key anew anyway). A case goes, with its links, once it
+        was closed before `before`; an open or in-progress case stays whatever its age. Deletes run
+        in batches so no transaction holds its locks for long.
         """
         counts = {"events": 0, "deliveries": 0, "attempts": 0, "created_objects": 0, "enrichments": 0,
-                  "requests": 0, "quarantine": 0}
+                  "requests": 0, "quarantine": 0,
+                  "once_keys": 0, "cases": 0, "case_events": 0}
         digest = deliveries.alias("digest")
         digest_unfinished = select(digest.c.id).where(digest.c.id == deliveries.c.digest_id,
                                                       digest.c.status.notin_(FINISHED))
@@ -71,4 +76,30 @@ class Retention:
                         requests.c.id.in_(came_in), ~unnamed_by_events().exists())).rowcount
         with self.database.connect(write=True) as db:
             counts["quarantine"] = db.execute(delete(quarantine).where(quarantine.c.received_at < before)).rowcount
+        counts["once_keys"] = self._prune_once_keys(before, batch)
+        counts["cases"], counts["case_events"] = self._prune_cases(before, batch)
         return counts
+
+    def _prune_once_keys(self, before: datetime, batch: int) -> int:
+        expired = (select(once_keys.c.scope, once_keys.c.key_hash).where(once_keys.c.expires_at < before)
+                   .limit(batch))
+        deleted = 0
+        while True:
+            with self.database.connect(write=True) as db:
+                keys = [tuple(row) for row in db.execute(expired)]
+                if not keys:
+                    return deleted
+                deleted += db.execute(delete(once_keys).where(
+                    tuple_(once_keys.c.scope, once_keys.c.key_hash).in_(keys))).rowcount
+
+    def _prune_cases(self, before: datetime, batch: int) -> tuple[int, int]:
+        closed = (select(cases.c.id).where(cases.c.status == "closed", cases.c.closed_at < before)
+                  .order_by(cases.c.opened_at).limit(batch))
+        deleted = linked = 0
+        while True:
+            with self.database.connect(write=True) as db:
+                ids = list(db.execute(closed).scalars())
+                if not ids:
+                    return deleted, linked
+                linked += db.execute(delete(case_events).where(case_events.c.case_id.in_(ids))).rowcount
+                deleted += db.execute(delete(cases).where(cases.c.id.in_(ids))).rowcount

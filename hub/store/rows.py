@@ -206,7 +206,8 @@ class FinishedAttempt:
     error: str | None = None
     result: Mapping[str, Any] | None = None
     created: CreatedObject | None = None  # recorded for the lineage, with the delivery's event
-    event_id: str | None = None  # the delivery's event (needed with `created`)
+    event_id: str | None = None  # the delivery's event (needed with `created` and `case_of`)
+    case_of: str | None = None  # an `otherwise` ran against this event's ticket: link event_id to its case
 
 
 @dataclass(frozen=True)
