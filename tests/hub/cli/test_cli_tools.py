@@ -76,7 +76,7 @@ def test_check_config_reports_each_problem_once_and_no_false_one(tmp_path):
         f"error: {broken}:35: routes[0].when: a field test needs exactly one operator out of contains, equals, "
         "exists, gt, gte, in, lt, lte, not_equals, regex; got ['equal']",
         f"error: {broken}:40: routes[0].actions[0].action: connection 'jira' (jira) has no action 'create_ticket' "
-        "(known: add_comment, create_issue, transition_issue)",
+        "(known: add_comment, assign_issue, create_issue, transition_issue)",
         f"error: {broken}:69: routes[1].actions[0].connection: unknown connection 'forwrd' "
         "(known: forward, jira, slack)",
         "5 problem(s) found",
@@ -129,7 +129,7 @@ def test_plugins_lists_the_built_ins_discovered_through_entry_points():
     lines = output.splitlines()
     assert lines[0].split() == ["PLUGIN", "VERSION", "SOURCE", "ACTIONS", "ANNOTATOR"]
     assert {line.split()[0] for line in lines[1:]} >= {"jira", "slack", "typeform", "webhook", "sentiment"}
-    assert any(line.split() == ["jira", "0.2.0", "yes", "add_comment,", "create_issue,", "transition_issue", "-"]
+    assert any(line.split() == ["jira", "0.3.0", "yes", "add_comment,", "assign_issue,", "create_issue,", "transition_issue", "-"]
                for line in lines)
     assert any(line.split() == ["sentiment", "0.1.0", "-", "-", "yes"] for line in lines)
 

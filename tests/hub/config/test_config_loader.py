@@ -100,7 +100,7 @@ def route_problem(host, replace: str, by: str) -> list[str]:
      "cxhub.yaml:24: routes[0].actions[0].connection: unknown connection 'jra' (known: jira, slack)"),
     ("action: create_issue", "action: create_ticket",
      "cxhub.yaml:25: routes[0].actions[0].action: connection 'jira' (jira) has no action 'create_ticket' "
-     "(known: add_comment, create_issue, transition_issue)"),
+     "(known: add_comment, assign_issue, create_issue, transition_issue)"),
     ("equals: negative", "equal: negative", "cxhub.yaml:21: routes[0].when.all[0]: a field test needs exactly one operator"),
     ('regex: "(?i)refund"', 'regex: "(unclosed"', "cxhub.yaml:22: routes[0].when.all[1].regex: invalid regular "
                                                    "expression"),
@@ -154,7 +154,7 @@ def test_a_connection_missing_a_variable_is_still_known_to_the_routes(host):
     assert found == [
         "cxhub.yaml:12: connections.jira.settings.api_token: environment variable JIRA_TOKEN is not set",
         "cxhub.yaml:25: routes[0].actions[0].action: connection 'jira' (jira) has no action 'create_ticket' "
-        "(known: add_comment, create_issue, transition_issue)",
+        "(known: add_comment, assign_issue, create_issue, transition_issue)",
     ]
 
 

@@ -227,7 +227,7 @@ def test_after_the_window_a_complaint_opens_a_new_issue(make_hub, httpserver, ji
     ("""        once_per: {key: "{{ data.customer.email }}", within: 7d}
         otherwise: {action: add_coment, params: {issue: CX-1, comment: x}}
 """, "cxhub.yaml:22: routes[0].actions[0].otherwise.action: connection 'jira' (jira) has no action 'add_coment' "
-     "(known: add_comment, create_issue, transition_issue)"),
+     "(known: add_comment, assign_issue, create_issue, transition_issue)"),
     ("""        once_per: {key: "{{ data.customer.email }}", within: 7 days}
 """, "cxhub.yaml:21: routes[0].actions[0].once_per.within: '7 days' is not a duration; write it like 30s, 15m, 1h or 1d"),
     ("""        once_per: {key: "{{ data.customer.email }}", within: 30s}
