@@ -89,9 +89,9 @@ class ConnectionConfig:
 class HubSettings:
     max_body_bytes: int = 1024 * 1024
     queue: str = "cxhub"
-    delivery_lease_seconds: int = 660  # an attempt longer than this is presumed dead and run again
+    delivery_lease_seconds: int = 30  # a claim its worker stopped renewing this long ago is run again
     sweep_grace_seconds: int = 300  # a queued delivery untouched this long gets a new job
-    sweep_interval_seconds: float = 30.0
+    sweep_interval_seconds: float = 5.0  # so an expired lease is noticed within seconds
     database_retry_seconds: float = 30.0  # a delivery that finds the database down waits this long
     retention_days: float = 30.0  # finished events older than this are deleted (0: keep everything)
     worker_threads: int = 4  # delivery threads per worker process (and in embedded mode)

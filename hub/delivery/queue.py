@@ -27,6 +27,11 @@ from hub.redis_errors import RedisUnavailable
 JOB = "hub.delivery.job.deliver"
 ENRICH_JOB = "hub.enrichment.job.enrich"
 FAILED_JOB_TTL = 7 * 24 * 3600
+# RQ stops a job (a batch of deliveries, or an enrichment) that runs longer than this, as hung. It is
+# not what notices a dead worker (its leases stop being renewed: hub.delivery.leases), so it only
+# has to exceed the longest honest job: a batch's BATCH_SECONDS plus one attempt at the longest
+# timeout a connection may have (300 s), with room for a plugin that makes a few calls.
+JOB_TIMEOUT_SECONDS = 630
 
 
 class Owed(Protocol):
@@ -41,7 +46,7 @@ class Owed(Protocol):
 
 class DeliveryQueue:
     def __init__(self, redis: Redis, name: str, connections: Iterable[str] = (), *,
-                 lease_seconds: int = 660, enriching_sources: Iterable[str] = ()) -> None:
+                 job_timeout: int = JOB_TIMEOUT_SECONDS, enriching_sources: Iterable[str] = ()) -> None:
         self.redis = redis
         self.name = name
         self.base = Queue(name, connection=redis)
@@ -49,8 +54,7 @@ class DeliveryQueue:
                               for connection in connections}
         self.by_source = {source: Queue(f"{name}.enrich.{source}", connection=redis)
                           for source in enriching_sources}
-        # RQ stops a job before its delivery's lease ends, so a slow attempt is never run twice at once.
-        self.job_timeout = max(5, lease_seconds - 30)
+        self.job_timeout = job_timeout
 
     @property
     def queues(self) -> list[Queue]:

@@ -7,6 +7,7 @@ from hub.store.enrichments import STATUSES as ENRICHMENT_STATUSES
 from hub.store.rows import (
     AttemptRow,
     ClaimedDelivery,
+    ClaimedEnrichment,
     DeliveryRef,
     DeliveryRow,
     DroppedRequests,
@@ -20,5 +21,5 @@ from hub.store.rows import (
 )
 from hub.store.store import Store
 
-__all__ = ["BadCursor", "Cursor", "DeliveryFilter", "EventFilter", "Page", "ENRICHMENT_STATUSES", "STATUSES", "AttemptRow", "ClaimedDelivery", "DeliveryRef", "DeliveryRow", "DroppedRequests", "EnrichmentRow", "EventRow",
+__all__ = ["BadCursor", "Cursor", "DeliveryFilter", "EventFilter", "Page", "ENRICHMENT_STATUSES", "STATUSES", "AttemptRow", "ClaimedDelivery", "ClaimedEnrichment", "DeliveryRef", "DeliveryRow", "DroppedRequests", "EnrichmentRow", "EventRow",
            "FinishedAttempt", "NewDelivery", "ObjectEventRow", "QuarantinedRequest", "Recorded", "Store", "StoreUnavailable", "now"]

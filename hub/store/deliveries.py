@@ -77,6 +77,13 @@ class Deliveries:
             db.execute(insert(attempts), attempt_rows)
             db.execute(statement, status_rows)
 
+    def renew(self, delivery_ids: Sequence[str], lease: timedelta) -> None:
+        """Extend the lease of deliveries still running (their worker lives: `hub.delivery.leases`)."""
+        statement = (update(deliveries).where(deliveries.c.id.in_(delivery_ids), deliveries.c.status == "running")
+                     .values(lease_until=now() + lease))
+        with self.database.connect(write=True) as db:
+            db.execute(statement)
+
     def release(self, delivery_ids: Sequence[str]) -> list[DeliveryRef]:
         """Give claimed deliveries back unattempted: the attempt is uncounted and they wait again.
 
