@@ -97,7 +97,7 @@ class HubSettings:
     worker_threads: int = 4  # delivery threads per worker process (and in embedded mode)
     accept_into: str = "database"  # where a webhook is durable before its 202: "database" or "redis"
     dedupe_seconds: int = 86400  # with accept_into: redis, how long a resend is answered 200 at once
-    intake_claim_seconds: float = 60.0  # an intake entry held this long by a consumer is taken over by another
+    intake_claim_seconds: float = 15.0  # an intake entry held this long by a consumer is taken over by another
     quarantine_max_rows: int = 10000  # open quarantined requests kept at most; past it new ones are dropped, counted
     annotators: tuple[str, ...] = ()  # plugins whose cxhub_annotate_event adds fields to every event, in order
 

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 import orjson
 from sqlalchemy import bindparam, case, func, insert, select, update
@@ -116,17 +116,26 @@ class Deliveries:
         with self.database.connect(write=True) as db:
             return _refs(db.execute(statement))
 
-    def overdue(self, grace: timedelta) -> tuple[list[DeliveryRef], list[DeliveryRef]]:
+    def overdue(self, grace: timedelta, *, idle: Collection[str] = (),
+                idle_grace: timedelta | None = None) -> tuple[list[DeliveryRef], list[DeliveryRef]]:
         """Deliveries a job should be running for but may not be: (expired leases, stalled waits).
 
         Expired: running past their lease (the worker died mid-attempt). Stalled: queued, or due
-        to retry, for longer than `grace` (their job was lost, as when Redis restarts empty).
+        to retry, for longer than `grace` (their job was lost, as when Redis restarts empty), or
+        for longer than `idle_grace` on a connection in `idle` (nothing waits in its queue, so
+        their jobs cannot be waiting either).
         """
         moment = now()
+
+        def waited(longer_than: timedelta) -> Any:
+            return (((deliveries.c.status == "queued") & (deliveries.c.updated_at < moment - longer_than))
+                    | ((deliveries.c.status == "retrying") & (deliveries.c.next_attempt_at < moment - longer_than)))
+
+        stalled_when = waited(grace)
+        if idle and idle_grace is not None:
+            stalled_when = stalled_when | (deliveries.c.connection.in_(list(idle)) & waited(idle_grace))
         expired = select(*REF).where(deliveries.c.status == "running", deliveries.c.lease_until < moment)
-        stalled = select(*REF).where(
-            ((deliveries.c.status == "queued") & (deliveries.c.updated_at < moment - grace))
-            | ((deliveries.c.status == "retrying") & (deliveries.c.next_attempt_at < moment - grace)))
+        stalled = select(*REF).where(stalled_when)
         with self.database.connect() as db:
             return _refs(db.execute(expired)), _refs(db.execute(stalled))
 
