@@ -40,6 +40,7 @@ from hub.runtime import EXTENSION, Hub
 
 log = logging.getLogger("cxhub.worker")
 PR_SET_NAME = 15  # prctl(2)
+RESTART_SECONDS = 1  # a delivery thread whose RQ loop quit on an error starts again after this
 IDLE_SLICE = 1  # seconds a worker waits on its queues before looking at its gate again
 
 
@@ -145,8 +146,8 @@ class WorkerThreads:
         self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        for worker in self.workers:
-            self._spawn(self._work, worker, name=f"cxhub-worker-{worker.name[:8]}")
+        for index, worker in enumerate(self.workers):
+            self._spawn(self._work, index, name=f"cxhub-worker-{worker.name[:8]}")
         self._spawn(self._schedule, name="cxhub-scheduler")
         self._spawn(self._take_in, name="cxhub-intake")
         self.threads.append(run_periodically(self.hub, self.stopping))
@@ -171,9 +172,22 @@ class WorkerThreads:
         thread.start()
         self.threads.append(thread)
 
-    def _work(self, worker: HubWorker) -> None:
+    def _work(self, index: int) -> None:
+        """Run delivery thread `index` until stopped, with a fresh RQ worker each time RQ's loop quits.
+
+        RQ's work loop quits on an error it cannot handle (Redis failing while it records a job's
+        failure, as when Redis restarts and answers "loading"); without this the process would
+        live on, sweeping and taking in, with fewer and fewer threads delivering.
+        """
         with self.app.app_context():
-            worker.work(logging_level="WARNING")
+            while True:
+                self.workers[index].work(logging_level="WARNING")
+                if self.stopping.wait(RESTART_SECONDS):
+                    return
+                log.error("delivery thread %d stopped on an error (logged above); starting it again", index)
+                self.workers[index] = make_worker(self.app, worker_ttl=16)
+                if self.stopping.is_set():  # stop() may have gone through the list before the new worker was in it
+                    return
 
     def _take_in(self) -> None:
         with self.app.app_context():

@@ -137,8 +137,11 @@ class DeliveryQueue:
         # A source no longer enriching (its config changed) falls back to the base queue, where the job fails clearly.
         return self.by_source.get(source, self.base)
 
-    def take(self, connection: str, count: int) -> list[str]:
+    def take(self, connection: str, count: int, takers: int = 1) -> list[str]:
         """Take up to `count` more waiting jobs off a connection's queue; return their delivery ids.
+
+        `takers`: how many threads may share the queue; each takes at most its share of what
+        waits, so a short queue is delivered in parallel instead of in one thread's line.
 
         A worker runs them in the job it is already running, which spares RQ's per-job
         bookkeeping (a dozen Redis round trips) for all but the first delivery of a batch.
@@ -149,7 +152,7 @@ class DeliveryQueue:
         queue = self.by_connection.get(connection)
         if queue is None or count < 1:
             return []
-        return [delivery_of(job_id) for job_id in take_job_ids(queue, count)]
+        return [delivery_of(job_id) for job_id in take_job_ids(queue, count, takers)]
 
     def _job(self, delivery_id: str, connection: str, verb: str) -> EnqueueData:
         return Queue.prepare_data(JOB, args=(delivery_id, connection), **self._options(verb, delivery_id))
