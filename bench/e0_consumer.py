@@ -24,7 +24,7 @@ def consume(redis_url: str, sink_url: str, per_event: int) -> None:
         if popped is None:
             continue
         for number in range(per_event):
-            session.post(f"{sink_url}/e0/{number}", data=popped[1], headers=headers).raise_for_status()
+            session.post(f"{sink_url}/timed-e0/{number}", data=popped[1], headers=headers).raise_for_status()
 
 
 if __name__ == "__main__":

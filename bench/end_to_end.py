@@ -23,10 +23,12 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import psutil
 import requests
+from sqlalchemy import select
 
 from bench.cpu import CpuMeter, postgres_backends, tree
 from bench.load import hub_accepted, send_at_rate
 from bench.stack import PROJECT
+from hub.store.tables import attempts, deliveries, events
 from hub.testing import wait_for
 
 if TYPE_CHECKING:
@@ -38,8 +40,18 @@ MAX_PROBES = 9
 
 
 def l0_accepted(response: requests.Response, number: int) -> list[str]:
-    """L0 answers `{}`: the payload number names the event."""
-    return [str(number)] if response.status_code == 202 else []
+    """L0 answers `{}`: the payload's event_id (which the sink reads from what E0 forwards) names the event."""
+    return [f"01BENCH{number:019d}"] if response.status_code == 202 else []
+
+
+def latencies(sent: dict[str, float], arrivals: dict[str, dict[str, float]], prefix: str) -> list[float]:
+    """Milliseconds from each send to each of its deliveries' arrival, sorted."""
+    return sorted((moments[event_id] - moment) * 1000 for path, moments in arrivals.items() if path.startswith(prefix)
+                  for event_id, moment in sent.items() if event_id in moments)
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    return {"p50_ms": statistics.median(values), "p99_ms": values[int(len(values) * 0.99)]} if values else {}
 
 
 @dataclass
@@ -134,23 +146,62 @@ def sink_pid(stack: Any) -> int:
     return next(process.pid for name, process in stack.processes.started if name == "sink")
 
 
-def e0(scenarios: Scenarios) -> None:
-    """E0's highest sustained rate, and its CPU per event at that rate."""
-    stack, settings = scenarios.stack, scenarios.settings
-    stack.reset()
+def stages(stack: Any, event_ids: list[str]) -> dict[str, dict[str, float]]:
+    """Where the time of these events' first attempts went, from the store: accepted -> stored -> attempt started.
+
+    `received_at` is when the web process accepted the webhook, `created_at` when the intake
+    stored its deliveries, `started_at` when a worker began the attempt (the attempt's own
+    duration is apart). The send and the sink's arrival are on either side of these.
+    """
+    query = (select(events.c.received_at, deliveries.c.created_at, attempts.c.started_at, attempts.c.duration_ms)
+             .join(deliveries, deliveries.c.event_id == events.c.id)
+             .join(attempts, (attempts.c.delivery_id == deliveries.c.id) & (attempts.c.number == 1))
+             .where(events.c.id.in_(event_ids)))
+    with stack.engine.connect() as db:
+        rows = list(db.execute(query))
+    parts = {"stored_ms": sorted((created - received).total_seconds() * 1000 for received, created, _, _ in rows),
+             "queued_ms": sorted((started - created).total_seconds() * 1000 for _, created, started, _ in rows),
+             "attempt_ms": sorted(duration for *_, duration in rows)}
+    return {name: percentiles(values) for name, values in parts.items()}
+
+
+def start_e0(scenarios: Scenarios) -> tuple[Pipeline, list[Any]]:
+    stack = scenarios.stack
     url, web = stack.start_reference("l0")
     consumer = stack.processes.start("e0-consumer", [sys.executable, "-m", "bench.e0_consumer", stack.redis_url,
                                                      stack.sink_url, str(PER_EVENT)], cwd=str(PROJECT))
     meter = CpuMeter({"web": lambda: tree(web.pid), "consumer": lambda: tree(consumer.pid),
                       "redis": lambda: tree(stack.redis_process.pid) if stack.redis_process else [],
                       "sink": lambda: [psutil.Process(sink_pid(stack))], "load": lambda: [psutil.Process()]})
+    return Pipeline(scenarios, url, "/timed-e0/", meter, l0_accepted), [web, consumer]
+
+
+def e0(scenarios: Scenarios) -> None:
+    """E0's highest sustained rate, and its CPU per event at that rate."""
+    stack, settings = scenarios.stack, scenarios.settings
+    stack.reset()
+    pipeline, processes = start_e0(scenarios)
     try:
-        best, probes = Pipeline(scenarios, url, "/e0/", meter, l0_accepted).find_sustained(150, settings.seconds)
+        best, probes = pipeline.find_sustained(150, settings.seconds)
     finally:
-        for process in (web, consumer):
+        for process in processes:
             stack.processes.stop(process)
     scenarios.results["e0"] = {"sustained_per_s": best.sent_per_s if best else 0.0,
                                "best": asdict(best) if best else None, "probes": [asdict(p) for p in probes]}
+
+
+def e0_latency(scenarios: Scenarios, rate: float, seconds: float) -> dict[str, float]:
+    """E0's latency at `rate` (the hub's half rate), so the hub's can be read against the machine's noise."""
+    stack = scenarios.stack
+    stack.reset()
+    pipeline, processes = start_e0(scenarios)
+    try:
+        _, sent = pipeline.probe(rate, seconds)
+        arrivals = stack.sink_arrivals()
+    finally:
+        for process in processes:
+            stack.processes.stop(process)
+    return percentiles(latencies(sent, arrivals, "/timed-e0/"))
 
 
 def end_to_end(scenarios: Scenarios) -> None:
@@ -184,14 +235,15 @@ def end_to_end(scenarios: Scenarios) -> None:
     finally:
         for process in [web, *workers]:
             stack.processes.stop(process)
-    latencies = sorted((moments[event_id] - moment) * 1000 for moments in arrivals.values()
-                       for event_id, moment in sent.items() if event_id in moments)
+    timed = latencies(sent, arrivals, "/timed/")
+    breakdown = stages(stack, list(sent))
+    reference = e0_latency(scenarios, rate / 2, max(settings.seconds, 10))
     scenarios.results["end_to_end"] = {
         "accept_into": settings.accept_into, "e0_per_s": e0_rate,
         "sustained_per_s": held.sent_per_s if held.sustained else 0.0, "held": asdict(held),
         "probes": [asdict(p) for p in probes], "half_rate": rate / 2, "half": asdict(half),
-        "deliveries_timed": len(latencies),
-        "p50_ms": statistics.median(latencies), "p99_ms": latencies[int(len(latencies) * 0.99)],
+        "deliveries_timed": len(timed), **percentiles(timed),
+        "e0_at_half_rate": reference, "half_rate_stages": breakdown,
     }
 
 

@@ -69,6 +69,14 @@ def rows(r: dict[str, Any]) -> list[Row]:
          check(ratio(e2e, e0), lambda x: x >= 0.7)),
         ("end to end p50 at half the hub's rate", "ms", p50, None, "<= 20 ms", check(p50, lambda x: x <= 20)),
         ("end to end p99 at half the hub's rate", "ms", p99, None, "<= 100 ms", check(p99, lambda x: x <= 100)),
+        ("E0 p50 at the same rate (the machine's floor)", "ms", _get(r, "end_to_end", "e0_at_half_rate", "p50_ms"),
+         None, "reference", None),
+        ("E0 p99 at the same rate", "ms", _get(r, "end_to_end", "e0_at_half_rate", "p99_ms"), None, "reference",
+         None),
+        *[(f"  of which {label} p50 / p99", "ms", _get(r, "end_to_end", "half_rate_stages", key, "p50_ms"), None,
+           f"p99 {_get(r, 'end_to_end', 'half_rate_stages', key, 'p99_ms') or 0:.0f} ms", None)
+          for key, label in (("stored_ms", "accepted -> stored"), ("queued_ms", "stored -> attempt"),
+                             ("attempt_ms", "the attempt"))],
         *cpu_rows(r),
         ("recovery: SIGKILL -> all before it delivered", "s", _get(r, "recovery", "timeline", "worker SIGKILL",
                                                                  "last_delivered_after_s"), None, "<= 60 s",
@@ -108,10 +116,12 @@ def cpu_rows(r: dict[str, Any]) -> list[Row]:
     hub = (r.get("end_to_end") or {}).get("held", {}).get("cpu_ms_per_event", {})
     e0 = ((r.get("e0") or {}).get("best") or {}).get("cpu_ms_per_event", {})
     found: list[Row] = []
-    for name in ("web", "intake", "delivery", "consumer", "postgresql", "redis", "sink", "load"):
-        if name in hub or name in e0:
+    for name in ("web", "intake", "delivery", "postgresql", "redis", "sink", "load"):
+        if name in hub:
             reference = f"E0: {e0[name]:.2f}" if name in e0 else "E0: -"
-            found.append((f"CPU per event: {name}", "ms", hub.get(name, 0.0), None, reference, None))
+            found.append((f"CPU per event: {name}", "ms", hub[name], None, reference, None))
+    if "consumer" in e0:
+        found.append(("CPU per event: E0's consumer (its delivery)", "ms", e0["consumer"], None, "reference", None))
     if hub or e0:
         mine = sum(value for name, value in hub.items() if name not in ("sink", "load"))
         bare = sum(value for name, value in e0.items() if name not in ("sink", "load"))

@@ -32,7 +32,8 @@ class Sink:
         moment = time.time()
         self.moments[path].append(moment)
         if path.startswith("/timed"):
-            self.arrivals[path][orjson.loads(body)["id"]] = moment
+            data = orjson.loads(body)  # a CloudEvent from the hub, or the raw Typeform webhook from E0
+            self.arrivals[path][data.get("id") or data["event_id"]] = moment
 
     def stats(self) -> bytes:
         def figures(moments: list[float]) -> dict[str, float]:
