@@ -264,10 +264,18 @@ def recovery(scenarios: Scenarios) -> None:
     sent: dict[str, float] = {}
     faults: dict[str, float] = {}
 
+    def running() -> int:
+        return stack.count(deliveries, deliveries.c.status == "running")
+
     def inject() -> None:
         time.sleep(seconds / 3)
+        deadline = time.monotonic() + 5  # mid-batch: kill while attempts are under way
+        while running() < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
         faults["worker SIGKILL"] = time.time()
         os.killpg(workers[0].pid, signal.SIGKILL)
+        time.sleep(2)  # the live worker's attempts are stored by now; what is still running was the dead one's
+        faults["claims_abandoned"] = running()
         time.sleep(seconds / 3)
         faults["Redis restart"] = time.time()
         faults["redis_down_s"] = stack.restart_redis()
@@ -280,6 +288,11 @@ def recovery(scenarios: Scenarios) -> None:
         injector.join()
         expected = len(sent) * PER_EVENT
         done = wait_for_or_none(lambda: stack.sink_count("/timed/") >= expected and all_arrived(stack, sent), 240)
+        # The dead worker's claims run again once their lease expires, whether or not their attempt had
+        # reached the sink: wait for the store to settle, so what arrives twice is counted.
+        wait_for_or_none(lambda: stack.count(deliveries, deliveries.c.status.in_(("queued", "running",
+                                                                                  "retrying"))) == 0, 120)
+        settled = time.time()
         arrivals = stack.sink_arrivals()
         counts = stack.sink_stats()
     finally:
@@ -300,6 +313,8 @@ def recovery(scenarios: Scenarios) -> None:
         "rate": rate, "seconds": seconds, "events": len(sent), "deliveries_owed": len(sent) * PER_EVENT,
         "missing": missing, "received_twice": received - (len(sent) * PER_EVENT - missing),
         "all_delivered": done, "redis_down_s": faults["redis_down_s"], "timeline": timeline,
+        "claims_abandoned_by_the_killed_worker": faults["claims_abandoned"],
+        "store_settled_after_kill_s": settled - faults["worker SIGKILL"],
         "recovery_s": None if any(item["last_delivered_after_s"] is None for item in timeline.values())
         else max(item["last_delivered_after_s"] for item in timeline.values()),
     }
