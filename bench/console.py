@@ -3,7 +3,7 @@
     python -m bench.console [--events 100000] [--database postgresql://...]
 
 Fills a fresh store (SQLite in a temporary directory unless --database is given) with events,
-one delivery each (a tenth of them dead, with an attempt), then signs in to the console through
+one delivery each (a tenth of them dead, with an attempt) and the request each came in, then signs in to the console through
 Flask's test client and times each page: the median and the slowest of --repeat loads.
 """
 
@@ -18,9 +18,10 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import orjson
 from werkzeug.security import generate_password_hash
 
-from hub.store import FinishedAttempt, NewDelivery, Store
+from hub.store import FinishedAttempt, KeptRequest, NewDelivery, Store
 from hub.testing import build_test_hub
 
 PASSWORD = "bench-password-123"
@@ -65,7 +66,11 @@ def fill(store: Store, count: int) -> None:
         events = [event(number, moment) for number, moment in zip(numbers, moments)]
         deliveries = [NewDelivery(f"d{number}", item["id"], "everything", "out", "forward", {})
                       for number, item in zip(numbers, events)]
-        store.ingest.record(events, deliveries, moments)
+        kept = {item["id"]: KeptRequest(f"rq{number}", "typeform", "POST", "/hooks/typeform", "application/json",
+                                        {"user-agent": "Typeform Webhooks", "content-type": "application/json"}, {},
+                                        orjson.dumps(item["data"]), removed_headers=("typeform-signature",))
+                for number, item in zip(numbers, events)}  # each event's request, as the hub keeps them
+        store.ingest.record(events, deliveries, moments, kept)
         dead = [f"d{number}" for number in numbers if number % 10 == 0]
         store.deliveries.claim(dead, timedelta(minutes=5))
         store.deliveries.finish_attempts([FinishedAttempt(

@@ -28,7 +28,7 @@ from typing import Any, Callable
 from bench.payloads import SECRET, form_response, signature
 
 CONFIG = """
-hub: {accept_into: %s, annotators: %s, retention_days: 0}
+hub: {accept_into: %s, annotators: %s, retention_days: 0%s}
 sources:
   typeform: {plugin: typeform, settings: {secret: {$env: TYPEFORM_SECRET}}}
 connections:
@@ -71,7 +71,8 @@ def annotator_costs(rounds: int) -> dict[str, float]:
 class Run:
     """One hub in process, on the given backends, fed the bench's signed Typeform webhooks."""
 
-    def __init__(self, root: Path, redis_url: str, database_url: str | None, accept_into: str, annotate: bool) -> None:
+    def __init__(self, root: Path, redis_url: str, database_url: str | None, accept_into: str, annotate: bool,
+                 settings: str = "") -> None:
         import plugins.sentiment as sentiment
         import plugins.typeform as typeform
         import plugins.webhook as webhook
@@ -79,7 +80,7 @@ class Run:
 
         root.mkdir(parents=True)
         database_url = database_url or f"sqlite:///{root}/bench.db"  # a fresh one per run: none sees another's rows
-        config = CONFIG % (accept_into, "[sentiment]" if annotate else "[]")
+        config = CONFIG % (accept_into, "[sentiment]" if annotate else "[]", settings)  # settings: ", key: value"
         self.hub = build_test_hub(config, root, redis_url=redis_url, database_url=database_url,
                                   plugins=[typeform, webhook, sentiment],
                                   env={"TYPEFORM_SECRET": SECRET, "SINK_SECRET": SINK_SECRET})

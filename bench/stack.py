@@ -156,7 +156,7 @@ class Stack:
         """Empty Redis, the hub's tables and the sink between scenarios."""
         self.redis.flushdb()
         with self.engine.begin() as db:
-            for table in ("attempts", "deliveries", "events", "quarantine", "quarantine_dropped"):
+            for table in ("attempts", "deliveries", "events", "requests", "quarantine", "quarantine_dropped"):
                 if self.engine.dialect.has_table(db, table):
                     db.execute(text(f"DELETE FROM {table}"))
         requests.post(self.sink_url + "/reset", timeout=5)

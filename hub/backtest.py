@@ -28,6 +28,8 @@ from hub.events.canonical import ObjectKey, object_key
 from hub.ingest.annotate import annotate
 from hub.pluginhost import PluginHost
 from hub.routing.actions import ActionParamsProblem, render_action
+from hub.routing.origins import routing_view, stamped_context
+from hub.routing.templates import digest_of_one
 from hub.store import EventRow, Store
 
 MAX_EVENTS = 1_000_000  # scanned at most, whatever --limit says
@@ -103,7 +105,7 @@ class Simulated:
             event = self.prepare(dict(event))
             self.ran[object_key(event)].update(route.name for route in self.routes if route.when.matches(event))
 
-    def matching(self, event: dict[str, Any]) -> set[str]:
+    def matching(self, event: Mapping[str, Any]) -> set[str]:
         """The routes that would run for `event` (after the earlier events of the stream)."""
         key = object_key(event)
         before = self.ran.get(key, set())
@@ -143,7 +145,8 @@ def rehearse(store: Store, plugins: PluginHost, running: HubConfig | None, candi
         for row, body in zip(page, bodies):
             scanned += 1
             first, last = first or row.received_at, row.received_at
-            matched = {label: simulation.matching(simulation.prepare(body))
+            origin = stamped_context(store, body)  # a follow-up is matched with its origin, as at take-in
+            matched = {label: simulation.matching(routing_view(simulation.prepare(body), origin))
                        for label, simulation in simulations.items()}
             for name in names:
                 outcome = outcomes[name]
@@ -155,7 +158,7 @@ def rehearse(store: Store, plugins: PluginHost, running: HubConfig | None, candi
                     (outcome.start if now_ else outcome.stop).add(row.id)
                 label = "candidate" if candidate is not None else "running"
                 if name in matched[label] and len(outcome.samples) < examples:
-                    outcome.samples.append(_sample(plugins, tested, name, simulations[label].prepare(body)))
+                    outcome.samples.append(_sample(plugins, tested, name, simulations[label].prepare(body), origin))
     return Outcome(since, in_window, scanned, limit, first, last, len(simulations) == 2,
                    [outcomes[name] for name in names])
 
@@ -193,7 +196,8 @@ def _outcome(name: str, running: HubConfig | None, candidate: HubConfig | None) 
     return RouteOutcome(name, old is not None, new is not None, bool(shown and shown.shadow))
 
 
-def _sample(plugins: PluginHost, config: HubConfig, name: str, event: dict[str, Any]) -> Sample:
+def _sample(plugins: PluginHost, config: HubConfig, name: str, event: dict[str, Any],
+            origin: Mapping[str, Any] | None = None) -> Sample:
     """What each action of the route would be called with for `event` (or why it could not be)."""
     route = next(item for item in config.routes if item.name == name)
     actions = []
@@ -206,7 +210,8 @@ def _sample(plugins: PluginHost, config: HubConfig, name: str, event: dict[str, 
             shown["error"] = f"no action {spec.connection}.{spec.action}"
         else:
             try:
-                shown["params"] = render_action(spec.params, event, info)
+                subject = digest_of_one(event, route.name) if spec.digest is not None else event
+                shown["params"] = render_action(spec.params, subject, info, None if spec.digest is not None else origin)
             except ActionParamsProblem as error:
                 shown["error"] = error.message
         actions.append(shown)

@@ -1,5 +1,6 @@
 """Admin operations shared by the CLI, the admin API and the console: replay, redeliver, quarantine
-replay and discard, backlog, connection states, pausing and resuming a connection, and route dry-runs."""
+replay and discard, backlog, connection states, pausing and resuming a connection, route dry-runs,
+and finding, merging and unmerging customers."""
 
 from __future__ import annotations
 
@@ -12,20 +13,30 @@ from typing import Any
 import orjson
 
 from hub.delivery import gate
+from hub.events.canonical import TEST_SOURCE
 from hub.events.storable import escape_unstorable
 from hub.ingest.shadow import render_shadows
 from hub.ingest.service import Accepted, Rejected, ingest
+from hub.noise.plan import plan_noise
 from hub.plugin.request import InboundRequest
+from hub.profiles.identity import parse_identifier
 from hub.routing.explain import Step, explain
 from hub.routing.objects import ObjectLedger, subjects_by_source
-from hub.routing.templates import TemplateProblem, render_params
+from hub.routing.origins import routing_view, stamped_context
+from hub.routing.templates import TemplateProblem, digest_of_one, render_params
 from hub.runtime import Hub
+from hub.store import Store
+from hub.store.rows import MergeRow, ProfileView
 
 log = logging.getLogger("cxhub")
 
 
 class NotFound(Exception):
     """The event, delivery or quarantined request does not exist (or cannot be acted on)."""
+
+
+class UnknownCustomer(NotFound):
+    """No customer profile has this id, identifier or email."""
 
 
 @dataclass(frozen=True)
@@ -109,18 +120,26 @@ def dry_run(hub: Hub, event: dict[str, Any]) -> list[RoutePlan]:
     """Match a canonical event against every loaded route and render the actions of those that match.
 
     Nothing is stored, queued or sent. (Whether a route already ran for the same object, which
-    take-in also checks, is not considered: this shows what the routes themselves say.)
+    take-in also checks, is not considered: this shows what the routes themselves say.) An event
+    stamped with an origin (`data.origin`) is matched and rendered with it, as take-in does. A
+    digest action shows a digest of this event alone.
     """
     plans = []
+    origin = stamped_context(hub.store, event)
+    view = routing_view(event, origin)
     for route in hub.router.routes:
-        matched = route.when.matches(event)
+        matched = route.when.matches(view)
         actions = []
         for spec in route.actions if matched else ():
             try:
-                actions.append(PlannedAction(spec.connection, spec.action, render_params(spec.params, event)))
+                if spec.digest is not None:
+                    rendered = render_params(spec.params, digest_of_one(event, route.name))
+                else:
+                    rendered = render_params(spec.params, event, origin=origin)
+                actions.append(PlannedAction(spec.connection, spec.action, rendered))
             except TemplateProblem as problem:
                 actions.append(PlannedAction(spec.connection, spec.action, None, str(problem)))
-        plans.append(RoutePlan(route.name, matched, explain(route.when, event), actions))
+        plans.append(RoutePlan(route.name, matched, explain(route.when, view), actions))
     return plans
 
 
@@ -142,15 +161,49 @@ def replay_event(hub: Hub, event_id: str) -> Replayed:
     row = hub.store.reads.event(event_id)
     if row is None:
         raise NotFound(f"no event {event_id}")
+    if row.source == TEST_SOURCE:
+        raise NotFound(f"event {event_id} is a console test event, which no route ever sees: send another test")
     event = orjson.loads(row.body)
     ledger = ObjectLedger(hub.store.ingest.events_about(subjects_by_source([event])))
-    planned = render_shadows(hub, event, hub.router.deliveries_for(event, ledger.routed(event)))
+    origin = stamped_context(hub.store, event)
+    planned = plan_noise(hub, render_shadows(hub, event, hub.router.deliveries_for(event, ledger.routed(event), origin),
+                                             origin))
     created = set(hub.store.ingest.add_deliveries(planned))
     requeued = hub.store.deliveries.requeue([item.id for item in planned if item.id not in created])
     hub.queue.enqueue([*(item for item in planned if item.sent and item.id in created), *requeued])
     queued = {item.id for item in requeued} | {item.id for item in planned if item.sent and item.id in created}
     return Replayed([item.id for item in planned if item.id in queued],
                     [item.id for item in planned if item.id not in queued])
+
+
+@dataclass(frozen=True)
+class HeldOutcome:
+    """What a release or a discard of held deliveries did: the ids acted on, and those left as they were."""
+
+    done: list[str]
+    skipped: list[str]
+
+
+def release_held(hub: Hub, delivery_ids: list[str] | None = None, *, route: str | None = None) -> HeldOutcome:
+    """Send deliveries held for review (over a route's `max_per_hour`): by id, or every one of a route.
+
+    They are queued at once; a connection in its quiet hours holds them again until the hours end.
+    Deliveries not held for review (held for quiet hours, already sent, unknown) are skipped.
+    """
+    released = hub.store.noise.release(delivery_ids, route=route)
+    hub.queue.enqueue(released)
+    done = [item.id for item in released]
+    if released:
+        log.warning("released %d held deliveries%s", len(done), f" of route {route}" if route else "")
+    return HeldOutcome(done, [i for i in delivery_ids or () if i not in set(done)])
+
+
+def discard_held(hub: Hub, delivery_ids: list[str] | None = None, *, route: str | None = None) -> HeldOutcome:
+    """Never send these held deliveries (by id, or every held one of a route); retention deletes them later."""
+    discarded = hub.store.noise.discard(delivery_ids, route=route)
+    if discarded:
+        log.warning("discarded %d held deliveries%s", len(discarded), f" of route {route}" if route else "")
+    return HeldOutcome(discarded, [i for i in delivery_ids or () if i not in set(discarded)])
 
 
 def redeliver(hub: Hub, delivery_ids: list[str]) -> list[str]:
@@ -182,3 +235,52 @@ def replay_quarantined(hub: Hub, quarantine_id: str) -> Accepted:
         raise
     hub.store.quarantine.set_status(quarantine_id, "replayed")
     return outcome
+
+
+CUSTOMER_HINT = "give an email, an identifier such as zendesk:8447388090494, or a profile id (cus_...)"
+
+
+def customer_profile(store: Store, text: str) -> str:
+    """The profile that `text` names: a profile id, or the owner of an identifier or email.
+
+    It is the profile itself, not the customer it may be merged into: that is what an unmerge
+    splits off. Raise UnknownCustomer.
+    """
+    text = text.strip()
+    if text.startswith("cus_") and store.profiles.root_of(text) is not None:
+        return text
+    identifier = parse_identifier(text)
+    owner = store.profiles.owner(identifier.kind, identifier.value) if identifier is not None else None
+    if owner is None:
+        shown = text if len(text) <= 200 else text[:200] + "…"
+        raise UnknownCustomer(f"no customer {shown!r} ({CUSTOMER_HINT})")
+    return owner
+
+
+def find_customer(store: Store, text: str) -> ProfileView:
+    """The customer `text` names (see `customer_profile`), as shown: its root with every merged profile."""
+    view = store.profiles.view(customer_profile(store, text))
+    if view is None:  # unmerged or deleted between the two reads
+        raise UnknownCustomer(f"no customer {text!r}")
+    return view
+
+
+def merge_customers(store: Store, keep: str, absorb: str, *, by: str, reason: str = "") -> MergeRow:
+    """Merge the customer `absorb` names into the one `keep` names; the merge is recorded with `by` and `reason`.
+
+    Raise UnknownCustomer, or `hub.store.profiles.SameProfile` when both name one customer.
+    """
+    merged = store.profiles.merge(customer_profile(store, keep), customer_profile(store, absorb), by=by,
+                                  reason=reason)
+    log.warning("customer %s merged into %s by %s", merged.from_profile, merged.into_profile, by)
+    return merged
+
+
+def unmerge_customer(store: Store, text: str, *, by: str, reason: str = "") -> MergeRow:
+    """Split the profile `text` names (with what was merged into it) off the customer it was merged into.
+
+    Raise UnknownCustomer, or `hub.store.profiles.NotMerged` when that profile is not merged into another.
+    """
+    undone = store.profiles.unmerge(customer_profile(store, text), by=by, reason=reason)
+    log.warning("customer %s unmerged from %s by %s", undone.from_profile, undone.into_profile, by)
+    return undone

@@ -7,13 +7,14 @@ delivery, which take it as their context, so it names their classes for the type
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Callable
 
 from flask import current_app
 
 from hub.config.model import HubConfig
 from hub.pluginhost import PluginHost
-from hub.store import Store
+from hub.store import Store, now
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -38,6 +39,8 @@ class Hub:
     limiter: SourceLimiter
     intake: IntakeLog
     embedded_redis: EmbeddedRedis | None = None  # the redis-server this process may have to stop
+    # The time quiet hours, budgets and digest windows are judged by (tests move it; the store stamps rows itself).
+    clock: Callable[[], datetime] = now
 
     def close(self) -> None:
         """Let go of the database and Redis; stop the embedded redis-server if no other process uses it."""

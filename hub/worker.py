@@ -4,7 +4,9 @@ A worker process runs `hub.worker_threads` delivery threads (`WorkerThreads`), e
 that takes jobs only from the queues of connections its gate lets through (`HubWorker`), plus
 a scheduler thread that moves due retries onto the queues, the sweepers (of deliveries and of
 enrichments of thin events, whose jobs run on the same threads), the poller of sources with
-`poll:` (hub/polling), and an intake consumer
+`poll:` (hub/polling), the metrics thread (counts and alert rules, hub/alerting), the resolver
+that attaches events to customer profiles (hub/profiles), the noise schedule (digests due, quiet
+hours ended: hub/noise), the periodic case check (hub/sla.py), and an intake consumer
 that stores what `accept_into: redis` accepted (it runs whatever the setting, so nothing a
 previous setting left in the log is stranded). `cxhub worker` runs that in its own process
 until SIGTERM; `cxhub serve` in embedded mode runs it inside the web process. Threads let a
@@ -21,6 +23,8 @@ import time
 from typing import Any
 
 from flask import Flask
+
+from hub.alerting import run_metrics_periodically
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker
@@ -35,8 +39,12 @@ from hub.delivery.rq_compat import NoSignalHandlers
 from hub.delivery.sweeper import run_periodically
 from hub.enrichment.sweeper import run_periodically as sweep_enrichments_periodically
 from hub.ingest.consumer import IntakeConsumer
+from hub.noise.schedule import run_noise_periodically
 from hub.polling import run_polls_periodically
+from hub.profiles.resolver import resolve_all
+from hub.profiles.resolver import run_periodically as resolve_profiles_periodically
 from hub.runtime import EXTENSION, Hub
+from hub.sla import run_case_checks_periodically
 
 log = logging.getLogger("cxhub.worker")
 PR_SET_NAME = 15  # prctl(2)
@@ -151,10 +159,15 @@ class WorkerThreads:
         self._spawn(self._schedule, name="cxhub-scheduler")
         self._spawn(self._take_in, name="cxhub-intake")
         self.threads.append(run_periodically(self.hub, self.stopping))
+        self.threads.append(run_noise_periodically(self.hub, self.stopping))
         if (poller := run_polls_periodically(self.hub, self.stopping)) is not None:
             self.threads.append(poller)
         if (sweeper := sweep_enrichments_periodically(self.hub, self.stopping)) is not None:
             self.threads.append(sweeper)
+        self.threads.append(resolve_profiles_periodically(self.hub, self.stopping))
+        self.threads.append(run_metrics_periodically(self.hub, self.stopping))
+        if (cases := run_case_checks_periodically(self.hub, self.stopping)) is not None:
+            self.threads.append(cases)
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stopping.set()
@@ -219,6 +232,7 @@ def run_worker(app: Flask, *, burst: bool = False, intake_only: bool = False) ->
             IntakeConsumer(hub).drain()
             if not intake_only:
                 make_worker(app).work(burst=True, logging_level="WARNING")
+                resolve_all(hub)
         return
     stopped = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):

@@ -613,8 +613,13 @@ def test_the_intake_log_keeps_no_credentials(make_hub):
                                headers={**standard_webhook(body), **CREDENTIALS})
     assert response.status_code == 202
     [(_, fields)] = hub.hub.redis.xrange(hub.hub.intake.key)
-    assert_no_credentials(fields[b"request"].decode())
-    assert orjson.loads(fields[b"request"])["query"] == {"form": "kept-form"}
+    request = orjson.loads(fields[b"request"])
+    assert_no_credentials(orjson.dumps([request["headers"], request["query"]]).decode())
+    assert "cred-" not in b"".join(fields.values()).decode()  # no credential's value, anywhere in the entry
+    removed_headers, removed_query = request["removed"]  # their names only, for the console's mask
+    assert {"webhook-signature", "authorization", "x-api-key"} <= set(removed_headers)
+    assert sorted(removed_query) == ["api_key", "sig", "token"]
+    assert request["query"] == {"form": "kept-form"}
 
 
 def test_a_destination_error_quoting_nul_is_stored_and_dead_letters_once(make_hub, httpserver):

@@ -9,6 +9,7 @@ import hmac
 from importlib import resources
 from typing import Any
 
+import orjson
 from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
 from redis.exceptions import RedisError
@@ -16,38 +17,69 @@ from redis.exceptions import RedisError
 from hub.admin.openapi import DOCS_ASSETS, build_spec
 from hub.admin.schemas import (
     Backlog,
+    CaseDetailSchema,
+    CaseList,
+    CaseQuery,
     ConnectionList,
+    CustomerList,
+    CustomerQuery,
+    CustomerSchema,
     DeliveryDetailSchema,
     DeliveryList,
     DeliveryQuery,
+    Discarded,
     EnrichmentList,
     EnrichmentQuery,
     EnrichmentQueued,
     EventDetailSchema,
     EventList,
     EventQuery,
+    HeldRequest,
+    LineageSchema,
+    MergeRequest,
+    MergeResultSchema,
+    OriginSchema,
     QuarantineList,
     QuarantineReplayed,
+    EventSchema,
+    MetricQuerySchema,
+    MetricResultSchema,
+    QuarantineSchema,
     RedeliverRequest,
     Redelivered,
+    Released,
     Replayed,
     Resumed,
+    TimelineQuery,
+    TimelineSchema,
+    UnmergeRequest,
 )
+from hub.cases.view import detail, summary
 from hub.enrichment.operations import retry_enrichments
 from hub.errors import ApiError
 from hub.ingest.service import Rejected
+from hub.profiles.identity import parse_identifier
+from hub.insights.buckets import BadQuery, parse_timezone, parse_window
+from hub.insights.query import MetricQuery, run_query, serialize
 from hub.redis_errors import RedisUnavailable
 from hub.operations import (
     NotFound,
+    UnknownCustomer,
     backlog,
     connection_states,
+    discard_held,
+    find_customer,
+    merge_customers,
     redeliver,
+    release_held,
     replay_event,
     replay_quarantined,
     resume_connection,
+    unmerge_customer,
 )
 from hub.runtime import current_hub
-from hub.store import StoreUnavailable
+from hub.store import BadCursor, Cursor, RequestRow, StoreUnavailable
+from hub.store.profiles import NotMerged, SameProfile, UnknownProfile
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -107,7 +139,36 @@ def get_event(event_id: str) -> Response:
     if row is None:
         raise ApiError(404, "not_found", f"no event {event_id}")
     deliveries = hub.store.reads.deliveries(event_id=event_id, limit=500)
-    return jsonify(EventDetailSchema().dump({**vars(row), "deliveries": deliveries}))
+    lineage = hub.store.lineage.of_event(event_id)
+    kept = hub.store.reads.request(row.request_id) if row.request_id else None
+    return jsonify(EventDetailSchema().dump({**vars(row), "deliveries": deliveries, "lineage": lineage,
+                                             "request": kept_request(kept) if kept else None}))
+
+
+def kept_request(kept: RequestRow) -> dict[str, Any]:
+    """The kept request as JSON: credentials were removed on arrival (`removed` names them); the body as text."""
+    return {"id": kept.id, "received_at": kept.received_at.isoformat(), "method": kept.method, "path": kept.path,
+            "content_type": kept.content_type, "headers": orjson.loads(kept.headers),
+            "query": orjson.loads(kept.query), "removed": orjson.loads(kept.removed),
+            "body": kept.body.decode("utf-8", "replace")}
+
+
+@blueprint.get("/events/<event_id>/lineage")
+def get_lineage(event_id: str) -> Response:
+    """What happened to an event: its origin, its deliveries, what they created, the later events about it."""
+    lineage = current_hub().store.lineage.of_event(event_id)
+    if lineage is None:
+        raise ApiError(404, "not_found", f"no event {event_id}")
+    return jsonify(LineageSchema().dump(lineage))
+
+
+@blueprint.get("/objects/<system>/<path:object_id>")
+def get_object_origin(system: str, object_id: str) -> Response:
+    """Which event caused this object (a Jira issue, a Zendesk ticket, a Slack message): the delivery and its event."""
+    origin = current_hub().store.lineage.cause_of(system, object_id)
+    if origin is None:
+        raise ApiError(404, "not_found", f"the hub created no {system} object {object_id!r} (or it was pruned)")
+    return jsonify(OriginSchema().dump(origin))
 
 
 @blueprint.post("/events/<event_id>/replay")
@@ -117,6 +178,23 @@ def replay(event_id: str) -> tuple[Response, int]:
     except NotFound as error:
         raise ApiError(404, "not_found", str(error)) from None
     return jsonify(Replayed().dump(outcome)), 202
+
+
+@blueprint.get("/cases")
+def list_cases() -> Response:
+    """Cases newest first: `?status=open|in_progress|closed&overdue=true&limit=`."""
+    query = _load(CaseQuery(), request.args)
+    found = current_hub().store.cases.list(**query)
+    return jsonify(CaseList().dump({"cases": [summary(case) for case in found]}))
+
+
+@blueprint.get("/cases/<case_id>")
+def get_case(case_id: str) -> Response:
+    store = current_hub().store
+    case = store.cases.get(case_id)
+    if case is None:
+        raise ApiError(404, "not_found", f"no case {case_id}")
+    return jsonify(CaseDetailSchema().dump(detail(store, case)))
 
 
 @blueprint.get("/deliveries")
@@ -141,6 +219,22 @@ def redeliver_many() -> tuple[Response, int]:
     ids = body["ids"] if "ids" in body else hub.store.reads.dead_ids(**body["all_dead"])
     queued = redeliver(hub, ids)
     return jsonify(Redelivered().dump({"queued": queued, "skipped": [i for i in ids if i not in queued]})), 202
+
+
+@blueprint.post("/deliveries/release")
+def release_many() -> tuple[Response, int]:
+    """Send deliveries held for review (a route over its max_per_hour): by ids, by route, or both."""
+    body = _load(HeldRequest(), request.get_json(silent=True) or {})
+    outcome = release_held(current_hub(), body.get("ids"), route=body.get("route"))
+    return jsonify(Released().dump({"released": outcome.done, "skipped": outcome.skipped})), 202
+
+
+@blueprint.post("/deliveries/discard")
+def discard_many() -> Response:
+    """Never send held deliveries (for review or for quiet hours): by ids, by route, or both."""
+    body = _load(HeldRequest(), request.get_json(silent=True) or {})
+    outcome = discard_held(current_hub(), body.get("ids"), route=body.get("route"))
+    return jsonify(Discarded().dump({"discarded": outcome.done, "skipped": outcome.skipped}))
 
 
 @blueprint.get("/backlog")
@@ -199,6 +293,78 @@ def retry_enrichment(event_id: str) -> tuple[Response, int]:
     return jsonify(EnrichmentQueued().dump({"queued": [event_id]})), 202
 
 
+@blueprint.get("/customers")
+def find_customers() -> Response:
+    """The customer with this `?email=` or `?identifier=` (`zendesk:8447388090494`); 404 if none."""
+    query = _load(CustomerQuery(), request.args)
+    key = "email" if "email" in query else "identifier"
+    identifier = parse_identifier(("email:" if key == "email" else "") + query[key])
+    if identifier is None:
+        what = "an email address" if key == "email" else "kind:value (zendesk:8447388090494) or an email address"
+        raise ApiError(400, "invalid_request", "invalid request", fields={key: [f"not {what}"]})
+    view = _customer(lambda store: find_customer(store, str(identifier)))
+    return jsonify(CustomerList().dump({"customers": [view]}))
+
+
+@blueprint.get("/customers/<profile_id>")
+def get_customer(profile_id: str) -> Response:
+    """A customer by any of its profile ids: identifiers, first and last seen, latest scores, merges."""
+    return jsonify(CustomerSchema().dump(_customer(lambda store: _view_by_id(store, profile_id))))
+
+
+@blueprint.get("/customers/<profile_id>/timeline")
+def customer_timeline(profile_id: str) -> Response:
+    """Every event of the customer and what the hub did about it, newest first, paged by `?after=`."""
+    query = _load(TimelineQuery(), request.args)
+    view = _customer(lambda store: _view_by_id(store, profile_id))
+    try:
+        after = Cursor.decode(query["after"]) if "after" in query else None
+    except BadCursor as error:
+        raise ApiError(400, "invalid_cursor", str(error)) from None
+    page = current_hub().store.profiles.timeline(view.id, limit=query["limit"], after=after)
+    return jsonify(TimelineSchema().dump({"customer": view.id, "events": page.rows,
+                                          "next": page.next.encode() if page.next else None}))
+
+
+@blueprint.post("/customers/merge")
+def merge() -> Response:
+    """Merge the customer `absorb` names into the one `keep` names; recorded with `by` and `reason`."""
+    body = _load(MergeRequest(), request.get_json(silent=True) or {})
+    merged = _customer(lambda store: merge_customers(store, body["keep"], body["absorb"], by=body["by"],
+                                                     reason=body["reason"]))
+    view = current_hub().store.profiles.view(merged.into_profile)
+    return jsonify(MergeResultSchema().dump({"merge": merged, "customer": view}))
+
+
+@blueprint.post("/customers/unmerge")
+def unmerge() -> Response:
+    """Split a profile (and what was merged into it) off the customer it was merged into."""
+    body = _load(UnmergeRequest(), request.get_json(silent=True) or {})
+    undone = _customer(lambda store: unmerge_customer(store, body["profile"], by=body["by"], reason=body["reason"]))
+    view = current_hub().store.profiles.view(undone.from_profile)
+    return jsonify(MergeResultSchema().dump({"merge": undone, "customer": view}))
+
+
+def _view_by_id(store: Any, profile_id: str) -> Any:
+    view = store.profiles.view(profile_id) if profile_id.startswith("cus_") else None
+    if view is None:
+        raise UnknownCustomer(f"no customer profile {profile_id!r}; find one by ?email= or ?identifier= "
+                              "at /admin/customers")
+    return view
+
+
+def _customer(operation: Any) -> Any:
+    """Run a customer operation, its errors as the API's: unknown 404, same or not merged 409."""
+    try:
+        return operation(current_hub().store)
+    except (UnknownCustomer, UnknownProfile) as error:
+        raise ApiError(404, "unknown_customer", str(error)) from None
+    except SameProfile as error:
+        raise ApiError(409, "same_profile", str(error)) from None
+    except NotMerged as error:
+        raise ApiError(409, "not_merged", str(error)) from None
+
+
 @blueprint.get("/openapi.json")
 def openapi() -> Response:
     """This API's OpenAPI 3 description."""
@@ -242,3 +408,19 @@ DOCS_PAGE = """<!doctype html>
 </body>
 </html>
 """
+
+
+@blueprint.get("/metrics/<metric>")
+def get_metric(metric: str) -> Response:
+    """A CX metric per bucket (docs/metrics.md): `?by=week&since=90d&source=...&attr=form_id:...&group=...`."""
+    hub = current_hub()
+    query = _load(MetricQuerySchema(), request.args.to_dict(flat=False) | {
+        key: value for key, value in request.args.items() if key != "attr"})
+    try:
+        zone_name = query.get("timezone") or hub.config.metrics.timezone
+        asked = MetricQuery(metric, query["by"], parse_window(query["since"]), query["until"], query.get("source"),
+                            query.get("form"), dict(query["attr"]), query.get("group"), parse_timezone(zone_name))
+        rows = run_query(hub.store.metrics, asked)
+    except BadQuery as error:
+        raise ApiError(error.status, error.code, error.message) from None
+    return jsonify(MetricResultSchema().dump(serialize(asked, zone_name, rows)))

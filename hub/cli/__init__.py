@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 from hub import __version__
+from hub.cli.cases import cases
 from hub.cli.connections import connections
 from hub.cli.console import console
+from hub.cli.customers import customers
 from hub.cli.db import db
 from hub.cli.enrichment import enrichment
 from hub.cli.common import exit_on_sigterm
@@ -19,6 +21,7 @@ from hub.cli.records import (
     redeliver_command,
     replay,
 )
+from hub.cli.metrics import metrics_command
 from hub.cli.poll import poll
 from hub.cli.routes import routes
 from hub.cli.serve import serve, worker
@@ -35,5 +38,5 @@ def main(context: click.Context) -> None:
 
 for command in (serve, worker, check_config, new_plugin, normalize, plugins, events, deliveries, replay,
                 redeliver_command, quarantine, prune_command, backlog_command, connections, db, poll, enrichment, console,
-                routes):
+                routes, customers, metrics_command, cases):
     main.add_command(command)

@@ -58,6 +58,70 @@ def list_events(settings: dict[str, Any], source: str | None, event_type: str | 
                 ("ID", "RECEIVED", "SOURCE", "TYPE", "BAND", "CUSTOMER"))
 
 
+@events.command("show")
+@hub_options
+@click.argument("event_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the lineage as JSON (as GET /admin/events/ID/lineage).")
+def show_event(settings: dict[str, Any], event_id: str, as_json: bool) -> None:
+    """What happened to an event: its origin, its deliveries, what they created, and the later events about those."""
+    from hub.admin.schemas import LineageSchema
+    from hub.store import CreatedObjectRow
+
+    lineage = open_store(settings).lineage.of_event(event_id)
+    if lineage is None:
+        raise click.ClickException(f"no event {event_id}")
+    if as_json:
+        print_json(LineageSchema().dump(lineage))
+        return
+    event = lineage.event
+    _line(f"event {event.id}  {event.type} from {event.source}, {event.received_at.isoformat(timespec='seconds')}"
+          f"{'  customer ' + event.customer_email if event.customer_email else ''}")
+    if lineage.origin is not None:
+        origin = lineage.origin
+        _line(f"  follows up event {origin.event.id} ({origin.event.type} from {origin.event.source}): "
+              f"delivery {origin.delivery.id} of route {origin.delivery.route} "
+              f"({origin.delivery.connection}.{origin.delivery.action}) created {origin.object.system} "
+              f"{origin.object.object_id}")
+    created: dict[str, list[CreatedObjectRow]] = {}
+    for item in lineage.created:
+        created.setdefault(item.delivery_id, []).append(item)
+    _line(f"  deliveries: {len(lineage.deliveries)}")
+    for delivery in lineage.deliveries:
+        _line(f"    {delivery.id}  {delivery.status}  {delivery.connection}.{delivery.action}  route {delivery.route}"
+              + "".join(f"  created {item.system} {item.object_id}{' ' + item.url if item.url else ''}"
+                        for item in created.get(delivery.id, ())))
+    _line(f"  later events about what they created: {len(lineage.follow_ups)}")
+    for later in lineage.follow_ups:
+        _line(f"    {later.id}  {later.received_at.isoformat(timespec='seconds')}  {later.type} from {later.source}"
+              f" about {later.subject}")
+
+
+@events.command("origin")
+@hub_options
+@click.argument("system")
+@click.argument("object_id")
+@click.option("--json", "as_json", is_flag=True)
+def object_origin(settings: dict[str, Any], system: str, object_id: str, as_json: bool) -> None:
+    """Which event caused an object the hub created: `cxhub events origin jira CX-12`."""
+    from hub.admin.schemas import OriginSchema
+
+    origin = open_store(settings).lineage.cause_of(system, object_id)
+    if origin is None:
+        raise click.ClickException(visible(f"the hub created no {system} object {object_id!r} (or it was pruned)"))
+    if as_json:
+        print_json(OriginSchema().dump(origin))
+        return
+    delivery, event = origin.delivery, origin.event
+    _line(f"{system} {object_id} was created by delivery {delivery.id} ({delivery.connection}.{delivery.action}, "
+          f"route {delivery.route}) at {origin.object.created_at.isoformat(timespec='seconds')}")
+    _line(f"for event {event.id}  {event.type} from {event.source}, {event.received_at.isoformat(timespec='seconds')}"
+          f"{'  customer ' + event.customer_email if event.customer_email else ''}")
+
+
+def _line(text: str) -> None:
+    click.echo(visible(text))
+
+
 @click.group()
 def deliveries() -> None:
     """Deliveries of events to connections."""
@@ -68,21 +132,69 @@ def deliveries() -> None:
 @click.option("--status", type=DeliveryStatus())
 @click.option("--event", "event_id")
 @click.option("--connection")
+@click.option("--route")
 @click.option("--limit", default=50, show_default=True)
 @click.option("--attempts", "with_attempts", is_flag=True, help="Include every attempt (JSON output).")
 @click.option("--json", "as_json", is_flag=True)
 def list_deliveries(settings: dict[str, Any], status: str | None, event_id: str | None, connection: str | None,
-                    limit: int, with_attempts: bool, as_json: bool) -> None:
-    """List deliveries, most recently updated first."""
+                    route: str | None, limit: int, with_attempts: bool, as_json: bool) -> None:
+    """List deliveries, most recently updated first (held ones say until when, or that they wait for review)."""
     reads = open_store(settings).reads
-    rows = reads.deliveries(status=status, event_id=event_id, connection=connection, limit=limit)
+    rows = reads.deliveries(status=status, event_id=event_id, connection=connection, route=route, limit=limit)
     if as_json or with_attempts:
         print_json([{**vars(row), "attempts_made": reads.attempts(row.id)} if with_attempts else row
                     for row in rows])
         return
-    print_table(((row.id, row.status, row.attempts, f"{row.connection}.{row.action}", row.route,
+    print_table(((row.id, _status(row), row.attempts, f"{row.connection}.{row.action}", row.route,
                   _short(row.last_error)) for row in rows),
                 ("ID", "STATUS", "ATTEMPTS", "ACTION", "ROUTE", "LAST ERROR"))
+
+
+def _status(row: Any) -> str:
+    """A held delivery's status says when it goes (quiet hours) or that it waits for an admin (a route's budget)."""
+    if row.status != "held":
+        return f"{row.status} (digest)" if row.is_digest else row.status
+    if row.next_attempt_at is None:
+        return "held for review"
+    return f"held until {row.next_attempt_at.isoformat(timespec='minutes')}"
+
+
+def _held_command(verb: str, settings: dict[str, Any], delivery_ids: tuple[str, ...], route: str | None) -> None:
+    if not delivery_ids and not route:
+        raise click.UsageError("give delivery ids, or --route (or both: those ids of that route)")
+    from hub.operations import discard_held, release_held
+
+    act = release_held if verb == "released" else discard_held
+    outcome = act(hub_of(load_app(settings)), list(delivery_ids) or None, route=route)
+    for delivery_id in outcome.done:
+        click.echo(f"{verb} {delivery_id}")
+    for delivery_id in outcome.skipped:
+        click.echo(f"skipped {delivery_id}: not held{' for review' if verb == 'released' else ''}", err=True)
+    if not outcome.done and not delivery_ids:
+        click.echo(f"route {route} has no deliveries held{' for review' if verb == 'released' else ''}")
+    if outcome.skipped:
+        raise SystemExit(1)
+
+
+@deliveries.command("release")
+@hub_options
+@click.argument("delivery_ids", nargs=-1)
+@click.option("--route", help="Every delivery of this route held for review.")
+def release_deliveries(settings: dict[str, Any], delivery_ids: tuple[str, ...], route: str | None) -> None:
+    """Send deliveries held for review (over their route's max_per_hour): by id, or all of a route.
+
+    A connection in its quiet hours holds them again until the hours end.
+    """
+    _held_command("released", settings, delivery_ids, route)
+
+
+@deliveries.command("discard")
+@hub_options
+@click.argument("delivery_ids", nargs=-1)
+@click.option("--route", help="Every held delivery of this route.")
+def discard_deliveries(settings: dict[str, Any], delivery_ids: tuple[str, ...], route: str | None) -> None:
+    """Never send held deliveries (for review or for quiet hours): by id, or all of a route."""
+    _held_command("discarded", settings, delivery_ids, route)
 
 
 @click.command()

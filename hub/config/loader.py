@@ -4,27 +4,48 @@ from __future__ import annotations
 
 import os
 from typing import Any, Iterator, Mapping
+from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError
 
-from hub.config.model import ActionSpec, ConnectionConfig, EnrichmentPolicy, HubConfig, HubSettings, OAuthConfig, Route
+from hub.config.digests import digest_template_problems
+from hub.config.model import (
+    ActionSpec,
+    ConnectionConfig,
+    CustomersConfig,
+    DigestSpec,
+    EnrichmentPolicy,
+    HubConfig,
+    HubSettings,
+    MetricsSettings,
+    OAuthConfig,
+    QuietHours,
+    Route,
+)
 from hub.config.problems import ConfigError, Path, Problem, flatten_errors
 from hub.config.schema import (
     NAME,
+    RESERVED_SOURCE,
     ActionSchema,
     ConfigSchema,
     ConnectionSchema,
+    AlertRuleSchema,
     ConsoleSchema,
+    CustomersSchema,
     HubSettingsSchema,
+    MetricsSchema,
     RouteSchema,
     SourceSchema,
 )
 from hub.config.yamlfile import LineIndex, read_yaml
+from hub.insights.rules import ALERT_SOURCE, AlertRule, RuleProblem, compile_rule
 from hub.plugin.http import client_for
 from hub.plugin.types import ConnectionInfo, Source
 from hub.pluginhost import PluginHost
 from hub.plugin.settings import Secret, unwrap_env
+from hub.routing.routes import OncePer, Otherwise
 from hub.routing.templates import TemplateProblem, compile_params
+from hub.timeofday import DAYS
 
 SOURCE_API_TIMEOUT = 5.0  # a follow-up call made while the vendor waits for our answer must be quick
 
@@ -76,6 +97,7 @@ class _Builder:
         # Every declared connection, with its plugin, or None when the plugin cannot be used. Routes
         # are checked against these, so a connection whose settings fail is still a known one.
         self.connection_plugins: dict[str, str | None] = {}
+        self.connection_zones: dict[str, ZoneInfo] = {}  # each connection's wall clock, for digest times
 
     def problem(self, path: Path, message: str) -> None:
         """Record a problem, once per key: a missing variable should not also be reported as a null value."""
@@ -113,6 +135,9 @@ class _Builder:
                 self.problem((key,), f"unknown key; expected one of {', '.join(sorted(known))}")
         hub = self.load(HubSettingsSchema(), data.get("hub", {}), ("hub",)) or HubSettings()
         console = self.load(ConsoleSchema(), data["console"], ("console",)) if data.get("console") else None
+        customers = self.load(CustomersSchema(), data.get("customers") or {}, ("customers",)) or CustomersConfig()
+        metrics = self.load(MetricsSchema(), data.get("metrics") or {}, ("metrics",)) or MetricsSettings()
+        alerts = self.alerts(data.get("alerts") or [])
         if self.with_settings:
             self.check_annotators(hub.annotators)
         self.rate_limits: dict[str, Any] = {}
@@ -121,14 +146,45 @@ class _Builder:
         connections = {name: connection for name, raw in self.section(data, "connections").items()
                        if (connection := self.connection(name, raw)) is not None}
         if not self.with_settings:
-            return HubConfig(hub=hub, connections=connections, console=console, path=self.filename)
+            return HubConfig(hub=hub, connections=connections, console=console, customers=customers,
+                             metrics=metrics, alerts=alerts, path=self.filename)
         self.source_tokens: dict[str, Secret] = {}
         sources = {name: source for name, raw in self.section(data, "sources").items()
                    if (source := self.source(name, raw)) is not None}
         routes = self.routes(data.get("routes", []))
+        self.check_customer_sources(customers, set(self.section(data, "sources")))
+        if alerts and ALERT_SOURCE in sources:
+            self.problem(("sources", ALERT_SOURCE), f"the source name {ALERT_SOURCE!r} is the hub's own, for the "
+                                                    "cx.metric.alert events of `alerts:`: rename this source")
         return HubConfig(hub=hub, sources=sources, rate_limits=self.rate_limits, source_tokens=self.source_tokens,
                          polls=self.polls, enrichment=self.enrichment,
-                         connections=connections, routes=routes, console=console, path=self.filename)
+                         connections=connections, routes=routes, console=console, customers=customers,
+                         metrics=metrics, alerts=alerts, path=self.filename)
+
+    def alerts(self, raw: Any) -> tuple[AlertRule, ...]:
+        """Every rule is checked through; a rule that does not compile is reported at its key's line."""
+        if not isinstance(raw, list):
+            self.problem(("alerts",), "'alerts' must be a list of rules")
+            return ()
+        rules: list[AlertRule] = []
+        names: list[Any] = []
+        for position, item in enumerate(raw):
+            path: Path = ("alerts", position)
+            name = item.get("name") if isinstance(item, dict) else None
+            if isinstance(name, str) and name in names:
+                self.problem(path + ("name",), f"alert rule name {name!r} is used twice")
+            names.append(name)
+            entry = self.load(AlertRuleSchema(), item, path)
+            if entry is None:
+                continue
+            try:
+                rule = compile_rule(entry)
+            except RuleProblem as error:
+                self.problem(path + (error.key,), error.message)
+                continue
+            if rule.name not in names[:position]:
+                rules.append(rule)
+        return tuple(rules)
 
     def check_annotators(self, names: tuple[str, ...]) -> None:
         """Each of `hub.annotators` must be an installed plugin that implements cxhub_annotate_event."""
@@ -141,6 +197,18 @@ class _Builder:
                              f"{what} {name!r} {'is installed' if plugin is None else 'does not annotate events'} "
                              f"(annotators installed: {', '.join(able) or 'none'})")
 
+    def check_customer_sources(self, customers: CustomersConfig, sources: set[str]) -> None:
+        """`customers.namespaces` and `customers.identifiers[].sources` name configured sources."""
+        known = ", ".join(sorted(sources)) or "none configured"
+        for name in customers.namespaces:
+            if name not in sources:
+                self.problem(("customers", "namespaces", name), f"unknown source {name!r} (known: {known})")
+        for position, mapped in enumerate(customers.identifiers):
+            for number, name in enumerate(mapped.sources):
+                if name not in sources:
+                    self.problem(("customers", "identifiers", position, "sources", number),
+                                 f"unknown source {name!r} (known: {known})")
+
     def section(self, data: dict[str, Any], key: str) -> dict[str, Any]:
         section = data.get(key) or {}
         if not isinstance(section, dict):
@@ -150,6 +218,8 @@ class _Builder:
         for name, raw in section.items():
             try:
                 NAME(name)
+                if key == "sources":
+                    RESERVED_SOURCE(name)
             except ValidationError as error:
                 self.problem((key, name), f"invalid name: {error.messages[0]}")
                 continue
@@ -213,21 +283,27 @@ class _Builder:
         if not self.with_settings and isinstance(raw, dict):
             raw = {key: value for key, value in raw.items() if key not in ("settings", "oauth")}  # not read, not checked
         entry, ok = self.load_partly(ConnectionSchema(), raw, path)
+        zone, quiet = _wall_clock(entry)
+        self.connection_zones[name] = zone
         if not self.with_settings:
             return ConnectionConfig(name, entry["plugin"], {}, entry["retry"], entry["timeout"],
                                     entry["circuit_breaker"], entry["max_in_flight"],
-                                    rate_limit=entry["rate_limit"]) if ok else None
+                                    rate_limit=entry["rate_limit"], zone=zone, quiet_hours=quiet) if ok else None
         plugin = self.plugin_for("connection", entry["plugin"], path) if isinstance(entry.get("plugin"), str) else None
         self.connection_plugins[name] = entry["plugin"] if plugin else None
         if plugin is None or not ok:
             return None
         settings = self.plugin_settings("connection", plugin, entry["settings"], path)
         info = plugin.info.connection
+        if quiet is not None and not info.for_people:
+            self.problem(path + ("quiet_hours",), f"plugin {entry['plugin']!r} sends nothing people read, so it has "
+                                                  "no quiet hours (they are for chat and email connections)")
+            return None
         if settings is None or not self.credentials_fit(info, settings, entry["oauth"], path):
             return None
         return ConnectionConfig(name, entry["plugin"], settings, entry["retry"], entry["timeout"],
                                 entry["circuit_breaker"], entry["max_in_flight"], entry["oauth"],
-                                entry["rate_limit"] or info.rate_limit)
+                                entry["rate_limit"] or info.rate_limit, zone, quiet)
 
     def credentials_fit(self, info: ConnectionInfo, settings: Mapping[str, Any], oauth: OAuthConfig | None,
                         path: Path) -> bool:
@@ -267,9 +343,17 @@ class _Builder:
             raw_actions = entry.get("actions")
             actions = [self.action(spec, path + ("actions", number))
                        for number, spec in enumerate(raw_actions if isinstance(raw_actions, list) else [])]
+            self.check_digests_distinct(actions, path)
+            case = entry.get("case")
+            if case is not None and case.owner is not None:
+                try:
+                    compile_params(case.owner, ("owner",))
+                except TemplateProblem as error:
+                    self.problem(path + ("case", "owner"), error.message)
+                    ok = False
             if ok and None not in actions:
                 routes.append(Route(entry["name"], entry["when"], tuple(actions), entry["run_on_updates"],  # type: ignore[arg-type]
-                                    entry["shadow"]))
+                                    entry["shadow"], entry["max_per_hour"], case))
         for position, name in enumerate(names):
             if name is not None and name in names[:position]:
                 self.problem(("routes", position, "name"), f"route name {name!r} is used twice")
@@ -311,7 +395,77 @@ class _Builder:
             compile_params(params, html_params=action_info.html_params)
         except TemplateProblem as error:
             self.problem(path + ("params",) + error.path, error.message)
-        return ActionSpec(name, action_name, params) if ok else None
+        digest = self.digest(entry.get("digest"), params, plugin, name, path) if ok else None
+        if ok and entry.get("digest") is not None and digest is None:
+            return None
+        once_per = self.once_per(entry, plugin, name, plugin_name, path)
+        if once_per is False:
+            return None
+        return ActionSpec(name, action_name, params, digest,
+                          once_per if isinstance(once_per, OncePer) else None) if ok else None
+
+    def digest(self, raw: Mapping[str, Any] | None, params: Mapping[str, Any], plugin: Any, connection: str,
+               path: Path) -> DigestSpec | None:
+        """A digest only for a connection people read, with parameters written for a digest."""
+        if raw is None:
+            return None
+        if not plugin.info.connection.for_people:
+            self.problem(path + ("digest",), f"connection {connection!r} ({plugin.info.name}) sends nothing people "
+                                             "read, so its actions cannot be digests (digests are for chat and email)")
+            return None
+        problems = list(digest_template_problems(params))
+        for where, message in problems:
+            self.problem(path + ("params",) + where, message)
+        if problems:
+            return None
+        return DigestSpec(raw.get("every"), raw.get("at", ()), self.connection_zones.get(connection, ZoneInfo("UTC")),
+                          raw["max_items"])
+
+    def check_digests_distinct(self, actions: list[ActionSpec | None], path: Path) -> None:
+        """A route collects one digest per connection action: two would share their events."""
+        seen: set[tuple[str, str]] = set()
+        for number, spec in enumerate(actions):
+            if spec is None or spec.digest is None:
+                continue
+            if (spec.connection, spec.action) in seen:
+                self.problem(path + ("actions", number, "digest"), f"this route already has a digest for "
+                                                                    f"{spec.connection}.{spec.action}: make it one "
+                                                                    "action, or use a second route")
+            seen.add((spec.connection, spec.action))
+
+    def once_per(self, entry: Mapping[str, Any], plugin: Any, connection: str, plugin_name: str,
+                 path: Path) -> OncePer | None | bool:
+        """The action's `once_per` and `otherwise`, checked like the action itself; False when they have a problem."""
+        raw = entry.get("once_per")
+        if raw is None:
+            return None
+        if "key" not in raw or "within" not in raw:  # its problem is reported already
+            return False
+        good = True
+        try:
+            compile_params(raw["key"], ("key",))
+        except TemplateProblem as error:
+            self.problem(path + ("once_per", "key"), error.message)
+            good = False
+        otherwise = None
+        if entry.get("otherwise") is not None:
+            wanted = entry["otherwise"]["action"]
+            info = plugin.info.actions.get(wanted)
+            if info is None:
+                known = ", ".join(sorted(plugin.info.actions))
+                self.problem(path + ("otherwise", "action"), f"connection {connection!r} ({plugin_name}) has no "
+                                                             f"action {wanted!r} (known: {known or 'none'})")
+                return False
+            if info.params is not None:
+                self.check_param_keys(info.params(), entry["otherwise"]["params"], path + ("otherwise", "params"))
+            params = unwrap_env(entry["otherwise"]["params"])
+            try:
+                compile_params(params, html_params=info.html_params)
+            except TemplateProblem as error:
+                self.problem(path + ("otherwise", "params") + error.path, error.message)
+                good = False
+            otherwise = Otherwise(wanted, params)
+        return OncePer(raw["key"], raw["within"], otherwise) if good else False
 
     def check_param_keys(self, schema: Schema, params: Mapping[str, Any], path: Path) -> None:
         """Parameters are templates until rendered, so only their keys can be checked here."""
@@ -322,6 +476,16 @@ class _Builder:
         for key, field in fields.items():
             if field.required and key not in params:
                 self.problem(path + (key,), "missing required parameter")
+
+
+def _wall_clock(entry: Mapping[str, Any]) -> tuple[ZoneInfo, QuietHours | None]:
+    """A connection's timezone (its own, else its quiet hours', else UTC) and its quiet hours."""
+    raw = entry.get("quiet_hours")
+    zone = entry.get("timezone") or (raw or {}).get("timezone") or ZoneInfo("UTC")
+    if not raw or not {"start", "end", "days", "all_day"} <= raw.keys():
+        return zone, None  # none, or not valid: its problems are reported
+    days, all_day = (frozenset(DAYS.index(day) for day in raw[key] if day in DAYS) for key in ("days", "all_day"))
+    return zone, QuietHours(raw["start"], raw["end"], raw.get("timezone") or zone, days, all_day)
 
 
 def _mappings_with_unhashable_keys(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
+from zoneinfo import ZoneInfo
 
+from hub.insights.answers import FORM_ATTRIBUTES
+from hub.insights.rules import AlertRule
 from hub.plugin.settings import Secret
 from hub.plugin.types import RateLimit, Source
-from hub.routing.routes import ActionSpec, Route
+from hub.routing.routes import ActionSpec, DigestSpec, Route
+from hub.timeofday import QuietHours
 
 if TYPE_CHECKING:
     from limits import RateLimitItem
 
-__all__ = ["ActionSpec", "BreakerPolicy", "ConnectionConfig", "ConsoleConfig", "ConsoleUser", "EnrichmentPolicy", "HubConfig",
-           "HubSettings", "OAuthConfig", "PollSchedule", "RateLimit", "RetryPolicy", "Route"]
+__all__ = ["ActionSpec", "BreakerPolicy", "ConnectionConfig", "ConsoleConfig", "ConsoleUser", "CustomersConfig",
+           "DigestSpec", "EnrichmentPolicy", "HubConfig", "HubSettings", "MappedIdentifier", "MetricsSettings",
+           "OAuthConfig", "PollSchedule", "QuietHours", "RateLimit", "RetryPolicy", "Route"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,8 @@ class ConnectionConfig:
     max_in_flight: int | None = None  # per worker process; by default half its threads
     oauth: OAuthConfig | None = None
     rate_limit: RateLimit | None = None  # the connection's own, else its plugin's default; shared by all workers
+    zone: ZoneInfo = ZoneInfo("UTC")  # `timezone:`, the wall clock of its quiet hours and digest times
+    quiet_hours: QuietHours | None = None  # when its messages to people wait (hub.noise.quiet)
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,7 @@ class HubSettings:
     intake_claim_seconds: float = 15.0  # an intake entry held this long by a consumer is taken over by another
     quarantine_max_rows: int = 10000  # open quarantined requests kept at most; past it new ones are dropped, counted
     annotators: tuple[str, ...] = ()  # plugins whose cxhub_annotate_event adds fields to every event, in order
+    keep_requests: bool = True  # keep each accepted webhook's request (credentials removed) beside its events
 
 
 @dataclass(frozen=True)
@@ -123,6 +131,44 @@ class ConsoleConfig:
 
 
 @dataclass(frozen=True)
+class MappedIdentifier:
+    """`customers.identifiers[]`: an event attribute that holds a customer id, in the admin's namespace."""
+
+    attribute: str  # a key of data.attributes (dotted for nested values)
+    namespace: str
+    sources: tuple[str, ...] = ()  # only events of these sources (all when empty)
+
+
+@dataclass(frozen=True)
+class CustomersConfig:
+    """`customers:`: how events are attached to customer profiles (see hub/profiles and docs/customers.md)."""
+
+    identifiers: tuple[MappedIdentifier, ...] = ()
+    priority: tuple[str, ...] = ()  # identifier kinds, highest first; unlisted kinds follow in the default order
+    limits: Mapping[str, int] = field(default_factory=dict)  # most values of a kind one profile holds
+    email_limit: int = 5
+    id_limit: int = 1  # per namespace, unless `limits` says otherwise
+    never_merge_values: tuple[str, ...] = ()  # added to the built-in list unless builtin_never_merge is false
+    never_merge_emails: tuple[str, ...] = ()  # addresses or patterns with *
+    builtin_never_merge: bool = True
+    namespaces: Mapping[str, str] = field(default_factory=dict)  # source name -> namespace of its customer ids
+    resolve_interval_seconds: float = 1.0  # how often a worker looks for events to attach when idle
+
+    def limit(self, kind: str) -> int:
+        return self.limits.get(kind, self.email_limit if kind == "email" else self.id_limit)
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """`metrics:`: the admin's timezone for days, weeks and months, and how the counts are kept (docs/metrics.md)."""
+
+    timezone: str = "UTC"
+    form_attributes: tuple[str, ...] = FORM_ATTRIBUTES  # the first of these attributes an event has is its form
+    fold_seconds: float = 5.0  # how often a worker adds newly stored responses to the counts
+    alert_seconds: float = 60.0  # alert rules are evaluated after each fold that counted something, and this often
+
+
+@dataclass(frozen=True)
 class HubConfig:
     hub: HubSettings = HubSettings()
     sources: Mapping[str, Source] = field(default_factory=dict)
@@ -133,4 +179,7 @@ class HubConfig:
     connections: Mapping[str, ConnectionConfig] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
     console: ConsoleConfig | None = None
+    customers: CustomersConfig = CustomersConfig()
+    metrics: MetricsSettings = MetricsSettings()
+    alerts: tuple[AlertRule, ...] = ()
     path: str = "<config>"

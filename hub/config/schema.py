@@ -14,16 +14,27 @@ from hub.config.model import (
     BreakerPolicy,
     ConsoleConfig,
     ConsoleUser,
+    CustomersConfig,
     HubSettings,
+    MappedIdentifier,
+    MetricsSettings,
     OAuthConfig,
     PollSchedule,
     RetryPolicy,
 )
 from hub.config.oauth_keys import check_private_key, check_token_url
+from hub.insights.buckets import BadQuery, parse_timezone
+from hub.insights.definitions import METRICS
 from hub.plugin.settings import SecretField, SettingsSchema
 from hub.plugin.types import RateLimit
+from hub.events.canonical import TEST_SOURCE
 from hub.routing.conditions import MATCH_ALL, Condition, compile_condition
+from hub.timeofday import DAYS, parse_time_of_day, parse_zone
+from hub.routing.routes import CaseSpec
 
+# the source of the console's test events (hub/testsend.py): no configured source may look like them
+RESERVED_SOURCE = validate.NoneOf([TEST_SOURCE], error=f"{TEST_SOURCE} is the source of the console's test "
+                                                       "deliveries; give this source another name")
 NAME = validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,63}$", error="names use a-z, 0-9, '-' and '_' (at most 64 characters)")
 
 
@@ -53,6 +64,7 @@ class HubSettingsSchema(StrictSchema):
                                         validate=validate.Range(min=1, max=86400))
     quarantine_max_rows = fields.Integer(load_default=HubSettings.quarantine_max_rows,
                                          validate=validate.Range(min=1, max=10_000_000))
+    keep_requests = fields.Boolean(load_default=HubSettings.keep_requests)
     # plugin names; the loader checks each is installed and implements cxhub_annotate_event
     annotators = fields.List(fields.String(validate=NAME), load_default=list, validate=validate.Length(max=16))
 
@@ -203,6 +215,85 @@ class ConnectionRateLimitSchema(StrictSchema):
         return RateLimit(data["requests"], int(data["per"]))
 
 
+class TimeOfDayField(fields.Field):
+    """A wall-clock time on the 24-hour clock, `HH:MM`."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        try:
+            return parse_time_of_day(value)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+
+
+class TimesOfDayField(fields.Field):
+    """One `HH:MM` or a list of them (at most 24, each once), in order."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        items = value if isinstance(value, list) else [value]
+        if not 1 <= len(items) <= 24:
+            raise ValidationError("give one to 24 times of day")
+        try:
+            times = [parse_time_of_day(item) for item in items]
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+        if len(set(times)) != len(times):
+            raise ValidationError("a time of day is given twice")
+        return tuple(sorted(times))
+
+
+class ZoneField(fields.Field):
+    """An IANA timezone name, checked against the zoneinfo database."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        try:
+            return parse_zone(value)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+
+
+def Days(**kwargs: Any) -> fields.List:  # noqa: N802 - a field factory, read like a field class
+    return fields.List(fields.String(validate=validate.OneOf(DAYS, error="days are written " + ", ".join(DAYS))),
+                       validate=validate.Length(min=1, max=7), **kwargs)
+
+
+class QuietHoursSchema(StrictSchema):
+    """`quiet_hours: {from: "20:00", to: "08:00", timezone: Europe/Paris, days: [...], all_day: [sat, sun]}`."""
+
+    start = TimeOfDayField(required=True, data_key="from")
+    end = TimeOfDayField(required=True, data_key="to")
+    timezone = ZoneField(load_default=None)  # else the connection's timezone
+    days = Days(load_default=list(DAYS))
+    all_day = Days(load_default=list)
+
+    @validates_schema
+    def a_real_period(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "start" in data and data["start"] == data.get("end"):
+            raise ValidationError("from and to are the same time: the quiet period would be empty (to be quiet all "
+                                  "day, use all_day: [mon, ...])", "to")
+        for key in ("days", "all_day"):
+            if len(set(data.get(key, ()))) != len(data.get(key, ())):
+                raise ValidationError("a day is named twice", key)
+
+
+MAX_DIGEST_ITEMS = 200
+
+
+class DigestSchema(StrictSchema):
+    """`digest: {every: 1h}` or `digest: {at: "09:00"}` (or a list of times), with `max_items` listed."""
+
+    every = DurationField(validate=validate.Range(min=1, max=7 * 86400,
+                                                  error="a digest window is between 1s and 7d"))
+    at = TimesOfDayField()
+    max_items = fields.Integer(load_default=50, strict=True,
+                               validate=validate.Range(min=1, max=MAX_DIGEST_ITEMS,
+                                                       error=f"max_items is between 1 and {MAX_DIGEST_ITEMS}"))
+
+    @validates_schema
+    def one_schedule(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if ("every" in data) == ("at" in data):
+            raise ValidationError("give either every (a window such as 1h) or at (times of day such as \"09:00\")")
+
+
 class ConnectionSchema(StrictSchema):
     plugin = fields.String(required=True)
     settings = fields.Dict(keys=fields.String(), load_default=dict)
@@ -212,6 +303,8 @@ class ConnectionSchema(StrictSchema):
     max_in_flight = fields.Integer(load_default=None, validate=validate.Range(min=1, max=256))
     oauth = fields.Nested(OAuthSchema, load_default=None)
     rate_limit = fields.Nested(ConnectionRateLimitSchema, load_default=None)
+    timezone = ZoneField(load_default=None)
+    quiet_hours = fields.Nested(QuietHoursSchema, load_default=None)
 
 
 class ConditionField(fields.Field):
@@ -219,10 +312,55 @@ class ConditionField(fields.Field):
         return compile_condition(value)
 
 
+MIN_ONCE_SECONDS, MAX_ONCE_SECONDS = 60, 366 * 86400
+
+
+class OncePerSchema(StrictSchema):
+    """`once_per: {key: TEMPLATE, within: DURATION}` (hub/delivery/once.py)."""
+
+    key = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    within = DurationField(required=True, validate=validate.Range(
+        min=MIN_ONCE_SECONDS, max=MAX_ONCE_SECONDS, error="within is between 1m and 366d"))
+
+
+class OtherwiseSchema(StrictSchema):
+    """`otherwise: {action: NAME, params: {...}}`: another action of the same connection."""
+
+    action = fields.String(required=True)
+    params = fields.Dict(keys=fields.String(), load_default=dict)
+
+
 class ActionSchema(StrictSchema):
     connection = fields.String(required=True)
     action = fields.String(required=True)
     params = fields.Dict(keys=fields.String(), load_default=dict)
+    digest = fields.Nested(DigestSchema, load_default=None)
+    once_per = fields.Nested(OncePerSchema, load_default=None)
+    otherwise = fields.Nested(OtherwiseSchema, load_default=None)
+
+    @validates_schema
+    def otherwise_needs_once_per(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("otherwise") is not None and data.get("once_per") is None:
+            raise ValidationError("otherwise applies only to an action with once_per", "otherwise")
+
+
+class SlaSchema(StrictSchema):
+    first_response = DurationField(load_default=None, validate=validate.Range(
+        min=60, max=MAX_ONCE_SECONDS, error="first_response is between 1m and 366d"))
+    close = DurationField(load_default=None, validate=validate.Range(
+        min=60, max=MAX_ONCE_SECONDS, error="close is between 1m and 366d"))
+
+
+class CaseSchema(StrictSchema):
+    """`case: {owner: TEMPLATE, sla: {first_response: 24h, close: 72h}}` on a route (hub/cases)."""
+
+    owner = fields.String(load_default=None, validate=validate.Length(min=1, max=320))
+    sla = fields.Nested(SlaSchema, load_default=dict)
+
+    @post_load
+    def build(self, data: dict[str, Any], **kwargs: Any) -> CaseSpec:
+        sla = data["sla"] or {}
+        return CaseSpec(data["owner"], sla.get("first_response"), sla.get("close"))
 
 
 class RouteSchema(StrictSchema):
@@ -233,6 +371,10 @@ class RouteSchema(StrictSchema):
     # true or false only: YAML's yes/no/on/off are already booleans, and a quoted "yes" is a typo
     run_on_updates = fields.Boolean(load_default=False, truthy={True}, falsy={False})
     shadow = fields.Boolean(load_default=False, truthy={True}, falsy={False})  # matched, rendered, recorded, never sent
+    # at most this many matching events per rolling hour are delivered; the rest are held for review
+    max_per_hour = fields.Integer(load_default=None, strict=True, validate=validate.Range(
+        min=1, max=1_000_000, error="max_per_hour is a whole number of events from 1 to 1000000"))
+    case = fields.Nested(CaseSchema, load_default=None)  # each event the route runs for opens a case
 
 
 ROLES = ("viewer", "operator", "admin")
@@ -263,12 +405,113 @@ class ConsoleSchema(StrictSchema):
         return ConsoleConfig(**{**data, "users": users})
 
 
+NAMESPACE = validate.Regexp(r"^[a-z0-9][a-z0-9_.-]{0,63}$",
+                            error="namespaces use a-z, 0-9, '.', '-' and '_' (at most 64 characters)")
+
+
+def _not_email(value: str) -> None:
+    if value == "email":
+        raise ValidationError("'email' is the kind of email addresses; give the namespace another name")
+
+
+class MappedIdentifierSchema(StrictSchema):
+    attribute = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    namespace = fields.String(required=True, validate=[NAMESPACE, _not_email])
+    sources = fields.List(fields.String(validate=NAME), load_default=list)
+
+    @post_load
+    def build(self, data: dict[str, Any], **kwargs: Any) -> MappedIdentifier:
+        return MappedIdentifier(data["attribute"], data["namespace"], tuple(data["sources"]))
+
+
+class NeverMergeSchema(StrictSchema):
+    values = fields.List(fields.String(validate=validate.Length(max=512)), load_default=list)
+    emails = fields.List(fields.String(validate=validate.Length(min=1, max=320)), load_default=list)
+    builtin = fields.Boolean(load_default=True, truthy={True}, falsy={False})
+
+
+LIMIT = validate.Range(min=1, max=1000)
+
+
+class CustomersSchema(StrictSchema):
+    identifiers = fields.List(fields.Nested(MappedIdentifierSchema), load_default=list)
+    priority = fields.List(fields.String(validate=NAMESPACE), load_default=list)
+    limits = fields.Dict(keys=fields.String(validate=NAMESPACE), values=fields.Integer(validate=LIMIT),
+                         load_default=dict)
+    never_merge = fields.Nested(NeverMergeSchema, load_default=lambda: NeverMergeSchema().load({}))
+    namespaces = fields.Dict(keys=fields.String(validate=NAME), values=fields.String(validate=[NAMESPACE, _not_email]),
+                             load_default=dict)
+    resolve_interval_seconds = fields.Float(load_default=CustomersConfig.resolve_interval_seconds,
+                                            validate=validate.Range(min=0.05, max=3600))
+
+    @validates_schema
+    def kinds_once(self, data: dict[str, Any], **kwargs: Any) -> None:
+        priority = data.get("priority", [])
+        if len(set(priority)) != len(priority):
+            raise ValidationError("an identifier kind is named twice", "priority")
+
+    @post_load
+    def build(self, data: dict[str, Any], **kwargs: Any) -> CustomersConfig:
+        limits = dict(data["limits"])
+        never = data["never_merge"]
+        return CustomersConfig(
+            identifiers=tuple(data["identifiers"]), priority=tuple(data["priority"]),
+            limits={kind: count for kind, count in limits.items() if kind not in ("email", "default")},
+            email_limit=limits.get("email", CustomersConfig.email_limit),
+            id_limit=limits.get("default", CustomersConfig.id_limit),
+            never_merge_values=tuple(never["values"]), never_merge_emails=tuple(never["emails"]),
+            builtin_never_merge=never["builtin"], namespaces=dict(data["namespaces"]),
+            resolve_interval_seconds=data["resolve_interval_seconds"])
+
+
+def _timezone(name: str) -> None:
+    try:
+        parse_timezone(name)
+    except BadQuery as error:
+        raise ValidationError(error.message) from None
+
+
+class MetricsSchema(StrictSchema):
+    timezone = fields.String(load_default=MetricsSettings.timezone, validate=_timezone)
+    form_attributes = fields.List(fields.String(validate=validate.Length(min=1, max=128)),
+                                  load_default=lambda: list(MetricsSettings.form_attributes),
+                                  validate=validate.Length(max=16))
+    fold_seconds = fields.Float(load_default=MetricsSettings.fold_seconds, validate=validate.Range(min=0.1, max=3600))
+    alert_seconds = fields.Float(load_default=MetricsSettings.alert_seconds, validate=validate.Range(min=1, max=86400))
+
+    @post_load
+    def build(self, data: dict[str, Any], **kwargs: Any) -> MetricsSettings:
+        return MetricsSettings(**{**data, "form_attributes": tuple(data["form_attributes"])})
+
+
+class AlertRuleSchema(StrictSchema):
+    """One `alerts:` rule's keys; hub.insights.rules.compile_rule checks how they combine."""
+
+    name = fields.String(required=True, validate=NAME)
+    metric = fields.String(required=True, validate=validate.OneOf(METRICS))
+    window = fields.String(required=True)
+    below = fields.Float(allow_nan=False)
+    above = fields.Float(allow_nan=False)
+    drop = fields.Float(allow_nan=False, validate=validate.Range(min=0, min_inclusive=False))
+    at_least = fields.Integer(strict=True, validate=validate.Range(min=1, max=100_000))
+    count = fields.String()
+    per = fields.String()
+    min_responses = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    source = fields.String(validate=NAME)
+    form = fields.String(validate=validate.Length(min=1, max=512))
+    attributes = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=128)),
+                             values=fields.String(validate=validate.Length(max=512)), validate=validate.Length(max=5))
+
+
 class ConfigSchema(StrictSchema):
     hub = fields.Nested(HubSettingsSchema, load_default=HubSettings)
     console = fields.Nested(ConsoleSchema, load_default=None, allow_none=True)
+    customers = fields.Nested(CustomersSchema, load_default=CustomersConfig)
     sources = fields.Dict(keys=fields.String(validate=NAME), values=fields.Raw(), load_default=dict)
     connections = fields.Dict(keys=fields.String(validate=NAME), values=fields.Raw(), load_default=dict)
     routes = fields.List(fields.Nested(RouteSchema), load_default=list)
+    metrics = fields.Nested(MetricsSchema, load_default=MetricsSettings)
+    alerts = fields.List(fields.Raw(), load_default=list)  # each rule loaded on its own (AlertRuleSchema)
 
     @validates_schema
     def unique_route_names(self, data: dict[str, Any], **kwargs: Any) -> None:

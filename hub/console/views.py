@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit
@@ -39,6 +40,7 @@ from hub.console.auth import (
     sign_in as start_session,
 )
 from hub.console.filters import RANGES, delivery_filter, event_filter
+from hub.console.raw import raw_request
 from hub.enrichment.operations import retry_enrichments
 from hub.ingest.service import Rejected
 from hub.logs import EXTENSION as REDACTOR
@@ -46,18 +48,22 @@ from hub.operations import (
     NotFound,
     backlog,
     connection_states,
+    discard_held,
     discard_quarantined,
     dry_run,
     pause_connection,
     redeliver,
+    release_held,
     replay_event,
     replay_quarantined,
     resume_connection,
 )
 from hub.plugin.redaction import headers_to_keep, query_to_keep
+from hub.plugin.types import EVENT_TYPES
 from hub.redis_errors import RedisUnavailable
 from hub.runtime import Hub, current_hub
 from hub.store import STATUSES, DeliveryFilter, StoreUnavailable
+from hub.testsend import TestRefused, actions_of, parse_params, route_params, send_test
 
 blueprint = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                       static_folder="static", static_url_path="/static")
@@ -263,11 +269,16 @@ def event(event_id: str) -> str:
     related = guarded(lambda: hub.store.ingest.events_about({row.source: [row.subject]}), [])
     others = sorted({item.event_id for item in related if item.event_id != event_id})
     plans = dry_run(hub, body)
+    lineage = guarded(lambda: hub.store.lineage.of_event(event_id), None)
     delivered_routes = {item.route for item in deliveries}
     link = (body.get("data") or {}).get("link") or {}
+    request_id = row.request_id
+    kept = guarded(lambda: hub.store.reads.request(request_id), None) if request_id else None
+    siblings = guarded(lambda: hub.store.reads.events_of_request(request_id), []) if request_id and kept else []
     return render_template("console/event.html", row=row, event_id=event_id, event_json=pretty(body),
+                           raw=raw_request(kept, mask) if kept else None, siblings=siblings,
                            data=body.get("data") or {}, link=link, deliveries=deliveries, timeline=timeline,
-                           plans=plans, delivered_routes=delivered_routes, others=others,
+                           plans=plans, delivered_routes=delivered_routes, others=others, lineage=lineage,
                            result_text=lambda text: pretty(orjson.loads(text)) if text else "")
 
 
@@ -306,6 +317,32 @@ def retry(delivery_id: str) -> ResponseReturnValue:
     queued = redeliver(hub, [delivery_id])
     flash("Queued again with a fresh retry budget." if queued else "Not queued: only a dead delivery is retried.",
           "info" if queued else "warning")
+    return redirect(safe_next(request.form.get("back")) if request.form.get("back")
+                    else url_for("console.deliveries"))
+
+
+@blueprint.post("/deliveries/<delivery_id>/release")
+@requires("operator")
+def release(delivery_id: str) -> ResponseReturnValue:
+    """Send a delivery held for review (its route was over its max_per_hour)."""
+    return _act_on_held(delivery_id, release_held, "Released: it is queued (quiet hours still apply).",
+                        "Not released: only a delivery held for review is.")
+
+
+@blueprint.post("/deliveries/<delivery_id>/discard")
+@requires("operator")
+def discard(delivery_id: str) -> ResponseReturnValue:
+    """Never send a held delivery."""
+    return _act_on_held(delivery_id, discard_held, "Discarded: it will not be sent.",
+                        "Not discarded: only a held delivery is.")
+
+
+def _act_on_held(delivery_id: str, act: Any, done: str, skipped: str) -> ResponseReturnValue:
+    hub = current_hub()
+    if hub.store.reads.delivery(delivery_id) is None:
+        abort(404, f"There is no delivery {delivery_id}.")
+    outcome = act(hub, [delivery_id])
+    flash(done if outcome.done else skipped, "info" if outcome.done else "warning")
     return redirect(safe_next(request.form.get("back")) if request.form.get("back")
                     else url_for("console.deliveries"))
 
@@ -436,6 +473,46 @@ def resume(name: str) -> ResponseReturnValue:
     return redirect(url_for("console.connections"))
 
 
+@blueprint.route("/connections/<name>/test", methods=["GET", "POST"])
+@requires("operator")
+def test_delivery(name: str) -> Any:
+    """Send a test event to one action of this connection through the delivery pipeline (hub/testsend.py).
+
+    GET shows the form: the action (its parameters prefilled from a route that runs it, if one
+    does), the event type and the parameters. POST checks and sends, then shows the event page,
+    where the delivery's attempts appear as the worker makes them.
+    """
+    hub = current_hub()
+    if name not in hub.config.connections:
+        abort(404, f"There is no connection {name}.")
+    actions = actions_of(hub, name)
+    given = request.form if request.method == "POST" else request.args
+    action = given.get("action") or (sorted(actions)[0] if actions else "")
+    route, prefilled = route_params(hub, name, action)
+    form = {"action": action, "type": given.get("type") or "cx.survey.response",
+            "email": (given.get("email") or "").strip()[:320],
+            "params": request.form.get("params", "") if request.method == "POST" else pretty(prefilled)}
+    problem = None
+    if request.method == "POST":
+        user = current_user()
+        try:
+            sent = send_test(hub, connection=name, action=action, event_type=form["type"],
+                             params=parse_params(form["params"]), sent_by=user.name if user else "?",
+                             email=form["email"] or None)
+        except TestRefused as error:
+            problem = mask(error.message)
+        except (StoreUnavailable, RedisUnavailable, RedisError):
+            problem = "The database or Redis is down: nothing was sent. Try again once it is back."
+        else:
+            flash(f"Test delivery queued to {name}.{action}. Its attempts appear below as the worker makes them.",
+                  "info")
+            return redirect(url_for("console.event", event_id=sent.event_id, _anchor=f"delivery-{sent.delivery_id}"))
+    state = guarded(lambda: next((row for row in connection_states(hub) if row["connection"] == name), None), None)
+    page = render_template("console/test_delivery.html", name=name, actions=actions, form=form, route=route,
+                           types=EVENT_TYPES, problem=problem, state=state)
+    return (page, 400) if problem else page
+
+
 # --- routes ---------------------------------------------------------------------------------------
 
 
@@ -444,8 +521,9 @@ def routes() -> tuple[str, int] | str:
     """The loaded routes with recent match counts; a dry-run against a pasted event or a stored one."""
     hub = current_hub()
     moment = datetime.now(timezone.utc)
-    day: dict[str, int] = guarded(lambda: hub.store.browse.route_matches(moment - timedelta(hours=24)), {})
-    week: dict[str, int] = guarded(lambda: hub.store.browse.route_matches(moment - timedelta(days=7)), {})
+    repeats = Counter((route.name, spec.connection, spec.action) for route in hub.router.routes for spec in route.actions)
+    day: dict[str, int] = guarded(lambda: hub.store.browse.route_matches(moment - timedelta(hours=24), repeats), {})
+    week: dict[str, int] = guarded(lambda: hub.store.browse.route_matches(moment - timedelta(days=7), repeats), {})
     event_id = (request.values.get("event") or "").strip()
     pasted = request.form.get("payload", "") if request.method == "POST" else ""
     problem, plans, tried = None, None, None

@@ -12,17 +12,22 @@ import orjson
 
 from hub import instruments
 from hub.config.model import ConnectionConfig
+from hub.cases.opening import open_cases
 from hub.delivery.backoff import backoff_delay
+from hub.delivery.once import Decision, OnceProblem, decide
 from hub.delivery.gate import ConnectionGate, Transition
 from hub.delivery.leases import Leases
 from hub.events.storable import escape_unstorable
+from hub.noise.digest import digest_event
+from hub.noise.quiet import quiet_now
 from hub.outbound.client import connection_client
 from hub.plugin.errors import DeliveryError, GiveUp, PauseConnection, RetryLater, Throttled
 from hub.plugin.http import HttpClient
-from hub.plugin.types import ActionInfo, ActionResult, Connection, Delivery
+from hub.plugin.types import ActionInfo, ActionResult, Connection, Delivery, Link
 from hub.routing.actions import ActionParamsProblem, render_action
+from hub.routing.origins import stamped_context
 from hub.runtime import Hub
-from hub.store import ClaimedDelivery, FinishedAttempt, now
+from hub.store import ClaimedDelivery, CreatedObject, FinishedAttempt, StoreUnavailable, now
 
 log = logging.getLogger("cxhub.delivery")
 
@@ -43,6 +48,7 @@ class Outcome:
     result: ActionResult | None = None
     pause: bool = False  # the destination said to stop: hold the connection, this delivery waits
     throttled: bool = False  # the connection's pace had no room: given back uncounted, after retry_after
+    once: Mapping[str, Any] | None = None  # for an action with once_per: what this attempt ran (hub/delivery/once.py)
 
     @property
     def breaker_outcome(self) -> str:
@@ -85,6 +91,8 @@ class DeliveryRunner:
 
         1. Claim the rows together (queued/retrying -> running); a row already claimed by another
            worker's duplicate job, or already done, is left alone.
+           If the connection is in its quiet hours (they began after the deliveries were queued, or
+           a retry fell into them), they are held until the hours end, their attempt uncounted.
         2. Attempt each in turn through the connection's gate. Once the gate closes (paused, at its
            in-flight cap) or the batch has run BATCH_SECONDS, the rest are given back, uncounted.
         3. Store the attempts together (at least every FLUSH_SECONDS, so a crash repeats little),
@@ -97,12 +105,13 @@ class DeliveryRunner:
         claimed = self.hub.store.deliveries.claim(delivery_ids, self.leases.lease)
         self.leases.hold(delivery.id for delivery in claimed)
         try:
-            self.attempt_claimed(claimed, connection)
+            self.attempt_claimed(self.hold_if_quiet(claimed, connection), connection)
         finally:  # whatever happened, this thread no longer holds them: an unfinished one expires and is swept
             self.leases.let_go(delivery.id for delivery in claimed)
 
-    def attempt_claimed(self, claimed: Sequence[ClaimedDelivery], connection: str) -> None:
-        """Steps 2 and 3 of `run`."""
+    def attempt_claimed(self, claimed: list[ClaimedDelivery], connection: str) -> None:
+        """Steps 2 and 3 of `run`, for the claimed deliveries that may go now."""
+        self.open_cases(claimed)
         started = flushed = time.monotonic()
         finished: list[Finished] = []
         for index, delivery in enumerate(claimed):
@@ -122,6 +131,32 @@ class DeliveryRunner:
                 self.conclude(finished)
                 finished, flushed = [], time.monotonic()
         self.conclude(finished)
+
+    def hold_if_quiet(self, claimed: list[ClaimedDelivery], connection: str) -> list[ClaimedDelivery]:
+        """The claimed deliveries that may go now; in quiet hours none, and all are held until they end."""
+        quiet = quiet_now(self.hub, connection, self.hub.clock()) if claimed else None
+        if quiet is None:
+            return claimed
+        held = self.hub.store.noise.hold_claimed([delivery.id for delivery in claimed], quiet.until, quiet.reason)
+        log.info("%d deliveries to %s held: %s", len(held), connection, quiet.reason)
+        return []
+
+    def open_cases(self, claimed: Sequence[ClaimedDelivery]) -> None:
+        """Open the cases of routes with `case:` before their deliveries' attempts (hub/cases/opening.py)."""
+        try:
+            open_cases(self.hub.store, self.hub.config.routes, claimed)
+        except StoreUnavailable as error:  # the deliveries go on; their next claim opens the cases
+            log.warning("cases of %d deliveries not opened yet: %s", len(claimed), error)
+
+    def link_to_cases(self, finished: Sequence[Finished]) -> None:
+        """An `otherwise` that ran against another event's ticket links its event to that event's case."""
+        for item in finished:
+            once = item.outcome.once
+            if not item.outcome.ok or not once or once.get("ran") != "otherwise" or not once.get("first_event_id"):
+                continue
+            case = self.hub.store.cases.of_event(once["first_event_id"])
+            if case is not None:
+                self.hub.store.cases.attach(case.id, item.delivery.event_id, "once_per")
 
     def attempt_entered(self, delivery: ClaimedDelivery, connection: str) -> Finished:
         """One attempt, made after the gate let it in; the gate hears how it went."""
@@ -171,7 +206,7 @@ class DeliveryRunner:
     def attempt(self, delivery: ClaimedDelivery) -> Outcome:
         """Run one attempt. Its error is stored, and may quote the destination: NUL is escaped for PostgreSQL."""
         try:
-            result = self.call_action(delivery)
+            result, once = self.call_action(delivery)
         except Throttled as error:
             return Outcome(False, True, error.message, retry_after=error.after, throttled=True)
         except RetryLater as error:
@@ -183,9 +218,11 @@ class DeliveryRunner:
         except Exception as error:  # a plugin bug fails this delivery only, never the worker
             log.exception("connection %s: action %s raised unexpectedly", delivery.connection, delivery.action)
             return Outcome(False, False, escape_unstorable(f"plugin error: {type(error).__name__}: {error}"))
-        return Outcome(True, result=result)
+        return Outcome(True, result=result, once=once)
 
-    def call_action(self, delivery: ClaimedDelivery) -> ActionResult | None:
+    def call_action(self, delivery: ClaimedDelivery) -> tuple[ActionResult | None, dict[str, Any] | None]:
+        """Run the delivery's action (or, for an action with once_per, what its key decides); the result,
+        and what once_per decided (None without it)."""
         config = self.hub.config.connections.get(delivery.connection)
         if config is None:
             raise GiveUp(f"connection {delivery.connection!r} is no longer configured")
@@ -193,18 +230,49 @@ class DeliveryRunner:
         action_info = plugin.info.actions.get(delivery.action) if plugin else None
         if plugin is None or action_info is None:
             raise GiveUp(f"plugin {config.plugin!r} no longer provides action {delivery.action!r}")
-        event = orjson.loads(delivery.event_body)
-        params = self.params(delivery, event, action_info)
+        if delivery.is_digest:
+            event, origin = digest_event(self.hub, delivery), None  # a digest has no origin
+        else:
+            event = orjson.loads(delivery.event_body)
+            origin = stamped_context(self.hub.store, event)
+        action, templates, first, once = delivery.action, orjson.loads(delivery.params), None, None
+        if delivery.once:
+            decision = self.decide_once(delivery, event, origin)
+            once = {"ran": decision.run, "action": delivery.action, "holder": decision.holder}
+            if decision.run == "skip":
+                return None, once
+            if decision.run == "otherwise":
+                otherwise = orjson.loads(delivery.once)["otherwise"]
+                action, templates, first = otherwise["action"], otherwise["params"], decision.first
+                action_info = plugin.info.actions.get(action)
+                if action_info is None:
+                    raise GiveUp(f"plugin {config.plugin!r} no longer provides action {action!r} (otherwise)")
+                once.update(action=action, first_event_id=first["event_id"] if first else None)
+        params = self.params(delivery, event, action_info, templates, origin, first)
         url_setting = plugin.info.connection.url_setting if plugin.info.connection else None
-        return plugin.call(
+        result = plugin.call(
             "cxhub_run_action", connection=self.connection(config, url_setting),
-            action=delivery.action, params=params, event=event,
+            action=action, params=params, event=event,
             delivery=Delivery(id=delivery.id, attempt=delivery.attempts, route=delivery.route),
         )
+        return result, once
 
-    def params(self, delivery: ClaimedDelivery, event: Mapping[str, Any], action: ActionInfo) -> Any:
+    def decide_once(self, delivery: ClaimedDelivery, event: Mapping[str, Any],
+                    origin: Mapping[str, Any] | None) -> Decision:
+        """What once_per makes of this attempt; waiting for the key's holder is a wait that spends no attempt."""
         try:
-            return render_action(orjson.loads(delivery.params), event, action)
+            decision = decide(self.hub.store, delivery, event, origin)
+        except OnceProblem as error:
+            raise GiveUp(f"route {delivery.route!r}: {error}") from None
+        if decision.run == "wait":
+            raise Throttled(f"once_per: waiting for delivery {decision.holder}, which holds the key, to finish",
+                            after=decision.wait)
+        return decision
+
+    def params(self, delivery: ClaimedDelivery, event: Mapping[str, Any], action: ActionInfo, templates: Any,
+               origin: Mapping[str, Any] | None, first: Mapping[str, Any] | None = None) -> Any:
+        try:
+            return render_action(templates, event, action, origin=origin, first=first)
         except ActionParamsProblem as error:
             raise GiveUp(f"route {delivery.route!r}: {error.message}") from None
 
@@ -226,6 +294,7 @@ class DeliveryRunner:
         verdicts = [self.verdict(item) for item in finished]
         self.hub.store.deliveries.finish_attempts(verdicts)
         self.leases.let_go(item.delivery.id for item in finished)
+        self.link_to_cases(finished)
         for item, verdict in zip(finished, verdicts):
             delivery = item.delivery
             delay = 0.0
@@ -252,7 +321,14 @@ class DeliveryRunner:
             result = outcome.result
             stored = {"external_id": result.external_id, "url": result.url, "detail": dict(result.detail)} \
                 if result else {}
-            return FinishedAttempt(delivery.id, {**attempt, "outcome": "succeeded"}, "succeeded", result=stored)
+            link = result.link if result else None
+            created = CreatedObject(link.system, link.id, link.url) if link and _recordable(link) else None
+            if link:
+                stored["link"] = {"system": link.system, "id": link.id, "url": link.url, "type": link.type}
+            if outcome.once is not None:
+                stored["once"] = dict(outcome.once)
+            return FinishedAttempt(delivery.id, {**attempt, "outcome": "succeeded"}, "succeeded", result=stored,
+                                   created=created, event_id=delivery.event_id)
         config = self.hub.config.connections.get(delivery.connection)
         used = delivery.attempts - delivery.budget_start
         if outcome.retry and config is not None and used < config.retry.max_attempts:
@@ -260,6 +336,16 @@ class DeliveryRunner:
             return FinishedAttempt(delivery.id, {**attempt, "outcome": "retry"}, "retrying", error=outcome.error,
                                    next_attempt_at=now() + timedelta(seconds=delay))
         return FinishedAttempt(delivery.id, {**attempt, "outcome": "failed"}, "dead", error=outcome.error)
+
+
+def _recordable(link: Link) -> bool:
+    """Whether the store can keep the object a plugin named (its columns' sizes, no NUL); else it is not linked."""
+    fits = 0 < len(link.system) <= 64 and 0 < len(link.id) <= 512
+    if not fits or "\x00" in link.system + link.id:
+        log.warning("an action named an object the lineage cannot keep (system %r, id of %d characters)",
+                    link.system[:64], len(link.id))
+        return False
+    return True
 
 
 def log_attempt(item: Finished, status: str, delay: float) -> None:

@@ -33,7 +33,7 @@ from hub.delivery.backoff import backoff_delay
 from hub.delivery.leases import Leases
 from hub.events.canonical import InvalidEvent, build_event, validate_event
 from hub.events.storable import escape_unstorable
-from hub.ingest.service import route_events, take_in
+from hub.ingest.service import metric_rows, route_events, take_in
 from hub.plugin.errors import DeliveryError, RetryLater
 from hub.plugin.types import EventDraft, FoundEvent, Source
 from hub.runtime import Hub
@@ -103,7 +103,7 @@ class Enricher:
         if found:
             return self.found(event_id, source_name, event)
         deliveries = route_events(hub, [event])
-        if not hub.store.enrichments.complete(event, deliveries):
+        if not hub.store.enrichments.complete(event, deliveries, metric_rows(hub, [event])):
             return "skipped"  # the sweeper revived it meanwhile and another run finished first
         hub.queue.enqueue([delivery for delivery in deliveries if delivery.sent])
         hub.plugins.notify("cxhub_event_accepted", event=event)

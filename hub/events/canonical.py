@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 SCHEMA_ID = "urn:cxhub:schema:customer-event:1"
 SCHEMA_FILE = "customer-event.schema.json"
 EVENT_ID_NAMESPACE = uuid.UUID("6f1d6c1e-8f63-4f7e-9f55-0c8e1a3b7d21")
+TEST_SOURCE = "cxhub-console"  # the source of the console's test events (hub/testsend.py); reserved in the config
 
 
 class InvalidEvent(Exception):
@@ -92,7 +93,7 @@ def build_event(source_name: str, draft: EventDraft) -> dict[str, Any]:
 
 def _envelope(source_name: str, draft: EventDraft) -> dict[str, Any]:
     link = draft.link
-    return {
+    event: dict[str, Any] = {
         "specversion": "1.0",
         "id": event_id(source_name, draft.vendor_event_id),
         "source": f"/sources/{source_name}",
@@ -111,6 +112,10 @@ def _envelope(source_name: str, draft: EventDraft) -> dict[str, Any]:
             "update": draft.update,
         },
     }
+    if draft.parent is not None:  # only when the vendor names one: events without it stay as they were
+        parent = draft.parent
+        event["data"]["parent"] = {"system": parent.system, "id": parent.id, "url": parent.url, "type": parent.type}
+    return event
 
 
 ObjectKey = tuple[str, str, str]

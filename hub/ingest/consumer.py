@@ -18,10 +18,11 @@ from redis.exceptions import RedisError
 
 from hub.events.canonical import InvalidEvent, validate_event
 from hub.ingest.intake import Entry, consumer_name
+from hub.ingest.kept import from_cleaned, intake_request_id
 from hub.ingest.service import invalid_event_message, quarantine_request, take_in
 from hub.redis_errors import RedisUnavailable
 from hub.runtime import Hub
-from hub.store import StoreUnavailable
+from hub.store import KeptRequest, StoreUnavailable
 
 log = logging.getLogger("cxhub.intake")
 QUARANTINE_NAMESPACE = uuid.UUID("0b3f7f55-3d0e-4a43-9a0c-7f1f1f9b6a51")
@@ -53,6 +54,8 @@ def take_in_entries(hub: Hub, entries: list[Entry]) -> None:
 
 def _take_in_batch(hub: Hub, entries: list[Entry]) -> None:
     valid, received_at, invalid = [], [], []
+    kept: dict[str, KeptRequest] = {}
+    keep_requests = hub.config.hub.keep_requests
     for entry in entries:
         try:
             for event in entry.events:
@@ -62,8 +65,13 @@ def _take_in_batch(hub: Hub, entries: list[Entry]) -> None:
         else:
             valid.extend(entry.events)
             received_at.extend([entry.appended_at] * len(entry.events))
+            if keep_requests:
+                request = from_cleaned(entry.source, entry.request, intake_request_id(entry.id),
+                                       removed_headers=entry.removed_headers, removed_query=entry.removed_query)
+                for event in entry.events:
+                    kept.setdefault(event["id"], request)  # an id in two entries is the first's (take_in keeps it)
     if valid:
-        take_in(hub, valid, received_at)
+        take_in(hub, valid, received_at, kept=kept)
     for entry, problem in invalid:
         source = hub.config.sources.get(entry.source)
         message = invalid_event_message(source, problem) if source else f"invalid event: {problem}"

@@ -61,12 +61,16 @@ class Logged:
 
 @dataclass(frozen=True)
 class Entry:
-    """One appended request: its source, its (not yet validated) events, and the request for quarantine."""
+    """One appended request: its source, its (not yet validated) events, and the request (credentials
+    removed) to keep beside them or for quarantine, with the names of the headers and query
+    parameters taken out of it."""
 
     id: str
     source: str
     events: list[dict[str, Any]]
     request: InboundRequest
+    removed_headers: tuple[str, ...] = ()
+    removed_query: tuple[str, ...] = ()
 
     @property
     def appended_at(self) -> datetime:
@@ -89,7 +93,9 @@ class IntakeLog:
         ids = [event["id"] for event in events]
         kept = request.without_credentials()
         meta = {"method": kept.method, "path": kept.path, "content_type": kept.content_type,
-                "headers": dict(kept.headers), "query": dict(kept.query)}
+                "headers": dict(kept.headers), "query": dict(kept.query),
+                "removed": [[name for name in request.headers if name not in kept.headers],
+                            [name for name in request.query if name not in kept.query]]}
         try:
             fresh = self._append(keys=[self.key, *(self.seen_prefix + i for i in ids)],
                                  args=[self.dedupe_seconds, source, orjson.dumps(list(events)),
@@ -161,7 +167,9 @@ def _entry(entry_id: bytes | str, fields: Mapping[bytes, bytes]) -> Entry:
     request = InboundRequest(method=meta["method"], path=meta["path"], body=fields[b"body"],
                              content_type=meta["content_type"], headers=meta["headers"], query=meta["query"])
     identifier = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-    return Entry(identifier, fields[b"source"].decode(), orjson.loads(fields[b"events"]), request)
+    headers, query = meta.get("removed") or ([], [])  # entries appended before names were carried have none
+    return Entry(identifier, fields[b"source"].decode(), orjson.loads(fields[b"events"]), request,
+                 tuple(headers), tuple(query))
 
 
 def consumer_name() -> str:

@@ -7,20 +7,24 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Collection, NamedTuple, Sequence
+from typing import Any, Collection, Mapping, NamedTuple, Sequence
 
 from hub.events.canonical import InvalidEvent, UnstorableEvent, build_event, validate_event
 from hub import instruments
 from hub.events.storable import escape_unstorable
 from hub.ingest.annotate import annotate
+from hub.ingest.kept import kept_request
 from hub.ingest.shadow import render_shadows
+from hub.insights.answers import response_rows
+from hub.noise.plan import plan_noise
 from hub.plugin.errors import GiveUp, RequestRejected, RetryLater, UnrecognizedPayload
 from hub.plugin.request import MAX_MEDIA_TYPE, InboundRequest
 from hub.plugin.types import EventDraft, Parsed, Rejection, Reply, Source
 from hub.pluginhost import PluginHost
 from hub.routing.objects import ObjectLedger, subjects_by_source
+from hub.routing.origins import OriginFinder
 from hub.runtime import Hub
-from hub.store import NewDelivery, Recorded
+from hub.store import KeptRequest, NewDelivery, Recorded
 
 log = logging.getLogger("cxhub.ingest")
 REJECTED_ELEMENT_NAMESPACE = uuid.UUID("0b6f3f57-6a43-4f0e-9d0c-3c3f1e2a9b41")
@@ -97,6 +101,8 @@ def ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool = 
     the deliveries still waiting. With `accept_into: redis`, the events go to the intake log
     in one round trip instead, and intake consumers validate, store and queue them in batches.
     A request with thin events (to be enriched in a worker) is always stored the first way.
+    Either way the request itself, credentials removed, is kept once beside its new events
+    (unless `hub.keep_requests` is off): in the same statement, or by the intake consumer.
     """
     outcome = _ingest(hub, source, request, replay=replay)
     instruments.events_taken(source.name, len(outcome.accepted), len(outcome.duplicates))
@@ -118,7 +124,8 @@ def _ingest(hub: Hub, source: Source, request: InboundRequest, *, replay: bool) 
         for event in events:
             if event["id"] not in thin:
                 _validate_or_reject(hub, source, request, event)
-    recorded = take_in(hub, events, thin=thin)
+    came_in = kept_request(source.name, request) if hub.config.hub.keep_requests else None
+    recorded = take_in(hub, events, thin=thin, kept={event["id"]: came_in for event in events} if came_in else None)
     return Accepted(recorded.accepted, recorded.duplicates, reply, quarantined)
 
 
@@ -138,23 +145,26 @@ def quarantine_element(hub: Hub, source: Source, request: InboundRequest, reject
 
 
 def take_in(hub: Hub, events: Sequence[dict[str, Any]],
-            received_at: Sequence[datetime] | None = None, *, thin: Collection[str] = ()) -> Recorded:
+            received_at: Sequence[datetime] | None = None, *, thin: Collection[str] = (),
+            kept: Mapping[str, KeptRequest] | None = None) -> Recorded:
     """Store valid events with their deliveries (new events only), queue the jobs, tell the plugins.
 
     Deliveries of events seen before that are still waiting are queued again: that is how a
     resend completes a request whose jobs could not be queued the first time. Events whose ids
     are in `thin` are stored unrouted and queued for enrichment instead (`take_in_thin`).
+    `kept` maps event ids to the request each came in, stored with the new ones.
     """
-    events = _first_of_each_id(events)  # a batch or a poll may name one event twice: it is one event
+    events, received_at = _first_of_each_id(events, received_at)  # a batch or a poll may name one event twice
     if thin:
-        enriching = take_in_thin(hub, [event for event in events if event["id"] in thin])
-        events = [event for event in events if event["id"] not in thin]
-        if not events:
+        enriching = take_in_thin(hub, [event for event in events if event["id"] in thin], kept)
+        routed = [position for position, event in enumerate(events) if event["id"] not in thin]
+        if not routed:
             return enriching
-        recorded = take_in(hub, events)
+        recorded = take_in(hub, [events[position] for position in routed],
+                           [received_at[position] for position in routed] if received_at else None, kept=kept)
         return Recorded([*enriching.accepted, *recorded.accepted], [*enriching.duplicates, *recorded.duplicates])
     deliveries = route_events(hub, events)
-    recorded = hub.store.ingest.record(events, deliveries, received_at)
+    recorded = hub.store.ingest.record(events, deliveries, received_at, kept, response_rows=metric_rows(hub, events))
     accepted = set(recorded.accepted)
     waiting = hub.store.ingest.queued_for_events(recorded.duplicates) if recorded.duplicates else []
     hub.queue.enqueue([*(delivery for delivery in deliveries if delivery.sent and delivery.event_id in accepted),
@@ -165,14 +175,14 @@ def take_in(hub: Hub, events: Sequence[dict[str, Any]],
     return recorded
 
 
-def take_in_thin(hub: Hub, events: Sequence[dict[str, Any]]) -> Recorded:
+def take_in_thin(hub: Hub, events: Sequence[dict[str, Any]], kept: Mapping[str, KeptRequest] | None = None) -> Recorded:
     """Store thin events with a pending enrichment each, unrouted, and queue their enrichment jobs.
 
     A resend of an event whose enrichment is still pending queues its job again (a job lost
     because queuing failed the first time); the job itself is harmless when it runs twice.
     Routing and `cxhub_event_accepted` wait until the enrichment job has the whole event.
     """
-    recorded = hub.store.enrichments.record(events)
+    recorded = hub.store.enrichments.record(events, kept=kept)
     waiting = hub.store.enrichments.pending(recorded.duplicates) if recorded.duplicates else []
     source_of = {event["id"]: event["source"].rsplit("/", 1)[-1] for event in events}
     hub.queue.enqueue_enrichments([*((event_id, source_of[event_id]) for event_id in recorded.accepted), *waiting])
@@ -187,23 +197,58 @@ def route_events(hub: Hub, events: Sequence[dict[str, Any]]) -> list[NewDelivery
     again unless it has `run_on_updates`. The store is asked once for the whole batch. The
     annotators (`hub.annotators`) add their fields to each event first, so routes can test them.
     A shadow route's deliveries come back rendered, to be recorded and never sent (`delivery.sent`).
+    An event about an object a delivery created is stamped with its origin (`data.origin`),
+    which conditions and templates see (hub.routing.origins).
+    Noise control comes last (hub.noise.plan): digest actions collect, and a delivery over its
+    route's budget or to a connection in its quiet hours is held instead of queued.
     """
     annotate(hub.plugins, hub.config.hub.annotators, events)
     ledger = ObjectLedger(hub.store.ingest.events_about(subjects_by_source(events)))
+    origins = origin_finder(hub).find(events)
     deliveries: list[NewDelivery] = []
     for event in events:
         event["data"]["update"] = bool(event["data"].get("update")) or ledger.is_update(event)
-        planned = render_shadows(hub, event, hub.router.deliveries_for(event, ledger.routed(event)))
+        origin = origins.get(event["id"])
+        planned = render_shadows(hub, event, hub.router.deliveries_for(event, ledger.routed(event), origin),
+                                 origin)
         ledger.add(event, planned)
         deliveries.extend(planned)
-    return deliveries
+    return plan_noise(hub, deliveries)
 
 
-def _first_of_each_id(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    unique: dict[str, dict[str, Any]] = {}
-    for event in events:
-        unique.setdefault(event["id"], event)
-    return list(unique.values())
+def origin_finder(hub: Hub) -> OriginFinder:
+    """Looks origins up only in the systems the routes' actions create objects in (`ActionInfo.creates`)."""
+    systems = set()
+    for route in hub.router.routes:
+        for spec in route.actions:
+            connection = hub.config.connections.get(spec.connection)
+            plugin = hub.plugins.get(connection.plugin) if connection else None
+            action = plugin.info.actions.get(spec.action) if plugin else None
+            if action is not None and action.creates:
+                systems.add(action.creates)
+    return OriginFinder(hub.store, systems)
+def metric_rows(hub: Hub, events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The metrics' rows of the responses these events are about, stored with them (hub/insights/answers.py).
+
+    A bug in making them must not refuse a webhook: the events are then stored uncounted (logged).
+    """
+    try:
+        return response_rows(events, hub.config.metrics.form_attributes)
+    except Exception:
+        log.exception("the metrics could not read %d events; they are stored but not counted", len(events))
+        return []
+
+
+def _first_of_each_id(events: Sequence[dict[str, Any]], received_at: Sequence[datetime] | None
+                      ) -> tuple[list[dict[str, Any]], list[datetime] | None]:
+    """The first event of each id, and the moments each was received (kept in step)."""
+    unique: dict[str, int] = {}
+    for position, event in enumerate(events):
+        unique.setdefault(event["id"], position)
+    if len(unique) == len(events):
+        return list(events), list(received_at) if received_at is not None else None
+    return ([events[position] for position in unique.values()],
+            [received_at[position] for position in unique.values()] if received_at is not None else None)
 
 
 def _parse_or_reject(hub: Hub, source: Source, request: InboundRequest, *, replay: bool,

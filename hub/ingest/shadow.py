@@ -4,7 +4,7 @@ A shadow delivery is a delivery row with status `shadow`: no job is queued for i
 claims it. Its `result` holds the parameters the action would have been called with
 (`{"shadow": true, "params": {...}}`) and its `last_error` why they would not have rendered, so
 `cxhub deliveries list --status shadow` and `GET /admin/deliveries?status=shadow` show what the
-route would have sent. Rendering is bounded like any template's (hub.routing.sandbox) and a
+route would have sent (a digest action: a digest of that one event). Rendering is bounded like any template's (hub.routing.sandbox) and a
 failure only lands in `last_error`: a shadow route never fails or loses the event.
 """
 
@@ -16,25 +16,34 @@ from typing import Any, Mapping, Sequence
 
 from hub.events.storable import escape_unstorable
 from hub.routing.actions import ActionParamsProblem, render_action
+from hub.routing.templates import digest_of_one
 from hub.runtime import Hub
 from hub.store import NewDelivery
 
 log = logging.getLogger("cxhub.ingest")
 
 
-def render_shadows(hub: Hub, event: Mapping[str, Any], planned: Sequence[NewDelivery]) -> list[NewDelivery]:
-    """`planned` with each shadow delivery carrying its rendered parameters (or why they did not render)."""
-    return [_rendered(hub, event, item) if item.status == "shadow" else item for item in planned]
+def render_shadows(hub: Hub, event: Mapping[str, Any], planned: Sequence[NewDelivery],
+                   origin: Mapping[str, Any] | None = None) -> list[NewDelivery]:
+    """`planned` with each shadow delivery carrying its rendered parameters (or why they did not render).
+
+    `origin` is what the templates see of the event this one follows up (hub.routing.origins).
+    """
+    return [_rendered(hub, event, item, origin) if item.status == "shadow" else item for item in planned]
 
 
-def _rendered(hub: Hub, event: Mapping[str, Any], item: NewDelivery) -> NewDelivery:
+def _rendered(hub: Hub, event: Mapping[str, Any], item: NewDelivery,
+              origin: Mapping[str, Any] | None = None) -> NewDelivery:
     connection = hub.config.connections.get(item.connection)
     plugin = hub.plugins.get(connection.plugin) if connection else None
     action = plugin.info.actions.get(item.action) if plugin else None
     if action is None:  # the config loader makes sure it is there; a config reloaded since may not
         return dataclasses.replace(item, last_error=f"no action {item.connection}.{item.action}")
+    digest = any(spec.digest is not None and (spec.connection, spec.action) == (item.connection, item.action)
+                 for route in hub.router.routes if route.name == item.route for spec in route.actions)
     try:
-        params = render_action(item.params, event, action)
+        params = render_action(item.params, digest_of_one(event, item.route) if digest else event, action,
+                               None if digest else origin)
     except ActionParamsProblem as error:
         return dataclasses.replace(item, last_error=escape_unstorable(f"route {item.route!r}: {error.message}"))
     except Exception as error:  # never let a shadow route fail the event it only watches

@@ -12,7 +12,8 @@ refreshing it before it expires and once on a 401, is `hub.outbound.tokens`' job
 Redis): Authlib's sessions keep their token in one process's memory.
 
 An endpoint that is down (no connection, timeout, 408, 429, 5xx, `temporarily_unavailable`)
-means RetryLater; one that refuses the grant (`invalid_grant`, `invalid_client`, any other 4xx)
+means RetryLater; one that refuses the grant (`invalid_grant`, `invalid_client`, any other 4xx,
+also when its JSON error is the vendor's own rather than OAuth's, as HubSpot's `BAD_REFRESH_TOKEN`)
 means AuthFailed, which pauses the connection until an admin fixes the credentials.
 """
 
@@ -79,7 +80,24 @@ def request_token(config: OAuthConfig, *, refresh_token: str | None, timeout: fl
                          "token (not a JSON object); check oauth.token_url, then resume the connection") from None
     finally:
         session.close()
+    status, after = statuses[-1] if statuses else (200, None)
+    if status >= 400:  # a JSON error answer in the vendor's own words, not OAuth's (HubSpot's BAD_REFRESH_TOKEN)
+        code, description = _vendor_error(answer)
+        raise _refused(connection, host, status, after, code, _described(description, config))
     return _token(answer, connection, host, refresh_token)
+
+
+def _vendor_error(answer: Any) -> tuple[str | None, str | None]:
+    """The code and message of an error object without OAuth's `error` key: HubSpot answers a refused refresh
+    400 `{"status": "BAD_REFRESH_TOKEN", "message": "missing or unknown refresh token", ...}`."""
+    if not isinstance(answer, dict):
+        return None, None
+    code = answer.get("status") or answer.get("errorCode") or answer.get("code")
+    message = answer.get("message") or answer.get("error_description")
+    code_text = str(code)[:60] if isinstance(code, (str, int)) and not isinstance(code, bool) else None
+    if code_text is not None and not (code_text.isascii() and code_text.replace("_", "").replace("-", "").isalnum()):
+        code_text = None
+    return code_text, str(message) if isinstance(message, str) else None
 
 
 def _session(config: OAuthConfig, timeout: float) -> Any:

@@ -105,7 +105,8 @@ def cxhub_run_action(
     """Run `action` for one event against the connection's destination. Called on the owning plugin, in a worker.
 
     `params` are the route's parameters rendered and validated by the action's schema;
-    `event` is the canonical CloudEvent. Return an `ActionResult` (or None). Raise
+    `event` is the canonical CloudEvent (for a digest, `{"id", "type": "cxhub.digest", "time",
+    "data": {}, "digest": {...}}`). Return an `ActionResult` (or None). Raise
     `RetryLater` for transient failures (retried with backoff) or `GiveUp` for permanent
     ones (dead-lettered at once); any other exception is treated as `GiveUp`.
     """

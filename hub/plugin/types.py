@@ -34,6 +34,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "cx.deal.created",
     "cx.deal.updated",
     "cx.deal.deleted",
+    "cx.metric.alert",  # the hub's own: an alert rule fired or cleared (hub/alerting)
 )
 
 
@@ -91,12 +92,15 @@ class ConnectionInfo:
     that header itself. `token_setting` names the plugin's static-token setting (a private-app
     token, say), when it has one: the core then requires exactly one of that setting and an
     `oauth:` block, and a plugin reads the setting only when it is set. `oauth_required=True`
-    is for a vendor reached only through OAuth (Salesforce): a connection without the block is
+    is for a vendor reached only through OAuth: a connection without the block is
     refused.
 
     `rate_limit` is the vendor's published API limit, the default of the connection's own
     `rate_limit:`. Every worker shares it through Redis, and deliveries wait for room rather than
     draw 429s.
+
+    `for_people=True` says the plugin's actions send messages people read (a chat post, an
+    email): its connections may then have `quiet_hours:` and its actions a `digest:`.
     """
 
     settings: type[Schema] | None = None
@@ -106,6 +110,7 @@ class ConnectionInfo:
     token_setting: str | None = None
     oauth_required: bool = False
     rate_limit: RateLimit | None = None
+    for_people: bool = False
 
     def __post_init__(self) -> None:
         if self.oauth and not self.url_setting:
@@ -123,11 +128,17 @@ class ActionInfo:
     `html_params` names the top-level parameters that are HTML: their templates escape every
     value they insert (customer text is attacker-controlled), and a route marks trusted markup
     with `| safe`.
+
+    `creates` is the `Link.system` of the objects the action creates (its `ActionResult.link`),
+    for an action that creates what later events are about: the hub looks the origin of an
+    event up only in the systems the configured routes' actions create objects in, so events of
+    other systems cost no query.
     """
 
     params: type[Schema] | None = None
     description: str = ""
     html_params: frozenset[str] = frozenset()
+    creates: str | None = None
 
 
 @dataclass(frozen=True)
@@ -210,6 +221,11 @@ class EventDraft:
     `enrich=True` marks a thin draft (a vendor that sends only ids): the core stores it at
     once, answers the vendor, and routes it only after `cxhub_enrich_event` has fetched the
     details in a worker.
+
+    `parent` names the object the event's own object belongs to, when the vendor says (the
+    message a Slack thread reply answers, the conversation an Intercom reply is part of): the
+    core follows the lineage of either (`data.origin`), so a reply in the thread of the hub's
+    alert is known to follow up the event the alert was posted for.
     """
 
     type: str
@@ -222,6 +238,7 @@ class EventDraft:
     attributes: Mapping[str, str] = field(default_factory=dict)
     update: bool = False
     enrich: bool = False
+    parent: Link | None = None
 
     def __post_init__(self) -> None:
         if self.type not in EVENT_TYPES:
@@ -301,8 +318,15 @@ class PollResult:
 
 @dataclass(frozen=True)
 class ActionResult:
-    """What the destination created or changed, kept on the delivery record."""
+    """What the destination created or changed, kept on the delivery record.
+
+    `link` names the object the action created as this vendor's own events name it (the same
+    `Link.system` and `Link.id` its source side gives): the core records it, so a later event
+    about that object is linked to this delivery and to the event it ran for (the lineage).
+    Leave it None for an action that creates nothing events are about (a comment, a tag).
+    """
 
     external_id: str | None = None
     url: str | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
+    link: Link | None = None

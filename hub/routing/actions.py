@@ -22,10 +22,13 @@ class ActionParamsProblem(Exception):
         self.message = message
 
 
-def render_action(params: Mapping[str, Any], event: Mapping[str, Any], action: ActionInfo) -> Any:
-    """The parameters `action` would be called with for `event`; raise ActionParamsProblem."""
+def render_action(params: Mapping[str, Any], event: Mapping[str, Any], action: ActionInfo,
+                  origin: Mapping[str, Any] | None = None, first: Mapping[str, Any] | None = None) -> Any:
+    """The parameters `action` would be called with for `event` (and its `origin`, hub.routing.origins;
+    `first` for an `otherwise`, hub.delivery.once); raise ActionParamsProblem."""
     try:
-        rendered = render_params(compile_params(params, html_params=action.html_params), event)
+        rendered = render_params(compile_params(params, html_params=action.html_params), event, origin=origin,
+                                 first=first)
     except TemplateProblem as error:
         raise ActionParamsProblem(str(error)) from None
     if action.params is None:

@@ -64,15 +64,59 @@ def _compile(source: str, path: tuple[Any, ...], html: bool) -> Template:
         raise TemplateProblem(path, f"template does not compile: {error}") from None
 
 
-def render_params(params: Any, event: Mapping[str, Any], path: tuple[Any, ...] = ()) -> Any:
-    """Render compiled params against a CloudEvent; `event` and `data` are the template's names."""
+DIGEST_TYPE = "cxhub.digest"  # the `type` of what a digest's delivery renders with (hub.noise.digest)
+
+
+def digest_subject(digest_id: str, events: list[Mapping[str, Any]], count: int, route: str, start: str,
+                   end: str) -> dict[str, Any]:
+    """What a digest's parameters render with, shaped like an event (`id`, `type`, `time`, `data`) for the action.
+
+    `digest` holds `count`, `events` (those listed), `more` (count less those listed), `route`
+    and `window` (`start`, `end`, ISO 8601).
+    """
+    digest = {"count": count, "events": events, "more": count - len(events), "route": route,
+              "window": {"start": start, "end": end}}
+    return {"id": digest_id, "type": DIGEST_TYPE, "time": end, "data": {}, "digest": digest}
+
+
+def digest_of_one(event: Mapping[str, Any], route: str) -> dict[str, Any]:
+    """A digest holding `event` alone: how a shadow route and `routes test` show what a digest action renders."""
+    moment = str(event.get("time", ""))
+    return digest_subject(str(event.get("id", "")), [dict(event)], 1, route, moment, moment)
+
+
+def template_names(event: Mapping[str, Any], origin: Mapping[str, Any] | None = None,
+                   first: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The names a template sees: `event`, `data` (and `origin`, `first`, given them) for an event;
+    only `digest` for a digest."""
+    if event.get("type") == DIGEST_TYPE and "digest" in event:
+        return {"digest": event["digest"]}
+    names: dict[str, Any] = {"event": event, "data": event.get("data", {})}
+    if origin is not None:
+        names["origin"] = origin
+    if first is not None:
+        names["first"] = first
+    return names
+
+
+def render_params(params: Any, event: Mapping[str, Any], path: tuple[Any, ...] = (),
+                  origin: Mapping[str, Any] | None = None, first: Mapping[str, Any] | None = None) -> Any:
+    """Render compiled params against a CloudEvent; `event` and `data` are the template's names.
+
+    With `origin` (the event this one follows up, see hub.routing.origins) templates also see
+    `origin`; without one, a template naming it fails as any undefined name does. `first` is
+    the same for an `otherwise` of an action with `once_per`: the delivery that holds the key
+    (hub/delivery/once.py). A digest (hub.noise.digest) is rendered with `digest` alone
+    (`template_names`).
+    """
     if isinstance(params, Mapping):
-        return {key: render_params(value, event, path + (key,)) for key, value in params.items()}
+        return {key: render_params(value, event, path + (key,), origin, first) for key, value in params.items()}
     if isinstance(params, list):
-        return [render_params(item, event, path + (position,)) for position, item in enumerate(params)]
+        return [render_params(item, event, path + (position,), origin, first)
+                for position, item in enumerate(params)]
     if isinstance(params, Template):
         try:
-            return render_bounded(params.generate(event=event, data=event.get("data", {})),
+            return render_bounded(params.generate(**template_names(event, origin, first)),
                                   full_text_at=full_text_location(event))
         except Exception as error:  # data-dependent errors too (TypeError, ZeroDivisionError, OverflowError)
             raise TemplateProblem(path, f"{type(error).__name__}: {error}") from None

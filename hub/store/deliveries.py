@@ -4,6 +4,12 @@
                       -> retrying -> running -> ...
                       -> dead      (requeue gives it a fresh retry budget)
     shadow     (a shadow route's: recorded with its rendered parameters, never sent, never claimed)
+
+Noise control (hub/store/noise.py) adds, none of them claimable:
+
+    held       -> queued | retrying   (quiet hours over: `next_attempt_at`; or released by an admin)
+               -> discarded           (an admin decided it is not to be sent)
+    collecting -> digested            (collected for a digest; sent as part of the digest `digest_id`)
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ from sqlalchemy import bindparam, case, func, insert, select, update
 
 from hub.store.database import Database, now
 from hub.store.rows import ClaimedDelivery, DeliveryRef, FinishedAttempt, from_row
-from hub.store.tables import attempts, deliveries, events
+from hub.store.tables import attempts, created_objects, deliveries, events
 
 CLAIMABLE = ("queued", "retrying")
-STATUSES = ("queued", "running", "retrying", "succeeded", "dead", "shadow")
+STATUSES = ("queued", "running", "retrying", "succeeded", "dead", "shadow", "held", "discarded", "collecting",
+            "digested")
+FINISHED = ("succeeded", "dead", "shadow", "discarded")  # and digested, once its digest is finished
 REF = (deliveries.c.id, deliveries.c.connection)
 
 
@@ -56,7 +64,11 @@ class Deliveries:
         return [rows[i] for i in dict.fromkeys(delivery_ids) if i in rows]
 
     def finish_attempts(self, finished: Sequence[FinishedAttempt]) -> None:
-        """Store attempts with their deliveries' new statuses, all in one transaction (and round trip)."""
+        """Store attempts with their deliveries' new statuses, all in one transaction (and round trip).
+
+        What a succeeded delivery created (`FinishedAttempt.created`) is recorded in the same
+        transaction, for the lineage; a retry that found the object it made before records it once.
+        """
         if not finished:
             return
         moment = now()
@@ -73,9 +85,14 @@ class Deliveries:
                     result=func.coalesce(bindparam("b_result", type_=deliveries.c.result.type),
                                          deliveries.c.result))
         )
+        created = [{"system": item.created.system, "object_id": item.created.object_id,
+                    "delivery_id": item.delivery_id, "event_id": item.event_id, "url": item.created.url,
+                    "created_at": moment} for item in finished if item.created is not None and item.event_id]
         with self.database.connect(write=True) as db:
             db.execute(insert(attempts), attempt_rows)
             db.execute(statement, status_rows)
+            if created:
+                db.execute(self.database.insert(created_objects).on_conflict_do_nothing(), created)
 
     def renew(self, delivery_ids: Sequence[str], lease: timedelta) -> None:
         """Extend the lease of deliveries still running (their worker lives: `hub.delivery.leases`)."""

@@ -7,7 +7,8 @@
 
 A thin event is stored with its enrichment row in one transaction and without deliveries;
 `complete` stores the enriched body, its deliveries and `done` in one transaction, only if the
-row is still running, so a job that runs twice routes the event once.
+row is still running, so a job that runs twice routes the event once. A thin event waits to be
+attached to a customer profile (`profile_state` waiting) until `complete` or `fail`.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from typing import Any, Mapping, Sequence
 from sqlalchemy import delete, insert, select, update
 
 from hub.store.database import Database, now
-from hub.store.ingest import _delivery_row, _event_row
-from hub.store.rows import ClaimedEnrichment, EnrichmentRow, NewDelivery, Recorded, from_row
-from hub.store.tables import deliveries, enrichments, events
+from hub.store.ingest import _delivery_row, _event_row, request_row
+from hub.store.metrics import UPSERT_RESPONSES
+from hub.store.retention import unnamed_by_events
+from hub.store.rows import ClaimedEnrichment, EnrichmentRow, KeptRequest, NewDelivery, Recorded, from_row
+from hub.store.tables import deliveries, enrichments, events, requests
 
 STATUSES = ("pending", "running", "done", "failed")
 REF = (enrichments.c.event_id, enrichments.c.source)
@@ -30,11 +33,17 @@ class Enrichments:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def record(self, thin_events: Sequence[Mapping[str, Any]],
-               received_at: Sequence[datetime] | None = None) -> Recorded:
-        """Store thin events, each with a pending enrichment, atomically; events seen before are left alone."""
+    def record(self, thin_events: Sequence[Mapping[str, Any]], received_at: Sequence[datetime] | None = None,
+               kept: Mapping[str, KeptRequest] | None = None) -> Recorded:
+        """Store thin events, each with a pending enrichment, atomically; events seen before are left alone.
+
+        `kept` maps event ids to the request each came in, written once if any of its events is new.
+        """
         moment = now()
-        rows = [_event_row(event, received) for event, received in
+        kept = kept or {}
+        # Attached to a customer profile only once its details are in (or fetching them failed).
+        rows = [{**_event_row(event, received, kept.get(event["id"])), "profile_state": "waiting"}
+                for event, received in
                 zip(thin_events, received_at or [moment] * len(thin_events), strict=True)]
         statement = self.database.insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id)
         with self.database.connect(write=True) as db:
@@ -44,6 +53,11 @@ class Enrichments:
                      for row in rows if row["id"] in accepted]
             if fresh:
                 db.execute(insert(enrichments), fresh)
+            named = {kept[row["id"]].id: (kept[row["id"]], row["received_at"]) for row in rows
+                     if row["id"] in accepted and row["id"] in kept}
+            if named:
+                db.execute(self.database.insert(requests).on_conflict_do_nothing(index_elements=["id"]),
+                           [request_row(item, received) for item, received in named.values()])
         ordered = [row["id"] for row in rows]
         return Recorded([i for i in ordered if i in accepted], [i for i in ordered if i not in accepted])
 
@@ -85,18 +99,31 @@ class Enrichments:
         return self._move(event_id, ("running",), values)
 
     def fail(self, event_id: str, error: str) -> bool:
-        """Give up on a running enrichment: it stays listed as failed until an admin retries it."""
-        return self._move(event_id, ("running",), {"status": "failed", "lease_until": None, "last_error": error,
-                                                   "next_attempt_at": None, "updated_at": now()})
+        """Give up on a running enrichment: it stays listed as failed until an admin retries it.
 
-    def complete(self, event: Mapping[str, Any], new_deliveries: Sequence[NewDelivery]) -> bool:
+        The thin event is attached to a customer profile by what it has (a vendor's customer id,
+        say), so it is on the timeline; a retry that completes attaches it again with its details.
+        """
+        statement = (update(enrichments).where(enrichments.c.event_id == event_id, enrichments.c.status == "running")
+                     .values(status="failed", lease_until=None, last_error=error, next_attempt_at=None,
+                             updated_at=now()))
+        with self.database.connect(write=True) as db:
+            if db.execute(statement).rowcount != 1:
+                return False
+            db.execute(update(events).where(events.c.id == event_id, events.c.profile_state == "waiting")
+                       .values(profile_state="pending"))
+        return True
+
+    def complete(self, event: Mapping[str, Any], new_deliveries: Sequence[NewDelivery],
+                 response_rows: Sequence[Mapping[str, Any]] = ()) -> bool:
         """Store the enriched event and its deliveries, and mark the enrichment done, in one transaction.
 
         Only a running enrichment is completed: False (and nothing written) if another run did it.
         """
         moment = now()
         row = _event_row(event, moment)
-        del row["received_at"], row["id"]
+        del row["received_at"], row["id"], row["request_id"]  # the request it came in stays named
+        row["profile_state"] = "pending"  # (re)attached with its details: the email a requester id led to
         done = (update(enrichments)
                 .where(enrichments.c.event_id == event["id"], enrichments.c.status == "running")
                 .values(status="done", lease_until=None, last_error=None, next_attempt_at=None, updated_at=moment))
@@ -106,6 +133,8 @@ class Enrichments:
             db.execute(update(events).where(events.c.id == event["id"]).values(**row))
             if new_deliveries:
                 db.execute(insert(deliveries), [_delivery_row(item, moment) for item in new_deliveries])
+            if response_rows:  # the enriched event's score counts in the metrics (hub/store/metrics.py)
+                db.execute(UPSERT_RESPONSES, list(response_rows))
         return True
 
     def supersede(self, event_id: str) -> bool:
@@ -119,7 +148,9 @@ class Enrichments:
                                                            enrichments.c.status == "running"))
             if removed.rowcount != 1:
                 return False
-            db.execute(delete(events).where(events.c.id == event_id))
+            came_in = db.execute(delete(events).where(events.c.id == event_id).returning(events.c.request_id)).scalar()
+            if came_in is not None:  # the announcement's request, unless another event of its batch names it
+                db.execute(delete(requests).where(requests.c.id == came_in, ~unnamed_by_events().exists()))
         return True
 
     def retry(self, event_ids: Sequence[str] | None = None) -> list[tuple[str, str]]:

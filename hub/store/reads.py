@@ -8,8 +8,8 @@ from typing import Collection, Iterator, Mapping
 from sqlalchemy import and_, func, or_, select
 
 from hub.store.database import Database
-from hub.store.rows import AttemptRow, DeliveryRow, EventRow, from_row
-from hub.store.tables import attempts, deliveries, events
+from hub.store.rows import AttemptRow, DeliveryRow, EventRow, RequestRow, from_row
+from hub.store.tables import attempts, deliveries, events, requests
 
 
 class Reads:
@@ -20,6 +20,19 @@ class Reads:
         with self.database.connect() as db:
             row = db.execute(select(events).where(events.c.id == event_id)).first()
         return from_row(EventRow, row) if row else None
+
+    def request(self, request_id: str) -> RequestRow | None:
+        """A kept request (credentials removed), by the id its events name (`EventRow.request_id`)."""
+        with self.database.connect() as db:
+            row = db.execute(select(requests).where(requests.c.id == request_id)).first()
+        return from_row(RequestRow, row) if row else None
+
+    def events_of_request(self, request_id: str, *, limit: int = 100) -> list[str]:
+        """The ids of the events a request carried (a batch's), oldest first (indexed)."""
+        query = (select(events.c.id).where(events.c.request_id == request_id)
+                 .order_by(events.c.received_at, events.c.id).limit(limit))
+        with self.database.connect() as db:
+            return list(db.execute(query).scalars())
 
     def delivery(self, delivery_id: str) -> DeliveryRow | None:
         with self.database.connect() as db:
@@ -38,11 +51,11 @@ class Reads:
             return [from_row(EventRow, row) for row in db.execute(query)]
 
     def deliveries(self, *, status: str | None = None, event_id: str | None = None,
-                   connection: str | None = None, limit: int = 50) -> list[DeliveryRow]:
-        """Deliveries, most recently updated first, optionally of one status, event or connection."""
+                   connection: str | None = None, route: str | None = None, limit: int = 50) -> list[DeliveryRow]:
+        """Deliveries, most recently updated first, optionally of one status, event, connection or route."""
         filters = [column == value for column, value in (
             (deliveries.c.status, status), (deliveries.c.event_id, event_id),
-            (deliveries.c.connection, connection)) if value is not None]
+            (deliveries.c.connection, connection), (deliveries.c.route, route)) if value is not None]
         query = select(deliveries).where(and_(True, *filters)).order_by(deliveries.c.updated_at.desc()).limit(limit)
         with self.database.connect() as db:
             return [from_row(DeliveryRow, row) for row in db.execute(query)]

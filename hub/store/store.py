@@ -10,6 +10,12 @@ It is composed of one part per concern, sharing one database:
     store.retention    deleting what is finished with
     store.cursors      where each polled source's next poll starts
     store.enrichments  thin events waiting for their details from the vendor's API
+    store.profiles     customer profiles: events attached across sources, merges, timelines
+    store.lineage      what deliveries created, and which event follows up which
+    store.metrics      CX metrics: a row per response, counts per quarter-hour, alert states
+    store.noise        events collected for digests, deliveries held (quiet hours, route budgets)
+    store.once         business keys of actions with once_per (one ticket per problem)
+    store.cases        closed-loop cases: opened, linked, followed, overdue
 """
 
 from __future__ import annotations
@@ -20,6 +26,12 @@ from hub.store.database import Database
 from hub.store.deliveries import Deliveries
 from hub.store.enrichments import Enrichments
 from hub.store.ingest import Ingest
+from hub.store.cases import Cases
+from hub.store.lineage import Lineage
+from hub.store.metrics import Metrics
+from hub.store.noise import Noise
+from hub.store.once import OnceKeys
+from hub.store.profiles import Profiles
 from hub.store.quarantine import Quarantine
 from hub.store.reads import Reads
 from hub.store.retention import Retention
@@ -36,6 +48,12 @@ class Store:
         self.retention = Retention(self.database)
         self.cursors = Cursors(self.database)
         self.enrichments = Enrichments(self.database)
+        self.profiles = Profiles(self.database)
+        self.lineage = Lineage(self.database)
+        self.metrics = Metrics(self.database)
+        self.noise = Noise(self.database)
+        self.once = OnceKeys(self.database)
+        self.cases = Cases(self.database)
 
     @property
     def url(self) -> str:

@@ -17,10 +17,14 @@ from flask.testing import FlaskClient
 from rq.job import Job
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from hub.alerting import metrics_pass
 from hub.app import close_app, create_app
+from hub.delivery.job import RUNNER
 from hub.events.canonical import validate_event
 from hub.ingest.consumer import IntakeConsumer
+from hub.outbound.pace import backoff_key
 from hub.plugin.signatures import hmac_signature, sign_standard_webhook
+from hub.profiles.resolver import resolve_all
 from hub.runtime import EXTENSION, Hub
 from hub.webserver import EmbeddedServer
 from hub.worker import WorkerThreads, make_worker
@@ -69,16 +73,24 @@ class TestHub:
         return self.client.post(f"/hooks/{source}", data=data, headers=dict(headers or {}),
                                 content_type=content_type)
 
-    def drain(self, *, run_scheduled: bool = True, rounds: int = 20) -> int:
+    def drain(self, *, run_scheduled: bool = True, rounds: int = 20, metrics: bool = True,
+              profiles: bool = True) -> int:
         """Take in what the intake log holds, then run queued jobs in this thread until none are left.
 
+        Each round first folds newly stored responses into the metrics and evaluates the alert
+        rules, as the worker's metrics thread would (so an alert's own deliveries run too);
+        `metrics=False` skips that, for a test that evaluates the rules at a moment of its own.
+
         Returns how many jobs ran. With `run_scheduled`, retries waiting for their backoff run at
-        once, as if time had passed.
+        once, as if time had passed. With `profiles`, the events stored are then attached to
+        their customer profiles, as a worker's resolver thread does.
         """
         ran = 0
         with self.app.app_context():
             IntakeConsumer(self.hub, "cxhub-test").drain()
         for _ in range(rounds):
+            if metrics:
+                metrics_pass(self.hub)  # what the worker's metrics thread does: counts, then alert rules
             if run_scheduled:
                 self._release_scheduled()
             if self.hub.queue.count() == 0:
@@ -89,7 +101,19 @@ class TestHub:
             ran += worker.jobs_run
             if worker.jobs_run == 0:
                 break  # what is left waits on a paused connection: more rounds would only let time pass
+        if profiles:
+            resolve_all(self.hub)
         return ran
+
+    def end_backoff(self, connection: str) -> None:
+        """Let a destination's Retry-After pass now: its connection sends again, as if the wait were over.
+
+        A 429 or 503 with Retry-After holds back every worker of the connection until that moment
+        (the pace in hub.outbound); `drain(run_scheduled=True)` lets retries run at once but the
+        connection would still wait. This clears that moment and the worker's cached view of it.
+        """
+        self.hub.redis.delete(backoff_key(self.hub.config.hub.queue, connection))
+        self.app.extensions[RUNNER].gate.read_at = float("-inf")
 
     def _release_scheduled(self) -> None:
         for queue in self.hub.queue.queues:

@@ -17,7 +17,7 @@ def cxhub_plugin_info() -> PluginInfo:
     return PluginInfo(
         name="email", version=__version__,
         connection=ConnectionInfo(EmailConnectionSettings, url_setting=None,
-                                  description="An SMTP server (submission with STARTTLS or TLS)"),
+                                  description="An SMTP server (submission with STARTTLS or TLS)", for_people=True),
         actions={"send": ActionInfo(SendParams, "Send an email with text and HTML alternatives",
                                     html_params=frozenset({"html"}))},
     )

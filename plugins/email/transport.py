@@ -2,7 +2,7 @@
 
 - The server refuses a recipient or the message for good (5xx): give up; for now (4xx): retry.
 - The server is down, slow or drops the connection: retry.
-- It refuses the username and password (535), will not do STARTTLS or AUTH, or shows a
+- It refuses the username and password (535: AuthFailed), will not do STARTTLS or AUTH, or shows a
   certificate that is not trusted: no delivery of the connection can succeed, so the connection is paused
   with the reason until an admin fixes its settings and resumes it.
 """
@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from functools import lru_cache
 from typing import Any, Mapping
 
-from hub.plugin import GiveUp, PauseConnection, RetryLater
+from hub.plugin import AuthFailed, GiveUp, PauseConnection, RetryLater
 
 
 @lru_cache(maxsize=8)
@@ -41,7 +41,7 @@ def send(settings: Mapping[str, Any], message: EmailMessage, to_addrs: list[str]
     except smtplib.SMTPAuthenticationError as error:
         reason = f"{server(settings)} refused the username and password: {error.smtp_code} {_text(error.smtp_error)}"
         if error.smtp_code >= 500:
-            raise PauseConnection(reason, status_code=error.smtp_code) from None
+            raise AuthFailed(reason, status_code=error.smtp_code) from None
         raise RetryLater(reason, status_code=error.smtp_code) from None
     except smtplib.SMTPResponseException as error:  # sender refused, data refused, ...
         raise by_code(error.smtp_code, f"{server(settings)} answered {error.smtp_code} "

@@ -15,6 +15,7 @@ from hub.plugin import (
     InboundRequest,
     Parsed,
     PluginInfo,
+    RateLimit,
     Source,
     SourceInfo,
     hookimpl,
@@ -29,6 +30,10 @@ from plugins.hubspot.settings import (
 )
 
 __version__ = "0.1.0"
+# HubSpot's published burst limit of a private app on a Free or Starter account (Professional and
+# Enterprise: 190), just below a public OAuth app's per installed account (about 110): the lowest of
+# either kind, so the default draws no 429s on any account. A bigger account raises it with `rate_limit:`.
+RATE_LIMIT = RateLimit(100, 10)
 
 
 @hookimpl
@@ -38,7 +43,8 @@ def cxhub_plugin_info() -> PluginInfo:
         source=SourceInfo(HubSpotSourceSettings, "HubSpot CRM webhooks (contacts enriched from the CRM v3 API)",
                           api_url_setting="api_url"),
         connection=ConnectionInfo(HubSpotConnectionSettings, url_setting="api_url",
-                                  description="A HubSpot account, with a private app's token or OAuth"),
+                                  description="A HubSpot account, with a private app's token or OAuth",
+                                  oauth=True, token_setting="access_token", rate_limit=RATE_LIMIT),
         actions={
             "update_contact": ActionInfo(UpdateContactParams, "Set a contact's properties (found by id or email; "
                                                               "created if asked)"),

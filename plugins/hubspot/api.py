@@ -2,8 +2,10 @@
 
 The shared client retries transport errors, 429 (after `Retry-After`) and 5xx, and gives up on
 other 4xx. On top of it: 401 and 403 mean the token no longer works (or lacks a scope) for any
-delivery, so the connection is paused with HubSpot's reason. With no `access_token` the plugin
-sends no Authorization header: the connection's OAuth settings (set in the core) authenticate it.
+delivery, so the plugin raises AuthFailed: the connection is paused with HubSpot's reason. With
+no `access_token` the plugin sends no Authorization header: the connection's `oauth:` block
+authenticates it (the core adds the bearer token, and renews it once on a 401 before it raises
+AuthFailed itself).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any, Mapping
 
 import requests
 
-from hub.plugin import GiveUp, HttpClient, PauseConnection, Secret
+from hub.plugin import AuthFailed, GiveUp, HttpClient, Secret
 
 CONTACTS = "crm/v3/objects/contacts"
 NOTES = "crm/v3/objects/notes"
@@ -36,9 +38,9 @@ def call(client: HttpClient | None, settings: Mapping[str, Any], method: str, pa
         return client.request(method, path, headers=headers, **kwargs)
     except GiveUp as error:
         if error.status_code in (401, 403):
-            raise PauseConnection(f"HubSpot refused the connection's credentials ({error.status_code}); fix the "
-                                  f"token or its scopes, then resume the connection: {error.message}",
-                                  status_code=error.status_code) from None
+            raise AuthFailed(f"HubSpot refused the connection's credentials ({error.status_code}); fix the "
+                             f"token or its scopes, then resume the connection: {error.message}",
+                             status_code=error.status_code) from None
         if error.status_code == 404:
             raise GiveUp(f"{what} was not found in HubSpot: {error.message}", status_code=404) from None
         raise

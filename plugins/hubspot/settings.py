@@ -37,8 +37,8 @@ class HubSpotSourceSettings(SettingsSchema):
 
 
 class HubSpotConnectionSettings(SettingsSchema):
-    access_token = _access_token("a private app's access token, sent as Authorization: Bearer (or OAuth, "
-                                 "set on the connection by the core)")
+    access_token = _access_token("a private app's access token, sent as Authorization: Bearer; give it or "
+                                 "the connection's oauth: block, not both")
     api_url = _api_url()
 
 

@@ -36,7 +36,8 @@ def cxhub_plugin_info() -> PluginInfo:
         connection=ConnectionInfo(IntercomConnectionSettings, url_setting="base_url",
                                   description="An Intercom workspace, with an access token"),
         actions={
-            "reply": ActionInfo(ReplyParams, "Reply to a conversation as an admin, or add an internal note"),
+            "reply": ActionInfo(ReplyParams, "Reply to a conversation as an admin, or add an internal note",
+                                creates="intercom"),
             "tag_contact": ActionInfo(TagContactParams, "Tag a contact, by tag id or name"),
         },
     )

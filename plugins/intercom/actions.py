@@ -22,6 +22,7 @@ from hub.plugin import (
     Connection,
     GiveUp,
     HttpClient,
+    Link,
     as_id,
     fit_text,
     full_text_location,
@@ -42,7 +43,8 @@ def reply(connection: Connection, params: Mapping[str, Any], event: Mapping[str,
                           what=f"conversation {conversation_id}", json=request))
     part = _last_part(document)
     return ActionResult(external_id=as_id(part.get("id")) or conversation_id,
-                        detail={"conversation_id": conversation_id, "message_type": params["message_type"]})
+                        detail={"conversation_id": conversation_id, "message_type": params["message_type"]},
+                        link=Link(system="intercom", id=conversation_id, type="conversation"))
 
 
 def tag_contact(connection: Connection, params: Mapping[str, Any]) -> ActionResult:

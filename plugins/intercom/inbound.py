@@ -115,8 +115,9 @@ def _event(payload: Mapping[str, Any], topic: str, canonical_type: str, item: Ma
         # Each message is its own object: a conversation's second reply is not an update of its first.
         part_id = _id(part.get("id")) or event_id
         link = Link(system="intercom", id=part_id, url=url, type="conversation_part")
+        parent: Link | None = Link(system="intercom", id=conversation_id, url=url, type="conversation")
     else:
-        link = Link(system="intercom", id=conversation_id, url=url, type="conversation")
+        link, parent = Link(system="intercom", id=conversation_id, url=url, type="conversation"), None
     moment = message.get("created_at") or (item.get("created_at") if canonical_type == "cx.conversation.created"
                                            else item.get("updated_at")) or payload.get("created_at")
     return EventDraft(
@@ -124,6 +125,7 @@ def _event(payload: Mapping[str, Any], topic: str, canonical_type: str, item: Ma
         vendor_event_id=event_id,
         time=parse_time(moment, "the message's created_at"),
         link=link,
+        parent=parent,
         customer=_customer(item, opening, author),
         text=_text(message.get("body")),
         attributes=_attributes(payload, topic, item, conversation_id, opening, part, author),

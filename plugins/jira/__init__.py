@@ -38,7 +38,7 @@ def cxhub_plugin_info() -> PluginInfo:
         connection=ConnectionInfo(JiraConnectionSettings, url_setting="base_url",
                                   description="A Jira Cloud site, with basic auth (email + API token)"),
         actions={
-            "create_issue": ActionInfo(CreateIssueParams, "Create an issue (once per delivery)"),
+            "create_issue": ActionInfo(CreateIssueParams, "Create an issue (once per delivery)", creates="jira"),
             "add_comment": ActionInfo(AddCommentParams, "Add a comment to an issue (once per delivery)"),
             "transition_issue": ActionInfo(TransitionIssueParams,
                                            "Move an issue through its workflow, by transition or status name"),

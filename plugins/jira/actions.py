@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from hub.plugin import ActionResult, Connection, Delivery, GiveUp, as_id, as_text, fit_text, full_text_location
+from hub.plugin import ActionResult, Connection, Delivery, GiveUp, Link, as_id, as_text, fit_text, full_text_location
 from plugins.jira.adf import text_to_adf
 from plugins.jira.api import browse_url, call, issue_path, json_document
 
@@ -65,12 +65,18 @@ def create_issue(connection: Connection, params: Mapping[str, Any], event: Mappi
         existing = find_existing(connection, label)
         if existing:
             return ActionResult(external_id=existing["key"], url=browse_url(connection, existing["key"]),
-                                detail={"id": existing["id"], "reused": True})
+                                detail={"id": existing["id"], "reused": True},
+                                link=issue_link(connection, existing["key"]))
     fields = issue_fields(params, label, full_text_location(event))
     response = call(connection, "POST", CREATE_PATH, what=f"project {params['project']}", json={"fields": fields})
     created = json_document(response)
     return ActionResult(external_id=created["key"], url=browse_url(connection, created["key"]),
-                        detail={"id": created["id"]})
+                        detail={"id": created["id"]}, link=issue_link(connection, created["key"]))
+
+
+def issue_link(connection: Connection, key: str) -> Link:
+    """The issue as the jira source names it (`link.id` is the key), so its webhooks find this delivery."""
+    return Link(system="jira", id=key, url=browse_url(connection, key), type="issue")
 
 
 # --- add_comment ----------------------------------------------------------------

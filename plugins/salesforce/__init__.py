@@ -38,7 +38,8 @@ def cxhub_plugin_info() -> PluginInfo:
                           unsigned=lambda settings: not settings.get("client_certificate_checked"),
                           body_to_keep=soap.body_to_keep),
         connection=ConnectionInfo(SalesforceConnectionSettings, url_setting="instance_url",
-                                  description="A Salesforce org's REST API, at a pinned API version"),
+                                  description="A Salesforce org's REST API, at a pinned API version",
+                                  oauth=True, token_setting="access_token"),
         actions={
             "create_case": ActionInfo(CreateCaseParams, "Create a case, linked to the contact found by email"),
             "update_record": ActionInfo(UpdateRecordParams, "Set fields on a record by id or by an external id"),

@@ -1,12 +1,13 @@
 """Calls to the Salesforce REST API, pinned to the connection's API version, errors turned into decisions.
 
-Every call goes through `connection.http`, bound to `instance_url`. The `access_token` setting,
-when given, is sent as `Authorization: Bearer`; without it no Authorization header is added
-here (the core's OAuth support for connections authenticates the client itself).
+Every call goes through `connection.http`, bound to `instance_url`. A connection has exactly one
+of the `access_token` setting (sent here as `Authorization: Bearer`) and an `oauth:` block (the
+core adds the bearer token it got by the JWT bearer or client credentials flow, and renews it
+once on a 401 before raising AuthFailed itself).
 
 Salesforce answers errors as a JSON array, `[{"message": ..., "errorCode": ..., "fields": [...]}]`:
-401 (INVALID_SESSION_ID) means the credentials no longer work for any delivery, so the
-connection is paused; 403 REQUEST_LIMIT_EXCEEDED (the org's daily API allowance) is retried
+401 (INVALID_SESSION_ID) means the credentials no longer work for any delivery: AuthFailed
+pauses the connection; 403 REQUEST_LIMIT_EXCEEDED (the org's daily API allowance) is retried
 later; other 4xx dead-letter the delivery with Salesforce's own message. 5xx, 429 and
 transport errors are retried by the client.
 """
@@ -18,7 +19,7 @@ from typing import Any, Mapping
 import orjson
 import requests
 
-from hub.plugin import Connection, GiveUp, PauseConnection, RetryLater
+from hub.plugin import AuthFailed, Connection, GiveUp, RetryLater
 
 LIMIT_RETRY_SECONDS = 900.0  # the daily allowance is a rolling 24 hours: look again in a quarter of an hour
 
@@ -37,8 +38,8 @@ def call(connection: Connection, method: str, resource: str, *, what: str, **kwa
     except GiveUp as error:
         detail = error_detail(error.body) or error.message
         if error.status_code == 401:
-            raise PauseConnection(f"Salesforce refused the connection's credentials (401): {detail}; fix them, then "
-                                  "resume the connection", status_code=401) from None
+            raise AuthFailed(f"Salesforce refused the connection's credentials (401): {detail}; fix them, then "
+                             "resume the connection", status_code=401) from None
         if error.status_code == 403 and "REQUEST_LIMIT_EXCEEDED" in detail:
             raise RetryLater(f"the org's API request limit is used up: {detail}", status_code=403,
                              after=LIMIT_RETRY_SECONDS) from None

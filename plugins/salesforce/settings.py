@@ -34,7 +34,7 @@ class SalesforceConnectionSettings(SettingsSchema):
     instance_url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False, metadata={
         "doc": "the org's My Domain URL, https://NAME.my.salesforce.com; every API call goes there"})
     access_token = SecretField(load_default=None, metadata={
-        "doc": "sent as Authorization: Bearer; leave it out when the connection's oauth: block authenticates"})
+        "doc": "sent as Authorization: Bearer; give it or the connection's oauth: block, not both"})
     api_version = fields.String(load_default=API_VERSION, validate=validate.Regexp(
         r"^v[1-9][0-9]\.0$", error="an API version is written like v62.0"), metadata={
         "doc": "the REST API version every path is pinned to (/services/data/v62.0/...)"})

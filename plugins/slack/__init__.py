@@ -39,10 +39,12 @@ def cxhub_plugin_info() -> PluginInfo:
         source=SourceInfo(SlackSourceSettings, "Slack Events API (thread replies, mentions, reactions) and "
                                                "interactivity (button clicks)"),
         connection=ConnectionInfo(SlackConnectionSettings, url_setting="endpoint",
-                                  description="A Slack incoming webhook, or a bot token for the Web API"),
+                                  description="A Slack incoming webhook, or a bot token for the Web API",
+                                  for_people=True),
         actions={
-            "post_message": ActionInfo(PostMessageParams, "Post a message with Block Kit blocks"),
-            "reply_in_thread": ActionInfo(ReplyInThreadParams, "Reply in the thread of a message (bot token)"),
+            "post_message": ActionInfo(PostMessageParams, "Post a message with Block Kit blocks", creates="slack"),
+            "reply_in_thread": ActionInfo(ReplyInThreadParams, "Reply in the thread of a message (bot token)",
+                                          creates="slack"),
             "update_message": ActionInfo(UpdateMessageParams, "Change a message posted before (bot token)"),
         },
     )

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 from hub.plugin import ActionResult, Connection, GiveUp, full_text_location
 from plugins.slack import webapi
 from plugins.slack.blocks import message_blocks, message_text
+from plugins.slack.events import message_link
 
 
 def post_message(connection: Connection, params: Mapping[str, Any], event: Mapping[str, Any]) -> ActionResult:
@@ -48,4 +49,5 @@ def _posted(answer: Mapping[str, Any], thread_ts: str | None = None) -> ActionRe
     detail = {key: str(answer[key]) for key in ("channel", "ts") if answer.get(key) is not None}
     if thread_ts:
         detail["thread_ts"] = thread_ts
-    return ActionResult(external_id=detail.get("ts"), detail=detail)
+    link = message_link(detail["channel"], detail["ts"]) if "channel" in detail and "ts" in detail else None
+    return ActionResult(external_id=detail.get("ts"), detail=detail, link=link)

@@ -50,7 +50,8 @@ def _message(source: Source, envelope: Mapping[str, Any], event: Mapping[str, An
     if not mention and (not thread_ts or thread_ts == ts or (bot_user and parent_user != bot_user)):
         return None
     return _draft(envelope, event, channel=channel, ts=ts, user=user, text=as_text(event.get("text")),
-                  time=slack_time(ts, "ts"), extra={"thread_ts": thread_ts, "parent_user_id": parent_user, "subtype": event.get("subtype")})
+                  time=slack_time(ts, "ts"), parent=message_link(channel, thread_ts) if thread_ts else None,
+                  extra={"thread_ts": thread_ts, "parent_user_id": parent_user, "subtype": event.get("subtype")})
 
 
 def _reaction(source: Source, envelope: Mapping[str, Any], event: Mapping[str, Any]) -> EventDraft | None:
@@ -68,18 +69,24 @@ def _reaction(source: Source, envelope: Mapping[str, Any], event: Mapping[str, A
 
 
 def _draft(envelope: Mapping[str, Any], event: Mapping[str, Any], *, channel: str, ts: str, user: str,
-           text: str | None, time: datetime, extra: Mapping[str, Any]) -> EventDraft:
+           text: str | None, time: datetime, extra: Mapping[str, Any], parent: Link | None = None) -> EventDraft:
     attributes = {"slack_event_type": str(event["type"]), "channel": channel, "ts": ts, "user": user,
                   "team_id": as_id(envelope.get("team_id")), **extra}
     return EventDraft(
         type="cx.message.received",
         vendor_event_id=require_id(envelope, "event_id"),
         time=time,
-        link=Link(system="slack", id=f"{channel}:{ts}", type="message"),
+        link=message_link(channel, ts),
+        parent=parent,
         customer=Customer(id=user),
         text=text,
         attributes={key: str(value) for key, value in attributes.items() if value},
     )
+
+
+def message_link(channel: str, ts: str) -> Link:
+    """A Slack message as the source and the actions name it: `<channel>:<ts>` (a thread is its first message)."""
+    return Link(system="slack", id=f"{channel}:{ts}", type="message")
 
 
 def slack_time(value: Any, what: str) -> datetime:

@@ -2,7 +2,7 @@
 
 The Web API answers most errors with HTTP 200 and `{"ok": false, "error": "<code>"}`; the shared
 client already retries transport errors, 429 (after its Retry-After) and 5xx. On top of it:
-codes saying the token no longer works pause the connection (every delivery would fail the same
+codes saying the token no longer works pause the connection (AuthFailed) (every delivery would fail the same
 way until an admin fixes it), transient codes are retried, and every other code gives up with
 the code as the reason (`channel_not_found`, `message_not_found`, `is_archived`, ...).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from hub.plugin import Connection, GiveUp, PauseConnection, RetryLater
+from hub.plugin import AuthFailed, Connection, GiveUp, RetryLater
 
 TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
                               "request_timeout"})
@@ -47,6 +47,6 @@ def call(connection: Connection, method: str, body: Mapping[str, Any]) -> Mappin
     raise GiveUp(f"{method}: {error}", status_code=response.status_code)
 
 
-def _paused(method: str, reason: str, status_code: int) -> PauseConnection:
-    return PauseConnection(f"Slack refused the connection's bot token ({method}: {reason}); fix the token, then "
-                           "resume the connection", status_code=status_code)
+def _paused(method: str, reason: str, status_code: int) -> AuthFailed:
+    return AuthFailed(f"Slack refused the connection's bot token ({method}: {reason}); fix the token, then "
+                      "resume the connection", status_code=status_code)

@@ -16,7 +16,8 @@ def cxhub_plugin_info() -> PluginInfo:
     return PluginInfo(
         name="teams", version=__version__,
         connection=ConnectionInfo(TeamsConnectionSettings, url_setting="webhook_url",
-                                  description="A Teams Workflows webhook, or a legacy Office 365 connector"),
+                                  description="A Teams Workflows webhook, or a legacy Office 365 connector",
+                                  for_people=True),
         actions={"post_card": ActionInfo(PostCardParams, "Post an Adaptive Card (or a MessageCard)")},
     )
 

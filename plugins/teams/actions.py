@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from hub.plugin import ActionResult, Connection, GiveUp, PauseConnection, RetryLater, full_text_location
+from hub.plugin import ActionResult, AuthFailed, Connection, GiveUp, RetryLater, full_text_location
 from plugins.teams.cards import fitted_payload, style_for
 
 HEADERS = {"Content-Type": "application/json; charset=utf-8"}
@@ -28,9 +28,9 @@ def post_card(connection: Connection, params: Mapping[str, Any], event: Mapping[
         response = connection.http.post(data=payload, headers=HEADERS)
     except GiveUp as error:
         if error.status_code in BAD_CREDENTIALS:
-            raise PauseConnection(f"{error.message} (the webhook URL is no longer accepted: create a new one and "
-                                  "set it in webhook_url, then resume the connection)",
-                                  status_code=error.status_code) from None
+            raise AuthFailed(f"{error.message} (the webhook URL is no longer accepted: create a new one and "
+                             "set it in webhook_url, then resume the connection)",
+                             status_code=error.status_code) from None
         raise
     if not 200 <= response.status_code < 300:
         raise GiveUp(f"the webhook answered {response.status_code}, not a success", status_code=response.status_code)
@@ -46,5 +46,5 @@ def raise_wrapped(status: int, body: str) -> None:
     if status in RETRYABLE or status >= 500:
         raise RetryLater(message, status_code=status)
     if status in BAD_CREDENTIALS:
-        raise PauseConnection(message, status_code=status)
+        raise AuthFailed(message, status_code=status)
     raise GiveUp(message, status_code=status)

@@ -17,7 +17,7 @@ from hub.plugin import (
     SourceInfo,
     hookimpl,
 )
-from plugins.zendesk import actions, inbound
+from plugins.zendesk import actions, enrich, inbound
 from plugins.zendesk.settings import (
     AddCommentParams,
     CreateTicketParams,
@@ -33,11 +33,12 @@ __version__ = "0.1.0"
 def cxhub_plugin_info() -> PluginInfo:
     return PluginInfo(
         name="zendesk", version=__version__,
-        source=SourceInfo(ZendeskSourceSettings, "Zendesk ticket events (event-subscribed webhooks)"),
+        source=SourceInfo(ZendeskSourceSettings, "Zendesk ticket events (event-subscribed webhooks)",
+                          api_url_setting="endpoint"),
         connection=ConnectionInfo(ZendeskConnectionSettings, url_setting="endpoint",
                                   description="A Zendesk Support account, with an API token or an OAuth token"),
         actions={
-            "create_ticket": ActionInfo(CreateTicketParams, "Create a ticket (once per delivery)"),
+            "create_ticket": ActionInfo(CreateTicketParams, "Create a ticket (once per delivery)", creates="zendesk"),
             "add_comment": ActionInfo(AddCommentParams, "Add a public comment or an internal note to a ticket"),
             "update_ticket": ActionInfo(UpdateTicketParams, "Change a ticket's status, tags or assignee"),
         },
@@ -52,6 +53,11 @@ def cxhub_verify_request(source: Source, request: InboundRequest) -> None:
 @hookimpl
 def cxhub_parse_request(source: Source, request: InboundRequest) -> list[EventDraft]:
     return inbound.parse(source, request)
+
+
+@hookimpl
+def cxhub_enrich_event(source: Source, event: Mapping[str, Any]) -> dict[str, Any]:
+    return enrich.requester(source, event)
 
 
 @hookimpl

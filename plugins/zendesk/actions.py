@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from hub.plugin import ActionResult, Connection, Delivery, GiveUp, as_email, as_id, as_text, fit_text, full_text_location
+from hub.plugin import ActionResult, Connection, Delivery, GiveUp, Link, as_email, as_id, as_text, fit_text, full_text_location
 from plugins.zendesk.api import agent_url, call, json_object
 from plugins.zendesk.comment import comment_object
 
@@ -26,8 +26,9 @@ def create_ticket(connection: Connection, params: Mapping[str, Any], event: Mapp
     if not ticket_id:
         raise GiveUp(f"Zendesk answered {response.status_code} with a ticket without an id")
     lookup = response.headers.get("x-idempotency-lookup")
-    return ActionResult(external_id=ticket_id, url=agent_url(connection.settings, ticket_id),
-                        detail={"idempotency_lookup": lookup} if lookup else {})
+    url = agent_url(connection.settings, ticket_id)
+    return ActionResult(external_id=ticket_id, url=url, detail={"idempotency_lookup": lookup} if lookup else {},
+                        link=Link(system="zendesk", id=ticket_id, url=url, type="ticket"))
 
 
 def ticket_fields(params: Mapping[str, Any], event: Mapping[str, Any]) -> dict[str, Any]:

@@ -63,7 +63,7 @@ def json_object(response: requests.Response, key: str) -> Mapping[str, Any]:
 def fetch_user(client: HttpClient | None, settings: Mapping[str, Any], user_id: str) -> Customer:
     """The requester behind an id, from the Users API (`GET /api/v2/users/{id}.json`).
 
-    For the enrichment of events after they are accepted, which the core will run.
+    The enrichment of ticket events after their 202 asks it (`plugins.zendesk.enrich`).
     """
     if not user_id.isascii() or not user_id.isdigit():
         raise ValueError(f"a Zendesk user id is a number, got {user_id!r}")

@@ -95,6 +95,7 @@ def parse(source: Source, request: InboundRequest) -> list[EventDraft]:
         text=as_text(comment.get("body")) if change == "comment" else
         as_text(detail.get("description")) if change == "created" else None,
         attributes=_attributes(payload, detail, event, comment, change),
+        enrich=source.api is not None and bool(as_id(detail.get("requester_id"))),  # the email comes after the 202
     )]
 
 

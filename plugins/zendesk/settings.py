@@ -21,6 +21,30 @@ class ZendeskSourceSettings(SettingsSchema):
                                        metadata={"doc": "replay window on the signature timestamp"})
     subdomain = fields.String(load_default=None, validate=SUBDOMAIN,
                               metadata={"doc": "gives events a link to the ticket in the agent interface"})
+    # The requester's email and name come from the Users API after the 202, with these credentials
+    # (an agent's API token or an OAuth token with users:read); without them events keep the id only.
+    base_url = fields.Url(load_default=None, schemes={"http", "https"}, require_tld=False,
+                          metadata={"doc": "the Support API's host, if not https://SUBDOMAIN.zendesk.com"})
+    email = fields.String(load_default=None, metadata={"doc": "the agent the API token belongs to"})
+    api_token = SecretField(load_default=None, metadata={"doc": "enriches the requester from the Users API"})
+    oauth_token = SecretField(load_default=None, metadata={"doc": "instead of email and api_token"})
+
+    @validates_schema
+    def credentials_for_enrichment(self, data: dict[str, Any], **kwargs: Any) -> None:
+        token_auth = bool(data.get("email")) or bool(data.get("api_token"))
+        if token_auth and data.get("oauth_token"):
+            raise ValidationError("set either email and api_token or oauth_token, not both")
+        if token_auth and not (data.get("email") and data.get("api_token")):
+            raise ValidationError("API token auth needs both email and api_token")
+        if (token_auth or data.get("oauth_token")) and not (data.get("subdomain") or data.get("base_url")):
+            raise ValidationError("enriching requesters needs the account: set subdomain (or base_url)")
+
+    @post_load
+    def endpoint(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """The Users API's host, bound to the source's HTTP client; None when no credentials are set."""
+        credentials = data.get("api_token") or data.get("oauth_token")
+        site = data.get("base_url") or (f"https://{data['subdomain']}.zendesk.com" if data.get("subdomain") else None)
+        return {**data, "endpoint": site.rstrip("/") if credentials and site else None}
 
 
 class ZendeskConnectionSettings(SettingsSchema):

@@ -32,16 +32,20 @@ def test_finished_events_older_than_the_retention_period_are_deleted(hub):
     hub.drain()
     [waiting] = send(hub, detractor(response_id=2), msg_id="msg_2").json["accepted"]  # its delivery is still queued
     age_everything(hub, 31)
-    assert prune(hub.hub) == {"events": 1, "deliveries": 1, "attempts": 1, "enrichments": 0, "quarantine": 0}
-    assert hub.store.reads.event(finished) is None
+    finished_request = hub.store.reads.event(finished).request_id
+    assert prune(hub.hub) == {"events": 1, "deliveries": 1, "attempts": 1, "created_objects": 0, "enrichments": 0,
+                              "requests": 1, "quarantine": 0}
+    assert hub.store.reads.event(finished) is None and hub.store.reads.request(finished_request) is None
     assert hub.store.reads.event(waiting) is not None and len(hub.store.reads.deliveries()) == 1
+    assert hub.store.reads.request(hub.store.reads.event(waiting).request_id) is not None  # goes with its event
 
 
 def test_recent_events_and_quarantine_entries_are_kept(hub):
     send(hub, detractor(response_id=1), msg_id="msg_1")
     hub.drain()
     assert send(hub, {"unexpected": True}, msg_id="msg_2").status_code == 422  # kept in quarantine, open
-    assert prune(hub.hub) == {"events": 0, "deliveries": 0, "attempts": 0, "enrichments": 0, "quarantine": 0}
+    assert prune(hub.hub) == {"events": 0, "deliveries": 0, "attempts": 0, "created_objects": 0, "enrichments": 0,
+                              "requests": 0, "quarantine": 0}
     assert prune(hub.hub, older_than_days=0) == {}  # 0 turns retention off
     assert len(hub.store.quarantine.requests()) == 1
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import orjson
+
 import pytest
 
 import plugins.webhook as webhook
@@ -43,6 +45,11 @@ def test_events_are_listed_searched_and_shown_with_deliveries(hub, httpserver):
     assert len(hub.client.get("/admin/events?customer=bo@example.com", headers=AUTH).json["events"]) == 1
     shown = hub.client.get(f"/admin/events/{event_id}", headers=AUTH).json
     assert [delivery["status"] for delivery in shown["deliveries"]] == ["succeeded"]
+    kept = shown["request"]  # the request it came in, its signature removed
+    assert (kept["method"], kept["path"], kept["headers"]["webhook-id"]) == ("POST", "/hooks/app", "msg_1")
+    assert "webhook-signature" not in kept["headers"] and kept["removed"]["headers"] == ["webhook-signature"]
+    assert orjson.loads(kept["body"]) == detractor()
+    assert "request" not in found[0]  # lists leave it out
     assert hub.client.get("/admin/events/nope", headers=AUTH).status_code == 404
 
 

@@ -144,7 +144,8 @@ def test_prune_deletes_finished_events_past_the_given_age(hub, cxhub, httpserver
     httpserver.expect_request("/receiver").respond_with_data("")
     send(hub, detractor())
     hub.drain()
-    assert cxhub("prune") == "deleted 0 events, 0 deliveries, 0 attempts, 0 enrichments, 0 quarantine\n"
+    assert cxhub("prune") == ("deleted 0 events, 0 deliveries, 0 attempts, 0 created_objects, 0 enrichments, "
+                              "0 requests, 0 quarantine\n")
     with hub.store.database.engine.begin() as db:
         db.execute(update(events).values(received_at=now() - timedelta(days=3)))
     assert cxhub("prune", "--older-than-days", "7").startswith("deleted 0 events")

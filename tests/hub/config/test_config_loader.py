@@ -72,7 +72,8 @@ def test_valid_config_loads_with_secrets_hidden(host):
 @pytest.mark.parametrize("text, expected", [
     ("sources: [1\n", "cxhub.yaml:2: invalid YAML"),
     ("sources: {}\nsources: {}\n", "cxhub.yaml:2: invalid YAML: while constructing a mapping found duplicate key"),
-    ("source: {}\n", "cxhub.yaml:1: source: unknown key; expected one of connections, console, hub, routes, sources"),
+    ("source: {}\n", "cxhub.yaml:1: source: unknown key; expected one of alerts, connections, console, customers, hub, "
+                     "metrics, routes, sources"),
     ("sources:\n  tf:\n    plugin: nope\n", "cxhub.yaml:3: sources.tf.plugin: unknown source plugin 'nope' "
                                               "(known: jira, slack, typeform, webhook)"),
     ("sources:\n  tf:\n    plugin: teams\n", "cxhub.yaml:3: sources.tf.plugin: plugin 'teams' provides no source"),

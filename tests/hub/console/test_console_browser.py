@@ -10,17 +10,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import orjson
 import pytest
 
 import plugins.webhook as webhook
 from hub.store import EventFilter
-from hub.testing import wait_for
-from tests.conftest import detractor, send
+from hub.testing import sign_standard_webhook, wait_for
+from tests.conftest import WHSEC, detractor, send
 from tests.hub.console.conftest import ENV, PASSWORDS, console_config
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 HOSTILE = ('<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
            '<a href="javascript:window.__xss = 3">click</a>')
+BEARER = "Bearer proxy-credential-never-kept-42"
 
 
 @pytest.fixture
@@ -87,7 +89,9 @@ def test_an_operator_finds_a_dead_delivery_and_retries_it_until_it_succeeds(brow
     from selenium.webdriver.common.by import By
 
     hub, base = served
-    send(hub, detractor(comment="The export keeps failing. " + HOSTILE), msg_id="msg_hostile")
+    body = orjson.dumps(detractor(comment="The export keeps failing. " + HOSTILE))
+    signed = sign_standard_webhook(WHSEC, "msg_hostile", body)
+    assert hub.post("app", body, {**signed, "Authorization": BEARER}).status_code == 202
     wait_for(lambda: len(hub.store.reads.deliveries(status="dead")) == 1, what="the first delivery dead")
     send(hub, detractor(response_id=2002, comment="Fine now"), msg_id="msg_fine")
     wait_for(lambda: len(hub.store.reads.deliveries(status="succeeded")) == 1, what="the second delivered")
@@ -117,6 +121,14 @@ def test_an_operator_finds_a_dead_delivery_and_retries_it_until_it_succeeds(brow
     assert "<script>" in by_id(browser, "event-text").text  # shown as text...
     assert browser.execute_script("return window.__xss") is None  # ...and never run
     assert not browser.find_elements(By.CSS_SELECTOR, "#event-text img, #event-text a, #event-text script")
+    masked = {row.find_element(By.TAG_NAME, "td").text
+              for row in browser.find_elements(By.CSS_SELECTOR, "#request-headers tr.masked")}
+    assert {"authorization", "webhook-signature"} <= masked  # listed, their values masked
+    assert "(removed)" in browser.find_element(By.CSS_SELECTOR, "#request-headers tr.masked .mask").text
+    assert BEARER not in browser.page_source and signed["webhook-signature"].split(",", 1)[1] not in browser.page_source
+    assert "<script>window.__xss = 1</script>" in by_id(browser, "request-body").text  # the raw body, as text
+    assert not browser.find_elements(By.CSS_SELECTOR, "#request-body img, #request-body a, #request-body script")
+    assert browser.execute_script("return window.__xss") is None
     screenshot(browser, "event-detail")
 
     submit(browser, browser.find_element(By.CSS_SELECTOR, f"#delivery-{dead.id} button.retry"))
@@ -163,3 +175,37 @@ def test_an_expired_session_signs_in_again_and_returns_to_the_page(browser, serv
     by_id(browser, "password").send_keys(PASSWORDS["vera"])
     submit(browser, by_id(browser, "sign-in"))
     assert browser.current_url == base + f"/console/events/{row.id}"
+
+
+def test_an_operator_sends_a_test_delivery_and_retries_it_until_it_succeeds(browser, served, httpserver):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    hub, base = served
+    sign_in(browser, base, "otto", PASSWORDS["otto"], path="/console/connections")
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "#connection-out a.test-link"))
+    assert "/console/connections/out/test" in browser.current_url
+    Select(by_id(browser, "test-type")).select_by_value("cx.ticket.created")
+    by_id(browser, "test-email").send_keys("ann@example.com")
+    params = by_id(browser, "test-params")
+    params.clear()
+    params.send_keys('{"note": "{{ data.text }}"}')
+    screenshot(browser, "test-delivery")
+    submit(browser, by_id(browser, "send-test"))
+    assert "Test delivery queued to out.forward" in browser.find_element(By.CSS_SELECTOR, ".flash").text
+    assert by_id(browser, "test-event").is_displayed() and not browser.find_elements(By.ID, "replay")
+    [delivery] = hub.store.reads.deliveries()
+    assert delivery.route == "(console test)"
+    wait_for(lambda: hub.store.reads.delivery(delivery.id).status == "dead", what="the first attempt (500) dead")
+    browser.refresh()
+    submit(browser, browser.find_element(By.CSS_SELECTOR, f"#delivery-{delivery.id} button.retry"))
+    wait_for(lambda: hub.store.reads.delivery(delivery.id).status == "succeeded", what="the retried test delivery")
+    browser.refresh()
+    assert browser.find_element(By.CSS_SELECTOR, f"#delivery-{delivery.id} .status").text == "succeeded"
+    timeline = browser.find_element(By.CSS_SELECTOR, f"#delivery-{delivery.id} .timeline").text
+    assert "HTTP 500" in timeline and "succeeded" in timeline
+    received = [orjson.loads(request.get_data()) for request, _ in httpserver.log]
+    assert len(received) == 2 and received[0] == received[1]  # the same test event, attempt after attempt
+    assert received[1]["source"] == "/sources/cxhub-console" and received[1]["type"] == "cx.ticket.created"
+    assert "sent from the cxhub console by otto" in received[1]["data"]["text"]
+    screenshot(browser, "test-delivery-sent")

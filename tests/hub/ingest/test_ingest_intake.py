@@ -170,10 +170,10 @@ def test_an_entry_that_breaks_its_batch_is_quarantined_and_the_rest_are_taken_in
         post(hub, detractor(number), f"msg_{number}")
     route = hub.hub.router.deliveries_for
 
-    def route_but_fail_on_the_second(event, routed=()):  # stands in for a bug one event triggers
+    def route_but_fail_on_the_second(event, routed=(), origin=None):  # stands in for a bug one event triggers
         if event["data"]["link"]["id"] == "1":
             raise ValueError("boom")
-        return route(event, routed)
+        return route(event, routed, origin)
 
     monkeypatch.setattr(hub.hub.router, "deliveries_for", route_but_fail_on_the_second)
     assert take_in(hub) == 3

@@ -81,6 +81,18 @@ def test_a_refused_grant_is_auth_failed_with_its_reason_and_no_secret(httpserver
     assert REFRESH_TOKEN not in caught.value.message and CLIENT_SECRET not in caught.value.message
 
 
+def test_a_vendors_own_json_refusal_is_auth_failed_with_its_reason(httpserver):
+    """HubSpot answers a refused refresh in its own error format, not OAuth's (no `error` key)."""
+    httpserver.expect_request("/oauth/v1/token").respond_with_json(
+        {"status": "BAD_REFRESH_TOKEN", "message": f"missing or unknown refresh token {REFRESH_TOKEN}",
+         "correlationId": "9e9b5b2e-4b3c-4f3a-9d5e-2b1c0a6f7d31"}, status=400)
+    with pytest.raises(AuthFailed) as caught:
+        request_token(config(httpserver.url_for("/oauth/v1/token"), "refresh_token"), refresh_token=REFRESH_TOKEN,
+                      timeout=5, connection="crm")
+    assert "refused the credentials (BAD_REFRESH_TOKEN: missing or unknown refresh token ********)" in \
+        caught.value.message and caught.value.status_code == 400
+
+
 @pytest.mark.parametrize("status, body", [(503, "<html>down for maintenance</html>"), (429, '{"error": "slow_down"}'),
                                           (500, '{"error": "server_error"}')])
 def test_a_token_endpoint_that_is_down_is_retry_later(httpserver, status, body):

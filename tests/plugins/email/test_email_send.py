@@ -210,3 +210,19 @@ def test_a_server_without_auth_pauses_the_connection_rather_than_send_unauthenti
     hub.drain()
     error, _ = pause_reason(hub)
     assert "does not offer AUTH" in error and server.recorder.received == []
+
+
+def test_refused_credentials_are_auth_failed(make_hub, smtp_server):
+    """AuthFailed, not a plain PauseConnection: the hook, the log and the console read it as bad credentials."""
+    from email.message import EmailMessage
+
+    from hub.plugin import AuthFailed
+    from plugins.email.transport import send as smtp_send
+
+    server = smtp_server(users={"bot": PASSWORD})
+    hub = mail_hub(make_hub, server.port, ca_file=server.ca_file, password="wrong password")
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "alerts@cx.example.com", "cx-team@example.com", "x"
+    with pytest.raises(AuthFailed, match="refused the username and password: 535") as caught:
+        smtp_send(hub.hub.config.connections["mail"].settings, message, ["cx-team@example.com"])
+    assert caught.value.status_code == 535 and "wrong password" not in caught.value.message

@@ -8,7 +8,10 @@ import pytest
 
 import plugins.hubspot as hubspot
 import plugins.webhook as webhook
+from hub.config import ConfigError, parse_config
 from hub.operations import connection_states
+from hub.plugin import AuthFailed, HttpClient, RateLimit, Secret
+from hub.pluginhost import PluginHost, build_plugin_manager
 from tests.conftest import APP_SOURCE, WHSEC, detractor, fixture_bytes, send
 
 TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
@@ -284,11 +287,42 @@ def test_a_429_is_retried_after_its_retry_after(make_hub, httpserver):
         (429, "retry"), (None, "succeeded")]
 
 
-def test_without_an_access_token_no_authorization_header_is_sent(make_hub, httpserver):
-    """OAuth connections are authenticated by the core's client; the plugin adds no header of its own."""
-    hub = make(make_hub, httpserver, UPDATE % 'contact_id: "1246978"', token=False)
-    httpserver.expect_request(CONTACT_PATH, method="PATCH").respond_with_json(CONTACT)
-    send(hub, detractor())
-    hub.drain()
-    [(request, _)] = httpserver.log
-    assert "Authorization" not in request.headers
+def config_problems(text: str) -> str:
+    host = PluginHost(build_plugin_manager([webhook, hubspot], discover=False))
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "cxhub.yaml", host, {"APP_SECRET": WHSEC, "HUBSPOT_TOKEN": TOKEN})
+    assert TOKEN not in str(caught.value)
+    return str(caught.value)
+
+
+def test_a_connection_needs_exactly_one_of_access_token_and_oauth():
+    """The plugin declares token_setting="access_token": check-config refuses neither and both."""
+    routes = UPDATE % 'contact_id: "1246978"'
+    neither = APP_SOURCE + CONNECTION % ("https://api.hubapi.com", "") + routes
+    assert "connections.hubspot.settings: give settings.access_token or an oauth: block (the connection has no " \
+           "credentials)" in config_problems(neither)
+    oauth = ("    oauth: {grant: client_credentials, token_url: \"https://api.hubapi.com/oauth/v1/token\", "
+             "client_id: app-1, client_secret: {$env: HUBSPOT_TOKEN}}\n")
+    both = APP_SOURCE + CONNECTION % ("https://api.hubapi.com", WITH_TOKEN) + oauth + routes
+    assert "connections.hubspot.oauth: give either settings.access_token or an oauth: block, not both" in \
+        config_problems(both)
+
+
+def test_the_default_rate_limit_is_hubspots_published_one(make_hub, httpserver):
+    hub = make(make_hub, httpserver, UPDATE % 'contact_id: "1246978"')
+    assert hub.hub.config.connections["hubspot"].rate_limit == RateLimit(100, 10)
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_refused_credentials_are_auth_failed(httpserver, status):
+    """AuthFailed, not a plain PauseConnection: the hook, the log and the console read it as bad credentials."""
+    from plugins.hubspot.api import call
+
+    httpserver.expect_request(CONTACT_PATH, method="PATCH", headers=BEARER).respond_with_json(
+        {"status": "error", "message": "This oauth-token does not have proper permissions!", "category": "MISSING_SCOPES"},
+        status=status)
+    with pytest.raises(AuthFailed, match=rf"HubSpot refused the connection's credentials \({status}\)") as caught:
+        call(HttpClient(httpserver.url_for("/")), {"access_token": Secret(TOKEN, "HUBSPOT_TOKEN")}, "PATCH",
+             CONTACT_PATH.lstrip("/"),
+             what="contact 1246978", json={"properties": {}})
+    assert caught.value.status_code == status and TOKEN not in caught.value.message

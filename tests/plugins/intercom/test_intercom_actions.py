@@ -62,7 +62,9 @@ def test_reply_posts_an_admin_note_with_the_documented_request(make_hub, httpser
     [delivery] = hub.store.reads.deliveries()
     assert delivery.status == "succeeded"
     assert orjson.loads(delivery.result) == {"external_id": "2202737122", "url": None,
-                                             "detail": {"conversation_id": "1911149811", "message_type": "note"}}
+                                             "detail": {"conversation_id": "1911149811", "message_type": "note"},
+                                             "link": {"system": "intercom", "id": "1911149811",
+                                                      "type": "conversation", "url": None}}
 
 
 def test_a_comment_reply_and_a_pinned_version(make_hub, httpserver):

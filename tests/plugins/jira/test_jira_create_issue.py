@@ -79,7 +79,9 @@ def test_creates_one_issue_with_documented_fields(hub, httpserver):
     }
     assert delivery.status == "succeeded"
     assert orjson.loads(delivery.result) == {"external_id": "ED-24", "detail": {"id": "10000"},
-                                                 "url": httpserver.url_for("/browse/ED-24")}
+                                                 "url": httpserver.url_for("/browse/ED-24"),
+                                                 "link": {"system": "jira", "id": "ED-24", "type": "issue",
+                                                          "url": httpserver.url_for("/browse/ED-24")}}
 
 
 def test_retries_5xx_then_succeeds(hub, httpserver):

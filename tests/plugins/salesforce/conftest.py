@@ -50,3 +50,6 @@ def contact_hub(make_hub):
 @pytest.fixture
 def case_hub(make_hub):
     return salesforce_hub(make_hub, source_config(CASE_ORG))
+
+
+from tests.faults.conftest import start_process  # noqa: E402,F401  (a fixture: real `cxhub` processes)

@@ -9,8 +9,13 @@ import orjson
 import pytest
 from pytest_httpserver import HTTPServer
 
+import plugins.salesforce as salesforce
+import plugins.webhook as webhook
+from hub.config import ConfigError, parse_config
 from hub.operations import connection_states
-from tests.conftest import APP_SOURCE, detractor, fixture_bytes, send
+from hub.plugin import AuthFailed, Connection, HttpClient
+from hub.pluginhost import PluginHost, build_plugin_manager
+from tests.conftest import APP_SOURCE, WHSEC, detractor, fixture_bytes, send
 from tests.plugins.salesforce.conftest import CASE_ORG, CASES, CONTACT, CONTACT_ORG, post_soap, salesforce_hub
 
 ACCESS_TOKEN = "00D70000000IVNp!AQ4AQFakeAccessTokenForTests"
@@ -159,13 +164,14 @@ def test_the_pinned_api_version_is_in_every_path(make_hub, httpserver):
                                                               "/services/data/v58.0/sobjects/Case"}
 
 
-def test_without_an_access_token_no_authorization_header_is_sent(make_hub, httpserver):
-    hub = make(make_hub, httpserver, CASE_ROUTE % "", token=False)
-    expect(httpserver, f"{V}/query", "GET", auth=None).respond_with_json(NO_CONTACT)
-    expect(httpserver, f"{V}/sobjects/Case", "POST", auth=None).respond_with_json(CREATED, status=201)
-    send(hub, detractor())
-    hub.drain()
-    assert httpserver.log and all("Authorization" not in request.headers for request, _ in httpserver.log)
+def test_a_connection_needs_exactly_one_of_access_token_and_oauth():
+    host = PluginHost(build_plugin_manager([salesforce, webhook], discover=False))
+    env = {"APP_SECRET": WHSEC, "SF_ACCESS_TOKEN": ACCESS_TOKEN}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(APP_SOURCE + connection("https://acme.my.salesforce.com", token=False) + CASE_ROUTE % "",
+                     "cxhub.yaml", host, env)
+    assert "connections.sf.settings: give settings.access_token or an oauth: block (the connection has no " \
+           "credentials)" in str(caught.value)
 
 
 UPDATE_ROUTE = """
@@ -315,3 +321,17 @@ def test_update_record_parameters_are_checked(params, problem):
 
     with pytest.raises(ValidationError, match=problem.replace("(", r"\(")):
         UpdateRecordParams().load(params)
+
+
+def test_invalid_session_id_is_auth_failed(make_hub, httpserver):
+    """AuthFailed, not a plain PauseConnection: the hook, the log and the console read it as bad credentials."""
+    from plugins.salesforce.api import call
+
+    expect(httpserver, f"{V}/sobjects/Case", "POST").respond_with_data(INVALID_SESSION, status=401,
+                                                                       content_type="application/json")
+    hub = make(make_hub, httpserver, CASE_ROUTE % "")
+    connection = Connection("sf", "salesforce", hub.hub.config.connections["sf"].settings,
+                            HttpClient(httpserver.url_for("/")))
+    with pytest.raises(AuthFailed, match="INVALID_SESSION_ID: Session expired or invalid") as caught:
+        call(connection, "POST", "sobjects/Case", what="the new case", json={"Subject": "x"})
+    assert caught.value.status_code == 401 and ACCESS_TOKEN not in caught.value.message

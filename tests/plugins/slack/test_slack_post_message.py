@@ -8,6 +8,7 @@ from werkzeug import Response
 
 import plugins.slack as slack
 import plugins.webhook as webhook
+from hub.operations import connection_states
 from hub.plugin import text_length
 from plugins.slack.blocks import fit_mrkdwn
 from tests.conftest import APP_SOURCE, WHSEC, detractor, fixture_bytes, send
@@ -134,6 +135,10 @@ def test_rate_limit_429_waits_for_retry_after(bot_hub, httpserver):
     wait = (delivery.next_attempt_at - delivery.updated_at).total_seconds()
     assert 29 <= wait <= 31
     assert bot_hub.hub.queue.scheduled_count() == 1
+    # The Retry-After holds back every worker of the connection too, until that moment.
+    [state] = [row for row in connection_states(bot_hub.hub) if row["connection"] == "slack"]
+    assert state["status"] == "slowed"
+    bot_hub.end_backoff("slack")  # the 30 seconds have passed
     bot_hub.drain(run_scheduled=True)
     assert bot_hub.store.reads.delivery(delivery.id).status == "succeeded"
 

@@ -77,7 +77,8 @@ def test_reply_in_thread_posts_to_the_thread_with_the_bot_token(make_hub, httpse
     delivery, _ = only_delivery(hub)
     assert delivery.status == "succeeded", delivery.last_error
     assert orjson.loads(delivery.result) == {"external_id": "1503436200.000500", "url": None, "detail": {
-        "channel": CHANNEL, "ts": "1503436200.000500", "thread_ts": PARENT_TS}}
+        "channel": CHANNEL, "ts": "1503436200.000500", "thread_ts": PARENT_TS},
+        "link": {"system": "slack", "id": f"{CHANNEL}:1503436200.000500", "url": None, "type": "message"}}
 
 
 def test_reply_broadcast_is_sent_when_asked(make_hub, httpserver):
@@ -200,3 +201,17 @@ def test_an_incoming_webhook_cannot_reply_in_a_thread(make_hub, httpserver):
 def test_parameters_slack_would_refuse_are_refused_first(schema, params, message):
     with pytest.raises(ValidationError, match=message):
         schema().load(params)
+
+
+@pytest.mark.parametrize("status, answer", [(200, {"ok": False, "error": "token_revoked"}), (401, None)])
+def test_a_refused_token_is_auth_failed(httpserver, status, answer):
+    """AuthFailed, not a plain PauseConnection: the hook, the log and the console read it as bad credentials."""
+    from hub.plugin import AuthFailed, Connection, HttpClient, Secret
+    from plugins.slack.webapi import call
+
+    httpserver.expect_request("/api/chat.postMessage").respond_with_data(
+        orjson.dumps(answer) if answer else "", status=status, content_type="application/json")
+    connection = Connection("slack", "slack", {"bot_token": Secret(TOKEN, "SLACK_TOKEN")},
+                            HttpClient(httpserver.url_for("/api/")))
+    with pytest.raises(AuthFailed, match=r"Slack refused the connection's bot token \(chat.postMessage: "):
+        call(connection, "chat.postMessage", {"channel": CHANNEL, "text": "x"})

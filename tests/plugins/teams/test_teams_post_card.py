@@ -148,6 +148,7 @@ def test_a_429_waits_for_retry_after_then_succeeds(workflow_hub, httpserver):
     delivery, _ = only_delivery(workflow_hub)
     assert delivery.status == "retrying"
     assert 29 <= (delivery.next_attempt_at - delivery.updated_at).total_seconds() <= 31
+    workflow_hub.end_backoff("teams")  # the 30 seconds have passed (every worker of the connection waited them)
     workflow_hub.drain(run_scheduled=True)
     assert workflow_hub.store.reads.delivery(delivery.id).status == "succeeded"
 
@@ -212,3 +213,26 @@ def test_a_webhook_url_that_is_not_a_url_is_refused_when_the_config_loads_withou
     with pytest.raises(ValidationError) as refused:
         TeamsConnectionSettings().load({"webhook_url": EnvValue("TEAMS_WEBHOOK_URL", url)})
     assert refused.value.messages == {"webhook_url": ["Secret($TEAMS_WEBHOOK_URL) is not an https:// URL"]}
+
+
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_a_refused_webhook_url_is_auth_failed(make_hub, httpserver, wrapped):
+    """AuthFailed, not a plain PauseConnection: the hook, the log and the console read it as bad credentials."""
+    from hub.plugin import AuthFailed, Connection, HttpClient
+    from plugins.teams.actions import post_card
+    from plugins.teams.settings import PostCardParams
+
+    if wrapped:  # a legacy connector reports Teams' refusal inside a 200
+        httpserver.expect_request(CONNECTOR_PATH).respond_with_data(
+            "Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 401 with "
+            "ContextId tcid=0,server=msgapi-production-eus-azsc2-4-170,cv=deadbeef.0", status=200)
+    else:
+        httpserver.expect_request(CONNECTOR_PATH).respond_with_data("DirectApiAuthorizationRequired", status=403)
+    hub = teams_hub(make_hub, httpserver.url_for(CONNECTOR_PATH))
+    send(hub, detractor())
+    [row] = hub.store.reads.events()
+    connection = Connection("teams", "teams", {"format": "adaptive_card"},
+                            HttpClient(httpserver.url_for(CONNECTOR_PATH)))
+    with pytest.raises(AuthFailed) as caught:
+        post_card(connection, PostCardParams().load({"title": "t", "text": "x"}), orjson.loads(row.body))
+    assert caught.value.status_code == (401 if wrapped else 403)

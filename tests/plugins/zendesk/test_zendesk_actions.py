@@ -89,7 +89,9 @@ def test_create_ticket_sends_the_documented_request_once_per_delivery(hub, https
     }}
     assert delivery.status == "succeeded"
     assert orjson.loads(delivery.result) == {"external_id": "3", "url": httpserver.url_for("/agent/tickets/3"),
-                                                 "detail": {"idempotency_lookup": "miss"}}
+                                                 "detail": {"idempotency_lookup": "miss"},
+                                                 "link": {"system": "zendesk", "id": "3", "type": "ticket",
+                                                          "url": httpserver.url_for("/agent/tickets/3")}}
 
 
 def test_markdown_becomes_html_and_a_customers_html_stays_text(make_hub, httpserver):
