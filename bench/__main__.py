@@ -28,11 +28,13 @@ def main() -> None:
     parser.add_argument("--out", default="bench-results.json", help="where to write the JSON results")
     parser.add_argument("--redis-url", help="use this Redis instead of starting one")
     parser.add_argument("--database-url", help="use this database instead of a fresh one")
-    parser.add_argument("--rate", type=float, help="send end_to_end at this many events/s (default: half of ingest)")
+    parser.add_argument("--rate", type=float, help="hold end_to_end at this many events/s (default: the highest it sustains)")
+    parser.add_argument("--accept-into", choices=["database", "redis"], default="redis",
+                        help="the hub's accept_into in end_to_end and recovery")
     options = parser.parse_args()
-    settings = Settings(seconds=5, deliveries=2000, memory_events=5000) if options.quick else \
-        Settings(seconds=15, deliveries=6000, memory_events=100_000)
-    settings.end_to_end_rate = options.rate
+    settings = Settings(seconds=5, deliveries=2000, memory_events=5000, sustain_seconds=20, recovery_seconds=30) \
+        if options.quick else Settings(seconds=15, deliveries=6000, memory_events=100_000)
+    settings.end_to_end_rate, settings.accept_into = options.rate, options.accept_into
 
     workdir = Path(tempfile.mkdtemp(prefix="cxhub-bench-"))
     processes = Processes(workdir)
@@ -49,8 +51,10 @@ def main() -> None:
         for name in options.only or list(ALL):
             print(f"... {name}", flush=True)
             ALL[name](scenarios)
+            Path(options.out).write_bytes(orjson.dumps(scenarios.results, option=orjson.OPT_INDENT_2))  # so far
     finally:
         processes.stop_all()
+        stack.close()
     results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                            "database": stack.database_url.split("://")[0], "quick": options.quick},
                "seconds": round(time.monotonic() - began), **scenarios.results}

@@ -9,6 +9,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import requests
 
@@ -98,13 +99,21 @@ def run_python_load(url: str, *, seconds: int, connections: int = 32, start: int
                       latencies[int(len(latencies) * 0.99)] * 1000, len(latencies), failed[0], "python threads")
 
 
-def send_at_rate(url: str, rate: float, seconds: float, start: int) -> dict[str, float]:
+def hub_accepted(response: requests.Response, number: int) -> list[str]:
+    """The event ids a hub's 202 names."""
+    return response.json()["accepted"] if response.status_code == 202 else []
+
+
+def send_at_rate(url: str, rate: float, seconds: float, start: int, *, sent: dict[str, float] | None = None,
+                 accepted: Callable[[requests.Response, int], list[str]] = hub_accepted) -> dict[str, float]:
     """Open loop: send signed events at a fixed rate; return {event id: send time}.
 
     Each thread waits for its answer before its next send, so there are enough threads to keep
-    the rate while answers take up to 32/rate seconds (about 90 ms at 350 req/s).
+    the rate while answers take up to 32/rate seconds (about 90 ms at 350 req/s). `sent` fills
+    as answers come (a caller can watch the backlog meanwhile); `accepted` names the ids an
+    answer accepted (the hub's 202 lists them; a reference app's does not).
     """
-    sent: dict[str, float] = {}
+    sent = {} if sent is None else sent
     total = int(rate * seconds)
     threads = 32
     began = time.time() + 0.2
@@ -118,9 +127,8 @@ def send_at_rate(url: str, rate: float, seconds: float, start: int) -> dict[str,
             moment = time.time()
             response = session.post(url + "/hooks/typeform", data=body, headers={
                 "Content-Type": "application/json", "Typeform-Signature": sig})
-            if response.status_code == 202:
-                for event_id in response.json()["accepted"]:
-                    sent[event_id] = moment
+            for event_id in accepted(response, start + index):
+                sent[event_id] = moment
 
     workers = [threading.Thread(target=loop, args=(offset,)) for offset in range(threads)]
     for worker in workers:

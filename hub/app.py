@@ -77,7 +77,6 @@ def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[o
     try:
         hub = Hub(config=config, plugins=host, store=store, redis=redis,
                   queue=DeliveryQueue(redis, config.hub.queue, config.connections,
-                                      lease_seconds=config.hub.delivery_lease_seconds,
                                       enriching_sources=config.enrichment),
                   router=Router(config.routes),
                   limiter=SourceLimiter(redis, config.hub.queue),

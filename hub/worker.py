@@ -15,6 +15,7 @@ slow destination hold a few of them in I/O while the rest keep working.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import signal
 import threading
@@ -46,6 +47,8 @@ from hub.runtime import EXTENSION, Hub
 from hub.sla import run_case_checks_periodically
 
 log = logging.getLogger("cxhub.worker")
+PR_SET_NAME = 15  # prctl(2)
+RESTART_SECONDS = 1  # a delivery thread whose RQ loop quit on an error starts again after this
 IDLE_SLICE = 1  # seconds a worker waits on its queues before looking at its gate again
 
 
@@ -120,6 +123,18 @@ class HubWorker(NoSignalHandlers, SimpleWorker):
         return queues[self.turn:] + queues[:self.turn]
 
 
+def name_os_thread(name: str) -> None:
+    """Give the calling thread its name in the operating system too (`top -H`, /proc/PID/task/*/comm).
+
+    Python 3.11 names threads for itself only; this lets an operator or the bench tell a worker's
+    intake thread from its delivery threads. Linux keeps 15 bytes of it; elsewhere nothing happens.
+    """
+    try:
+        ctypes.CDLL(None).prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
 def make_worker(app: Flask, **options: Any) -> HubWorker:
     hub: Hub = app.extensions[EXTENSION]
     return HubWorker(hub, app.extensions[RUNNER].gate, **options)
@@ -139,8 +154,8 @@ class WorkerThreads:
         self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        for worker in self.workers:
-            self._spawn(self._work, worker, name=f"cxhub-worker-{worker.name[:8]}")
+        for index, worker in enumerate(self.workers):
+            self._spawn(self._work, index, name=f"cxhub-worker-{worker.name[:8]}")
         self._spawn(self._schedule, name="cxhub-scheduler")
         self._spawn(self._take_in, name="cxhub-intake")
         self.threads.append(run_periodically(self.hub, self.stopping))
@@ -162,13 +177,30 @@ class WorkerThreads:
             thread.join(timeout)
 
     def _spawn(self, target: Any, *args: Any, name: str) -> None:
-        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        def run() -> None:
+            name_os_thread(name)
+            target(*args)
+
+        thread = threading.Thread(target=run, name=name, daemon=True)
         thread.start()
         self.threads.append(thread)
 
-    def _work(self, worker: HubWorker) -> None:
+    def _work(self, index: int) -> None:
+        """Run delivery thread `index` until stopped, with a fresh RQ worker each time RQ's loop quits.
+
+        RQ's work loop quits on an error it cannot handle (Redis failing while it records a job's
+        failure, as when Redis restarts and answers "loading"); without this the process would
+        live on, sweeping and taking in, with fewer and fewer threads delivering.
+        """
         with self.app.app_context():
-            worker.work(logging_level="WARNING")
+            while True:
+                self.workers[index].work(logging_level="WARNING")
+                if self.stopping.wait(RESTART_SECONDS):
+                    return
+                log.error("delivery thread %d stopped on an error (logged above); starting it again", index)
+                self.workers[index] = make_worker(self.app, worker_ttl=16)
+                if self.stopping.is_set():  # stop() may have gone through the list before the new worker was in it
+                    return
 
     def _take_in(self) -> None:
         with self.app.app_context():
@@ -214,7 +246,7 @@ def run_worker(app: Flask, *, burst: bool = False, intake_only: bool = False) ->
     while not stopped.wait(1):
         pass
     log.warning("stopping: finishing the deliveries under way")
-    threads.stop(timeout=hub.config.hub.delivery_lease_seconds)
+    threads.stop(timeout=hub.queue.job_timeout)
 
 
 def recover_unfinished(hub: Hub) -> int:

@@ -96,16 +96,16 @@ class ConnectionConfig:
 class HubSettings:
     max_body_bytes: int = 1024 * 1024
     queue: str = "cxhub"
-    delivery_lease_seconds: int = 660  # an attempt longer than this is presumed dead and run again
+    delivery_lease_seconds: int = 30  # a claim its worker stopped renewing this long ago is run again
     sweep_grace_seconds: int = 300  # a queued delivery untouched this long gets a new job
-    sweep_interval_seconds: float = 30.0
+    sweep_interval_seconds: float = 5.0  # so an expired lease is noticed within seconds
     database_retry_seconds: float = 30.0  # a delivery that finds the database down waits this long
     retention_days: float = 30.0  # finished events older than this are deleted (0: keep everything)
     case_check_seconds: int = 30  # how often one worker follows the open cases and emits cx.case.overdue
     worker_threads: int = 4  # delivery threads per worker process (and in embedded mode)
     accept_into: str = "database"  # where a webhook is durable before its 202: "database" or "redis"
     dedupe_seconds: int = 86400  # with accept_into: redis, how long a resend is answered 200 at once
-    intake_claim_seconds: float = 60.0  # an intake entry held this long by a consumer is taken over by another
+    intake_claim_seconds: float = 15.0  # an intake entry held this long by a consumer is taken over by another
     quarantine_max_rows: int = 10000  # open quarantined requests kept at most; past it new ones are dropped, counted
     annotators: tuple[str, ...] = ()  # plugins whose cxhub_annotate_event adds fields to every event, in order
     keep_requests: bool = True  # keep each accepted webhook's request (credentials removed) beside its events

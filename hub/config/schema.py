@@ -48,7 +48,7 @@ class HubSettingsSchema(StrictSchema):
                                     validate=validate.Range(min=1024, max=64 * 1024 * 1024))
     queue = fields.String(load_default=HubSettings.queue, validate=NAME)
     delivery_lease_seconds = fields.Integer(load_default=HubSettings.delivery_lease_seconds,
-                                            validate=validate.Range(min=10, max=86400))
+                                            validate=validate.Range(min=3, max=86400))
     sweep_grace_seconds = fields.Integer(load_default=HubSettings.sweep_grace_seconds,
                                          validate=validate.Range(min=1, max=86400))
     sweep_interval_seconds = fields.Float(load_default=HubSettings.sweep_interval_seconds,

@@ -6,6 +6,7 @@ import logging
 import time
 
 from flask import current_app
+from redis.exceptions import RedisError
 
 from hub.delivery.runner import BATCH_SECONDS
 from hub.store import StoreUnavailable
@@ -20,10 +21,15 @@ def deliver(delivery_id: str, connection: str) -> None:
 
     Taking the waiting jobs spares RQ's per-job bookkeeping (a dozen Redis round trips) and lets
     the runner claim and store each batch in one transaction. The first delivery runs alone, so a
-    slow destination's backlog is not all taken by the first thread to reach it. `connection`
+    slow destination's backlog is not all taken by the first thread to reach it, and each batch
+    is at most this thread's share of what waits (the connection's in-flight cap is how many
+    threads of this process may share it): a short queue is delivered in parallel, not in one
+    thread's line, and only a backlog makes full batches. `connection`
     names the queue the job belongs to, so it can be put back there. With the database down
     nothing can even be claimed: the jobs come back later (and if Redis is down too, the sweeper
-    finds the deliveries once both are back). The worker pushes the app context.
+    finds the deliveries once both are back). With Redis away after a batch, the job ends: the
+    jobs not taken wait in their queue, and a batch whose taking went unanswered is found by the
+    sweeper. The worker pushes the app context.
     """
     runner = current_app.extensions[RUNNER]
     queue = runner.hub.queue
@@ -40,4 +46,8 @@ def deliver(delivery_id: str, connection: str) -> None:
             return
         if time.monotonic() - started >= BATCH_SECONDS or not runner.gate.is_open(connection):
             return
-        batch = queue.take(connection, BATCH_SIZE)
+        try:
+            batch = queue.take(connection, BATCH_SIZE, takers=runner.gate.caps.get(connection, 1))
+        except RedisError as error:  # Redis went away or is loading: what waits is still queued, in RQ or the store
+            log.warning("could not take more deliveries for %s: %s", connection, error)
+            return

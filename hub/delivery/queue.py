@@ -27,6 +27,11 @@ from hub.redis_errors import RedisUnavailable
 JOB = "hub.delivery.job.deliver"
 ENRICH_JOB = "hub.enrichment.job.enrich"
 FAILED_JOB_TTL = 7 * 24 * 3600
+# RQ stops a job (a batch of deliveries, or an enrichment) that runs longer than this, as hung. It is
+# not what notices a dead worker (its leases stop being renewed: hub.delivery.leases), so it only
+# has to exceed the longest honest job: a batch's BATCH_SECONDS plus one attempt at the longest
+# timeout a connection may have (300 s), with room for a plugin that makes a few calls.
+JOB_TIMEOUT_SECONDS = 630
 
 
 class Owed(Protocol):
@@ -41,7 +46,7 @@ class Owed(Protocol):
 
 class DeliveryQueue:
     def __init__(self, redis: Redis, name: str, connections: Iterable[str] = (), *,
-                 lease_seconds: int = 660, enriching_sources: Iterable[str] = ()) -> None:
+                 job_timeout: int = JOB_TIMEOUT_SECONDS, enriching_sources: Iterable[str] = ()) -> None:
         self.redis = redis
         self.name = name
         self.base = Queue(name, connection=redis)
@@ -49,8 +54,7 @@ class DeliveryQueue:
                               for connection in connections}
         self.by_source = {source: Queue(f"{name}.enrich.{source}", connection=redis)
                           for source in enriching_sources}
-        # RQ stops a job before its delivery's lease ends, so a slow attempt is never run twice at once.
-        self.job_timeout = max(5, lease_seconds - 30)
+        self.job_timeout = job_timeout
 
     @property
     def queues(self) -> list[Queue]:
@@ -133,8 +137,11 @@ class DeliveryQueue:
         # A source no longer enriching (its config changed) falls back to the base queue, where the job fails clearly.
         return self.by_source.get(source, self.base)
 
-    def take(self, connection: str, count: int) -> list[str]:
+    def take(self, connection: str, count: int, takers: int = 1) -> list[str]:
         """Take up to `count` more waiting jobs off a connection's queue; return their delivery ids.
+
+        `takers`: how many threads may share the queue; each takes at most its share of what
+        waits, so a short queue is delivered in parallel instead of in one thread's line.
 
         A worker runs them in the job it is already running, which spares RQ's per-job
         bookkeeping (a dozen Redis round trips) for all but the first delivery of a batch.
@@ -145,7 +152,7 @@ class DeliveryQueue:
         queue = self.by_connection.get(connection)
         if queue is None or count < 1:
             return []
-        return [delivery_of(job_id) for job_id in take_job_ids(queue, count)]
+        return [delivery_of(job_id) for job_id in take_job_ids(queue, count, takers)]
 
     def _job(self, delivery_id: str, connection: str, verb: str) -> EnqueueData:
         return Queue.prepare_data(JOB, args=(delivery_id, connection), **self._options(verb, delivery_id))

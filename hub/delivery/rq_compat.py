@@ -25,10 +25,14 @@ if TYPE_CHECKING:
 
 SUPPORTED_RQ = ">=2.0,<4"
 
-# Pop up to ARGV[1] job ids off the queue KEYS[1] and delete their job hashes (key prefix
-# ARGV[2]), atomically: no job is left popped but not deleted if the caller dies in between.
+# Pop job ids off the queue KEYS[1] and delete their job hashes (key prefix ARGV[2]), atomically: no
+# job is left popped but not deleted if the caller dies in between. It takes a fair share of what
+# waits: at most ARGV[1], and no more than the waiting jobs divided among ARGV[3] takers.
 TAKE = """
-local ids = redis.call('LPOP', KEYS[1], ARGV[1])
+local share = math.ceil(redis.call('LLEN', KEYS[1]) / tonumber(ARGV[3]))
+local count = math.min(tonumber(ARGV[1]), share)
+if count < 1 then return {} end
+local ids = redis.call('LPOP', KEYS[1], count)
 if not ids then return {} end
 for _, id in ipairs(ids) do redis.call('DEL', ARGV[2] .. id) end
 return ids
@@ -42,11 +46,13 @@ class NoSignalHandlers:
         """Overrides RQ's private hook; the caller stops the worker instead (see the docstring above)."""
 
 
-def take_job_ids(queue: Queue, count: int) -> list[str]:
+def take_job_ids(queue: Queue, count: int, takers: int = 1) -> list[str]:
     """Take up to `count` waiting jobs off the front of `queue` in one round trip; return their ids.
 
+    With `takers` > 1, at most the waiting jobs divided by `takers` (rounded up) are taken, so
+    the threads that may work on the queue share a short one instead of one taking it all.
     The jobs are gone from RQ (queue and job hash) once this returns; the caller runs them itself.
     """
     take = queue.connection.register_script(TAKE)  # EVALSHA: the script is sent once per server
-    ids = take(keys=[queue.key], args=[count, queue.job_class.key_for("")])
+    ids = take(keys=[queue.key], args=[count, queue.job_class.key_for(""), max(1, takers)])
     return [job_id.decode() if isinstance(job_id, bytes) else job_id for job_id in ids]

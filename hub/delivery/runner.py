@@ -17,6 +17,7 @@ from hub.cases.opening import open_cases
 from hub.delivery.backoff import backoff_delay
 from hub.delivery.once import Decision, OnceProblem, decide
 from hub.delivery.gate import ConnectionGate, Transition
+from hub.delivery.leases import Leases
 from hub.events.storable import escape_unstorable
 from hub.noise.digest import digest_event
 from hub.noise.early import sent_early
@@ -83,6 +84,9 @@ class DeliveryRunner:
         settings = hub.config.hub
         self.gate = ConnectionGate(hub.redis, settings.queue, hub.config.connections,
                                    default_cap=max(1, settings.worker_threads // 2))
+        self.leases = Leases(hub.store.deliveries.renew, settings.delivery_lease_seconds, "deliveries")
+        # The enrichment jobs this process runs (hub.enrichment) renew theirs through this one.
+        self.enrichment_leases = Leases(hub.store.enrichments.renew, settings.delivery_lease_seconds, "enrichments")
 
     def run(self, delivery_ids: Sequence[str], connection: str) -> None:
         """Run deliveries waiting for one connection, each once if it is still waiting.
@@ -96,9 +100,19 @@ class DeliveryRunner:
         3. Store the attempts together (at least every FLUSH_SECONDS, so a crash repeats little),
            then queue the retries and tell the lifecycle hooks. On success: succeeded. On a
            retryable failure with attempts left: retrying, after the backoff. Otherwise: dead.
+
+        From the claim until its attempt is stored, this process renews each delivery's lease
+        (`hub.delivery.leases`), so a live attempt keeps its claim and a dead worker's expires soon.
         """
-        lease = timedelta(seconds=self.hub.config.hub.delivery_lease_seconds)
-        claimed = self.hold_if_quiet(self.hub.store.deliveries.claim(delivery_ids, lease), connection)
+        claimed = self.hub.store.deliveries.claim(delivery_ids, self.leases.lease)
+        self.leases.hold(delivery.id for delivery in claimed)
+        try:
+            self.attempt_claimed(self.hold_if_quiet(claimed, connection), connection)
+        finally:  # whatever happened, this thread no longer holds them: an unfinished one expires and is swept
+            self.leases.let_go(delivery.id for delivery in claimed)
+
+    def attempt_claimed(self, claimed: list[ClaimedDelivery], connection: str) -> None:
+        """Steps 2 and 3 of `run`, for the claimed deliveries that may go now."""
         self.open_cases(claimed)
         started = flushed = time.monotonic()
         finished: list[Finished] = []
@@ -164,7 +178,9 @@ class DeliveryRunner:
 
     def give_back(self, claimed: Sequence[ClaimedDelivery], connection: str, wait: float) -> None:
         """Release claimed deliveries unattempted and queue them again after `wait` seconds."""
-        for ref in self.hub.store.deliveries.release([delivery.id for delivery in claimed]):
+        released = self.hub.store.deliveries.release([delivery.id for delivery in claimed])
+        self.leases.let_go(delivery.id for delivery in claimed)
+        for ref in released:
             self.hub.queue.schedule(ref.id, connection, wait)
 
     def announce(self, transition: Transition | None, outcome: Outcome | None) -> None:
@@ -277,6 +293,7 @@ class DeliveryRunner:
         """Store the attempts and new statuses, then schedule retries and tell the hooks."""
         verdicts = [self.verdict(item) for item in finished]
         self.hub.store.deliveries.finish_attempts(verdicts)  # an `otherwise` is linked to the first's case there
+        self.leases.let_go(item.delivery.id for item in finished)
         for item, verdict in zip(finished, verdicts):
             delivery = item.delivery
             delay = 0.0

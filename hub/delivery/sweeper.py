@@ -2,10 +2,15 @@
 
 A job is lost when its worker dies mid-attempt (SIGKILL, OOM, a machine gone), when Redis restarts
 without the job, or when queuing failed. The store knows every delivery still owed; the sweeper
-compares that with time: a running delivery past its lease, or a queued or retrying one idle past
-the grace period, gets a new job. A job that turns out to be a duplicate is harmless: only one
-run can claim the delivery. Deliveries of a paused connection (circuit breaker open, or held
-until an admin resumes it) are not stalled but waiting on purpose, so they are left alone.
+compares that with time: a running delivery past its lease (which a live worker keeps renewing:
+hub.delivery.leases), or a queued or retrying one idle past the grace period, gets a new job.
+The grace period is long (a backlog can keep a delivery waiting honestly), except on a connection
+whose queue is empty with nothing scheduled: there, a delivery queued IDLE_GRACE_SECONDS ago has
+no job left to wait for (its worker took it and died before claiming it, or Redis lost it), so a
+crashed worker's batch comes back in seconds, not minutes. A job that turns out to be a duplicate
+is harmless: only one run can claim the delivery. Deliveries of a paused or slowed connection
+(circuit breaker open, held until an admin resumes it, or waiting out a Retry-After) are not
+stalled but waiting on purpose, so they are left alone.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from hub.runtime import Hub
 from hub.store import StoreUnavailable
 
 log = logging.getLogger("cxhub.sweeper")
+IDLE_GRACE_SECONDS = 10  # longer than any job takes from its queue to its claim
 
 
 def sweep(hub: Hub) -> int:
@@ -33,16 +39,19 @@ def sweep(hub: Hub) -> int:
     if not lock.acquire(blocking=False):
         return 0
     try:
-        expired, stalled = hub.store.deliveries.overdue(timedelta(seconds=settings.sweep_grace_seconds))
+        blocked = _blocked_connections(hub)
+        expired, stalled = hub.store.deliveries.overdue(timedelta(seconds=settings.sweep_grace_seconds),
+                                                        idle=_idle_connections(hub) - blocked,
+                                                        idle_grace=timedelta(seconds=IDLE_GRACE_SECONDS))
         revived = hub.store.deliveries.requeue([item.id for item in expired], from_statuses=("running",),
                                                fresh_budget=False) if expired else []
-        held = _paused_connections(hub)
-        owed = revived + [item for item in stalled if item.connection not in held]
+        owed = revived + [item for item in stalled if item.connection not in blocked]
         if owed:
-            hub.queue.enqueue(owed)
+            # Touched before the jobs exist: a job's claim skips a row another transaction is updating.
             hub.store.deliveries.touch([item.id for item in owed])
+            hub.queue.enqueue(owed)
             log.warning("queued %d deliveries again (%d past their lease, %d whose job was lost)",
-                        len(owed), len(revived), len(stalled))
+                        len(owed), len(revived), len(owed) - len(revived))
         return len(owed)
     finally:
         try:
@@ -51,10 +60,23 @@ def sweep(hub: Hub) -> int:
             pass
 
 
-def _paused_connections(hub: Hub) -> set[str]:
+def _blocked_connections(hub: Hub) -> set[str]:
+    """Connections whose deliveries wait on purpose: paused, held, or slowed by a Retry-After."""
     moment = time.time()
     states = read_breakers(hub.redis, hub.config.hub.queue, list(hub.config.connections))
-    return {name for name, state in states.items() if state.paused(moment)}
+    return {name for name, state in states.items() if state.paused(moment) or (state.slowed_until or 0) > moment}
+
+
+def _idle_connections(hub: Hub) -> set[str]:
+    """Connections with no job waiting in their queue and none scheduled (one round trip)."""
+    names = list(hub.queue.by_connection)
+    with hub.redis.pipeline(transaction=False) as pipeline:
+        for name in names:
+            queue = hub.queue.by_connection[name]
+            pipeline.llen(queue.key)
+            pipeline.zcard(queue.scheduled_job_registry.key)
+        answers = pipeline.execute()
+    return {name for name, waiting, scheduled in zip(names, answers[::2], answers[1::2]) if not waiting and not scheduled}
 
 
 def run_periodically(hub: Hub, stopping: threading.Event) -> threading.Thread:

@@ -9,8 +9,9 @@ The failure path, step by step:
    once `api_retry.max_attempts` are spent, the enrichment fails.
 4. The plugin raises `GiveUp` (401, 404), returns an invalid event, or raises anything else:
    the enrichment fails. The thin event is kept; `cxhub enrichment retry` tries it again.
-5. A worker that dies mid-enrichment leaves the row running past its lease: the sweeper puts it
-   back to pending and queues a job (`hub.enrichment.sweeper`).
+5. A worker that dies mid-enrichment leaves the row running past its lease, which only a live
+   worker renews (`hub.delivery.leases`): the sweeper puts it back to pending and queues a job
+   (`hub.enrichment.sweeper`).
 
 When the plugin returns `FoundEvent(draft)` (the thin event only announced a change that has
 its own identity), the draft is taken in under its own id like a polled event, and only then
@@ -29,21 +30,29 @@ import orjson
 
 from hub.config.model import EnrichmentPolicy
 from hub.delivery.backoff import backoff_delay
+from hub.delivery.leases import Leases
 from hub.events.canonical import InvalidEvent, build_event, validate_event
 from hub.events.storable import escape_unstorable
 from hub.ingest.service import metric_rows, route_events, take_in
 from hub.plugin.errors import DeliveryError, RetryLater
 from hub.plugin.types import EventDraft, FoundEvent, Source
 from hub.runtime import Hub
-from hub.store import now
+from hub.store import ClaimedEnrichment, now
 
 log = logging.getLogger("cxhub.enrichment")
 RATE_LIMIT_PREFIX = "api:"  # the limiter's key for a source's API calls, apart from its webhooks'
 
 
+def enrichment_leases(hub: Hub) -> Leases:
+    """A renewer of enrichment leases; a worker process makes one and shares it (`hub.enrichment.job`)."""
+    return Leases(hub.store.enrichments.renew, hub.config.hub.delivery_lease_seconds, "enrichments")
+
+
 class Enricher:
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, leases: Leases | None = None) -> None:
+        """`leases`: the process's, shared by its threads (`enrichment_leases`); by default one of its own."""
         self.hub = hub
+        self.leases = leases or enrichment_leases(hub)
 
     def run(self, event_id: str, source_name: str) -> str:
         """Enrich one thin event; return what came of it ("done", "retrying", "failed", "waiting", "skipped")."""
@@ -57,10 +66,19 @@ class Enricher:
                          verdict.retry_after, source_name)
                 hub.queue.schedule_enrichment(event_id, source_name, verdict.retry_after)
                 return "waiting"
-        lease = timedelta(seconds=hub.config.hub.delivery_lease_seconds)
-        claimed = hub.store.enrichments.claim(event_id, lease)
+        claimed = hub.store.enrichments.claim(event_id, self.leases.lease)
         if claimed is None:
             return "skipped"
+        self.leases.hold([event_id])
+        try:
+            return self.enrich_claimed(claimed, source, policy)
+        finally:
+            self.leases.let_go([event_id])
+
+    def enrich_claimed(self, claimed: ClaimedEnrichment, source: Source | None,
+                       policy: EnrichmentPolicy | None) -> str:
+        """The rest of `run`, once this process holds the claim (and renews its lease)."""
+        hub, event_id, source_name = self.hub, claimed.event_id, claimed.source
         if source is None or policy is None:
             return self.fail(event_id, f"source {source_name!r} is no longer configured to enrich events")
         thin = orjson.loads(claimed.event_body)

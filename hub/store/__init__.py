@@ -9,6 +9,7 @@ from hub.store.rows import (
     CaseEventRow,
     CaseRow,
     ClaimedDelivery,
+    ClaimedEnrichment,
     CreatedObject,
     CreatedObjectRow,
     DeliveryRef,
@@ -30,6 +31,6 @@ from hub.store.rows import (
 from hub.store.store import Store
 
 __all__ = ["BadCursor", "Cursor", "DeliveryFilter", "EventFilter", "Page", "ENRICHMENT_STATUSES", "STATUSES", "AttemptRow", "CaseEventRow", "CaseRow", "OnceKeyRow",
-           "ClaimedDelivery", "CreatedObject", "CreatedObjectRow", "DeliveryRef", "DeliveryRow", "DroppedRequests",
+           "ClaimedDelivery", "ClaimedEnrichment", "CreatedObject", "CreatedObjectRow", "DeliveryRef", "DeliveryRow", "DroppedRequests",
            "EnrichmentRow", "EventLineage", "EventRow", "FinishedAttempt", "KeptRequest", "NewDelivery", "ObjectEventRow",
            "Origin", "QuarantinedRequest", "Recorded", "RequestRow", "Store", "StoreUnavailable", "now"]

@@ -15,7 +15,7 @@ Noise control (hub/store/noise.py) adds, none of them claimable:
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 import orjson
 from sqlalchemy import DateTime, String, bindparam, case, func, insert, literal, or_, select, update
@@ -110,6 +110,13 @@ class Deliveries:
                 .from_select(["case_id", "event_id", "why", "linked_at"], case_of_first)
                 .on_conflict_do_nothing())
 
+    def renew(self, delivery_ids: Sequence[str], lease: timedelta) -> None:
+        """Extend the lease of deliveries still running (their worker lives: `hub.delivery.leases`)."""
+        statement = (update(deliveries).where(deliveries.c.id.in_(delivery_ids), deliveries.c.status == "running")
+                     .values(lease_until=now() + lease))
+        with self.database.connect(write=True) as db:
+            db.execute(statement)
+
     def release(self, delivery_ids: Sequence[str]) -> list[DeliveryRef]:
         """Give claimed deliveries back unattempted: the attempt is uncounted and they wait again.
 
@@ -142,17 +149,26 @@ class Deliveries:
         with self.database.connect(write=True) as db:
             return _refs(db.execute(statement))
 
-    def overdue(self, grace: timedelta) -> tuple[list[DeliveryRef], list[DeliveryRef]]:
+    def overdue(self, grace: timedelta, *, idle: Collection[str] = (),
+                idle_grace: timedelta | None = None) -> tuple[list[DeliveryRef], list[DeliveryRef]]:
         """Deliveries a job should be running for but may not be: (expired leases, stalled waits).
 
         Expired: running past their lease (the worker died mid-attempt). Stalled: queued, or due
-        to retry, for longer than `grace` (their job was lost, as when Redis restarts empty).
+        to retry, for longer than `grace` (their job was lost, as when Redis restarts empty), or
+        for longer than `idle_grace` on a connection in `idle` (nothing waits in its queue, so
+        their jobs cannot be waiting either).
         """
         moment = now()
+
+        def waited(longer_than: timedelta) -> Any:
+            return (((deliveries.c.status == "queued") & (deliveries.c.updated_at < moment - longer_than))
+                    | ((deliveries.c.status == "retrying") & (deliveries.c.next_attempt_at < moment - longer_than)))
+
+        stalled_when = waited(grace)
+        if idle and idle_grace is not None:
+            stalled_when = stalled_when | (deliveries.c.connection.in_(list(idle)) & waited(idle_grace))
         expired = select(*REF).where(deliveries.c.status == "running", deliveries.c.lease_until < moment)
-        stalled = select(*REF).where(
-            ((deliveries.c.status == "queued") & (deliveries.c.updated_at < moment - grace))
-            | ((deliveries.c.status == "retrying") & (deliveries.c.next_attempt_at < moment - grace)))
+        stalled = select(*REF).where(stalled_when)
         with self.database.connect() as db:
             return _refs(db.execute(expired)), _refs(db.execute(stalled))
 

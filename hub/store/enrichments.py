@@ -80,6 +80,14 @@ class Enrichments:
             row = db.execute(statement).first()
         return from_row(ClaimedEnrichment, row) if row is not None else None
 
+    def renew(self, event_ids: Sequence[str], lease: timedelta) -> None:
+        """Extend the lease of enrichments still running (their worker lives: `hub.delivery.leases`)."""
+        statement = (update(enrichments)
+                     .where(enrichments.c.event_id.in_(event_ids), enrichments.c.status == "running")
+                     .values(lease_until=now() + lease))
+        with self.database.connect(write=True) as db:
+            db.execute(statement)
+
     def release(self, event_id: str, error: str | None, next_attempt_at: datetime, *, counted: bool = True) -> bool:
         """Put a running enrichment back to pending until `next_attempt_at` (uncounted: the attempt did not happen)."""
         values: dict[str, Any] = {"status": "pending", "lease_until": None, "next_attempt_at": next_attempt_at,

@@ -56,3 +56,34 @@ def test_a_working_worker_stops_when_asked_from_another_thread(make_hub):
     thread.join(10)
     assert not thread.is_alive()
     assert worker.connection.hget(worker.key, "death")  # RQ's teardown ran: the loop ended, not the thread
+
+
+def test_a_delivery_thread_whose_rq_loop_quits_is_started_again(make_hub, httpserver, monkeypatch, caplog):
+    """As when Redis restarts and answers "loading" while RQ records a job: the thread comes back."""
+    import plugins.webhook as webhook
+    from hub.testing import wait_for
+    from hub.worker import WorkerThreads
+    from tests.conftest import WHSEC, detractor, forward_everything, send
+
+    httpserver.expect_request("/receiver").respond_with_data("")
+    hub = make_hub(forward_everything(httpserver.url_for("/receiver")), plugins=[webhook], env={"APP_SECRET": WHSEC})
+    original = HubWorker.dequeue_job_and_maintain_ttl
+    failed: list[str] = []
+
+    def fails_once(self, *args, **kwargs):
+        if not failed:
+            failed.append(self.name)
+            raise RuntimeError("Redis is loading the dataset in memory")  # escapes RQ's loop: it quits
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(HubWorker, "dequeue_job_and_maintain_ttl", fails_once)
+    threads = WorkerThreads(hub.app, threads=1)
+    with caplog.at_level(logging.ERROR, logger="cxhub.worker"):
+        threads.start()
+        try:
+            assert send(hub, detractor()).status_code == 202
+            wait_for(lambda: hub.store.reads.deliveries()[0].status == "succeeded", 30, interval=0.1)
+        finally:
+            threads.stop()
+    assert failed and threads.workers[0].name != failed[0]  # a fresh RQ worker took over
+    assert "starting it again" in caplog.text

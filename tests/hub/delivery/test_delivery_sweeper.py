@@ -101,3 +101,46 @@ def test_deliveries_of_a_held_connection_are_not_swept(hub):
     assert sweep(hub.hub) == 0
     resume_connection(hub.hub.redis, "cxhub", "out")
     assert sweep(hub.hub) == 1
+
+
+@pytest.fixture
+def patient_hub(make_hub, httpserver, monkeypatch):
+    """A long grace period, and a short one for connections with nothing in their queue."""
+    monkeypatch.setattr("hub.delivery.sweeper.IDLE_GRACE_SECONDS", 1)
+    config = forward_everything(httpserver.url_for("/receiver")) + "hub: {sweep_grace_seconds: 300}\n"
+    httpserver.expect_request("/receiver").respond_with_data("")
+    return make_hub(config, plugins=[webhook], env={"APP_SECRET": WHSEC})
+
+
+def test_a_job_taken_by_a_worker_that_died_before_claiming_is_queued_again_once_the_queue_is_empty(patient_hub,
+                                                                                                   httpserver):
+    hub = patient_hub
+    for number in range(3):
+        send(hub, detractor(response_id=3000 + number), msg_id=f"msg_{number}")
+    assert len(hub.hub.queue.take("out", 10)) == 3  # a worker took the batch, then died before its claim
+    assert sweep(hub.hub) == 0  # not yet: a live worker may be claiming them right now
+    time.sleep(1.1)
+    assert sweep(hub.hub) == 3  # long before the grace period: nothing waits in the queue for them
+    hub.drain()
+    assert [row.status for row in hub.store.reads.deliveries()] == ["succeeded"] * 3
+    assert len(httpserver.log) == 3
+
+
+def test_deliveries_behind_a_backlog_wait_for_the_grace_period(patient_hub):
+    hub = patient_hub
+    send(hub, detractor(response_id=3100), msg_id="msg_a")
+    send(hub, detractor(response_id=3101), msg_id="msg_b")
+    hub.hub.queue.take("out", 1)  # one job lost; the other still waits in the queue
+    time.sleep(1.1)
+    assert sweep(hub.hub) == 0  # the queue is not empty: the delivery may just be waiting its turn
+
+
+def test_a_connection_with_a_scheduled_retry_is_not_idle(patient_hub):
+    hub = patient_hub
+    send(hub, detractor(response_id=3200), msg_id="msg_a")
+    [delivery] = hub.store.reads.deliveries()
+    empty_queues(hub)
+    hub.hub.queue.schedule("other-delivery", "out", 60)  # a retry waiting for its backoff
+    time.sleep(1.1)
+    assert sweep(hub.hub) == 0
+    assert hub.store.reads.delivery(delivery.id).status == "queued"

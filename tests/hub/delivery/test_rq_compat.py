@@ -57,6 +57,15 @@ def test_taking_more_than_wait_takes_what_there_is(queue: Queue) -> None:
     assert queue.connection.keys("rq:job:*") == []
 
 
+def test_takers_share_a_short_queue(queue: Queue) -> None:
+    ids = enqueue(queue, 5)
+    assert take_job_ids(queue, 20, takers=2) == ids[:3]  # half of five, rounded up
+    assert take_job_ids(queue, 20, takers=2) == ids[3:4]
+    assert take_job_ids(queue, 20, takers=2) == ids[4:]  # the last one is always taken
+    assert take_job_ids(queue, 20, takers=2) == []
+    assert queue.connection.keys("rq:job:*") == []
+
+
 class SignalFreeWorker(NoSignalHandlers, SimpleWorker):
     death_penalty_class = TimerDeathPenalty  # as HubWorker: a job's timeout without SIGALRM
     hook_calls = 0
