@@ -8,8 +8,8 @@ app's secret-masking filter has a handler to sit on (gunicorn configures only it
 import logging
 
 from hub.app import create_app
-from hub.events.canonical import event_validator
+from hub.events.canonical import prepare_validators
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 app = create_app()
-event_validator()  # now rather than on the first webhook
+prepare_validators()  # now rather than on the first webhook

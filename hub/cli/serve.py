@@ -25,12 +25,12 @@ def serve(settings: dict[str, Any], host: str, port: int, threads: int, workers:
     """Run the hub: webhooks in, and (in embedded mode) delivery workers in the same process."""
     from hub.webserver import EmbeddedServer
 
-    from hub.events.canonical import event_validator
+    from hub.events.canonical import prepare_validators
     from hub.worker import WorkerThreads, recover_unfinished
 
     setup_logging()
     app = load_app(settings)
-    event_validator()  # built now rather than on the first webhook
+    prepare_validators()  # built now rather than on the first webhook
     hub = hub_of(app)
     embedded = not app.config["REDIS_URL"]
     count = (hub.config.hub.worker_threads if embedded else 0) if workers is None else workers
@@ -86,7 +86,7 @@ def worker(settings: dict[str, Any], burst: bool, intake_only: bool, metrics_por
 
     Every worker also runs an intake consumer, which stores what `hub.accept_into: redis` accepted.
     """
-    from hub.events.canonical import event_validator
+    from hub.events.canonical import prepare_validators
     from hub.instruments.exposition import serve_metrics
     from hub.worker import run_worker
 
@@ -97,5 +97,5 @@ def worker(settings: dict[str, Any], burst: bool, intake_only: bool, metrics_por
         if not token:
             raise click.UsageError("--metrics-port needs CXHUB_METRICS_TOKEN: a scrape must carry it")
         serve_metrics(metrics_host, metrics_port, token)
-    event_validator()  # built now rather than on the first webhook
+    prepare_validators()  # built now rather than on the first webhook
     run_worker(app, burst=burst, intake_only=intake_only)

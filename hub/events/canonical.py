@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import timezone
-from functools import lru_cache
+from functools import lru_cache, partial
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from hub.events.storable import unstorable_field
 from hub.plugin.types import EventDraft
@@ -44,8 +44,53 @@ def event_validator() -> Draft202012Validator:
     return Draft202012Validator(event_schema(), format_checker=FormatChecker())
 
 
+# The schema's keywords (type, properties, required, enum, const, pattern, min/maxLength,
+# minimum/maximum, oneOf, additionalProperties, $ref without siblings) mean the same in draft 7,
+# which fastjsonschema compiles, as in 2020-12; a test holds the schema to that list.
+FAST_DRAFT = "http://json-schema.org/draft-07/schema#"
+
+
+def compiled_check(schema: Mapping[str, Any]) -> Callable[[Any], Any]:
+    """`schema` compiled to Python by fastjsonschema, formats checked by jsonschema's own checkers.
+
+    It raises on the first error without saying it as clearly, so it only lets valid values
+    through quickly (about 30 µs an event, against 400 for jsonschema); jsonschema, the
+    authority, then names what is wrong with the others. The format checkers are the same
+    functions, so a value passes one only if it passes the other.
+    """
+    import fastjsonschema
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker()
+    formats = {name: partial(checker.conforms, format=name) for name in checker.checkers}
+    return fastjsonschema.compile({**schema, "$schema": FAST_DRAFT}, formats=formats)
+
+
+@lru_cache(maxsize=1)
+def _fast_event_check() -> Callable[[Any], Any]:
+    return compiled_check(event_schema())
+
+
+def prepare_validators() -> None:
+    """Build both validators now (serving processes, at start-up) rather than on the first webhook."""
+    event_validator()
+    _fast_event_check()
+
+
+def _passes(check: Callable[[Any], Any], value: Any) -> bool:
+    from fastjsonschema import JsonSchemaException
+
+    try:
+        check(value)
+    except JsonSchemaException:
+        return False
+    return True
+
+
 def validate_event(event: dict[str, Any]) -> None:
-    """Raise InvalidEvent naming the first offending field."""
+    """Raise InvalidEvent naming the first offending field (checked fast first: nearly every event is valid)."""
+    if _passes(_fast_event_check(), event):
+        return
     error = next(iter(event_validator().iter_errors(event)), None)
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "(root)"
@@ -55,18 +100,28 @@ def validate_event(event: dict[str, Any]) -> None:
 ANNOTATIONS = ("sentiment",)  # the keys of `data` an annotator may add (hub.annotators); each has a $defs schema
 
 
+def _annotation_schema(key: str) -> dict[str, Any]:
+    return {"$defs": event_schema()["$defs"], "$ref": f"#/$defs/{key}"}
+
+
 @lru_cache(maxsize=len(ANNOTATIONS))
 def _annotation_validator(key: str) -> Draft202012Validator:
     from jsonschema import Draft202012Validator, FormatChecker
 
-    return Draft202012Validator({"$defs": event_schema()["$defs"], "$ref": f"#/$defs/{key}"},
-                                format_checker=FormatChecker())
+    return Draft202012Validator(_annotation_schema(key), format_checker=FormatChecker())
+
+
+@lru_cache(maxsize=len(ANNOTATIONS))
+def _fast_annotation_check(key: str) -> Callable[[Any], Any]:
+    return compiled_check(_annotation_schema(key))
 
 
 def validate_annotation(key: str, value: Any) -> None:
     """Raise InvalidEvent unless `value` is what the schema allows for `data.<key>`, an annotation."""
     if key not in ANNOTATIONS:
         raise InvalidEvent(f"data.{key}: not an annotation (annotators may add: {', '.join(ANNOTATIONS)})")
+    if _passes(_fast_annotation_check(key), value):
+        return
     error = next(iter(_annotation_validator(key).iter_errors(value)), None)
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path)
