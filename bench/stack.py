@@ -109,7 +109,7 @@ class Stack:
         if redis_url is None:
             port = free_port()
             self.redis_command = [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1",
-                                  "--dir", str(self.workdir), "--save", "", "--appendonly", "yes",
+                                  "--dir", str(self.workdir), "--save", "", "--appendonly", "yes", "--appendfsync", "always",
                                   "--maxmemory-policy", "noeviction"]
             self.redis_process = self.processes.start("redis", self.redis_command, port=port)
             redis_url = f"redis://127.0.0.1:{port}/0"
@@ -162,10 +162,11 @@ class Stack:
         requests.post(self.sink_url + "/reset", timeout=5)
 
     def configure(self, destinations: Sequence[tuple[str, str]], *, timeout: float = 10.0,
-                  threads: int = 4, accept_into: str = "database") -> None:
+                  threads: int = 4, accept_into: str | None = None) -> None:
+        """Write the hub's config; `accept_into` None leaves the default (auto), as a user who follows the README."""
         path = self.workdir / "cxhub.yaml"
         config = orjson.loads(hub_config(destinations, timeout=timeout))
-        config["hub"] = {"worker_threads": threads, "accept_into": accept_into}
+        config["hub"] = {"worker_threads": threads, **({"accept_into": accept_into} if accept_into else {})}
         self.threads = threads
         path.write_bytes(orjson.dumps(config))
         metrics = self.workdir / "prometheus"  # the hub's processes share it, as in production (README: Metrics)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -18,7 +19,7 @@ from hub.delivery.queue import DeliveryQueue
 from hub.delivery.runner import DeliveryRunner
 from hub.errors import register_error_handlers
 from hub.health import blueprint as health_blueprint
-from hub.ingest.intake import IntakeLog, persistence_warning
+from hub.ingest.intake import IntakeLog, choose_accept_into
 from hub.ingest.ratelimit import SourceLimiter
 from hub.ingest.views import blueprint as ingest_blueprint
 from hub.logs import redact_secrets
@@ -75,6 +76,10 @@ def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[o
     embedded = None if app.config["REDIS_URL"] else EmbeddedRedis(data_dir)
     redis = embedded.client() if embedded else open_redis(app.config["REDIS_URL"])
     try:
+        choice = choose_accept_into(config.hub.accept_into, redis)
+        if choice.why:
+            log.log(choice.level, choice.why)
+        config = replace(config, hub=replace(config.hub, accept_into=choice.into))
         hub = Hub(config=config, plugins=host, store=store, redis=redis,
                   queue=DeliveryQueue(redis, config.hub.queue, config.connections,
                                       enriching_sources=config.enrichment),
@@ -82,8 +87,6 @@ def create_app(settings: Mapping[str, Any] | None = None, *, plugins: Iterable[o
                   limiter=SourceLimiter(redis, config.hub.queue),
                   intake=IntakeLog(redis, config.hub.queue, dedupe_seconds=config.hub.dedupe_seconds),
                   embedded_redis=embedded)
-        if config.hub.accept_into == "redis" and (warning := persistence_warning(redis)):
-            log.warning(warning)
         app.extensions[EXTENSION] = hub
         app.extensions[RUNNER] = DeliveryRunner(hub)
     except BaseException:  # a start-up that fails here leaves no redis-server behind

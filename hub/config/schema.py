@@ -59,7 +59,7 @@ class HubSettingsSchema(StrictSchema):
     case_check_seconds = fields.Integer(load_default=HubSettings.case_check_seconds,
                                         validate=validate.Range(min=1, max=3600))
     worker_threads = fields.Integer(load_default=HubSettings.worker_threads, validate=validate.Range(min=1, max=256))
-    accept_into = fields.String(load_default=HubSettings.accept_into, validate=validate.OneOf(["database", "redis"]))
+    accept_into = fields.String(load_default=HubSettings.accept_into, validate=validate.OneOf(["auto", "database", "redis"]))
     dedupe_seconds = fields.Integer(load_default=HubSettings.dedupe_seconds,
                                     validate=validate.Range(min=60, max=90 * 86400))
     intake_claim_seconds = fields.Float(load_default=HubSettings.intake_claim_seconds,

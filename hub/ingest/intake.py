@@ -177,13 +177,68 @@ def consumer_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-def persistence_warning(redis: Redis) -> str | None:
-    """Why a 202 could be lost with this Redis, or None when it keeps an append-only file (or cannot tell)."""
+# What a Redis needs for a webhook appended to the intake log to be as safe as one committed to
+# PostgreSQL (whose commit waits for its fsync): the log on disk before the answer, never evicted.
+KEEPS_THE_PROMISE = {"appendonly": "yes", "appendfsync": "always", "maxmemory-policy": "noeviction"}
+
+
+@dataclass(frozen=True)
+class AcceptChoice:
+    """Where this process accepts webhooks (`database` or `redis`), and why, for the start-up log."""
+
+    into: str
+    why: str | None = None
+    level: int = logging.INFO
+
+
+def durability_problems(redis: Redis) -> list[str] | None:
+    """How a webhook answered 202 from the intake log could be lost with this Redis: [] if it cannot; None if
+    Redis will not say (CONFIG refused, as managed services often do, or Redis unreachable)."""
     try:
-        settings = redis.config_get("appendonly")
-    except RedisError:  # managed services often refuse CONFIG: trust the operator
+        with redis.pipeline(transaction=False) as pipeline:
+            for name in KEEPS_THE_PROMISE:  # one name per CONFIG GET: Redis 6 takes no more
+                pipeline.config_get(name)
+            settings: dict[str, str] = {}
+            for answer in pipeline.execute():
+                settings.update(answer)
+    except RedisError:
         return None
-    if settings.get("appendonly") == "yes":
-        return None
-    return ("accept_into: redis, but this Redis keeps no append-only file (appendonly no): a Redis restart "
-            "loses webhooks answered 202 and not yet stored. Turn on appendonly, or use accept_into: database")
+    problems = []
+    if settings.get("appendonly") != "yes":
+        problems.append("appendonly no: a Redis restart loses every webhook answered 202 and not yet stored")
+    elif settings.get("appendfsync") != "always":
+        problems.append(f"appendfsync {settings.get('appendfsync')}: Redis answers before the log is on disk, "
+                        "so a crash of the Redis host (power, kernel) can lose the webhooks of the last second "
+                        "or more (a crash of Redis alone loses nothing)")
+    if settings.get("maxmemory-policy", "noeviction") != "noeviction":
+        problems.append(f"maxmemory-policy {settings['maxmemory-policy']}: a full Redis evicts keys, "
+                        "the intake log and queued jobs among them")
+    return problems
+
+
+def choose_accept_into(setting: str, redis: Redis) -> AcceptChoice:
+    """`hub.accept_into` for this process: `auto` takes the intake log only where Redis keeps the promise of a 202.
+
+    `auto` (the default) checks Redis once, at start-up: with appendonly yes, appendfsync always
+    and maxmemory-policy noeviction a webhook in the intake log is on disk before its 202, as a
+    database commit is, and never evicted; otherwise it accepts into the database. `redis` is
+    the operator's word for it: it is kept, with a warning naming what could lose a 202.
+    """
+    if setting == "database":
+        return AcceptChoice("database")
+    problems = durability_problems(redis)
+    if setting == "redis":
+        if not problems:
+            return AcceptChoice("redis")
+        return AcceptChoice("redis", "accept_into: redis, but " + "; ".join(problems) + ". Fix it in Redis's "
+                            "configuration, or use accept_into: database (or auto)", logging.WARNING)
+    wanted = ", ".join(f"{name} {value}" for name, value in KEEPS_THE_PROMISE.items())
+    if problems is None:
+        return AcceptChoice("database", "accept_into: auto: accepting webhooks into the database, because Redis "
+                            f"does not answer CONFIG GET, so it cannot be checked for {wanted}. Set accept_into: "
+                            "redis if it has them")
+    if problems:
+        return AcceptChoice("database", "accept_into: auto: accepting webhooks into the database, because this "
+                            f"Redis could lose a webhook answered 202 ({'; '.join(problems)}). With {wanted}, "
+                            "webhooks are accepted into Redis, which is faster; accept_into: redis takes it as it is")
+    return AcceptChoice("redis", f"accept_into: auto: accepting webhooks into the intake log (Redis has {wanted})")

