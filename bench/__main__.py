@@ -32,8 +32,9 @@ def main() -> None:
     parser.add_argument("--accept-into", choices=["database", "redis"], default="redis",
                         help="the hub's accept_into in end_to_end and recovery")
     options = parser.parse_args()
-    settings = Settings(seconds=5, deliveries=2000, memory_events=5000, sustain_seconds=20, recovery_seconds=30) \
-        if options.quick else Settings(seconds=15, deliveries=6000, memory_events=100_000)
+    settings = Settings(seconds=5, deliveries=2000, memory_events=5000, sustain_seconds=20, recovery_seconds=30,
+                        feature_events=300) if options.quick else Settings(seconds=15, deliveries=6000,
+                                                                           memory_events=100_000)
     settings.end_to_end_rate, settings.accept_into = options.rate, options.accept_into
 
     workdir = Path(tempfile.mkdtemp(prefix="cxhub-bench-"))

@@ -49,6 +49,7 @@ def rows(r: dict[str, Any]) -> list[Row]:
          check(ratio(ingest, l0), lambda x: x >= 0.5)),
         ("ingest, default config, p99", "ms", ingest_p99, ratio(ingest_p99, l0_p99), "<= 3 x L0 p99",
          check(ratio(ingest_p99, l0_p99), lambda x: x <= 3)),
+        *feature_rows(r, l0, l0_p99, ratio, check),
         ("intake: stored behind the log, 2 workers", "ev/s", _get(r, "intake", "per_s"),
          ratio(_get(r, "intake", "per_s"), ingest), "measured", None),
         ("L0 under gthread -w2 --threads 4", "req/s", l0_gthread, None, "reference", None),
@@ -134,6 +135,22 @@ def cpu_rows(r: dict[str, Any]) -> list[Row]:
         bare = sum(value for name, value in e0.items() if name not in ("sink", "load"))
         found.append(("CPU per event: all but sink and load", "ms", mine, mine / bare if bare else None,
                       f"E0: {bare:.2f}", None))
+
+
+def feature_rows(r: dict[str, Any], l0: float | None, l0_p99: float | None, ratio: Callable[..., float | None],
+                 check: Callable[..., bool | None]) -> list[Row]:
+    """Target 5: each feature's CPU per event, on against off; and target 1 with all of them on."""
+    found: list[Row] = []
+    for feature, label in (("annotators", "annotators (sentiment)"), ("metrics", "metrics (Prometheus, multiproc)"),
+                           ("all", "all features")):
+        on, off = _get(r, "features", feature, "on"), _get(r, "features", feature, "off")
+        found.append((f"CPU an event, {label} off", "µs", off, None, "in process, web + intake", None))
+        found.append((f"CPU an event, {label} on", "µs", on, ratio(on, off), "measured (on / off)", None))
+    rate, p99 = _get(r, "ingest_features", "rate"), _get(r, "ingest_features", "p99_ms")
+    found.append(("ingest, default config, all features on", "req/s", rate, ratio(rate, l0), ">= 0.5 x L0",
+                  check(ratio(rate, l0), lambda x: x >= 0.5)))
+    found.append(("ingest, all features on, p99", "ms", p99, ratio(p99, l0_p99), "<= 3 x L0 p99",
+                  check(ratio(p99, l0_p99), lambda x: x <= 3)))
     return found
 
 

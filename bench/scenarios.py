@@ -74,6 +74,7 @@ class Settings:
     accept_into: str = "redis"  # the hub's mode in end_to_end and recovery
     recovery_seconds: int = 30
     recovery_rate: float = 60.0
+    feature_events: int = 600  # events per in-process measurement of a feature's cost
 
 
 class Scenarios:
@@ -173,6 +174,22 @@ class Scenarios:
         url, process = self.stack.start_web(threads=4)
         try:
             self.results["ingest_gthread"] = self.load(url).__dict__
+        finally:
+            self.stack.processes.stop(process)
+
+    def features(self) -> None:
+        """CPU per event of the optional features, on vs off (bench/features.py, in process, default config);
+        then the ingest load with all of them on (sentiment annotator, metrics as always), against L0."""
+        from bench.features import costs
+
+        self.stack.reset()
+        self.results["features"] = costs(self.settings.feature_events, self.stack.redis_url, self.stack.database_url)
+        self.stack.reset()
+        self.stack.configure([("first", self.stack.sink_url + "/a"), ("second", self.stack.sink_url + "/b")],
+                             annotators=["sentiment"])
+        url, process = self.stack.start_web()
+        try:
+            self.results["ingest_features"] = self.load(url).__dict__
         finally:
             self.stack.processes.stop(process)
 
@@ -297,7 +314,7 @@ class Scenarios:
 
 
 ALL: dict[str, Callable[[Scenarios], None]] = {
-    "l0": Scenarios.l0, "ingest": Scenarios.ingest, "delivery": Scenarios.delivery,
+    "l0": Scenarios.l0, "ingest": Scenarios.ingest, "features": Scenarios.features, "delivery": Scenarios.delivery,
     "e0": Scenarios.e0, "end_to_end": Scenarios.end_to_end, "recovery": Scenarios.recovery, "isolation": Scenarios.isolation, "memory": Scenarios.memory,
     "embedded": Scenarios.embedded,
 }

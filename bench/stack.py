@@ -162,11 +162,12 @@ class Stack:
         requests.post(self.sink_url + "/reset", timeout=5)
 
     def configure(self, destinations: Sequence[tuple[str, str]], *, timeout: float = 10.0,
-                  threads: int = 4, accept_into: str | None = None) -> None:
+                  threads: int = 4, accept_into: str | None = None, annotators: Sequence[str] = ()) -> None:
         """Write the hub's config; `accept_into` None leaves the default (auto), as a user who follows the README."""
         path = self.workdir / "cxhub.yaml"
         config = orjson.loads(hub_config(destinations, timeout=timeout))
-        config["hub"] = {"worker_threads": threads, **({"accept_into": accept_into} if accept_into else {})}
+        config["hub"] = {"worker_threads": threads, **({"accept_into": accept_into} if accept_into else {}),
+                         **({"annotators": list(annotators)} if annotators else {})}
         self.threads = threads
         path.write_bytes(orjson.dumps(config))
         metrics = self.workdir / "prometheus"  # the hub's processes share it, as in production (README: Metrics)
