@@ -116,8 +116,9 @@ def test_both_agree_on_mutated_events(changes):
     for path, how, value, new_key in changes:
         holder: Any = event
         for part in path[:-1]:
+            # A path leads on only through what an earlier change left: a dict with the key, a list with the index.
             if not isinstance(holder, (dict, list)) or (isinstance(holder, dict) and part not in holder) or \
-                    (isinstance(holder, list) and part >= len(holder)):
+                    (isinstance(holder, list) and (not isinstance(part, int) or part >= len(holder))):
                 break
             holder = holder[part]
         else:
