@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Iterable, Mapping, Sequence
 
 import orjson
-from sqlalchemy import and_, case, delete, func, literal, select, text, union_all, update
+from sqlalchemy import and_, case, delete, func, literal, literal_column, select, text, union_all, update
 
 from hub.store.database import Database, now
 from hub.store.tables import metric_alerts, metric_counts, response_attributes, responses
@@ -175,7 +175,7 @@ class Metrics:
                       table.source == source if source else table.source != ALL if group == "source" else
                       table.source == ALL,
                       table.form == form if form else table.form != ALL if group == "form" else table.form == ALL]
-        key: Any = table.source if group == "source" else table.form if group == "form" else literal("")
+        key: Any = self._group_key(table.source if group == "source" else table.form if group == "form" else None)
         sums = (func.sum(table.responses), func.sum(table.positive), func.sum(table.neutral), func.sum(table.negative),
                 func.sum(table.value_sum))
         parts = [select(literal(index), key, *sums).where(*conditions, table.quarter >= first, table.quarter < last)
@@ -214,19 +214,32 @@ class Metrics:
             having = response_attributes.alias(f"having_{number}")
             joined = joined.join(having, and_(having.c.key == table.key, having.c.name == name,
                                               having.c.value == value))
-        key: Any = table.source if group == "source" else table.form if group == "form" else literal("")
+        key: Any = self._group_key(table.source if group == "source" else table.form if group == "form" else None)
         if group_attribute and filters:
             grouping = response_attributes.alias("grouping")
             joined = joined.join(grouping, and_(grouping.c.key == table.key, grouping.c.name == group_attribute))
-            key = grouping.c.value
+            key = self._group_key(grouping.c.value)
         elif group_attribute:
-            key = table.value
+            key = self._group_key(table.value)
         sums = (func.count(), *(func.sum(_is(table.category, name)) for name in ("positive", "neutral", "negative")),
                 func.sum(table.score))
         parts = [select(literal(index), key, *sums).select_from(joined)
                  .where(*conditions, table.quarter >= first, table.quarter < last).group_by(key)
                  for index, (first, last) in enumerate(spans)]
         return self._spans(parts)
+
+    def _group_key(self, column: Any) -> Any:
+        """What a bucket's rows are grouped by: nothing, or `column` (on SQLite as `column || ''`).
+
+        SQLite, without statistics, prefers an index that yields the rows in the group's order
+        (no sort) to the one whose range is the bucket: grouped by source it read every form's
+        rows of all time, by attribute every quarter of it (seconds over a million responses).
+        An expression cannot come in index order, so it takes the bucket's range and sorts the
+        few rows found instead. PostgreSQL chooses by its statistics.
+        """
+        if column is None:
+            return literal("")
+        return column if self.database.is_postgresql else column.op("||")(literal_column("''"))
 
     def _most_selective_first(self, metrics: Sequence[str], filters: list[tuple[str, str]], first: int,
                               last: int) -> list[tuple[str, str]]:

@@ -197,8 +197,10 @@ metric_counts = Table(
     Column("neutral", Integer, nullable=False),
     Column("negative", Integer, nullable=False),
     Column("value_sum", Float, nullable=False),
-    Index("ix_metric_counts_metric_quarter", "metric", "source", "quarter"),  # by form: one source's range
-    # By source: one form's range, covering (a source's rows are scattered over the table).
+    # By form: one source's range; by source: one form's range. Both cover what a bucket sums (a
+    # year of one source's rows lies on many thousand pages of the table).
+    Index("ix_metric_counts_metric_quarter", "metric", "source", "quarter", "form", "responses", "positive",
+          "neutral", "negative", "value_sum"),
     Index("ix_metric_counts_form_quarter", "metric", "form", "quarter", "source", "responses", "positive", "neutral",
           "negative", "value_sum"),
 )

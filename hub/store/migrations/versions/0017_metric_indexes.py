@@ -11,9 +11,9 @@ form, so a filter or a group is a range of one covering index. Existing rows are
 the responses' counted_* columns (what the fold wrote them from).
 
 Grouped by source, the counts of every source were read over all of history (the index was
-metric, source, quarter); a second index (metric, form, quarter, source and the counts) makes it
-one range per bucket, read from the index alone (a million responses put a year of one source's
-rows on a hundred thousand pages).
+metric, source, quarter); a second index (metric, form, quarter) makes it one range per bucket.
+Both carry the counts, so a bucket is read from the index alone (a million responses put a year
+of one source's rows on a hundred thousand pages).
 Alert evaluation reads a rule's firing states (rule, state), not every customer it ever fired for.
 The fold claims pending responses in key order (the lock order); with (pending) alone every
 batch sorted all pending rows, a million after a backlog: (pending, key) reads them in order.
@@ -52,6 +52,9 @@ def upgrade() -> None:
                     ["name", "value", "metric", "quarter", "category", "score", "source", "form"])
     op.create_index("ix_response_attributes_name_quarter", "response_attributes",
                     ["name", "metric", "quarter", "value", "category", "score", "source", "form"])
+    op.drop_index("ix_metric_counts_metric_quarter", table_name="metric_counts")
+    op.create_index("ix_metric_counts_metric_quarter", "metric_counts",
+                    ["metric", "source", "quarter", "form", *COUNTS])
     op.create_index("ix_metric_counts_form_quarter", "metric_counts",
                     ["metric", "form", "quarter", "source", *COUNTS])
     op.create_index("ix_metric_alerts_state", "metric_alerts", ["rule", "state"])
@@ -64,6 +67,8 @@ def downgrade() -> None:
     op.create_index("ix_responses_pending", "responses", ["pending"])
     op.drop_index("ix_metric_alerts_state", table_name="metric_alerts")
     op.drop_index("ix_metric_counts_form_quarter", table_name="metric_counts")
+    op.drop_index("ix_metric_counts_metric_quarter", table_name="metric_counts")
+    op.create_index("ix_metric_counts_metric_quarter", "metric_counts", ["metric", "source", "quarter"])
     op.drop_index("ix_response_attributes_name_quarter", table_name="response_attributes")
     op.drop_index("ix_response_attributes_value_quarter", table_name="response_attributes")
     op.create_index("ix_response_attributes_name_value", "response_attributes", ["name", "value", "key"])
