@@ -66,7 +66,9 @@ def evaluate_rules(hub: Hub, now: datetime | None = None) -> list[dict[str, Any]
 
 def _evaluate(hub: Hub, rule: AlertRule, now: datetime) -> list[dict[str, Any]]:
     readings = read_rule(hub, rule, now)
-    states = hub.store.metrics.alert_states(rule.name)
+    # The firing states (to clear) and those of the groups holding now (to fire), not every customer's.
+    states = hub.store.metrics.alert_states(rule.name, [group for group, reading in readings.items()
+                                                        if reading.holds])
     emitted = []
     for group, reading in readings.items():
         state = states.get(group)

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Iterable, Mapping, Sequence
 
 import orjson
-from sqlalchemy import and_, case, delete, func, literal, select, text, union_all, update
+from sqlalchemy import and_, case, delete, func, literal, literal_column, select, text, union_all, update
 
 from hub.store.database import Database, now
 from hub.store.tables import metric_alerts, metric_counts, response_attributes, responses
@@ -42,6 +42,25 @@ UPSERT_RESPONSES = text(f"INSERT INTO responses ({', '.join(RESPONSE_COLUMNS)}) 
 
 
 SPANS_PER_STATEMENT = 200  # SQLite allows 500 terms in a compound SELECT
+IN_CHUNK = 500  # values per IN list
+SELECTIVITY_PROBE = 2000  # rows counted of each attribute filter to choose the one that drives
+COUNT_COLUMNS = ("responses", "positive", "neutral", "negative", "value_sum")
+# On PostgreSQL the fold's many rows go as one JSON parameter of one statement: an executemany
+# there is a statement per row (psycopg 3), about forty per response, which made the fold the
+# slowest part; SQLite's executemany is a loop in process and stays.
+ADD_COUNTS_IN_POSTGRESQL = text(
+    "INSERT INTO metric_counts (metric, source, form, quarter, " + ", ".join(COUNT_COLUMNS) + ") "
+    "SELECT metric, source, form, quarter, " + ", ".join(COUNT_COLUMNS) + " FROM jsonb_to_recordset(CAST(:rows AS "
+    "jsonb)) AS r(metric text, source text, form text, quarter integer, responses integer, positive integer, "
+    "neutral integer, negative integer, value_sum double precision) "
+    "ON CONFLICT (metric, source, form, quarter) DO UPDATE SET "
+    + ", ".join(f"{name} = metric_counts.{name} + excluded.{name}" for name in COUNT_COLUMNS))
+ATTRIBUTE_COLUMNS = "key, name, value, metric, quarter, category, score, source, form"
+ADD_ATTRIBUTES_IN_POSTGRESQL = text(
+    f"INSERT INTO response_attributes ({ATTRIBUTE_COLUMNS}) SELECT {ATTRIBUTE_COLUMNS} "
+    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(key text, name text, value text, metric text, "
+    "quarter integer, category text, score double precision, source text, form text)")
+QUARTER_MS = 15 * 60 * 1000
 
 
 @dataclass(frozen=True)
@@ -117,21 +136,28 @@ class Metrics:
                         "responses": int(delta[0]), "positive": int(delta[1]), "neutral": int(delta[2]),
                         "negative": int(delta[3]), "value_sum": float(delta[4])}
                        for key, delta in sorted(deltas.items()) if any(delta)]
-            if changes:
+            if changes and self.database.is_postgresql:
+                db.execute(ADD_COUNTS_IN_POSTGRESQL, {"rows": orjson.dumps(changes).decode()})
+            elif changes:
                 statement = self.database.insert(metric_counts)
                 db.execute(statement.on_conflict_do_update(
                     index_elements=["metric", "source", "form", "quarter"],
-                    set_={name: metric_counts.c[name] + statement.excluded[name]
-                          for name in ("responses", "positive", "neutral", "negative", "value_sum")}), changes)
-            db.execute(text("UPDATE responses SET pending = 0, counted_metric = metric, counted_category = category, "
-                            "counted_value = value, counted_form = form, counted_quarter = quarter "
-                            "WHERE key = :key AND pending = 2"), [{"key": row["key"]} for row in rows])
+                    set_={name: metric_counts.c[name] + statement.excluded[name] for name in COUNT_COLUMNS}),
+                    changes)
             keys = [row["key"] for row in rows]
+            db.execute(update(responses).where(responses.c.key.in_(keys), responses.c.pending == 2)
+                       .values(pending=0, counted_metric=responses.c.metric, counted_category=responses.c.category,
+                               counted_value=responses.c.value, counted_form=responses.c.form,
+                               counted_quarter=responses.c.quarter))
             db.execute(delete(response_attributes).where(response_attributes.c.key.in_(keys)))
-            attributes = [{"key": row["key"], "name": name, "value": value}
+            attributes = [{"key": row["key"], "name": name, "value": value, "metric": row["metric"],
+                           "quarter": row["quarter"], "category": row["category"], "score": row["value"],
+                           "source": row["source"], "form": row["form"]}
                           for row in rows for name, value in orjson.loads(row["attributes"]).items()
                           if len(name) <= MAX_ATTRIBUTE_NAME and len(value) <= MAX_ATTRIBUTE_VALUE]
-            if attributes:
+            if attributes and self.database.is_postgresql:
+                db.execute(ADD_ATTRIBUTES_IN_POSTGRESQL, {"rows": orjson.dumps(attributes).decode()})
+            elif attributes:
                 db.execute(response_attributes.insert(), attributes)
             return len(rows)
 
@@ -149,7 +175,7 @@ class Metrics:
                       table.source == source if source else table.source != ALL if group == "source" else
                       table.source == ALL,
                       table.form == form if form else table.form != ALL if group == "form" else table.form == ALL]
-        key: Any = table.source if group == "source" else table.form if group == "form" else literal("")
+        key: Any = self._group_key(table.source if group == "source" else table.form if group == "form" else None)
         sums = (func.sum(table.responses), func.sum(table.positive), func.sum(table.neutral), func.sum(table.negative),
                 func.sum(table.value_sum))
         parts = [select(literal(index), key, *sums).where(*conditions, table.quarter >= first, table.quarter < last)
@@ -160,32 +186,79 @@ class Metrics:
                              source: str | None = None, form: str | None = None,
                              attributes: Mapping[str, str] | None = None, group_attribute: str | None = None,
                              group: str | None = None) -> list[SpanCounts]:
-        """The same counts from the response rows themselves, for attribute filters and groups (call `fold` first).
+        """The same counts from the attribute rows, for attribute filters and groups (call `fold` first).
 
-        Each attribute filter is a join on the attribute index (name, value, key).
+        Each attribute row carries what its response counts, so a bucket is one range of one
+        covering index: (name, value, metric, quarter) for the most selective filter, (name,
+        metric, quarter) for a group without one. Further filters, and a group beside a filter,
+        are primary-key lookups (key, name) of the rows the range found; the responses are not read.
         """
-        table = responses.c
-        joined: Any = responses
+        filters = list((attributes or {}).items())
+        if len(filters) > 1 and spans:
+            filters = self._most_selective_first(metrics, filters, spans[0][0], spans[-1][1])
+        if not filters and not group_attribute:
+            raise ValueError("span_counts_matching needs an attribute filter or an attribute group")
+        driver = response_attributes.alias("driver")
+        table = driver.c
+        joined: Any = driver
         conditions: list[Any] = [table.metric.in_(metrics)]
+        if filters:
+            conditions += [table.name == filters[0][0], table.value == filters[0][1]]
+        else:
+            conditions.append(table.name == group_attribute)
         if source:
             conditions.append(table.source == source)
         if form:
             conditions.append(table.form == form)
-        for number, (name, value) in enumerate((attributes or {}).items()):
+        for number, (name, value) in enumerate(filters[1:]):
             having = response_attributes.alias(f"having_{number}")
             joined = joined.join(having, and_(having.c.key == table.key, having.c.name == name,
                                               having.c.value == value))
-        key: Any = table.source if group == "source" else table.form if group == "form" else literal("")
-        if group_attribute:
+        key: Any = self._group_key(table.source if group == "source" else table.form if group == "form" else None)
+        if group_attribute and filters:
             grouping = response_attributes.alias("grouping")
             joined = joined.join(grouping, and_(grouping.c.key == table.key, grouping.c.name == group_attribute))
-            key = grouping.c.value
+            key = self._group_key(grouping.c.value)
+        elif group_attribute:
+            key = self._group_key(table.value)
         sums = (func.count(), *(func.sum(_is(table.category, name)) for name in ("positive", "neutral", "negative")),
-                func.sum(table.value))
+                func.sum(table.score))
         parts = [select(literal(index), key, *sums).select_from(joined)
                  .where(*conditions, table.quarter >= first, table.quarter < last).group_by(key)
                  for index, (first, last) in enumerate(spans)]
         return self._spans(parts)
+
+    def _group_key(self, column: Any) -> Any:
+        """What a bucket's rows are grouped by: nothing, or `column` (on SQLite as `column || ''`).
+
+        SQLite, without statistics, prefers an index that yields the rows in the group's order
+        (no sort) to the one whose range is the bucket: grouped by source it read every form's
+        rows of all time, by attribute every quarter of it (seconds over a million responses).
+        An expression cannot come in index order, so it takes the bucket's range and sorts the
+        few rows found instead. PostgreSQL chooses by its statistics.
+        """
+        if column is None:
+            return literal("")
+        return column if self.database.is_postgresql else column.op("||")(literal_column("''"))
+
+    def _most_selective_first(self, metrics: Sequence[str], filters: list[tuple[str, str]], first: int,
+                              last: int) -> list[tuple[str, str]]:
+        """The filters, the one matching fewest responses in [first, last) first (it drives the query).
+
+        Each is counted up to SELECTIVITY_PROBE rows of its index range, so asking costs little
+        however many responses match, and a broad filter never drives beside a narrow one.
+        """
+        table = response_attributes.c
+
+        def matching(name: str, value: str) -> Any:
+            probe = (select(literal(1)).where(table.name == name, table.value == value, table.metric.in_(metrics),
+                                              table.quarter >= first, table.quarter < last)
+                     .limit(SELECTIVITY_PROBE).subquery())
+            return select(func.count()).select_from(probe).scalar_subquery()
+
+        with self.database.connect() as db:
+            found = db.execute(select(*(matching(name, value) for name, value in filters))).one()
+        return [pair for _, _, pair in sorted(zip(found, range(len(filters)), filters))]
 
     def _spans(self, parts: Sequence[Any]) -> list[SpanCounts]:
         with self.database.connect() as db:
@@ -207,8 +280,10 @@ class Metrics:
                      source: str | None = None, form: str | None = None, at_least: int = 1) -> dict[str, int]:
         """Responses per customer answered in [since_ms, until_ms), with `at_least` of them (for `per: customer`)."""
         table = responses.c
-        conditions = [table.metric == metric, table.answered_ms >= since_ms, table.answered_ms < until_ms,
-                      table.customer.isnot(None)]
+        # The quarter bounds make it one range of (metric, quarter): the window's responses, not all history.
+        conditions = [table.metric == metric, table.quarter >= since_ms // QUARTER_MS,
+                      table.quarter <= (until_ms - 1) // QUARTER_MS, table.answered_ms >= since_ms,
+                      table.answered_ms < until_ms, table.customer.isnot(None)]
         if category:
             conditions.append(table.category == category)
         if source:
@@ -222,11 +297,30 @@ class Metrics:
 
     # --- alert states -----------------------------------------------------------
 
-    def alert_states(self, rule: str) -> dict[str, AlertState]:
+    def alert_states(self, rule: str, groups: Iterable[str] | None = None) -> dict[str, AlertState]:
+        """A rule's states: all of them, or (given `groups`) the firing ones and those of `groups`.
+
+        With `per: customer` a rule keeps a state for every customer it ever fired for; the
+        evaluator needs only the firing ones (to clear) and those of the customers holding now
+        (to fire the next episode), so it never reads them all (ix_metric_alerts_state).
+        """
+        table = metric_alerts.c
+        queries: list[Any] = []
+        if groups is None:
+            queries.append(select(metric_alerts).where(table.rule == rule))
+        else:
+            queries.append(select(metric_alerts).where(table.rule == rule, table.state == "firing"))
+            wanted = sorted(set(groups))
+            queries += [select(metric_alerts).where(table.rule == rule,
+                                                    table.group_key.in_(wanted[offset:offset + IN_CHUNK]))
+                        for offset in range(0, len(wanted), IN_CHUNK)]
+        found: dict[str, AlertState] = {}
         with self.database.connect() as db:
-            rows = db.execute(select(metric_alerts).where(metric_alerts.c.rule == rule))
-            return {row.group_key: AlertState(row.rule, row.group_key, row.state, row.episode, row.value,
-                                              row.changed_at) for row in rows}
+            for query in queries:
+                for row in db.execute(query):
+                    found[row.group_key] = AlertState(row.rule, row.group_key, row.state, row.episode, row.value,
+                                                      row.changed_at)
+        return found
 
     def move_alert(self, rule: str, group_key: str, *, state: str, episode: int, value: float | None,
                    previous: AlertState | None) -> bool:

@@ -281,7 +281,7 @@ responses = Table(
     Column("counted_value", Float),
     Column("counted_form", String(512)),
     Column("counted_quarter", Integer),
-    Index("ix_responses_pending", "pending"),
+    Index("ix_responses_pending", "pending", "key"),  # the fold claims pending rows in key order: no sort
     Index("ix_responses_metric_quarter", "metric", "quarter"),
 )
 
@@ -300,17 +300,34 @@ metric_counts = Table(
     Column("neutral", Integer, nullable=False),
     Column("negative", Integer, nullable=False),
     Column("value_sum", Float, nullable=False),
-    Index("ix_metric_counts_metric_quarter", "metric", "source", "quarter"),
+    # By form: one source's range; by source: one form's range. Both cover what a bucket sums (a
+    # year of one source's rows lies on many thousand pages of the table).
+    Index("ix_metric_counts_metric_quarter", "metric", "source", "quarter", "form", "responses", "positive",
+          "neutral", "negative", "value_sum"),
+    Index("ix_metric_counts_form_quarter", "metric", "form", "quarter", "source", "responses", "positive", "neutral",
+          "negative", "value_sum"),
 )
 
-# The attributes of each response, for `--attr name=value` (written by the fold).
+# The attributes of each response, for `--attr name=value` and `group=attr:NAME` (written by the
+# fold), each with what its response counts (the same as its counted_* columns), so an attribute
+# query reads one index range per bucket and never joins the responses: by name and value for a
+# filter, by name for a group, both covering what a bucket sums.
 response_attributes = Table(
     "response_attributes",
     metadata,
     Column("key", String(64), ForeignKey("responses.key"), primary_key=True),
     Column("name", String(128), primary_key=True),
     Column("value", String(512), nullable=False),
-    Index("ix_response_attributes_name_value", "name", "value", "key"),
+    Column("metric", String(16)),  # NULL for a deleted response
+    Column("quarter", Integer),
+    Column("category", String(16)),
+    Column("score", Float),
+    Column("source", String(64)),
+    Column("form", String(512)),
+    Index("ix_response_attributes_value_quarter", "name", "value", "metric", "quarter", "category", "score",
+          "source", "form"),
+    Index("ix_response_attributes_name_quarter", "name", "metric", "quarter", "value", "category", "score",
+          "source", "form"),
 )
 
 # Alert rules' states (hub/alerting): one row per rule and group ('' for a rule without `per`).
@@ -323,6 +340,7 @@ metric_alerts = Table(
     Column("episode", Integer, nullable=False),  # how many times it fired: the alert events' ids
     Column("value", Float),
     Column("changed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_metric_alerts_state", "rule", "state"),  # the firing ones, among every customer's
 )
 
 # Business keys of actions with `once_per` (hub/delivery/once.py): which delivery holds the key of

@@ -112,6 +112,13 @@ def test_three_detractors_from_one_customer_fire_per_customer(make_hub, httpserv
     hub.drain(metrics=False)  # the alert's delivery job, without evaluating again at the real now
     bursts = [event for event in forwarded(httpserver) if event["data"]["attributes"].get("rule") == "detractor-burst"]
     assert [event["data"]["alert"]["state"] for event in bursts] == ["firing", "cleared"]
+    # A third detractor within the window again: the next episode fires (its state was read though cleared).
+    post(base, "b9", "b9", 0, now + timedelta(hours=22), email="bob@example.com")
+    metrics_pass(hub.hub, now=now + timedelta(hours=23))
+    hub.drain(metrics=False)
+    bursts = [event for event in forwarded(httpserver) if event["data"]["attributes"].get("rule") == "detractor-burst"]
+    assert [(event["data"]["alert"]["state"], event["data"]["alert"]["episode"]) for event in bursts] == [
+        ("firing", 1), ("cleared", 1), ("firing", 2)]
 
 
 @pytest.fixture(scope="module")
