@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_metric_indexes"
-down_revision = "0011_metrics"
+down_revision = "0016_cases"
 branch_labels = None
 depends_on = None
 
