@@ -145,7 +145,7 @@ def test_hook_cxhub_plugin_info():
     host = PluginHost(build_plugin_manager([typeform, webhook, jira, slack, Demo], discover=False))
     assert host.sources() == ["demo", "jira", "slack", "typeform", "webhook"]
     assert host.connections() == ["demo", "jira", "slack", "webhook"]
-    assert set(host.get("jira").info.actions) == {"create_issue", "add_comment", "transition_issue"}
+    assert set(host.get("jira").info.actions) == {"create_issue", "add_comment", "assign_issue", "transition_issue"}
 
 
 def test_hook_cxhub_verify_request(hub):
