@@ -70,12 +70,24 @@ def by_id(driver, element_id: str):
 
 
 def submit(driver, button) -> None:
-    """Click a button that submits a form, and wait until the next page has replaced this one."""
-    from selenium.webdriver.support import expected_conditions
+    """Click a button that submits a form, and wait until the next page has replaced this one.
+
+    The old page's button is gone once asking about it fails: chromedriver says so either as a
+    stale element or, while the old document is being discarded, as "Node with given id does not
+    belong to the document" (which selenium's `staleness_of` does not catch).
+    """
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.wait import WebDriverWait
 
+    def replaced(_driver) -> bool:
+        try:
+            button.is_enabled()
+        except WebDriverException:  # StaleElementReferenceException is one
+            return True
+        return False
+
     button.click()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(button))
+    WebDriverWait(driver, 10).until(replaced)
 
 
 def sign_in(driver, base: str, name: str, password: str, path: str = "/console/") -> None:
