@@ -29,6 +29,11 @@ STATUSES = ("queued", "running", "retrying", "succeeded", "dead", "shadow", "hel
             "digested")
 FINISHED = ("succeeded", "dead", "shadow", "discarded")  # and digested, once its digest is finished
 REF = (deliveries.c.id, deliveries.c.connection)
+# An attempt row, with its delivery's event_time (the partition key on PostgreSQL): the one the
+# caller knows (ClaimedDelivery.event_time), else read from the delivery.
+ATTEMPT = insert(attempts).values(event_time=func.coalesce(
+    bindparam("known_event_time", type_=attempts.c.event_time.type),
+    select(deliveries.c.event_time).where(deliveries.c.id == bindparam("of_delivery")).scalar_subquery()))
 
 
 def _refs(rows: Any) -> list[DeliveryRef]:
@@ -74,7 +79,9 @@ class Deliveries:
         if not finished:
             return
         moment = now()
-        attempt_rows = [{"delivery_id": item.delivery_id, **item.attempt} for item in finished]
+        attempt_rows = [{"delivery_id": item.delivery_id, **item.attempt, "known_event_time": item.event_time,
+                         "of_delivery": item.delivery_id}
+                        for item in finished]
         status_rows = [{"b_id": item.delivery_id, "b_status": item.status, "b_next": item.next_attempt_at,
                         "b_error": item.error,
                         "b_result": orjson.dumps(item.result).decode() if item.result is not None else None}
@@ -91,7 +98,7 @@ class Deliveries:
                     "delivery_id": item.delivery_id, "event_id": item.event_id, "url": item.created.url,
                     "created_at": moment} for item in finished if item.created is not None and item.event_id]
         with self.database.connect(write=True) as db:
-            db.execute(insert(attempts), attempt_rows)
+            db.execute(ATTEMPT, attempt_rows)
             db.execute(statement, status_rows)
             if created:
                 db.execute(self.database.insert(created_objects).on_conflict_do_nothing(), created)

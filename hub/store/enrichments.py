@@ -21,6 +21,7 @@ from sqlalchemy import delete, insert, select, update
 from hub.store.database import Database, now
 from hub.store.ingest import _delivery_row, _event_row, request_row
 from hub.store.metrics import UPSERT_RESPONSES
+from hub.store.partitions import conflict_key
 from hub.store.retention import unnamed_by_events
 from hub.store.rows import ClaimedEnrichment, EnrichmentRow, KeptRequest, NewDelivery, Recorded, from_row
 from hub.store.tables import deliveries, enrichments, events, requests
@@ -45,9 +46,13 @@ class Enrichments:
         rows = [{**_event_row(event, received, kept.get(event["id"])), "profile_state": "waiting"}
                 for event, received in
                 zip(thin_events, received_at or [moment] * len(thin_events), strict=True)]
-        statement = self.database.insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id)
+        statement = (self.database.insert(events).on_conflict_do_nothing(index_elements=conflict_key(self.database, "events"))
+                     .returning(events.c.id))
         with self.database.connect(write=True) as db:
-            accepted = {event_id for row in rows for event_id in db.execute(statement.values(row)).scalars()}
+            # Found by id first: on PostgreSQL the key is (id, time), and a completed event's time may have changed.
+            seen = set(db.execute(select(events.c.id).where(events.c.id.in_([row["id"] for row in rows]))).scalars())
+            accepted = {event_id for row in rows if row["id"] not in seen
+                        for event_id in db.execute(statement.values(row)).scalars()}
             fresh = [{"event_id": row["id"], "source": row["source"], "status": "pending", "attempts": 0,
                       "budget_start": 0, "created_at": moment, "updated_at": moment}
                      for row in rows if row["id"] in accepted]
@@ -132,7 +137,7 @@ class Enrichments:
                 return False
             db.execute(update(events).where(events.c.id == event["id"]).values(**row))
             if new_deliveries:
-                db.execute(insert(deliveries), [_delivery_row(item, moment) for item in new_deliveries])
+                db.execute(insert(deliveries), [_delivery_row(item, moment, row["time"]) for item in new_deliveries])
             if response_rows:  # the enriched event's score counts in the metrics (hub/store/metrics.py)
                 db.execute(UPSERT_RESPONSES, list(response_rows))
         return True

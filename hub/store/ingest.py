@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.store.database import Database, now
 from hub.store.metrics import RESPONSE_COLUMNS, UPSERT_RESPONSES, upsert_in_postgresql
+from hub.store.partitions import conflict_key
 from hub.store.rows import DeliveryRef, KeptRequest, NewDelivery, ObjectEventRow, Recorded
 from hub.store.tables import deliveries, events, requests, responses
 
@@ -41,7 +42,8 @@ class Ingest:
         kept = kept or {}
         rows = [_event_row(event, received, kept.get(event["id"])) for event, received in
                 zip(new_events, received_at or [moment] * len(new_events), strict=True)]
-        planned = [_delivery_row(item, moment) for item in new_deliveries]
+        event_times = {row["id"]: row["time"] for row in rows}
+        planned = [_delivery_row(item, moment, event_times.get(item.event_id)) for item in new_deliveries]
         received_of = {row["request_id"]: row["received_at"] for row in rows if row["request_id"]}
         kept_rows = {item.id: item for item in kept.values() if item.id in received_of}
         if self.database.is_postgresql:
@@ -97,8 +99,11 @@ class Ingest:
         """Insert deliveries that do not exist yet; return the ids inserted."""
         if not new_deliveries:
             return []
-        rows = [_delivery_row(item, now()) for item in new_deliveries]
-        statement = self.database.insert(deliveries).values(rows).on_conflict_do_nothing(index_elements=["id"])
+        moment = now()
+        rows = [_delivery_row(item, moment, select(events.c.time).where(events.c.id == item.event_id).scalar_subquery())
+                for item in new_deliveries]
+        statement = (self.database.insert(deliveries).values(rows)
+                     .on_conflict_do_nothing(index_elements=conflict_key(self.database, "deliveries")))
         with self.database.connect(write=True) as db:
             return list(db.execute(statement.returning(deliveries.c.id)).scalars())
 
@@ -127,14 +132,15 @@ def request_row(item: KeptRequest, received: datetime, *, hex_body: bool = False
     }
 
 
-def _delivery_row(item: NewDelivery, created: datetime) -> dict[str, Any]:
+def _delivery_row(item: NewDelivery, created: datetime, event_time: Any) -> dict[str, Any]:
+    """A `deliveries` row; `event_time` is its event's time (or an expression reading it)."""
     return {
         "id": item.id, "event_id": item.event_id, "route": item.route, "connection": item.connection,
         "action": item.action, "params": orjson.dumps(item.params).decode(), "status": item.status,
         "attempts": 0, "budget_start": 0, "created_at": created, "updated_at": created,
         "last_error": item.last_error, "result": None if item.result is None else orjson.dumps(item.result).decode(),
         "next_attempt_at": item.next_attempt_at,
-        "once": None if item.once is None else orjson.dumps(item.once).decode(),
+        "once": None if item.once is None else orjson.dumps(item.once).decode(), "event_time": event_time,
     }
 
 
@@ -159,12 +165,22 @@ _NEW_REQUESTS = (f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}, body) "
                  f"FROM jsonb_to_recordset(CAST(:requests AS jsonb)) AS r({_REQUEST_TYPES}, body text) "
                  "WHERE r.id IN (SELECT request_id FROM new_events) ON CONFLICT (id) DO NOTHING")
 
+# The deliveries of the events just inserted, with each event's time (their partition key on PostgreSQL).
+_DELIVERY_TYPES = ", ".join(f'"{name}" {deliveries.c[name].type.compile(dialect=postgresql.dialect())}'
+                            for name in DELIVERY_COLUMNS)
+_NEW_DELIVERIES = (f"INSERT INTO deliveries ({', '.join(DELIVERY_COLUMNS)}, event_time) "
+                   f"SELECT {', '.join('r.' + name for name in DELIVERY_COLUMNS)}, e.time "
+                   f"FROM jsonb_to_recordset(CAST(:deliveries AS jsonb)) AS r({_DELIVERY_TYPES}) "
+                   "JOIN new_events AS e ON e.id = r.event_id")
+
 # One statement, so one round trip in autocommit, compiled once: the rows travel as JSON parameters.
+# The events' key is (id, time) (partitioned by time): an event stored before under another time
+# (a vendor's resend stamped anew) is found by id, so it is stored once still.
 _RECORD = f"""
 WITH new_events AS ({_insert_from_json(events, EVENT_COLUMNS, "events")}
-                    ON CONFLICT (id) DO NOTHING RETURNING id, request_id),
-     new_deliveries AS ({_insert_from_json(deliveries, DELIVERY_COLUMNS, "deliveries")}
-                        WHERE r.event_id IN (SELECT id FROM new_events)),
+                    WHERE NOT EXISTS (SELECT 1 FROM events AS seen WHERE seen.id = r.id)
+                    ON CONFLICT (id, time) DO NOTHING RETURNING id, request_id, time),
+     new_deliveries AS ({_NEW_DELIVERIES}),
      new_requests AS ({_NEW_REQUESTS})"""
 RECORD_IN_ONE_STATEMENT = text(f"{_RECORD}\nSELECT id FROM new_events")
 # With scored events, one more JSON parameter: the rows of the responses they are about.

@@ -17,6 +17,7 @@ import orjson
 from sqlalchemy import case, func, select, update
 
 from hub.store.database import Database, now
+from hub.store.partitions import conflict_key
 from hub.store.rows import DeliveryRef
 from hub.store.tables import deliveries, events
 
@@ -103,7 +104,7 @@ class Noise:
         oldest event, holds the route's parameter templates (`params`), and is stored as `plan()` says.
         """
         triple = (deliveries.c.route == route, deliveries.c.connection == connection, deliveries.c.action == action)
-        oldest_query = (select(deliveries.c.id, deliveries.c.event_id, deliveries.c.created_at)
+        oldest_query = (select(deliveries.c.id, deliveries.c.event_id, deliveries.c.event_time, deliveries.c.created_at)
                         .where(deliveries.c.status == "collecting", *triple)
                         .order_by(deliveries.c.created_at, deliveries.c.id).limit(1))
         with self.database.connect() as db:
@@ -118,8 +119,9 @@ class Noise:
         row = {"id": digest_id, "event_id": oldest.event_id, "route": route, "connection": connection,
                "action": action, "params": orjson.dumps(params).decode(), "status": stored.status, "attempts": 0,
                "budget_start": 0, "next_attempt_at": stored.next_attempt_at, "last_error": stored.reason,
-               "created_at": stamp, "updated_at": stamp, "digest_id": digest_id}
-        insert = (self.database.insert(deliveries).values(row).on_conflict_do_nothing(index_elements=["id"])
+               "created_at": stamp, "updated_at": stamp, "digest_id": digest_id, "event_time": oldest.event_time}
+        insert = (self.database.insert(deliveries).values(row)
+                  .on_conflict_do_nothing(index_elements=conflict_key(self.database, "deliveries"))
                   .returning(deliveries.c.id))
         fold = (update(deliveries)
                 .where(deliveries.c.status == "collecting", deliveries.c.created_at <= moment, *triple)

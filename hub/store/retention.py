@@ -1,16 +1,28 @@
-"""Retention: deleting what is finished with and older than a moment, in batches."""
+"""Retention: deleting what is finished with and older than a moment, in batches.
+
+On PostgreSQL a month of events, deliveries and attempts (hub/store/partitions.py) that is
+wholly before the moment and holds nothing kept is dropped whole first; the batches delete
+what remains (rows kept until now, a month with one kept event, the DEFAULT partitions).
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, select, tuple_
+from sqlalchemy import and_, delete, or_, select, text, tuple_
 
-from hub.store.database import Database
-from hub.store.deliveries import FINISHED
+from hub.store.database import Database, StoreUnavailable
+from hub.store.deliveries import FINISHED, STATUSES
+from hub.store.partitions import PARTITIONED, Month, drop_month, months
 from hub.store.tables import (attempts, case_events, cases, created_objects, deliveries, enrichments, events,
                               once_keys, quarantine, requests)
+
+log = logging.getLogger("cxhub.retention")
+UNFINISHED = tuple(status for status in STATUSES if status not in FINISHED)  # a digest's own delivery
+UNDER_WAY = tuple(status for status in UNFINISHED if status != "digested")  # digested: as its digest is
+ENRICHING = ("pending", "running", "failed")  # every enrichment status but done
 
 
 def unnamed_by_events() -> Any:
@@ -42,6 +54,8 @@ class Retention:
         counts = {"events": 0, "deliveries": 0, "attempts": 0, "created_objects": 0, "enrichments": 0,
                   "requests": 0, "quarantine": 0,
                   "once_keys": 0, "cases": 0, "case_events": 0}
+        if self.database.is_postgresql:
+            self._drop_months(before, counts)
         digest = deliveries.alias("digest")
         digest_unfinished = select(digest.c.id).where(digest.c.id == deliveries.c.digest_id,
                                                       digest.c.status.notin_(FINISHED))
@@ -80,6 +94,31 @@ class Retention:
         counts["cases"], counts["case_events"] = self._prune_cases(before, batch)
         return counts
 
+    def _drop_months(self, before: datetime, counts: dict[str, int]) -> None:
+        """Drop the partitions of every month wholly before `before` that holds nothing `prune` keeps.
+
+        Each month is decided and dropped in one transaction that locks the three tables
+        (briefly: the checks read indexes), so no row can be written into it meanwhile; one
+        that cannot lock them within two seconds is left to the batches, as is a month with
+        anything kept. The month's rows of other tables go first, set-wise, as in the batches.
+        """
+        with self.database.connect() as db:
+            due = [month for month in months(db) if month.end <= before]
+        for month in due:
+            try:
+                with self.database.connect(write=True) as db:
+                    db.execute(text("SET LOCAL lock_timeout = '2s'"))
+                    db.execute(text("LOCK TABLE events, deliveries, attempts IN ACCESS EXCLUSIVE MODE"))
+                    if not db.execute(select(_kept_in(month, before))).scalar():
+                        for table, statement in _deleted_with(month).items():
+                            counts[table] += db.execute(statement).rowcount
+                        for table in PARTITIONED:
+                            counts[table] += db.execute(text(f"SELECT count(*) FROM {month.name(table)}")).scalar_one()
+                        drop_month(db, month)
+            except StoreUnavailable as error:  # a lock not had in time (or the database gone: the batches say)
+                log.warning("retention: the partitions of %s stay for now (%s)", month.name("events"), error)
+                return
+
     def _prune_once_keys(self, before: datetime, batch: int) -> int:
         expired = (select(once_keys.c.scope, once_keys.c.key_hash).where(once_keys.c.expires_at < before)
                    .limit(batch))
@@ -103,3 +142,35 @@ class Retention:
                     return deleted, linked
                 linked += db.execute(delete(case_events).where(case_events.c.case_id.in_(ids))).rowcount
                 deleted += db.execute(delete(cases).where(cases.c.id.in_(ids))).rowcount
+
+
+def _in(month: Month, column: Any) -> Any:
+    return and_(column >= month.start, column < month.end)
+
+
+def _kept_in(month: Month, before: datetime) -> Any:
+    """Whether a month's partitions hold anything `prune` keeps (each part reads an index)."""
+    late_or_unattached = select(events.c.id).where(
+        _in(month, events.c.time), or_(events.c.received_at >= before, events.c.profile_state == "pending"))
+    digest = deliveries.alias("digest")
+    unfinished_digests = select(digest.c.id).where(digest.c.digest_id == digest.c.id, digest.c.status.in_(UNFINISHED))
+    under_way = select(deliveries.c.id).where(
+        _in(month, deliveries.c.event_time),
+        deliveries.c.status.in_(UNDER_WAY)
+        | and_(deliveries.c.status == "digested", deliveries.c.digest_id.in_(unfinished_digests)))
+    of_month = select(events.c.id).where(events.c.id == enrichments.c.event_id, _in(month, events.c.time))
+    enriching = select(enrichments.c.event_id).where(enrichments.c.status.in_(ENRICHING), of_month.exists())
+    return or_(late_or_unattached.exists(), under_way.exists(), enriching.exists())
+
+
+def _deleted_with(month: Month) -> dict[str, Any]:
+    """The rows of other tables that go with a month's events (by the batches' rules), as DELETEs."""
+    of_month = select(events.c.id).where(_in(month, events.c.time))
+    named_elsewhere = select(events.c.id).where(events.c.request_id == requests.c.id, ~_in(month, events.c.time))
+    return {
+        "created_objects": delete(created_objects).where(created_objects.c.event_id.in_(of_month)),
+        "enrichments": delete(enrichments).where(enrichments.c.event_id.in_(of_month)),
+        "requests": delete(requests).where(
+            requests.c.id.in_(select(events.c.request_id).where(_in(month, events.c.time))),
+            ~named_elsewhere.exists()),
+    }

@@ -62,6 +62,7 @@ class DeliveryRow:
     updated_at: datetime
     digest_id: str | None  # a collected event's digest; a digest's own id on the digest itself
     once: str | None = None  # the action's once_per and otherwise, as JSON (hub/delivery/once.py)
+    event_time: datetime | None = None  # its event's time (the partition key on PostgreSQL)
 
     @property
     def is_digest(self) -> bool:
@@ -90,6 +91,7 @@ class AttemptRow:
     status_code: int | None
     outcome: str
     error: str | None
+    event_time: datetime | None = None  # its delivery's event's time (the partition key on PostgreSQL)
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,7 @@ class FinishedAttempt:
     created: CreatedObject | None = None  # recorded for the lineage, with the delivery's event
     event_id: str | None = None  # the delivery's event (needed with `created` and `case_of`)
     case_of: str | None = None  # an `otherwise` ran against this event's ticket: link event_id to its case
+    event_time: datetime | None = None  # the delivery's (ClaimedDelivery.event_time); None: read from the delivery
 
 
 @dataclass(frozen=True)

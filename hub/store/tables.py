@@ -101,6 +101,8 @@ deliveries = Table(
     # A collected event's digest once it is sent in one; on a digest's own delivery, its own id.
     Column("digest_id", String(64)),
     Column("once", Text),  # the action's once_per and otherwise, as JSON, frozen at routing like params (hub/delivery/once.py)
+    # Its event's `time`: on PostgreSQL the partition key (NOT NULL there; see hub/store/partitions.py).
+    Column("event_time", DateTime(timezone=True)),
     Index("ix_deliveries_event_id", "event_id"),
     Index("ix_deliveries_status", "status", "updated_at"),
     Index("ix_deliveries_created_at", "created_at"),  # the console's list, newest first, with stable cursors
@@ -118,6 +120,7 @@ attempts = Table(
     Column("status_code", Integer),
     Column("outcome", String(16), nullable=False),
     Column("error", Text),
+    Column("event_time", DateTime(timezone=True)),  # its delivery's event_time: the partition key on PostgreSQL
     Index("ix_attempts_delivery_id", "delivery_id"),
 )
 

@@ -11,6 +11,7 @@ from hub.store import NewDelivery, Store
 from hub.store.tables import attempts
 
 HOUR = datetime(2026, 11, 30, 14, 0, tzinfo=timezone.utc)
+EVENT_TIME = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)  # every event's (an attempt's partition key)
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def store(cxhub_database_url):
 
 def event_of(number: int) -> dict:
     return {"id": f"ev-{number}", "source": "/sources/app", "type": "cx.review.created", "subject": f"s-{number}",
-            "time": "2026-11-30T12:00:00Z",
+            "time": EVENT_TIME.isoformat(),
             "data": {"vendor_event_id": f"v-{number}", "customer": {"email": None, "id": None}}}
 
 
@@ -36,7 +37,7 @@ def test_events_and_attempts_are_counted_in_their_utc_hour(store):
     with store.database.engine.begin() as db:
         db.execute(insert(attempts), [
             {"delivery_id": f"dl-{n}", "number": 1, "started_at": moment, "duration_ms": 5.0,
-             "status_code": 200, "outcome": outcome}
+             "status_code": 200, "outcome": outcome, "event_time": EVENT_TIME}
             for n, (moment, outcome) in enumerate(zip(moments, ("succeeded", "retry", "succeeded", "failed")))])
     since = HOUR - timedelta(hours=2)
     assert store.browse.events_per_hour(since) == {HOUR - timedelta(hours=1): 1, HOUR: 2, HOUR + timedelta(hours=1): 1}
