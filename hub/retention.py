@@ -17,7 +17,14 @@ PRUNE_EVERY_SECONDS = 3600
 
 
 def prune(hub: Hub, *, older_than_days: float | None = None) -> dict[str, int]:
-    """Delete what the retention setting (or `older_than_days`) lets go; return the counts."""
+    """Delete what the retention setting (or `older_than_days`) lets go; return the counts.
+
+    The months ahead of events, deliveries and attempts are partitioned first, retention on or
+    off (PostgreSQL: hub/store/partitions.py), so rows of a new month never pile up in DEFAULT.
+    """
+    made = hub.store.partitions.ensure()
+    if made:
+        log.info("partitions made: %s", ", ".join(made))
     days = hub.config.hub.retention_days if older_than_days is None else older_than_days
     if days <= 0:
         return {}

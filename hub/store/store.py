@@ -8,6 +8,7 @@ It is composed of one part per concern, sharing one database:
     store.browse       the console's lists (filters, keyset cursors), counts per hour, recent health
     store.quarantine   requests kept for replay
     store.retention    deleting what is finished with
+    store.partitions   the months ahead of events, deliveries and attempts (PostgreSQL)
     store.cursors      where each polled source's next poll starts
     store.enrichments  thin events waiting for their details from the vendor's API
     store.profiles     customer profiles: events attached across sources, merges, timelines
@@ -31,6 +32,7 @@ from hub.store.lineage import Lineage
 from hub.store.metrics import Metrics
 from hub.store.noise import Noise
 from hub.store.once import OnceKeys
+from hub.store.partitions import Partitions
 from hub.store.profiles import Profiles
 from hub.store.quarantine import Quarantine
 from hub.store.reads import Reads
@@ -46,6 +48,7 @@ class Store:
         self.browse = Browse(self.database)
         self.quarantine = Quarantine(self.database)
         self.retention = Retention(self.database)
+        self.partitions = Partitions(self.database)
         self.cursors = Cursors(self.database)
         self.enrichments = Enrichments(self.database)
         self.profiles = Profiles(self.database)

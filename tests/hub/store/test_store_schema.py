@@ -11,20 +11,23 @@ from datetime import datetime, timezone
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, inspect, select, text
+from alembic import command
+from sqlalchemy import Column, func, insert, inspect, select, text
 
 from hub.store import Store, StoreUnavailable
 from hub.store.engine import make_engine
-from hub.store.partitions import not_a_partition
+from hub.store.partitions import Month, not_a_partition
 from hub.store.quarantine import request_digest
-from hub.store.schema import BASELINE, current, head, upgrade
-from hub.store.tables import metadata
+from hub.store.schema import BASELINE, alembic_config, current, head, upgrade
+from hub.store.tables import attempts, created_objects, deliveries, enrichments, events, metadata
 from tests.hub.store.legacy import ATTEMPTS, DELIVERIES, EVENT, QUARANTINE, legacy_store
 
 
-def rows(engine, table: str) -> list[dict]:
+def rows(engine, table: str, *, as_stored: bool = False) -> list[dict]:
+    """A table's rows by id: every column of the models', or (`as_stored`) of the table as the database has it."""
     with engine.connect() as db:
-        found = db.execute(select(metadata.tables[table]).order_by(metadata.tables[table].c.id)).mappings()
+        found = (db.execute(text(f"SELECT * FROM {table} ORDER BY id")) if as_stored else
+                 db.execute(select(metadata.tables[table]).order_by(metadata.tables[table].c.id))).mappings()
         return [{key: value.replace(tzinfo=timezone.utc) if isinstance(value, datetime) and not value.tzinfo
                  else value for key, value in row.items()} for row in found]
 
@@ -51,6 +54,55 @@ def test_a_store_from_the_previous_release_is_upgraded_with_its_data_intact(empt
                    for body in (b'{"same": 1}', b'{"other": 2}'))
     assert [row["digest"] for row in kept] == [same, None, other]  # the first of two identical ones has it
     assert inspect(engine).has_table("quarantine_dropped")
+    engine.dispose()
+
+
+SPREAD = (datetime(2024, 11, 3, 8, 0, tzinfo=timezone.utc), datetime(2025, 6, 30, 23, 59, 59, tzinfo=timezone.utc),
+          datetime(2025, 7, 1, tzinfo=timezone.utc))  # months apart, and either side of a month's end
+
+
+def test_upgrading_to_0018_keeps_every_row_each_in_its_events_month(empty_database_url):
+    engine = make_engine(empty_database_url)
+    with engine.begin() as db:
+        command.upgrade(alembic_config(db), "0017_metric_indexes")
+        at = datetime(2026, 11, 1, tzinfo=timezone.utc)
+        db.execute(insert(events), [{"id": f"ev-{n}", "source": "app", "type": "cx.review.created",
+                                     "vendor_event_id": f"v-{n}", "subject": f"s-{n}", "time": time,
+                                     "received_at": at, "body": "{}"} for n, time in enumerate(SPREAD)])
+        db.execute(insert(deliveries), [{"id": f"dl-{n}-{k}", "event_id": f"ev-{n}", "route": "r", "connection": "c",
+                                         "action": "a", "params": "{}", "status": "succeeded", "attempts": 1,
+                                         "budget_start": 0, "created_at": at, "updated_at": at}
+                                        for n in range(len(SPREAD)) for k in range(2)])
+        db.execute(insert(attempts), [{"delivery_id": f"dl-{n}-{k}", "number": 1, "started_at": at, "duration_ms": 1.0,
+                                       "outcome": "succeeded"} for n in range(len(SPREAD)) for k in range(2)])
+        db.execute(insert(created_objects), {"system": "crm", "object_id": "o-1", "delivery_id": "dl-0-0",
+                                             "event_id": "ev-0", "created_at": at})
+        db.execute(insert(enrichments), {"event_id": "ev-1", "source": "app", "status": "done", "attempts": 1,
+                                         "budget_start": 0, "created_at": at, "updated_at": at})
+    before = {table: rows(engine, table, as_stored=True) for table in ("events", "deliveries", "attempts")}
+    upgrade(engine)
+    time_of = {row["id"]: row["time"] for row in before["events"]}
+    event_of = {row["id"]: row["event_id"] for row in before["deliveries"]}
+    assert rows(engine, "events", as_stored=True) == before["events"]
+    assert rows(engine, "deliveries", as_stored=True) == [{**row, "event_time": time_of[row["event_id"]]}
+                                                          for row in before["deliveries"]]
+    assert rows(engine, "attempts", as_stored=True) == [
+        {**row, "event_time": time_of[event_of[row["delivery_id"]]]} for row in before["attempts"]]
+    with engine.begin() as db:
+        assert [db.execute(select(func.count()).select_from(table)).scalar_one()
+                for table in (created_objects, enrichments)] == [1, 1]
+        if engine.dialect.name == "postgresql":  # each row in its month's partitions, none in DEFAULT
+            def held(name: str) -> int:
+                return db.execute(text(f"SELECT count(*) FROM {name}")).scalar_one()
+
+            for month in map(Month.of, SPREAD):  # an event, its two deliveries and their attempts
+                assert [held(month.name(table)) for table in ("events", "deliveries", "attempts")] == [1, 2, 2]
+            assert [held(f"{table}_default") for table in ("events", "deliveries", "attempts")] == [0, 0, 0]
+            assert db.execute(text("SELECT to_regclass('events_p2025_01') IS NOT NULL")).scalar_one()  # in between
+            number = db.execute(insert(attempts).values(delivery_id="dl-2-0", number=2, started_at=at, duration_ms=1.0,
+                                                        outcome="succeeded", event_time=SPREAD[2])
+                                .returning(attempts.c.id)).scalar_one()
+            assert number == max(row["id"] for row in before["attempts"]) + 1  # the ids' sequence continues
     engine.dispose()
 
 
