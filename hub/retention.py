@@ -10,7 +10,7 @@ import logging
 from datetime import timedelta
 
 from hub.runtime import Hub
-from hub.store import now
+from hub.store import StoreUnavailable, now
 
 log = logging.getLogger("cxhub.retention")
 PRUNE_EVERY_SECONDS = 3600
@@ -22,9 +22,13 @@ def prune(hub: Hub, *, older_than_days: float | None = None) -> dict[str, int]:
     The months ahead of events, deliveries and attempts are partitioned first, retention on or
     off (PostgreSQL: hub/store/partitions.py), so rows of a new month never pile up in DEFAULT.
     """
-    made = hub.store.partitions.ensure()
-    if made:
-        log.info("partitions made: %s", ", ".join(made))
+    try:
+        made = hub.store.partitions.ensure()
+    except StoreUnavailable as error:  # the months ahead are tried again next time; retention goes on
+        log.warning("partitions not made this time: %s", error)
+    else:
+        if made:
+            log.info("partitions made: %s", ", ".join(made))
     days = hub.config.hub.retention_days if older_than_days is None else older_than_days
     if days <= 0:
         return {}

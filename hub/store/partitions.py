@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Mapping
+from typing import Any, Mapping
 
 from sqlalchemy import Connection, text
 
@@ -106,8 +106,6 @@ def create_month(db: Connection, month: Month, parents: Mapping[str, str] | None
 
 def _default_holds(db: Connection, month: Month) -> bool:
     """Whether the events' DEFAULT partition has rows of the month (their deliveries and attempts are beside them)."""
-    if db.execute(text("SELECT to_regclass(:name) IS NULL"), {"name": default_name("events")}).scalar():
-        return False
     return bool(db.execute(text(f"SELECT EXISTS (SELECT 1 FROM {default_name('events')} "
                                 "WHERE time >= :lo AND time < :hi)"), {"lo": month.start, "hi": month.end}).scalar())
 
@@ -132,11 +130,17 @@ class Partitions:
         self.database = database
 
     def ensure(self, moment: datetime | None = None) -> list[str]:
-        """Create the partitions of the current month and the next MONTHS_AHEAD that are missing; return their names."""
+        """Create the partitions of the current month and the next MONTHS_AHEAD that are missing; return their names.
+
+        Making a partition locks its parent table: one that cannot be locked within two seconds
+        (a long transaction holds it) raises StoreUnavailable rather than stall every query
+        queued behind the lock; the next hour tries again, months before the partition is needed.
+        """
         if not self.database.is_postgresql:
             return []
         with self.database.connect(write=True) as db:
             db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+            db.execute(text("SET LOCAL lock_timeout = '2s'"))
             return [name for month in ahead(moment or now()) for name in create_month(db, month)]
 
 
@@ -147,12 +151,15 @@ def conflict_key(database: Database, table: str) -> list[str]:
     return ["id"]
 
 
+_PARTITION_NAME = re.compile(rf"({'|'.join(PARTITIONED)})_(p\d{{4}}_\d{{2}}|default)")
+
+
 def is_partition(name: str | None) -> bool:
     """Whether a table name is one of the partitions (autogenerate compares the parents with the models, not them)."""
-    return bool(name) and re.fullmatch(rf"({'|'.join(PARTITIONED)})_(p\d{{4}}_\d{{2}}|default)", name or "") is not None
+    return name is not None and _PARTITION_NAME.fullmatch(name) is not None
 
 
-def not_a_partition(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
+def not_a_partition(name: str | None, type_: str, parent_names: Mapping[Any, str | None]) -> bool:
     """Alembic's include_name: leave the partitions and their indexes out of comparisons with the models."""
     if type_ == "table":
         return not is_partition(name)

@@ -147,3 +147,14 @@ def test_the_months_ahead_are_made_and_rows_waiting_in_default_move_into_theirs(
     assert held == {"events": 1, "deliveries": 1, "attempts": 1} and left == 0
     assert store.reads.delivery("dl-future").status == "succeeded"
     assert store.partitions.ensure(later) == []  # made once
+
+
+def test_a_thin_event_sent_again_after_its_details_moved_its_time_is_stored_once(store):
+    """Enrichment may give an event another time (another partition on PostgreSQL): a resend is still the same event."""
+    thin = event_of("thin-1", KEPT)
+    assert store.enrichments.record([thin]).accepted == ["thin-1"]
+    assert store.enrichments.claim("thin-1", timedelta(minutes=1)) is not None
+    assert store.enrichments.complete(event_of("thin-1", OLD), [delivery_of("thin-1")])
+    assert store.enrichments.record([thin]).duplicates == ["thin-1"]
+    assert count(store, events) == 1 and store.reads.event("thin-1").time == OLD
+    assert store.reads.delivery("dl-thin-1").event_time == OLD  # its delivery's partition is the event's

@@ -54,7 +54,7 @@ def _partition() -> None:
     inspector = sa.inspect(bind)
     for table in ("created_objects", "enrichments", "attempts", "deliveries"):
         for key in inspector.get_foreign_keys(table):
-            if key["referred_table"] in ("events", "deliveries"):
+            if key["referred_table"] in ("events", "deliveries") and key["name"]:
                 op.drop_constraint(key["name"], table, type_="foreignkey")
     op.execute(f"CREATE TABLE {NEW['events']} (LIKE events INCLUDING DEFAULTS) PARTITION BY RANGE (time)")
     for table in ("deliveries", "attempts"):
