@@ -23,7 +23,7 @@ from sqlalchemy import Connection, text
 
 from hub.store.database import Database, now
 
-# Parent tables and their partition keys, referenced before referencing (events <- deliveries <- attempts).
+# Parent tables and their partition keys: an event, its deliveries, their attempts.
 PARTITIONED = {"events": "time", "deliveries": "event_time", "attempts": "event_time"}
 MONTHS_AHEAD = 2
 LOCK_KEY = 727369  # the advisory lock held while partitions are made (two processes may try at once)
@@ -92,7 +92,7 @@ def create_month(db: Connection, month: Month, parents: Mapping[str, str] | None
         for table, column in PARTITIONED.items():
             db.execute(text(f"CREATE TEMPORARY TABLE moving_{table} ON COMMIT DROP AS SELECT * FROM "
                             f"{default_name(table)} WHERE {column} >= :lo AND {column} < :hi"), bounds)
-        for table, column in reversed(PARTITIONED.items()):  # attempts first: they reference deliveries
+        for table, column in PARTITIONED.items():
             db.execute(text(f"DELETE FROM {default_name(table)} WHERE {column} >= :lo AND {column} < :hi"), bounds)
     for table in missing:
         parent = (parents or {}).get(table, table)
@@ -119,9 +119,8 @@ def months(db: Connection) -> list[Month]:
 
 
 def drop_month(db: Connection, month: Month) -> None:
-    """Detach and drop the month's partitions, referencing ones first (a referenced partition cannot just be dropped)."""
+    """Drop the month's partitions of the three tables (with everything they hold)."""
     for table in reversed(PARTITIONED):
-        db.execute(text(f"ALTER TABLE {table} DETACH PARTITION {month.name(table)}"))
         db.execute(text(f"DROP TABLE {month.name(table)}"))
 
 

@@ -25,6 +25,10 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+# On PostgreSQL, events, deliveries and attempts are partitioned by month of the event's time
+# (0018_partitions, hub/store/partitions.py): there their primary keys are (id, time) and
+# (id, event_time), and no foreign key references them or runs between them (one could not name
+# id alone). The ForeignKeys below are SQLite's, and what the columns mean everywhere.
 events = Table(
     "events",
     metadata,

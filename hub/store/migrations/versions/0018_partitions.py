@@ -13,10 +13,15 @@ PostgreSQL: partitioned copies of the three tables are made, with a partition pe
 events span, the current month and the next two, and a DEFAULT partition each; the rows are
 copied, the old tables dropped and the new ones renamed in their place. A unique key of a
 partitioned table must hold its partition key, so the primary keys become (id, time) and
-(id, event_time), and deliveries and attempts reference their event and delivery by both
-columns. Nothing else can reference events or deliveries by id alone: the foreign keys of
-created_objects and enrichments into them are dropped there (retention deletes those rows
-first, as before). SQLite keeps its tables: the two columns are added.
+(id, event_time). Nothing can reference events or deliveries by id alone any more, so the
+foreign keys into them (of deliveries, attempts, created_objects and enrichments) are dropped
+there; retention deletes the rows that name an event before or with it, as before. Composite
+keys (deliveries (event_id, event_time) -> events (id, time), and the same for attempts) work,
+but checking them per row into a partitioned table made the ingest statement about a quarter
+slower on PostgreSQL 15 (a batch of 200 over 50,000 events: 5.3 to 5.7 ms of database time
+against 4.3 to 4.4 ms without them, as before partitioning); the writers take event_time from
+the event in the same statement instead.
+SQLite keeps its tables: the two columns are added.
 
 Downgrade: SQLite drops the two columns. PostgreSQL refuses: undoing it would copy every
 row back into unpartitioned tables; restore the backup taken before upgrading instead.
@@ -84,10 +89,6 @@ def _partition() -> None:
     op.execute("ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY (id, time)")
     op.execute("ALTER TABLE deliveries ADD CONSTRAINT deliveries_pkey PRIMARY KEY (id, event_time)")
     op.execute("ALTER TABLE attempts ADD CONSTRAINT attempts_pkey PRIMARY KEY (id, event_time)")
-    op.execute("ALTER TABLE deliveries ADD CONSTRAINT fk_deliveries_event "
-               "FOREIGN KEY (event_id, event_time) REFERENCES events (id, time)")
-    op.execute("ALTER TABLE attempts ADD CONSTRAINT fk_attempts_delivery "
-               "FOREIGN KEY (delivery_id, event_time) REFERENCES deliveries (id, event_time)")
     # The indexes the models declare (hub/store/tables.py at this revision); on the parents, so every partition has them.
     op.create_index("ix_events_received_at", "events", ["received_at"])
     op.create_index("ix_events_origin_event_id", "events", ["origin_event_id"])
