@@ -121,7 +121,7 @@ def months(db: Connection) -> list[Month]:
 def drop_month(db: Connection, month: Month) -> None:
     """Drop the month's partitions of the three tables (with everything they hold)."""
     for table in reversed(PARTITIONED):
-        db.execute(text(f"DROP TABLE {month.name(table)}"))
+        db.execute(text(f"DROP TABLE IF EXISTS {month.name(table)}"))
 
 
 class Partitions:

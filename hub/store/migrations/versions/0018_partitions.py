@@ -9,8 +9,8 @@ whole (hub/store/retention.py, hub/store/partitions.py). Deliveries and attempts
 `event_time` column, their event's time, on both databases (filled here from the events); on
 PostgreSQL it is the partition key, NOT NULL.
 
-PostgreSQL: partitioned copies of the three tables are made, with a partition per month the
-events span, the current month and the next two, and a DEFAULT partition each; the rows are
+PostgreSQL: partitioned copies of the three tables are made, with a partition per month that
+holds events, the current month and the next two, and a DEFAULT partition each; the rows are
 copied, the old tables dropped and the new ones renamed in their place. A unique key of a
 partitioned table must hold its partition key, so the primary keys become (id, time) and
 (id, event_time). Nothing can reference events or deliveries by id alone any more, so the
@@ -29,10 +29,12 @@ row back into unpartitioned tables; restore the backup taken before upgrading in
 
 from __future__ import annotations
 
+from datetime import timezone
+
 import sqlalchemy as sa
 from alembic import op
 
-from hub.store.partitions import Month, ahead, create_default, create_month, months_from
+from hub.store.partitions import Month, ahead, create_default, create_month
 
 revision = "0018_partitions"
 down_revision = "0017_metric_indexes"
@@ -65,10 +67,11 @@ def _partition() -> None:
     for table in ("deliveries", "attempts"):
         op.execute(f"CREATE TABLE {NEW[table]} (LIKE {table} INCLUDING DEFAULTS, "
                    "event_time timestamp with time zone NOT NULL) PARTITION BY RANGE (event_time)")
-    first, last = bind.execute(sa.text("SELECT min(time), max(time) FROM events")).one()
-    wanted = set(ahead(bind.execute(sa.text("SELECT now()")).scalar_one()))
-    if first is not None:
-        wanted.update(months_from(Month.of(first), Month.of(last)))
+    # The months events are in (not every month between the oldest and the newest: one event stamped
+    # in 1970 would make hundreds of empty partitions), and the current one and the next two.
+    held = bind.execute(sa.text("SELECT DISTINCT date_trunc('month', time AT TIME ZONE 'UTC') FROM events"))
+    wanted = {Month.of(start.replace(tzinfo=timezone.utc)) for start in held.scalars()}
+    wanted.update(ahead(bind.execute(sa.text("SELECT now()")).scalar_one()))
     for month in sorted(wanted):
         create_month(bind, month, NEW)
     for table in TABLES:
