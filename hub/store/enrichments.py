@@ -46,7 +46,8 @@ class Enrichments:
         rows = [{**_event_row(event, received, kept.get(event["id"])), "profile_state": "waiting"}
                 for event, received in
                 zip(thin_events, received_at or [moment] * len(thin_events), strict=True)]
-        statement = (self.database.insert(events).on_conflict_do_nothing(index_elements=conflict_key(self.database, "events"))
+        statement = (self.database.insert(events)
+                     .on_conflict_do_nothing(index_elements=conflict_key(self.database, "events"))
                      .returning(events.c.id))
         with self.database.connect(write=True) as db:
             # Found by id first: on PostgreSQL the key is (id, time), and a completed event's time may have changed.

@@ -98,7 +98,7 @@ def test_upgrading_to_0018_keeps_every_row_each_in_its_events_month(empty_databa
             for month in map(Month.of, SPREAD):  # an event, its two deliveries and their attempts
                 assert [held(month.name(table)) for table in ("events", "deliveries", "attempts")] == [1, 2, 2]
             assert [held(f"{table}_default") for table in ("events", "deliveries", "attempts")] == [0, 0, 0]
-            assert db.execute(text("SELECT to_regclass('events_p2025_01') IS NULL")).scalar_one()  # a month without events
+            assert db.execute(text("SELECT to_regclass('events_p2025_01') IS NULL")).scalar_one()  # no events in it
             number = db.execute(insert(attempts).values(delivery_id="dl-2-0", number=2, started_at=at, duration_ms=1.0,
                                                         outcome="succeeded", event_time=SPREAD[2])
                                 .returning(attempts.c.id)).scalar_one()

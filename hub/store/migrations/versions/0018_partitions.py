@@ -78,7 +78,8 @@ def _partition() -> None:
         create_default(bind, table, NEW[table])
 
     op.execute(f"INSERT INTO {NEW['events']} SELECT * FROM events")
-    op.execute(f"INSERT INTO {NEW['deliveries']} SELECT d.*, e.time FROM deliveries d JOIN events e ON e.id = d.event_id")
+    op.execute(f"INSERT INTO {NEW['deliveries']} SELECT d.*, e.time FROM deliveries d "
+               "JOIN events e ON e.id = d.event_id")
     op.execute(f"INSERT INTO {NEW['attempts']} SELECT a.*, d.event_time FROM attempts a "
                f"JOIN {NEW['deliveries']} d ON d.id = a.delivery_id")
     sequence = bind.execute(sa.text("SELECT pg_get_serial_sequence('attempts', 'id')")).scalar_one()
@@ -92,7 +93,8 @@ def _partition() -> None:
     op.execute("ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY (id, time)")
     op.execute("ALTER TABLE deliveries ADD CONSTRAINT deliveries_pkey PRIMARY KEY (id, event_time)")
     op.execute("ALTER TABLE attempts ADD CONSTRAINT attempts_pkey PRIMARY KEY (id, event_time)")
-    # The indexes the models declare (hub/store/tables.py at this revision); on the parents, so every partition has them.
+    # The indexes the models declare (hub/store/tables.py at this revision), on the parents: every
+    # partition has them, those made later too.
     op.create_index("ix_events_received_at", "events", ["received_at"])
     op.create_index("ix_events_origin_event_id", "events", ["origin_event_id"])
     op.create_index("ix_events_subject_source", "events", ["subject", "source"])
