@@ -69,20 +69,21 @@ def test_a_finished_month_goes_whole_and_a_month_holding_an_unfinished_event_sta
             for moment in (OLD, KEPT):
                 create_month(db, Month.of(moment))
     batch = [event_of("old-1", OLD), event_of("old-2", OLD + timedelta(days=3)), event_of("kept-done", KEPT),
-             event_of("kept-queued", KEPT + timedelta(hours=1))]
+             event_of("kept-queued", KEPT + timedelta(hours=1)),
+             event_of("long-ago", datetime(1999, 12, 31, tzinfo=timezone.utc))]  # PostgreSQL: in DEFAULT
     store.ingest.record(batch, [delivery_of(event["id"]) for event in batch],
                         kept={"old-1": request("req-old"), "old-2": request("req-old"),
                               "kept-done": request("req-shared"), "kept-queued": request("req-shared")})
-    succeed(store, ["old-1", "old-2", "kept-done"], created="old-1")
+    succeed(store, ["old-1", "old-2", "kept-done", "long-ago"], created="old-1")
     with store.database.connect(write=True) as db:  # received long ago, resolved to no profile
         db.execute(update(events).values(received_at=now() - timedelta(days=400), profile_state="anonymous"))
 
     counts = store.retention.prune(now() - timedelta(days=30))
 
     assert {name: counts[name] for name in ("events", "deliveries", "attempts", "created_objects", "requests")} == {
-        "events": 3, "deliveries": 3, "attempts": 3, "created_objects": 1, "requests": 1}
-    assert [store.reads.event(name) is None for name in ("old-1", "old-2", "kept-done", "kept-queued")] == [
-        True, True, True, False]
+        "events": 4, "deliveries": 4, "attempts": 4, "created_objects": 1, "requests": 1}
+    assert [store.reads.event(name) is None for name in ("old-1", "old-2", "kept-done", "long-ago", "kept-queued")] == [
+        True, True, True, True, False]
     assert [delivery.id for delivery in store.reads.deliveries()] == ["dl-kept-queued"]
     assert count(store, attempts) == 0 and count(store, created_objects) == 0
     with store.database.connect() as db:  # the request of the batch stays while one of its events does
