@@ -59,7 +59,8 @@ class Deliveries:
                     lease_until=moment + lease)
             .returning(*deliveries.c, body.label("event_body"))
         )
-        with self.database.connect(write=True) as db:
+        # Unflushed: a claim a crash of the database took back is a lease expired (the sweeper's).
+        with self.database.connect(write=True, flush=False) as db:
             rows = {row.id: from_row(ClaimedDelivery, row) for row in db.execute(statement)}
         return [rows[i] for i in dict.fromkeys(delivery_ids) if i in rows]
 
@@ -114,7 +115,7 @@ class Deliveries:
         """Extend the lease of deliveries still running (their worker lives: `hub.delivery.leases`)."""
         statement = (update(deliveries).where(deliveries.c.id.in_(delivery_ids), deliveries.c.status == "running")
                      .values(lease_until=now() + lease))
-        with self.database.connect(write=True) as db:
+        with self.database.connect(write=True, flush=False) as db:
             db.execute(statement)
 
     def release(self, delivery_ids: Sequence[str]) -> list[DeliveryRef]:
