@@ -30,13 +30,13 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker
 from rq.exceptions import DequeueTimeout
 from rq.scheduler import RQScheduler
-from rq.timeouts import TimerDeathPenalty
 from rq.worker import WorkerStatus
 
 from hub.delivery.gate import ConnectionGate
 from hub.delivery.job import RUNNER
 from hub.delivery.rq_compat import NoSignalHandlers
 from hub.delivery.sweeper import run_periodically
+from hub.delivery.watchdog import WatchdogDeathPenalty
 from hub.enrichment.sweeper import run_periodically as sweep_enrichments_periodically
 from hub.ingest.consumer import IntakeConsumer
 from hub.noise.schedule import run_noise_periodically
@@ -61,7 +61,7 @@ class HubWorker(NoSignalHandlers, SimpleWorker):
     `Queue.dequeue_any`; returning None from it is how RQ's work loop is told to stop.
     """
 
-    death_penalty_class = TimerDeathPenalty
+    death_penalty_class = WatchdogDeathPenalty  # job timeouts without a thread started per job
     jobs_run = 0
 
     def __init__(self, hub: Hub, gate: ConnectionGate, **options: Any) -> None:
