@@ -135,6 +135,7 @@ def cpu_rows(r: dict[str, Any]) -> list[Row]:
         bare = sum(value for name, value in e0.items() if name not in ("sink", "load"))
         found.append(("CPU per event: all but sink and load", "ms", mine, mine / bare if bare else None,
                       f"E0: {bare:.2f}", None))
+    return found
 
 
 def feature_rows(r: dict[str, Any], l0: float | None, l0_p99: float | None, ratio: Callable[..., float | None],
