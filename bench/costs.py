@@ -11,7 +11,9 @@ then `costs_events` events are sent at `costs_rate`, everything is delivered and
 - PostgreSQL: pg_stat_database's transactions, pg_stat_user_tables' rows inserted, updated,
   deleted per table, the WAL position (the server's: other databases on a shared server add to
   it, so their transactions in the window are reported too), and pg_stat_statements' calls
-  when the server preloads it; then how much each table grew, with its indexes and TOAST.
+  when the server preloads it; then how much each table grew, with its indexes and TOAST. When the
+  server is local and its WAL readable (the bench runs as root or postgres), `pg_waldump -f` reads
+  the WAL as it is written and counts the records of this database alone (`DatabaseWal`).
 
 Then Redis memory per event waiting: with no worker running, N events in the intake log; after
 intake-only workers stored them, their 2N delivery jobs in the queues; after delivery, what stays
@@ -20,8 +22,13 @@ intake-only workers stored them, their 2N delivery jobs in the queues; after del
 
 from __future__ import annotations
 
+import glob
+import os
+import re
+import shutil
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 import psycopg
@@ -202,6 +209,7 @@ def steady(scenarios: Scenarios, meter: Meter, events: int, rate: float, idle_se
         time.sleep(idle_seconds)
         before = meter.snapshot()
         idle = meter.difference(idle_from, before)
+        wal = DatabaseWal(scenarios, meter, before.wal_lsn)
         cpu.start()
         sent = send_at_rate(url, rate, events / rate, scenarios.numbers(events + 1))
         wait_for(lambda: stack.sink_count("/costs/") >= len(sent) * PER_EVENT, 300, interval=0.5,
@@ -213,17 +221,91 @@ def steady(scenarios: Scenarios, meter: Meter, events: int, rate: float, idle_se
         for process in [web, *workers]:
             stack.processes.stop(process)
     time.sleep(2)  # the backends have exited and reported their counters
-    run = meter.difference(before, meter.snapshot())
+    after = meter.snapshot()
+    run = meter.difference(before, after)
+    run["database_wal"] = wal.figures(before.wal_lsn, after.wal_lsn)
     stored = meter.query1("SELECT count(*) FROM events")
     written = {key.split(".")[0] for key in run["rows"]} | set(HUB_TABLES)
     sizes = {name: figures for name, figures in meter.sizes().items() if name in written}
     grown = {name: figures["total"] - sizes_before.get(name, {}).get("total", 0) for name, figures in sizes.items()}
     return {"events_sent": len(sent), "events_stored": stored, "rate": rate, "run": run, "idle": idle,
             **summary(run, idle, stored),
+            "database_wal_per_event": None if run["database_wal"] is None
+            else per_event(run["database_wal"], stored),
             "cpu_ms_per_event": {name: value * 1000 / stored for name, value in spent.items()},
             "sizes": sizes,
             "bytes_per_event": {name: value / stored for name, value in top(grown, len(grown)).items() if value},
             "bytes_per_event_all": sum(grown.values()) / stored}
+
+
+RECORD = re.compile(r"len \(rec/tot\):\s*\d+/\s*(\d+), tx:\s*(\d+), lsn: ([0-9A-F]+/[0-9A-F]+)")
+
+
+def lsn_value(lsn: str) -> int:
+    high, low = lsn.split("/")
+    return (int(high, 16) << 32) + int(low, 16)
+
+
+def database_wal(lines: list[str], oid: int, start: int, end: int) -> dict[str, float]:
+    """Bytes and full-page images of the pg_waldump records in [start, end) that touch relations of database
+    `oid` (`rel SPC/OID/REL` in a block reference), with the commit records of their transactions."""
+    ours, transactions, commits = f"/{oid}/", set(), []
+    found = {"bytes": 0.0, "records": 0.0, "full_page_images": 0.0}
+    for line in lines:
+        match = RECORD.search(line)
+        if not match or not start <= lsn_value(match[3]) < end:
+            continue
+        if ours in line and "rel " in line:
+            found["bytes"] += int(match[1])
+            found["records"] += 1
+            found["full_page_images"] += line.count(" FPW")
+            transactions.add(match[2])
+        elif "COMMIT" in line:
+            commits.append((match[2], int(match[1])))
+    ours_committed = [size for transaction, size in commits if transaction in transactions]
+    found["bytes"] += sum(ours_committed)
+    found["records"] += len(ours_committed)
+    return found
+
+
+class DatabaseWal:
+    """`pg_waldump -f` reading the server's WAL from a run's start, kept to the lines of this database and
+    commits (grep), in a log file; a shared server's WAL then counts this database's records alone."""
+
+    def __init__(self, scenarios: Scenarios, meter: Meter, start_lsn: str) -> None:
+        self.scenarios, self.meter, self.process = scenarios, meter, None
+        self.oid = int(meter.query1("SELECT oid FROM pg_database WHERE datname = %s", meter.database))
+        self.log = Path()
+        waldump = shutil.which("pg_waldump") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_waldump"),
+                                                                 reverse=True)), None)
+        try:
+            directory = Path(meter.query1("SHOW data_directory")) / "pg_wal"
+        except psycopg.Error:  # not a superuser: the server will not say where it keeps its WAL
+            return
+        if not waldump or not os.access(directory, os.R_OK):
+            return
+        segment = lsn_value(start_lsn) & ~0xFFFFFF  # a segment's start always begins a record
+        script = (f"{waldump} -f -p {directory} -s {segment >> 32:X}/{segment & 0xFFFFFFFF:X} 2>/dev/null"
+                  f" | grep --line-buffered -E 'rel [0-9]+/{self.oid}/|COMMIT'")
+        self.process = scenarios.stack.processes.start("waldump", ["sh", "-c", script])
+        self.log = Path(scenarios.stack.processes.logs) / f"waldump-{len(scenarios.stack.processes.started) - 1}.log"
+
+    def figures(self, start_lsn: str, end_lsn: str) -> dict[str, float] | None:
+        """This database's WAL between the two positions, once pg_waldump has read past the end (or 15 s)."""
+        if self.process is None:
+            return None
+        start, end = lsn_value(start_lsn), lsn_value(end_lsn)
+
+        def read_past_end() -> bool:
+            tail = self.log.read_text(errors="replace").rstrip().rsplit("\n", 1)[-1]
+            match = RECORD.search(tail)
+            return bool(match) and lsn_value(match[3]) >= end
+
+        deadline = time.monotonic() + 15
+        while not read_past_end() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        self.scenarios.stack.processes.stop(self.process)
+        return database_wal(self.log.read_text(errors="replace").splitlines(), self.oid, start, end)
 
 
 def used_memory(redis: Redis) -> int:
