@@ -13,7 +13,7 @@ then `costs_events` events are sent at `costs_rate`, everything is delivered and
   it, so their transactions in the window are reported too), and pg_stat_statements' calls
   when the server preloads it; then how much each table grew, with its indexes and TOAST. When the
   server is local and its WAL readable (the bench runs as root or postgres), `pg_waldump -f` reads
-  the WAL as it is written and counts the records of this database alone (`DatabaseWal`).
+  the WAL as it is written and counts the records of this database alone (`bench/waldump.py`).
 
 Then Redis memory per event waiting: with no worker running, N events in the intake log; after
 intake-only workers stored them, their 2N delivery jobs in the queues; after delivery, what stays
@@ -22,19 +22,15 @@ intake-only workers stored them, their 2N delivery jobs in the queues; after del
 
 from __future__ import annotations
 
-import glob
-import os
-import re
-import shutil
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 import psycopg
 
 from bench.end_to_end import PER_EVENT, hub_meter
 from bench.load import send_at_rate
+from bench.waldump import DatabaseWal
 from hub.store.tables import events as events_table
 from hub.testing import wait_for
 
@@ -44,7 +40,7 @@ if TYPE_CHECKING:
     from bench.scenarios import Scenarios
 
 HUB_TABLES = ("events", "deliveries", "attempts", "requests")
-OWN_COMMANDS = ("info", "dbsize", "xlen", "ping")  # what the bench itself sends while it measures
+OWN_COMMANDS = ("info",)  # what the bench itself sends to Redis during the steady run (its snapshots)
 TOP = 10
 
 
@@ -82,7 +78,7 @@ class Snapshot:
     other_databases: dict[str, float]  # transactions of each other database: on a shared server, who else wrote WAL
     rows: dict[str, float]
     wal_lsn: str
-    wal_fpi: float  # full-page images written (pg_stat_wal, the server's): the first change to a page after a checkpoint
+    wal_fpi: float  # full-page images (pg_stat_wal, the server's): a page's first change after a checkpoint
     statements: float | None  # pg_stat_statements' calls in this database, when the server preloads it
     own_xacts: int  # the bench's own transactions so far (this meter's queries), to subtract
     at: float = field(default_factory=time.monotonic)
@@ -122,7 +118,8 @@ class Meter:
                                            "JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = %s", self.database))
         lsn, fpi = self.query("SELECT pg_current_wal_lsn()::text, wal_fpi FROM pg_stat_wal")[0]
         return Snapshot(command_calls(stats), command_calls(stats, "usec"), float(commit), float(rollback),
-                        {name: float(sum(xacts)) for name, xacts in databases.items()}, table_rows(rows), lsn, float(fpi), statements, own)
+                        {name: float(sum(xacts)) for name, xacts in databases.items()}, table_rows(rows), lsn,
+                        float(fpi), statements, own)
 
     def wal_bytes(self, before: Snapshot, after: Snapshot) -> float:
         return float(self.query1("SELECT pg_wal_lsn_diff(%s::pg_lsn, %s::pg_lsn)", after.wal_lsn, before.wal_lsn))
@@ -209,12 +206,13 @@ def steady(scenarios: Scenarios, meter: Meter, events: int, rate: float, idle_se
         time.sleep(idle_seconds)
         before = meter.snapshot()
         idle = meter.difference(idle_from, before)
-        wal = DatabaseWal(scenarios, meter, before.wal_lsn)
+        wal = DatabaseWal(stack.processes, meter.query1, meter.database, before.wal_lsn)
         cpu.start()
         sent = send_at_rate(url, rate, events / rate, scenarios.numbers(events + 1))
         wait_for(lambda: stack.sink_count("/costs/") >= len(sent) * PER_EVENT, 300, interval=0.5,
                  what="every delivery at the sink")
-        wait_for(lambda: meter.query1("SELECT count(*) FROM deliveries WHERE status IN ('queued', 'running', 'retrying')") == 0, 120,
+        owed = "SELECT count(*) FROM deliveries WHERE status IN ('queued', 'running', 'retrying')"
+        wait_for(lambda: meter.query1(owed) == 0, 120,
                  interval=1, what="every delivery stored done")
         spent = cpu.seconds()
     finally:
@@ -236,76 +234,6 @@ def steady(scenarios: Scenarios, meter: Meter, events: int, rate: float, idle_se
             "sizes": sizes,
             "bytes_per_event": {name: value / stored for name, value in top(grown, len(grown)).items() if value},
             "bytes_per_event_all": sum(grown.values()) / stored}
-
-
-RECORD = re.compile(r"len \(rec/tot\):\s*\d+/\s*(\d+), tx:\s*(\d+), lsn: ([0-9A-F]+/[0-9A-F]+)")
-
-
-def lsn_value(lsn: str) -> int:
-    high, low = lsn.split("/")
-    return (int(high, 16) << 32) + int(low, 16)
-
-
-def database_wal(lines: list[str], oid: int, start: int, end: int) -> dict[str, float]:
-    """Bytes and full-page images of the pg_waldump records in [start, end) that touch relations of database
-    `oid` (`rel SPC/OID/REL` in a block reference), with the commit records of their transactions."""
-    ours, transactions, commits = f"/{oid}/", set(), []
-    found = {"bytes": 0.0, "records": 0.0, "full_page_images": 0.0}
-    for line in lines:
-        match = RECORD.search(line)
-        if not match or not start <= lsn_value(match[3]) < end:
-            continue
-        if ours in line and "rel " in line:
-            found["bytes"] += int(match[1])
-            found["records"] += 1
-            found["full_page_images"] += line.count(" FPW")
-            transactions.add(match[2])
-        elif "COMMIT" in line:
-            commits.append((match[2], int(match[1])))
-    ours_committed = [size for transaction, size in commits if transaction in transactions]
-    found["bytes"] += sum(ours_committed)
-    found["records"] += len(ours_committed)
-    return found
-
-
-class DatabaseWal:
-    """`pg_waldump -f` reading the server's WAL from a run's start, kept to the lines of this database and
-    commits (grep), in a log file; a shared server's WAL then counts this database's records alone."""
-
-    def __init__(self, scenarios: Scenarios, meter: Meter, start_lsn: str) -> None:
-        self.scenarios, self.meter, self.process = scenarios, meter, None
-        self.oid = int(meter.query1("SELECT oid FROM pg_database WHERE datname = %s", meter.database))
-        self.log = Path()
-        waldump = shutil.which("pg_waldump") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_waldump"),
-                                                                 reverse=True)), None)
-        try:
-            directory = Path(meter.query1("SHOW data_directory")) / "pg_wal"
-        except psycopg.Error:  # not a superuser: the server will not say where it keeps its WAL
-            return
-        if not waldump or not os.access(directory, os.R_OK):
-            return
-        segment = lsn_value(start_lsn) & ~0xFFFFFF  # a segment's start always begins a record
-        script = (f"{waldump} -f -p {directory} -s {segment >> 32:X}/{segment & 0xFFFFFFFF:X} 2>/dev/null"
-                  f" | grep --line-buffered -E 'rel [0-9]+/{self.oid}/|COMMIT'")
-        self.process = scenarios.stack.processes.start("waldump", ["sh", "-c", script])
-        self.log = Path(scenarios.stack.processes.logs) / f"waldump-{len(scenarios.stack.processes.started) - 1}.log"
-
-    def figures(self, start_lsn: str, end_lsn: str) -> dict[str, float] | None:
-        """This database's WAL between the two positions, once pg_waldump has read past the end (or 15 s)."""
-        if self.process is None:
-            return None
-        start, end = lsn_value(start_lsn), lsn_value(end_lsn)
-
-        def read_past_end() -> bool:
-            tail = self.log.read_text(errors="replace").rstrip().rsplit("\n", 1)[-1]
-            match = RECORD.search(tail)
-            return bool(match) and lsn_value(match[3]) >= end
-
-        deadline = time.monotonic() + 15
-        while not read_past_end() and time.monotonic() < deadline:
-            time.sleep(0.5)
-        self.scenarios.stack.processes.stop(self.process)
-        return database_wal(self.log.read_text(errors="replace").splitlines(), self.oid, start, end)
 
 
 def used_memory(redis: Redis) -> int:
