@@ -29,13 +29,15 @@ def main() -> None:
     parser.add_argument("--redis-url", help="use this Redis instead of starting one")
     parser.add_argument("--database-url", help="use this database instead of a fresh one")
     parser.add_argument("--rate", type=float, help="hold end_to_end at this many events/s (default: the highest it sustains)")
+    parser.add_argument("--costs-rate", type=float, help="events/s of the costs scenario's run (default 60)")
     parser.add_argument("--accept-into", choices=["database", "redis"], default="redis",
                         help="the hub's accept_into in end_to_end and recovery")
     options = parser.parse_args()
     settings = Settings(seconds=5, deliveries=2000, memory_events=5000, sustain_seconds=20, recovery_seconds=30,
-                        feature_events=300) if options.quick else Settings(seconds=15, deliveries=6000,
-                                                                           memory_events=100_000)
+                        feature_events=300, costs_events=1000) if options.quick else \
+        Settings(seconds=15, deliveries=6000, memory_events=100_000)
     settings.end_to_end_rate, settings.accept_into = options.rate, options.accept_into
+    settings.costs_rate = options.costs_rate or settings.costs_rate
 
     workdir = Path(tempfile.mkdtemp(prefix="cxhub-bench-"))
     processes = Processes(workdir)

@@ -2,12 +2,14 @@
 
     python -m bench.profile [--accept-into database|redis|auto] [--requests 1000] [--top 25]
                             [--redis redis://127.0.0.1:6379/12] [--database postgresql://...]
-                            [--annotators sentiment] [--take-in]
+                            [--annotators sentiment] [--take-in | --deliver]
 
 The bench's signed Typeform webhooks with two matching actions go through the Flask test
 client (no HTTP server, no load generator), so the CPU time counted is the request path's
 alone: verify, parse, validate, store, route, queue (or append to the intake log). With
-`--take-in` the intake consumer's batch work is profiled instead (`accept_into: redis`). It
+`--take-in` the intake consumer's batch work is profiled instead (`accept_into: redis`). With
+`--deliver` the delivery jobs are: two for each request, run by one burst worker in this process
+to the bench's sink (`bench/sink.py`, started apart so its CPU is not counted). It
 prints CPU µs a request (process time, which the machine's other users do not inflate as
 they do wall-clock time), the Redis commands (INFO commandstats deltas) and SQL statements a
 request costs, then the top functions by own time and by cumulative time.
@@ -23,6 +25,9 @@ import cProfile
 import io
 import logging
 import pstats
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,7 +41,7 @@ hub: {accept_into: %s, annotators: %s, retention_days: 0}
 sources:
   typeform: {plugin: typeform, settings: {secret: {$env: TYPEFORM_SECRET}}}
 connections:
-  sink: {plugin: webhook, settings: {url: "http://127.0.0.1:9/closed", secret: {$env: SINK_SECRET}}}
+  sink: {plugin: webhook, settings: {url: "%s", secret: {$env: SINK_SECRET}}}
 routes:
   - name: all-a
     actions: [{connection: sink, action: forward}]
@@ -55,7 +60,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--annotators", default="", help="comma-separated plugin names for hub.annotators")
-    parser.add_argument("--take-in", action="store_true", help="profile the intake consumer instead (redis)")
+    profiled = parser.add_mutually_exclusive_group()
+    profiled.add_argument("--take-in", action="store_true", help="profile the intake consumer instead (redis)")
+    profiled.add_argument("--deliver", action="store_true", help="profile the delivery jobs instead")
     parser.add_argument("--redis")
     parser.add_argument("--database")
     options = parser.parse_args()
@@ -80,8 +87,10 @@ def main() -> None:
             redis_url = f"unix://{server.socket_file}"
         annotators = "[" + options.annotators + "]"
         mode = "redis" if options.take_in else options.accept_into
+        sink = start_sink() if options.deliver else None
+        sink_url = f"http://127.0.0.1:{sink[1]}/profile" if sink else "http://127.0.0.1:9/closed"
         (root / "hub").mkdir()
-        hub = build_test_hub(CONFIG % (mode, annotators), root / "hub", redis_url=redis_url,
+        hub = build_test_hub(CONFIG % (mode, annotators, sink_url), root / "hub", redis_url=redis_url,
                              database_url=options.database or f"sqlite:///{root}/bench.db",
                              plugins=[typeform, webhook, sentiment],
                              env={"TYPEFORM_SECRET": SECRET, "SINK_SECRET": SINK_SECRET})
@@ -93,8 +102,10 @@ def main() -> None:
             bodies = [(body, signature(body)) for body in map(form_response, range(start, start + options.requests + 50))]
             for body, sig in bodies[:50]:  # warm up: caches, the first connections
                 assert hub.post("typeform", body, {"Typeform-Signature": sig}).status_code == 202
-            if options.take_in:
+            if options.take_in or options.deliver:
                 take_in(hub)
+            if options.deliver:
+                hub.drain()  # the warm-up's deliveries
             profile = cProfile.Profile(time.process_time)  # CPU time: waits on Redis and PostgreSQL count nothing
             redis_before, statements[0] = command_counts(hub.hub.redis), 0
             cpu, wall = time.process_time(), time.perf_counter()
@@ -104,6 +115,13 @@ def main() -> None:
                 redis_before, statements[0] = command_counts(hub.hub.redis), 0
                 cpu, wall = time.process_time(), time.perf_counter()
                 profile.runcall(take_in, hub)
+            elif options.deliver:
+                for body, sig in bodies[50:]:
+                    assert hub.post("typeform", body, {"Typeform-Signature": sig}).status_code == 202
+                take_in(hub)
+                redis_before, statements[0] = command_counts(hub.hub.redis), 0
+                cpu, wall = time.process_time(), time.perf_counter()
+                profile.runcall(deliver, hub)
             else:
                 profile.enable()
                 for body, sig in bodies[50:]:
@@ -115,10 +133,13 @@ def main() -> None:
         finally:
             hub.hub.redis.flushdb()
             hub.close()
+            if sink is not None:
+                sink[0].terminate()
+                sink[0].wait()
             if server is not None:
                 server.shutdown()
     count = options.requests
-    what = "event taken in" if options.take_in else "request"
+    what = "event taken in" if options.take_in else "request (2 deliveries)" if options.deliver else "request"
     print(f"accept_into: {hub.hub.config.hub.accept_into}, {count} requests: "
           f"{cpu / count * 1e6:.0f} µs CPU a {what} under cProfile ({wall / count * 1e6:.0f} µs wall)")
     commands = {name: redis_after[name] - redis_before.get(name, 0) for name in redis_after}
@@ -131,6 +152,30 @@ def main() -> None:
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats(order).print_stats(options.top)
         print(out.getvalue())
+
+
+def start_sink() -> tuple[subprocess.Popen[bytes], int]:
+    """The bench's sink in a process of its own, answering on a free port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "bench.sink", str(port)])
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.1).close()
+            return process, port
+        except OSError:
+            time.sleep(0.05)
+    process.terminate()
+    raise RuntimeError("the sink did not start")
+
+
+def deliver(hub: Any) -> None:
+    """Run every queued delivery job in this thread, as one burst worker would."""
+    from hub.worker import make_worker
+
+    with hub.app.app_context():
+        make_worker(hub.app).work(burst=True, logging_level="WARNING")
 
 
 def take_in(hub: Any) -> None:

@@ -80,6 +80,7 @@ def rows(r: dict[str, Any]) -> list[Row]:
           for key, label in (("stored_ms", "accepted -> stored"), ("queued_ms", "stored -> attempt"),
                              ("attempt_ms", "the attempt"))],
         *cpu_rows(r),
+        *cost_rows(r),
         ("recovery: SIGKILL -> all before it delivered", "s", _get(r, "recovery", "timeline", "worker SIGKILL",
                                                                  "last_delivered_after_s"), None, "<= 60 s",
          check(_get(r, "recovery", "timeline", "worker SIGKILL", "last_delivered_after_s"), lambda x: x <= 60)),
@@ -135,6 +136,48 @@ def cpu_rows(r: dict[str, Any]) -> list[Row]:
         bare = sum(value for name, value in e0.items() if name not in ("sink", "load"))
         found.append(("CPU per event: all but sink and load", "ms", mine, mine / bare if bare else None,
                       f"E0: {bare:.2f}", None))
+    return found
+
+
+def cost_rows(r: dict[str, Any]) -> list[Row]:
+    """The costs scenario: Redis commands, PostgreSQL transactions, rows, WAL and bytes stored, per event."""
+    c = r.get("costs") or {}
+    if "redis_commands_per_event" not in c:
+        return []
+    memory = c.get("redis_memory", {})
+    found: list[Row] = [
+        ("costs: Redis commands per event", "cmds", c["redis_commands_per_event"], None,
+         f"net of idle {c['redis_commands_per_event_net']:.1f}", None),
+        ("costs: Redis command time per event", "µs", c["redis_usec_per_event"], None,
+         f"in scripts {c.get('redis_usec_per_event_scripts', 0):.0f}", None),
+        *[(f"  of which {name}", "cmds", value, None, "", None)
+          for name, value in list(c["redis_top_commands_per_event"].items())[:6]],
+        ("costs: PostgreSQL commits per event", "xacts", c["pg_commits_per_event"], None,
+         f"net of idle {c['pg_commits_per_event_net']:.2f}", None),
+        ("costs: PostgreSQL statements per event", "stmts", c.get("pg_statements_per_event"), None,
+         "pg_stat_statements", None),
+        *[(f"  rows {key} per event", "rows", value, None, "", None)
+          for key, value in c["pg_rows_per_event"].items() if value >= 0.05],
+        ("costs: WAL per event", "bytes", c["wal_bytes_per_event"], None,
+         f"net of idle {c['wal_bytes_per_event_net']:,.0f}", None),
+        ("costs: WAL full-page images per event", "", c.get("wal_full_page_images_per_event"), None,
+         "pg_stat_wal (server)", None),
+        ("costs: WAL of this database alone per event", "bytes",
+         (c.get("database_wal_per_event") or {}).get("bytes"), None, "pg_waldump", None),
+        ("  of which full-page images per event", "", (c.get("database_wal_per_event") or {}).get("full_page_images"),
+         None, "pg_waldump", None),
+        ("costs: other databases' transactions meanwhile", "xacts", c.get("run", {}).get("other_databases_xact"), None,
+         "> 0: WAL not ours alone", None),
+        ("costs: stored per event, all tables", "bytes", c["bytes_per_event_all"], None, "with indexes, TOAST", None),
+        *[(f"  stored in {name}", "bytes", value, None, "", None) for name, value in c["bytes_per_event"].items()],
+        ("costs: Redis per event in the intake log", "bytes", memory.get("intake_log_bytes_per_event"), None,
+         "used_memory", None),
+        ("costs: Redis per event as 2 delivery jobs", "bytes", memory.get("delivery_queues_bytes_per_event"), None,
+         "used_memory", None),
+        ("costs: Redis per event after delivery", "bytes", memory.get("after_delivery_bytes_per_event"), None,
+         "dedupe keys", None),
+    ]
+    return found
 
 
 def feature_rows(r: dict[str, Any], l0: float | None, l0_p99: float | None, ratio: Callable[..., float | None],

@@ -75,6 +75,9 @@ class Settings:
     recovery_seconds: int = 30
     recovery_rate: float = 60.0
     feature_events: int = 600  # events per in-process measurement of a feature's cost
+    costs_events: int = 3000  # events of the costs scenario's steady run (and of its Redis memory backlog)
+    costs_rate: float = 60.0  # events/s of that run: a moderate rate, well under the hub's sustained one
+    costs_idle_seconds: float = 10.0  # the idle hub's polling, measured first, is reported per second
 
 
 class Scenarios:
@@ -256,6 +259,11 @@ class Scenarios:
     def recovery(self) -> None:
         recovery(self)
 
+    def costs(self) -> None:
+        from bench.costs import costs
+
+        costs(self)
+
     def isolation(self) -> None:
         """Healthy deliveries/s alone, then with a destination that answers after 5 s, then one that never does.
 
@@ -315,6 +323,7 @@ class Scenarios:
 
 ALL: dict[str, Callable[[Scenarios], None]] = {
     "l0": Scenarios.l0, "ingest": Scenarios.ingest, "features": Scenarios.features, "delivery": Scenarios.delivery,
-    "e0": Scenarios.e0, "end_to_end": Scenarios.end_to_end, "recovery": Scenarios.recovery, "isolation": Scenarios.isolation, "memory": Scenarios.memory,
+    "e0": Scenarios.e0, "end_to_end": Scenarios.end_to_end, "recovery": Scenarios.recovery,
+    "costs": Scenarios.costs, "isolation": Scenarios.isolation, "memory": Scenarios.memory,
     "embedded": Scenarios.embedded,
 }

@@ -30,13 +30,14 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker
 from rq.exceptions import DequeueTimeout
 from rq.scheduler import RQScheduler
-from rq.timeouts import TimerDeathPenalty
 from rq.worker import WorkerStatus
 
 from hub.delivery.gate import ConnectionGate
 from hub.delivery.job import RUNNER
-from hub.delivery.rq_compat import NoSignalHandlers
+from hub.delivery.queue import ENRICH_JOB, JOB
+from hub.delivery.rq_compat import NoSignalHandlers, run_without_bookkeeping
 from hub.delivery.sweeper import run_periodically
+from hub.delivery.watchdog import WatchdogDeathPenalty
 from hub.enrichment.sweeper import run_periodically as sweep_enrichments_periodically
 from hub.ingest.consumer import IntakeConsumer
 from hub.noise.schedule import run_noise_periodically
@@ -50,6 +51,8 @@ log = logging.getLogger("cxhub.worker")
 PR_SET_NAME = 15  # prctl(2)
 RESTART_SECONDS = 1  # a delivery thread whose RQ loop quit on an error starts again after this
 IDLE_SLICE = 1  # seconds a worker waits on its queues before looking at its gate again
+HEARTBEAT_SECONDS = 1.0  # a worker tells RQ it lives at most this often (its key lives worker_ttl)
+STORE_BACKED = frozenset({JOB, ENRICH_JOB})  # jobs whose state the store keeps: run without RQ's records
 
 
 class HubWorker(NoSignalHandlers, SimpleWorker):
@@ -61,8 +64,9 @@ class HubWorker(NoSignalHandlers, SimpleWorker):
     `Queue.dequeue_any`; returning None from it is how RQ's work loop is told to stop.
     """
 
-    death_penalty_class = TimerDeathPenalty
+    death_penalty_class = WatchdogDeathPenalty  # job timeouts without a thread started per job
     jobs_run = 0
+    last_beat = float("-inf")
 
     def __init__(self, hub: Hub, gate: ConnectionGate, **options: Any) -> None:
         super().__init__(hub.queue.queues, connection=hub.redis, **options)
@@ -72,8 +76,19 @@ class HubWorker(NoSignalHandlers, SimpleWorker):
         self.stopping = threading.Event()
 
     def execute_job(self, job: Any, queue: Any) -> None:
+        """Deliveries and enrichments run without RQ's per-job records (hub.delivery.rq_compat, 3.)."""
         self.jobs_run += 1
-        super().execute_job(job, queue)
+        if job.func_name in STORE_BACKED:
+            run_without_bookkeeping(job, self.death_penalty_class)
+        else:
+            super().execute_job(job, queue)
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+        """RQ's heartbeat, at most once a HEARTBEAT_SECONDS when on its own (RQ beats around every job)."""
+        if pipeline is None and timeout is None and time.monotonic() - self.last_beat < HEARTBEAT_SECONDS:
+            return
+        self.last_beat = time.monotonic()
+        super().heartbeat(timeout, pipeline)
 
     def stop(self) -> None:
         """Ask the worker to stop after its current job, from any thread (RQ itself stops on signals)."""
@@ -103,7 +118,8 @@ class HubWorker(NoSignalHandlers, SimpleWorker):
 
     def _dequeue_once(self, timeout: int | None) -> Any:
         """One look at the open queues (waiting up to `timeout` seconds), with RQ's idle-time upkeep."""
-        self.set_state(WorkerStatus.IDLE)
+        if self.get_state() != WorkerStatus.IDLE:
+            self.set_state(WorkerStatus.IDLE)
         self.heartbeat()
         if self.should_run_maintenance_tasks:
             self.run_maintenance_tasks()

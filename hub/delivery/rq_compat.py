@@ -14,14 +14,29 @@ assumes, so an upgrade shows up as one failing test instead of jobs that go miss
    their job hashes itself, in one atomic script: that relies on RQ's key layout, a queue
    being a Redis list of job ids at `Queue.key` (next job on the left) and a job being a hash
    at `Job.key_for(id)`.
+3. Around each job it performs, RQ keeps the job's own state: its status, the started and
+   finished registries, an execution record, the worker's counters: about 55 Redis commands
+   a job, measured (`python -m bench.profile --deliver`), more than the delivery itself. cxhub's
+   delivery and enrichment jobs carry only ids; their state is in the store, where a claim's
+   lease is what brings back the work of a worker that died (`hub.delivery.leases`).
+   `run_without_bookkeeping` runs such a job as `take_job_ids` does a taken one: the job hash is
+   deleted (the dequeue already popped its id) and the function called under the worker's
+   death penalty; a failure is logged. It relies on the same layout as 2.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+from typing import TYPE_CHECKING, Any
+
+from rq.timeouts import JobTimeoutException
 
 if TYPE_CHECKING:
     from rq import Queue
+    from rq.job import Job
+
+log = logging.getLogger("cxhub.worker")
+DEFAULT_TIMEOUT_SECONDS = 180  # RQ's own default, for a job enqueued without one
 
 SUPPORTED_RQ = ">=2.0,<4"
 
@@ -56,3 +71,17 @@ def take_job_ids(queue: Queue, count: int, takers: int = 1) -> list[str]:
     take = queue.connection.register_script(TAKE)  # EVALSHA: the script is sent once per server
     ids = take(keys=[queue.key], args=[count, queue.job_class.key_for(""), max(1, takers)])
     return [job_id.decode() if isinstance(job_id, bytes) else job_id for job_id in ids]
+
+
+def run_without_bookkeeping(job: Job, death_penalty_class: Any) -> None:
+    """Run a job whose state the store keeps, without RQ's per-job records (3. above).
+
+    Its hash goes first: were the worker to die during the job, RQ would only have marked it
+    abandoned, while the store's lease brings the work back in seconds either way.
+    """
+    job.connection.delete(job.key)
+    try:
+        with death_penalty_class(job.timeout or DEFAULT_TIMEOUT_SECONDS, JobTimeoutException, job_id=job.id):
+            job.func(*job.args, **job.kwargs)
+    except Exception:  # a bug, or the job's timeout: what the job had claimed is run again once its lease expires
+        log.exception("job %s (%s%r) failed", job.id, job.func_name, tuple(job.args))

@@ -311,11 +311,14 @@ class DeliveryRunner:
                                          item.attempt["duration_ms"] / 1000, verdict.status == "dead")
 
     def verdict(self, item: Finished) -> FinishedAttempt:
-        """What an attempt makes of its delivery: succeeded, retrying after a backoff, or dead."""
+        """What an attempt makes of its delivery: succeeded, retrying after a backoff, or dead.
+
+        Each carries its delivery's event_time, so storing the attempt need not look it up.
+        """
         delivery, attempt, outcome = item.delivery, item.attempt, item.outcome
         if outcome.pause:  # not a failure of this delivery: it waits for the connection to be resumed
             return FinishedAttempt(delivery.id, {**attempt, "outcome": "paused"}, "retrying", error=outcome.error,
-                                   next_attempt_at=now())
+                                   next_attempt_at=now(), event_time=delivery.event_time)
         if outcome.ok:
             result = outcome.result
             stored = {"external_id": result.external_id, "url": result.url, "detail": dict(result.detail)} \
@@ -330,14 +333,16 @@ class DeliveryRunner:
                 if outcome.once.get("ran") == "otherwise":
                     case_of = outcome.once.get("first_event_id") or None
             return FinishedAttempt(delivery.id, {**attempt, "outcome": "succeeded"}, "succeeded", result=stored,
-                                   created=created, event_id=delivery.event_id, case_of=case_of)
+                                   created=created, event_id=delivery.event_id, case_of=case_of,
+                                   event_time=delivery.event_time)
         config = self.hub.config.connections.get(delivery.connection)
         used = delivery.attempts - delivery.budget_start
         if outcome.retry and config is not None and used < config.retry.max_attempts:
             delay = backoff_delay(used, config.retry, retry_after=outcome.retry_after)
             return FinishedAttempt(delivery.id, {**attempt, "outcome": "retry"}, "retrying", error=outcome.error,
-                                   next_attempt_at=now() + timedelta(seconds=delay))
-        return FinishedAttempt(delivery.id, {**attempt, "outcome": "failed"}, "dead", error=outcome.error)
+                                   next_attempt_at=now() + timedelta(seconds=delay), event_time=delivery.event_time)
+        return FinishedAttempt(delivery.id, {**attempt, "outcome": "failed"}, "dead", error=outcome.error,
+                               event_time=delivery.event_time)
 
 
 def _recordable(link: Link) -> bool:

@@ -39,11 +39,16 @@ class Database:
         self.schema_ready = True
 
     @contextmanager
-    def connect(self, *, write: bool = False, autocommit: bool = False) -> Iterator[Connection]:
+    def connect(self, *, write: bool = False, autocommit: bool = False, flush: bool = True) -> Iterator[Connection]:
         """A connection (in a transaction when writing); a lost database raises StoreUnavailable.
 
         `autocommit` is for a single statement, atomic by itself, that needs no BEGIN and COMMIT
-        round trips. A process that started while the database was down migrates it on first use.
+        round trips. `flush=False` is for a write whose loss in a crash of the database server
+        itself would change nothing (a claim or a lease: lost, it is expired and swept like a dead
+        worker's): on PostgreSQL its commit does not wait for the WAL to reach the disk, which
+        takes the largest part of a short transaction's time. A later flushed commit writes it
+        too, and no crash leaves a partial one (asynchronous commit, the PostgreSQL manual, 28.4).
+        A process that started while the database was down migrates it on first use.
         """
         with database_errors():
             if not self.schema_ready:
@@ -51,6 +56,8 @@ class Database:
             with self.engine.begin() if write else self.engine.connect() as db:
                 if autocommit:
                     db.execution_options(isolation_level="AUTOCOMMIT")  # reset when it goes back to the pool
+                elif write and not flush and self.is_postgresql:
+                    db.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")  # this transaction only
                 yield db
 
     def insert(self, table: Any) -> Any:

@@ -36,6 +36,29 @@ ATTEMPT = insert(attempts).values(event_time=func.coalesce(
     select(deliveries.c.event_time).where(deliveries.c.id == bindparam("of_delivery")).scalar_subquery()))
 
 
+# The two statements every delivery runs, built once: building one costs about as much CPU as
+# running it (SQLAlchemy's constructs and their cache keys), and a delivery is short.
+_CLAIMABLE_ROWS = (select(deliveries.c.id)
+                   .where(deliveries.c.id.in_(bindparam("ids", expanding=True)), deliveries.c.status.in_(CLAIMABLE))
+                   .with_for_update(skip_locked=True))
+CLAIM = (
+    update(deliveries)
+    .where(deliveries.c.id.in_(_CLAIMABLE_ROWS.scalar_subquery()))
+    .values(status="running", attempts=deliveries.c.attempts + 1,
+            updated_at=bindparam("moment", type_=DateTime(timezone=True)),
+            lease_until=bindparam("lease_until", type_=DateTime(timezone=True)))
+    .returning(*deliveries.c, select(events.c.body).where(events.c.id == deliveries.c.event_id)
+               .scalar_subquery().label("event_body"))
+)
+FINISH = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("b_id"))
+    .values(status=bindparam("b_status"), next_attempt_at=bindparam("b_next"),
+            last_error=bindparam("b_error"), updated_at=bindparam("b_moment"), lease_until=None,
+            result=func.coalesce(bindparam("b_result", type_=deliveries.c.result.type), deliveries.c.result))
+)
+
+
 def _refs(rows: Any) -> list[DeliveryRef]:
     return [DeliveryRef(*row) for row in rows]
 
@@ -53,19 +76,10 @@ class Deliveries:
         The lease says until when the claim holds: past it, the sweeper queues the delivery again.
         """
         moment = now()
-        claimable = (select(deliveries.c.id)
-                     .where(deliveries.c.id.in_(delivery_ids), deliveries.c.status.in_(CLAIMABLE))
-                     .with_for_update(skip_locked=True))
-        body = select(events.c.body).where(events.c.id == deliveries.c.event_id).scalar_subquery()
-        statement = (
-            update(deliveries)
-            .where(deliveries.c.id.in_(claimable.scalar_subquery()))
-            .values(status="running", attempts=deliveries.c.attempts + 1, updated_at=moment,
-                    lease_until=moment + lease)
-            .returning(*deliveries.c, body.label("event_body"))
-        )
-        with self.database.connect(write=True) as db:
-            rows = {row.id: from_row(ClaimedDelivery, row) for row in db.execute(statement)}
+        # Unflushed: a claim a crash of the database took back is a lease expired (the sweeper's).
+        with self.database.connect(write=True, flush=False) as db:
+            found = db.execute(CLAIM, {"ids": list(delivery_ids), "moment": moment, "lease_until": moment + lease})
+            rows = {row.id: from_row(ClaimedDelivery, row) for row in found}
         return [rows[i] for i in dict.fromkeys(delivery_ids) if i in rows]
 
     def finish_attempts(self, finished: Sequence[FinishedAttempt]) -> None:
@@ -83,23 +97,15 @@ class Deliveries:
                          "of_delivery": item.delivery_id}
                         for item in finished]
         status_rows = [{"b_id": item.delivery_id, "b_status": item.status, "b_next": item.next_attempt_at,
-                        "b_error": item.error,
+                        "b_error": item.error, "b_moment": moment,
                         "b_result": orjson.dumps(item.result).decode() if item.result is not None else None}
                        for item in finished]
-        statement = (
-            update(deliveries)
-            .where(deliveries.c.id == bindparam("b_id"))
-            .values(status=bindparam("b_status"), next_attempt_at=bindparam("b_next"),
-                    last_error=bindparam("b_error"), updated_at=moment, lease_until=None,
-                    result=func.coalesce(bindparam("b_result", type_=deliveries.c.result.type),
-                                         deliveries.c.result))
-        )
         created = [{"system": item.created.system, "object_id": item.created.object_id,
                     "delivery_id": item.delivery_id, "event_id": item.event_id, "url": item.created.url,
                     "created_at": moment} for item in finished if item.created is not None and item.event_id]
         with self.database.connect(write=True) as db:
             db.execute(ATTEMPT, attempt_rows)
-            db.execute(statement, status_rows)
+            db.execute(FINISH, status_rows)
             if created:
                 db.execute(self.database.insert(created_objects).on_conflict_do_nothing(), created)
             for item in finished:
@@ -121,7 +127,7 @@ class Deliveries:
         """Extend the lease of deliveries still running (their worker lives: `hub.delivery.leases`)."""
         statement = (update(deliveries).where(deliveries.c.id.in_(delivery_ids), deliveries.c.status == "running")
                      .values(lease_until=now() + lease))
-        with self.database.connect(write=True) as db:
+        with self.database.connect(write=True, flush=False) as db:
             db.execute(statement)
 
     def release(self, delivery_ids: Sequence[str]) -> list[DeliveryRef]:

@@ -82,7 +82,7 @@ class Enrichments:
                      .values(status="running", attempts=enrichments.c.attempts + 1, lease_until=moment + lease,
                              updated_at=moment)
                      .returning(*enrichments.c, body.label("event_body")))
-        with self.database.connect(write=True) as db:
+        with self.database.connect(write=True, flush=False) as db:  # a lost claim expires: see Database.connect
             row = db.execute(statement).first()
         return from_row(ClaimedEnrichment, row) if row is not None else None
 
@@ -91,7 +91,7 @@ class Enrichments:
         statement = (update(enrichments)
                      .where(enrichments.c.event_id.in_(event_ids), enrichments.c.status == "running")
                      .values(lease_until=now() + lease))
-        with self.database.connect(write=True) as db:
+        with self.database.connect(write=True, flush=False) as db:
             db.execute(statement)
 
     def release(self, event_id: str, error: str | None, next_attempt_at: datetime, *, counted: bool = True) -> bool:

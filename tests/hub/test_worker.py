@@ -87,3 +87,39 @@ def test_a_delivery_thread_whose_rq_loop_quits_is_started_again(make_hub, httpse
             threads.stop()
     assert failed and threads.workers[0].name != failed[0]  # a fresh RQ worker took over
     assert "starting it again" in caplog.text
+
+
+def test_a_delivery_job_runs_without_rqs_records_and_its_failure_is_logged(make_hub, httpserver, monkeypatch, caplog):
+    """Delivery jobs keep their state in the store: RQ keeps no job, registry or execution for them."""
+    import plugins.webhook as webhook
+    from rq import Queue
+
+    from hub.ingest.consumer import IntakeConsumer
+    from tests.conftest import WHSEC, detractor, forward_everything, send
+
+    import hub.delivery.runner as runner_module
+
+    httpserver.expect_request("/receiver").respond_with_data("")
+    hub = make_hub(forward_everything(httpserver.url_for("/receiver")), plugins=[webhook], env={"APP_SECRET": WHSEC})
+    assert send(hub, detractor()).status_code == 202
+    worker = make_worker(hub.app)
+    with hub.app.app_context():
+        IntakeConsumer(hub.hub, "test").drain()  # whichever accept_into the backends allow
+        worker.work(burst=True, logging_level="WARNING")
+    assert [d.status for d in hub.store.reads.deliveries()] == ["succeeded"]
+    redis = hub.hub.redis
+    assert redis.keys("rq:job:*") == [] and redis.keys("rq:execution*") == []
+    for queue in hub.hub.queue.queues:
+        assert Queue(queue.name, connection=redis).started_job_registry.count == 0
+        assert queue.failed_job_registry.count == 0
+
+    def broken(self, delivery_ids, connection):
+        raise RuntimeError("a bug in a plugin")
+
+    monkeypatch.setattr(runner_module.DeliveryRunner, "run", broken)
+    assert send(hub, detractor(response_id=1002), msg_id="msg_2").status_code == 202
+    with caplog.at_level(logging.ERROR, logger="cxhub.worker"), hub.app.app_context():
+        IntakeConsumer(hub.hub, "test").drain()
+        assert worker.work(burst=True, logging_level="WARNING")  # the loop went on after the failure
+    assert "a bug in a plugin" in caplog.text and "hub.delivery.job.deliver" in caplog.text
+    assert redis.keys("rq:job:*") == []

@@ -16,9 +16,9 @@ from packaging.requirements import Requirement
 from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.job import Job
-from rq.timeouts import TimerDeathPenalty
 
 from hub.delivery.rq_compat import SUPPORTED_RQ, NoSignalHandlers, take_job_ids
+from hub.delivery.watchdog import WatchdogDeathPenalty
 
 SETUP_CFG = Path(__file__).resolve().parents[3] / "setup.cfg"
 
@@ -67,7 +67,7 @@ def test_takers_share_a_short_queue(queue: Queue) -> None:
 
 
 class SignalFreeWorker(NoSignalHandlers, SimpleWorker):
-    death_penalty_class = TimerDeathPenalty  # as HubWorker: a job's timeout without SIGALRM
+    death_penalty_class = WatchdogDeathPenalty  # as HubWorker: a job's timeout without SIGALRM
     hook_calls = 0
 
     def _install_signal_handlers(self) -> None:
