@@ -164,14 +164,13 @@ class Scenarios:
             finally:
                 self.stack.processes.stop(process)
             into = "redis" if self.stack.redis.exists(self.stack.intake_key) else "database"
-            self.results[key] = {**result.__dict__, "answered_2xx": result.requests - result.failed,
-                                 "accepted_into": into}
+            accepted = result.requests - result.failed
+            self.results[key] = {**result.__dict__, "answered_2xx": accepted, "accepted_into": into}
             if accept_into is None:
-                self.results["metrics_scrape"] = {**counted, "load_2xx": result.requests - result.failed,
+                self.results["metrics_scrape"] = {**counted, "load_2xx": accepted,
                                                   "load_requests": result.requests, **scraper.figures()}
-        accepted = self.results["ingest"]["answered_2xx"]
-        if self.results["ingest"]["accepted_into"] == "redis":
-            self.results["intake"] = {"events": accepted, "per_s": self.intake_rate(accepted)}
+                if into == "redis":  # what the log holds is stored now, before the next run's reset empties it
+                    self.results["intake"] = {"events": accepted, "per_s": self.intake_rate(accepted)}
         self.stack.reset()  # the same with gthread workers, as the README recommends for production
         self.stack.configure([("first", self.stack.sink_url + "/a"), ("second", self.stack.sink_url + "/b")])
         url, process = self.stack.start_web(threads=4)
