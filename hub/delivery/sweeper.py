@@ -29,13 +29,17 @@ from hub.runtime import Hub
 from hub.store import StoreUnavailable
 
 log = logging.getLogger("cxhub.sweeper")
+LOCK_SECONDS = 10  # how long a sweep may hold the sweepers' lock before another may sweep too
 IDLE_GRACE_SECONDS = 10  # longer than any job takes from its queue to its claim
 
 
 def sweep(hub: Hub) -> int:
     """Queue overdue deliveries again; return how many. One process sweeps at a time (a Redis lock)."""
     settings = hub.config.hub
-    lock = hub.redis.lock(f"cxhub:{settings.queue}:sweeper", timeout=120)
+    # The lock only spares the others duplicate work (a delivery queued twice is claimed once), so it
+    # is short: a worker killed mid-sweep, or a Redis restart that kept the key, must not stop every
+    # sweep for long. It held 120 s once, and the bench's recovery took 121 s after a SIGKILL.
+    lock = hub.redis.lock(f"cxhub:{settings.queue}:sweeper", timeout=LOCK_SECONDS)
     if not lock.acquire(blocking=False):
         return 0
     try:

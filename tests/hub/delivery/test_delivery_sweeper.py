@@ -68,6 +68,22 @@ def test_only_one_process_sweeps_at_a_time(hub):
     assert sweep(hub.hub) == 1
 
 
+def test_a_sweeper_that_dies_mid_sweep_holds_the_others_off_for_seconds_only(hub, monkeypatch):
+    """The lock of a sweep killed halfway (or kept by a Redis restart) expires soon: recovery waits on it."""
+    from hub.delivery.sweeper import LOCK_SECONDS
+
+    held_for: list[int] = []
+    overdue = hub.store.deliveries.overdue
+
+    def look_at_the_lock(*args, **kwargs):
+        held_for.append(hub.hub.redis.pttl("cxhub:cxhub:sweeper"))  # what a kill here would leave behind
+        return overdue(*args, **kwargs)
+
+    monkeypatch.setattr(hub.store.deliveries, "overdue", look_at_the_lock)
+    sweep(hub.hub)
+    assert len(held_for) == 1 and 0 < held_for[0] <= LOCK_SECONDS * 1000 <= 15_000
+
+
 def test_a_job_that_cannot_reach_the_database_comes_back_later(hub):
     send(hub, detractor())
     [delivery] = hub.store.reads.deliveries()
