@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import insert, text
 
 from hub.store import NewDelivery, Store
@@ -12,14 +11,6 @@ from hub.store.tables import attempts
 
 HOUR = datetime(2026, 11, 30, 14, 0, tzinfo=timezone.utc)
 EVENT_TIME = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)  # every event's (an attempt's partition key)
-
-
-@pytest.fixture
-def store(cxhub_database_url):
-    store = Store(cxhub_database_url)
-    store.upgrade()
-    yield store
-    store.dispose()
 
 
 def event_of(number: int) -> dict:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import func, select, text, update
 
 from hub.store import NewDelivery, Store, now
@@ -18,14 +17,6 @@ from hub.store.tables import attempts, created_objects, deliveries, events, requ
 
 OLD = datetime(2025, 1, 15, 9, 30, tzinfo=timezone.utc)  # a month that holds only finished events
 KEPT = datetime(2025, 2, 15, 9, 30, tzinfo=timezone.utc)  # a month that holds one unfinished event
-
-
-@pytest.fixture
-def store(cxhub_database_url):
-    store = Store(cxhub_database_url)
-    store.upgrade()
-    yield store
-    store.dispose()
 
 
 def event_of(name: str, time: datetime) -> dict:
