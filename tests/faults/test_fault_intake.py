@@ -57,8 +57,11 @@ def test_intake_worker_killed_mid_batch(make_hub, start_process):
     redis: Redis = hub.hub.redis
 
     first = start_process("worker", "--intake-only", "--config", config, env={"APP_SECRET": WHSEC})
-    wait_for(lambda: stored_events(hub) > 0, 60, interval=0.02, what="a first batch stored")
-    kill(first)  # in the middle of its batches: some stored, some held unacknowledged, most not read
+    # Killed while it holds a later batch: some stored, some held unacknowledged, most not read. (Waiting
+    # for a first batch stored alone could land the kill between one batch's acknowledgement and the next read.)
+    wait_for(lambda: stored_events(hub) > 0 and redis.xpending(hub.hub.intake.key, GROUP)["pending"] > 0, 60,
+             interval=0.01, what="a first batch stored and a later one held")
+    kill(first)
     held = redis.xpending(hub.hub.intake.key, GROUP)["pending"]
     assert held > 0 and stored_events(hub) < count, (held, stored_events(hub))
 
